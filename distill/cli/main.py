@@ -1,0 +1,61 @@
+"""`distill` entry point: builds the argument parser from the command modules and maps errors to exit codes.
+
+Exit codes: 0 done, 1 the teacher failed (key, model, context), 2 bad input (config, files, options),
+130 interrupted (resume with the same command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ("run", "validate", "recipes", "show", "export")
+
+DESCRIPTION = """\
+distill builds instruction-tuning datasets from a teacher model.
+
+A recipe (a YAML file in recipes/) names the method, the teacher and the inputs; `distill run` calls the teacher,
+filters what comes back and writes a run folder (outputs/<name>/) with data.jsonl, rejected.jsonl, failed.jsonl,
+manifest.json and a cache of every answer, so a re-run or a resumed run never pays for a call twice.
+
+The default teacher is SmolLM2-135M-Instruct, run in-process (pip install 'distill[local]'). Point at any
+OpenAI-compatible server with --teacher openai:MODEL@http://host:port/v1, or at OpenAI with
+--teacher openai:gpt-4o-mini and OPENAI_API_KEY set."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="distill", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from distill import __version__
+
+    parser.add_argument("--version", action="version", version=f"distill {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"distill.cli.{name}_cmd").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    from distill.errors import DistillError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return int(args.handler(args) or 0)
+    except DistillError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""`distill run RECIPE.yaml`: run a recipe (or preview it with --dry-run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "run", help="run a recipe and write a run folder",
+        description="Run a recipe YAML. Re-running the same command resumes: answers already received are read "
+                    "from the run folder's cache and never requested again.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  distill run recipes/respond.yaml --num 5\n"
+               "  distill run recipes/respond.yaml --teacher openai:gpt-4o-mini\n"
+               "  distill run recipes/respond.yaml --teacher openai:Qwen2.5-7B@http://127.0.0.1:8000/v1\n"
+               "  distill run recipes/respond.yaml --dry-run")
+    p.add_argument("recipe", type=Path, help="recipe YAML file (see `distill recipes`)")
+    p.add_argument("--teacher", help="override the teacher: local | openai:MODEL | openai:MODEL@BASE_URL")
+    p.add_argument("--judge", help="override the judge model, same forms as --teacher")
+    p.add_argument("--input", help="override input.path (a JSONL file or a datasets dataset)")
+    p.add_argument("--num", type=int, help="use at most N input rows")
+    p.add_argument("--out", help="run folder (default outputs/<name>)")
+    p.add_argument("--seed", type=int, help="random seed (default from the recipe, else 0)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=handle)
+
+
+def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"teacher": args.teacher, "judge": args.judge, "num": args.num, "out": args.out,
+                           "seed": args.seed}
+    if args.input:
+        current = data.get("input") if isinstance(data.get("input"), dict) else {}
+        out["input"] = {**current, "path": args.input}
+    return out
+
+
+def handle(args: argparse.Namespace) -> int:
+    from distill.config import load_config
+    from distill.run.runner import Interrupted, execute, interrupted_message
+    from distill.yaml_source import YamlSource
+
+    raw = YamlSource.load(args.recipe).data
+    cfg, src = load_config(args.recipe, overrides(args, raw))
+    if args.input:
+        cfg.input.path = args.input  # type: ignore[union-attr]  # a CLI path is relative to the shell, not the YAML
+    if args.dry_run:
+        from distill.run.dry_run import dry_run
+
+        print(dry_run(cfg, src))
+        return 0
+    command = "distill run " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["run"] else None
+    try:
+        result = execute(cfg, src, progress=False if args.no_progress else None, command=command)
+    except Interrupted as exc:
+        print(interrupted_message(exc.folder), file=sys.stderr)
+        return 130
+    usage = result.manifest["usage"].get("teacher", {})
+    print(f"wrote {result.folder}: {result.counts['data']} accepted, {result.counts['rejected']} rejected, "
+          f"{result.counts['failed']} failed | teacher calls {usage.get('answered', 0)} new, "
+          f"{usage.get('cache_hits', 0)} cached, {usage.get('retries', 0)} retries | "
+          f"{result.manifest['wall_seconds']:.1f}s")
+    if result.counts["failed"]:
+        print(f"{result.counts['failed']} item(s) failed after retries (see failed.jsonl); run the same command "
+              "again to retry only those.", file=sys.stderr)
+    return 0

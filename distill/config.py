@@ -1,0 +1,87 @@
+"""The typed run config every recipe YAML is validated against (unknown keys are errors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from distill.errors import InputError
+from distill.providers.base import GenerationParams
+from distill.providers.spec import ProviderSpec, short_form
+from distill.yaml_source import YamlSource
+
+
+class InputSpec(BaseModel):
+    """Where a recipe's input rows come from: a JSONL file, or a `datasets` dataset (local path or Hub name)."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    field: str = "instruction"
+    input_field: str | None = "input"
+    split: str = "train"
+
+
+def _provider(value: Any) -> Any:
+    return short_form(value) if isinstance(value, str) else value
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recipe: str
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str | None = None
+    teacher: ProviderSpec = ProviderSpec()
+    judge: ProviderSpec | None = None
+    generation: GenerationParams = GenerationParams()
+    input: InputSpec | None = None
+    num: int | None = Field(None, ge=1)
+    seed: int = 0
+    out: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    _check_teacher = field_validator("teacher", "judge", mode="before")(_provider)
+
+    def run_name(self) -> str:
+        return self.name or self.recipe
+
+
+def format_validation(exc: ValidationError, where: Any) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling; `distill validate` lists the allowed keys)"
+        lines.append(f"{where(loc)}: {key}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None) -> tuple[RunConfig, YamlSource]:
+    """Load and validate a recipe YAML, apply CLI overrides, resolve file paths relative to the YAML."""
+    src = YamlSource.load(path)
+    data = dict(src.data)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data[key] = value
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(format_validation(exc, src.where)) from None
+    if cfg.input is not None:
+        cfg.input.path = resolve_path(cfg.input.path, path.parent)
+    return cfg, src
+
+
+def resolve_path(value: str, base: Path) -> str:
+    """Paths in a recipe are relative to the recipe file; a dataset name like `org/name` stays as it is."""
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return str(p)
+    candidate = base / p
+    if candidate.exists() or p.suffix in (".jsonl", ".json", ".parquet", ".csv", ".txt", ".md"):
+        return str(candidate)
+    return value

@@ -1,0 +1,49 @@
+"""Counters of what the teachers cost: requests sent, retries, cache hits, failures, tokens and money."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from distill.providers.base import Completion
+from distill.providers.spec import Price
+
+
+@dataclass
+class RoleUsage:
+    requests: int = 0          # HTTP requests / generations actually sent, retries included
+    retries: int = 0
+    cache_hits: int = 0
+    answered: int = 0          # calls that got an answer this run (first try or after retries)
+    failed: int = 0            # calls whose retries ran out
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    retry_reasons: dict[str, int] = field(default_factory=dict)
+
+    def add_answer(self, completion: Completion, price: Price | None) -> None:
+        self.answered += 1
+        self.prompt_tokens += completion.usage.prompt_tokens
+        self.completion_tokens += completion.usage.completion_tokens
+        if price is not None:
+            self.cost_usd += (completion.usage.prompt_tokens * price.prompt_per_mtok
+                              + completion.usage.completion_tokens * price.completion_per_mtok) / 1e6
+
+    def add_retry(self, reason: str) -> None:
+        self.retries += 1
+        self.retry_reasons[reason] = self.retry_reasons.get(reason, 0) + 1
+
+
+@dataclass
+class Usage:
+    roles: dict[str, RoleUsage] = field(default_factory=dict)
+
+    def role(self, name: str) -> RoleUsage:
+        return self.roles.setdefault(name, RoleUsage())
+
+    def to_dict(self) -> dict[str, dict[str, object]]:
+        out = {}
+        for name, r in self.roles.items():
+            d = asdict(r)
+            d["cost_usd"] = round(r.cost_usd, 6)
+            out[name] = d
+        return out

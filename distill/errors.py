@@ -1,0 +1,33 @@
+"""The two kinds of failure a user can see, and the exit code each one maps to.
+
+* `InputError` (exit 2): the user's config, files or command line are wrong. The message names the file,
+  line or key and says what to do.
+* `TeacherError` (exit 1): the teacher (or judge) refused the work in a way retrying cannot fix —
+  wrong key, unknown model, a prompt too long for its context.
+
+Both are raised before anything is half-written; the CLI prints the message alone, no traceback.
+"""
+
+from __future__ import annotations
+
+
+class DistillError(Exception):
+    exit_code = 1
+
+
+class InputError(DistillError):
+    exit_code = 2
+
+
+class TeacherError(DistillError):
+    exit_code = 1
+
+
+class RetryableError(Exception):
+    """A teacher call failed in a way that a later attempt may fix (429, 5xx, timeout, dropped connection,
+    a 200 whose body is not a chat completion). Never shown to the user unless retries run out."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status

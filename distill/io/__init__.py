@@ -1,0 +1,1 @@
+"""Reading user files: recipe inputs and seed data."""

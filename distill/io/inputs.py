@@ -1,0 +1,76 @@
+"""Recipe inputs: rows with an instruction (and optional input), from JSONL or a `datasets` dataset.
+
+JSONL is streamed, so a million-row file never sits in memory. Every row is checked before any teacher call:
+a bad line or a missing field stops the run with the file and line named, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from distill.config import InputSpec
+from distill.errors import InputError
+from distill.io.jsonl import read_jsonl
+
+
+@dataclass(frozen=True)
+class InputRow:
+    index: int
+    instruction: str
+    input: str
+    source: dict[str, Any]
+
+
+class Inputs:
+    def __init__(self, spec: InputSpec, limit: int | None = None) -> None:
+        self.spec = spec
+        self.limit = limit
+        self.path = Path(spec.path)
+
+    def _is_jsonl(self) -> bool:
+        return self.path.suffix in (".jsonl", ".json") or (self.path.exists() and self.path.is_file()
+                                                          and self.path.suffix not in (".parquet", ".csv"))
+
+    def _raw(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        if self._is_jsonl():
+            for lineno, obj in read_jsonl(self.path):
+                yield f"{self.path}:{lineno}", obj
+            return
+        for i, row in enumerate(self._dataset()):
+            yield f"{self.spec.path}[{i}]", row
+
+    def _dataset(self) -> Any:
+        import datasets
+
+        try:
+            if self.path.is_dir() and (self.path / "dataset_info.json").exists():
+                return datasets.load_from_disk(str(self.path))
+            if self.path.suffix in (".parquet", ".csv"):
+                return datasets.load_dataset(self.path.suffix[1:], data_files=str(self.path), split=self.spec.split)
+            return datasets.load_dataset(self.spec.path, split=self.spec.split)
+        except FileNotFoundError as exc:
+            raise InputError(f"input.path: {self.spec.path}: not found ({exc})") from None
+        except Exception as exc:  # datasets raises many types for a dataset that cannot be loaded
+            raise InputError(f"input.path: cannot load dataset {self.spec.path!r}: {exc}") from None
+
+    def rows(self) -> Iterator[InputRow]:
+        field, extra = self.spec.field, self.spec.input_field
+        for i, (where, obj) in enumerate(islice(self._raw(), self.limit)):
+            value = obj.get(field)
+            if not isinstance(value, str) or not value.strip():
+                got = "missing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
+                raise InputError(f"{where}: field {field!r} must be a non-empty string ({got}); "
+                                 f"set input.field to the column holding the instruction")
+            other = obj.get(extra) if extra else None
+            yield InputRow(i, value, other if isinstance(other, str) else "", obj)
+
+    def check(self) -> int:
+        """Read every row once to surface bad input before any call; return how many rows will be used."""
+        n = sum(1 for _ in self.rows())
+        if n == 0:
+            raise InputError(f"{self.spec.path}: no input rows; the recipe has nothing to work on")
+        return n

@@ -1,0 +1,87 @@
+"""The provider interface: one async `complete` call that turns chat messages into choices.
+
+Everything around a call — caching, retries, rate limits, accounting — lives in the engine, so a provider is
+only the translation between our types and one backend's wire format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.providers.spec import ProviderSpec
+
+Message = dict[str, str]
+
+
+class GenerationParams(BaseModel):
+    """Sampling parameters passed to the teacher. Unset fields are left to the backend's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(1, ge=1, le=128)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    stop: list[str] | None = None
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    seed: int | None = None
+    response_format: dict[str, Any] | None = None
+    extra_body: dict[str, Any] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The OpenAI request fields this object sets (extra_body merged in by the caller)."""
+        return self.model_dump(exclude_none=True, exclude={"extra_body"})
+
+    def merged(self, **overrides: Any) -> "GenerationParams":
+        data = self.model_dump(exclude_none=True)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return GenerationParams(**data)
+
+
+class Choice(BaseModel):
+    text: str
+    finish_reason: str | None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Completion(BaseModel):
+    """What a teacher returned for one request: one choice per sample, and the tokens it billed."""
+
+    choices: list[Choice]
+    usage: Usage = Usage()
+    model: str | None = None
+
+
+class Capabilities(BaseModel):
+    supports_n: bool = True
+    supports_json_schema: bool = True
+
+
+class Provider:
+    """Base class of every provider. Subclasses set `kind` and implement `complete` and `close`."""
+
+    kind: str = "base"
+    capabilities: Capabilities = Capabilities()
+
+    def __init__(self, spec: ProviderSpec) -> None:
+        self.spec = spec
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What identifies the model answering, for cache keys and the manifest. Never holds a secret."""
+        return {"kind": self.kind, "base_url": self.spec.base_url, "model": self.spec.model}
+
+    async def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
+        raise NotImplementedError
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+

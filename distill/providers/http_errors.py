@@ -1,0 +1,52 @@
+"""Turning an HTTP status from an OpenAI-compatible server into what the engine should do.
+
+Retry: 408, 409, 429, 5xx (Retry-After honoured). Stop the run with a message saying what to fix:
+400 (usually the prompt is too long for the model's context), 401/403 (key), 404 (model or URL), 422.
+"""
+
+from __future__ import annotations
+
+from distill.errors import RetryableError, TeacherError
+
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524})
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        import time
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def error_for_status(status: int, body: str, *, label: str, retry_after: str | None = None) -> Exception:
+    snippet = _snippet(body)
+    if status in RETRY_STATUSES or status >= 500:
+        return RetryableError(f"HTTP {status} from {label}: {snippet}", retry_after=parse_retry_after(retry_after),
+                              status=status)
+    if status in (401, 403):
+        return TeacherError(
+            f"{label} rejected the API key (HTTP {status}): {snippet}\n"
+            "Check the environment variable named by `api_key_env` (default OPENAI_API_KEY) for this teacher.")
+    if status == 404:
+        return TeacherError(
+            f"{label} answered 404 Not Found: {snippet}\n"
+            "Check the model name and that base_url ends with the API root (e.g. http://host:8000/v1).")
+    if status == 400 and any(w in body.lower() for w in ("context", "maximum", "too long", "tokens")):
+        return TeacherError(
+            f"{label} refused a prompt as too long for the model (HTTP 400): {snippet}\n"
+            "Lower `generation.max_tokens`, shorten the inputs, or use a model with a longer context.")
+    return TeacherError(f"{label} refused the request (HTTP {status}): {snippet}\n"
+                        "Check the generation parameters in the recipe; this is not retried.")
+
+
+def _snippet(body: str, limit: int = 300) -> str:
+    body = " ".join(body.split())
+    return body if len(body) <= limit else body[:limit] + "..."

