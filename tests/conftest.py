@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -27,38 +26,3 @@ def _no_real_keys(monkeypatch):
     yield
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def instructions(tmp_path):
-    import json
-
-    p = tmp_path / "in.jsonl"
-    p.write_text("".join(json.dumps({"instruction": f"Task number {i}: say something"}) + "\n" for i in range(20)))
-    return p
-
-
-def recipe_yaml(tmp_path: Path, url: str, inp: Path, **extra: str) -> Path:
-    lines = [
-        "recipe: respond",
-        "name: t",
-        "teacher:",
-        "  provider: openai",
-        "  model: fake-model",
-        f"  base_url: {url}",
-        "  max_retries: 8",
-        "  timeout: 5",
-        "generation: {max_tokens: 32, temperature: 0.7}",
-        f"input: {{path: {inp}}}",
-        f"out: {tmp_path / 'run'}",
-    ]
-    for k, v in extra.items():
-        lines.append(f"{k}: {v}")
-    return write(tmp_path / "r.yaml", "\n".join(lines) + "\n")
-
-
-os.environ.setdefault("DISTILL_TEST", "1")

@@ -13,7 +13,7 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
   `max_prompt_chars` -> 400 "maximum context length" when the prompt is longer.
 * Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
 * `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
-  answered request in order; `POST /config` — replace the settings and reset counters.
+  answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset counters.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class State:
         self.stats: dict[str, int] = {"requests": 0, "answered": 0, "fail": 0, "rate": 0, "drop": 0,
                                       "garbage": 0, "slow": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0}
         self.log: list[str] = []
+        self.last: dict[str, Any] = {}
 
 
 def make_app(state: State) -> Any:
@@ -68,6 +69,7 @@ def make_app(state: State) -> Any:
 
     async def _chat(request: web.Request, cfg: dict[str, Any], st: dict[str, int]) -> web.StreamResponse:
         body = await request.json()
+        state.last = body
         if cfg["api_key"] and request.headers.get("Authorization") != f"Bearer {cfg['api_key']}":
             st["refused"] += 1
             return web.json_response({"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}},
@@ -116,6 +118,9 @@ def make_app(state: State) -> Any:
     async def log(request: web.Request) -> web.Response:
         return web.json_response(state.log)
 
+    async def last(request: web.Request) -> web.Response:
+        return web.json_response(state.last)
+
     async def config(request: web.Request) -> web.Response:
         new = State(await request.json())
         state.cfg, state.rng, state.stats, state.log = new.cfg, new.rng, new.stats, new.log
@@ -125,6 +130,7 @@ def make_app(state: State) -> Any:
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/stats", stats)
     app.router.add_get("/log", log)
+    app.router.add_get("/last", last)
     app.router.add_post("/config", config)
     return app
 
@@ -185,6 +191,10 @@ class FakeTeacher:
 
     def log(self) -> list[str]:
         return self._get("/log")  # type: ignore[no-any-return]
+
+    def last(self) -> dict[str, Any]:
+        """The body of the last chat-completion request the server received."""
+        return self._get("/last")  # type: ignore[no-any-return]
 
     def configure(self, **cfg: Any) -> None:
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/config", data=json.dumps(cfg).encode(),

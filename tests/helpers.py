@@ -1,0 +1,43 @@
+"""Shared test helpers: writing recipe files and running the real `distill` command in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def write_instructions(path: Path, n: int, prefix: str = "Task number") -> Path:
+    return write(path, "".join(json.dumps({"instruction": f"{prefix} {i}: say something"}) + "\n"
+                               for i in range(n)))
+
+
+def recipe_yaml(path: Path, url: str, inp: Path, out: Path, *, teacher_extra: str = "", **top: Any) -> Path:
+    lines = ["recipe: respond", "name: t", "teacher:", "  provider: openai", "  model: fake-model",
+             f"  base_url: {url}", "  max_retries: 8", "  timeout: 5"]
+    lines += [f"  {line}" for line in teacher_extra.splitlines() if line.strip()]
+    lines += ["generation: {max_tokens: 32, temperature: 0.7}", f"input: {{path: {inp}}}", f"out: {out}"]
+    lines += [f"{k}: {v}" for k, v in top.items()]
+    return write(path, "\n".join(lines) + "\n")
+
+
+def distill(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "distill.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, cwd=cwd or ROOT)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
