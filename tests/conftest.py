@@ -26,3 +26,10 @@ def _no_real_keys(monkeypatch):
     yield
 
 
+
+
+@pytest.fixture
+def instructions(tmp_path):
+    from helpers import write_instructions
+
+    return write_instructions(tmp_path / "in.jsonl", 20)

@@ -171,6 +171,12 @@ class FakeTeacher:
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline().strip())
+        for _ in range(200):  # the port is bound before the app listens: wait until it answers
+            try:
+                self.stats()
+                break
+            except OSError:
+                time.sleep(0.02)
         return self
 
     def __exit__(self, *exc: Any) -> None:
