@@ -49,7 +49,7 @@ class State:
         self.cfg = {**DEFAULTS, **cfg}
         self.rng = random.Random(self.cfg["seed"])
         self.stats: dict[str, int] = {"requests": 0, "answered": 0, "fail": 0, "rate": 0, "drop": 0,
-                                      "garbage": 0, "slow": 0, "refused": 0, "in_flight": 0, "max_in_flight": 0}
+                                      "garbage": 0, "slow": 0, "refused": 0, "abandoned": 0, "in_flight": 0, "max_in_flight": 0}
         self.log: list[str] = []
         self.last: dict[str, Any] = {}
 
@@ -101,6 +101,9 @@ def make_app(state: State) -> Any:
                 await asyncio.sleep(cfg["slow_seconds"])
                 break
             r -= cfg[fault]
+        if request.transport is None or request.transport.is_closing():
+            st["abandoned"] += 1  # the client gave up (timeout) before the answer: it never receives it
+            return web.Response(status=499)
         h = request_hash(body)
         n = int(body.get("n") or 1)
         choices = [_choice(i, body, h, cfg) for i in range(n)]
