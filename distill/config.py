@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from distill.errors import InputError
 from distill.providers.base import GenerationParams
 from distill.providers.spec import ProviderSpec, short_form
+from distill.quality.config import QualitySpec, SelectSpec
 from distill.yaml_source import YamlSource
 
 
@@ -35,6 +36,9 @@ class RunConfig(BaseModel):
     description: str | None = None
     teacher: ProviderSpec = ProviderSpec()
     judge: ProviderSpec | None = None
+    reward: ProviderSpec | None = None
+    quality: QualitySpec | None = None
+    select: SelectSpec | None = None
     generation: GenerationParams = GenerationParams()
     input: InputSpec | None = None
     num: int | None = Field(None, ge=1)
@@ -42,7 +46,13 @@ class RunConfig(BaseModel):
     out: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
-    _check_teacher = field_validator("teacher", "judge", mode="before")(_provider)
+    _check_teacher = field_validator("teacher", "judge", "reward", mode="before")(_provider)
+
+    @model_validator(mode="after")
+    def _gate_is_complete(self) -> "RunConfig":
+        if self.select is not None and self.quality is None and self.reward is None:
+            raise ValueError("select: needs scores to select on; add quality: (a judge rubric) or reward:")
+        return self
 
     def run_name(self) -> str:
         return self.name or self.recipe

@@ -6,7 +6,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * `POST /v1/chat/completions` — answers deterministically from the prompt: "Answer <h> to: <start of the last
   user message>" where <h> is a hash of (messages, sample params), so a test can tell which request an answer
   belongs to. `n` choices. A user message containing `[[truncate]]` gets finish_reason "length"; `[[reply:TEXT]]`
-  makes TEXT the reply; rules passed in the config map substrings to replies.
+  makes TEXT the reply; `rules` in the config, [{"match": REGEX, "reply": TEMPLATE}], reply with the first
+  matching rule's template expanded with the match's groups (\\1, \\g<name>) — how tests script a judge.
 * Faults, each a probability per request: `fail` (HTTP 500), `rate` (429 + Retry-After), `drop` (connection closed
   with no response), `garbage` (200 with a non-JSON body), `slow` (sleeps `slow_seconds` before answering).
 * Refusals: `api_key` set -> 401 for any other key; `models` set -> 404 for any other model;
@@ -149,8 +150,9 @@ def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[s
     last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
     text = f"Answer {h}-{i} to: {last_user[:60]}"
     for rule in cfg["rules"]:
-        if rule["match"] in last_user:
-            text = rule["reply"]
+        found = re.search(rule["match"], last_user, re.S)
+        if found:
+            text = found.expand(rule["reply"])
             break
     m = re.search(r"\[\[reply:(.*?)\]\]", last_user, re.S)
     if m:

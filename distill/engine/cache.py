@@ -52,6 +52,15 @@ class CallCache:
         self._db.execute("INSERT OR REPLACE INTO calls (key, role, completion, created) VALUES (?, ?, ?, ?)",
                          (key, role, orjson.dumps(completion.model_dump()), time.time()))
 
+    def get_raw(self, key: str) -> Any:
+        """A stored JSON value that is not a completion (e.g. reward scores), or None."""
+        row = self._db.execute("SELECT completion FROM calls WHERE key = ?", (key,)).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def put_raw(self, key: str, role: str, value: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO calls (key, role, completion, created) VALUES (?, ?, ?, ?)",
+                         (key, role, orjson.dumps(value), time.time()))
+
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM calls").fetchone()[0])
 

@@ -41,7 +41,7 @@ def packaged_gguf() -> Path:
 
 class LocalProvider(Provider):
     kind = "local"
-    capabilities = Capabilities(supports_n=True, supports_json_schema=False)
+    capabilities = Capabilities(supports_n=True, supports_json_schema=True)
 
     def __init__(self, spec: ProviderSpec) -> None:
         super().__init__(spec)
@@ -78,7 +78,7 @@ class LocalProvider(Provider):
                         messages=messages, max_tokens=params.max_tokens or 256,
                         temperature=0.8 if params.temperature is None else params.temperature,
                         top_p=1.0 if params.top_p is None else params.top_p,
-                        stop=params.stop, seed=seed,
+                        stop=params.stop, seed=seed, response_format=_grammar_format(params.response_format),
                         presence_penalty=params.presence_penalty or 0.0,
                         frequency_penalty=params.frequency_penalty or 0.0)
                 except ValueError as exc:  # llama.cpp raises ValueError when the prompt exceeds the context
@@ -103,3 +103,12 @@ class LocalProvider(Provider):
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _grammar_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenAI's json_schema response_format as llama-cpp-python's grammar-constrained JSON mode."""
+    if not fmt:
+        return None
+    if fmt.get("type") == "json_schema":
+        return {"type": "json_object", "schema": fmt.get("json_schema", {}).get("schema", {})}
+    return fmt

@@ -35,6 +35,9 @@ class ProviderSpec(BaseModel):
     timeout: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0, le=50)
     supports_n: bool = True
+    supports_json_schema: bool = True
+    batch_size: int = Field(8, ge=1, le=1024)  # transformers: requests generated or scored together
+    device: str | None = None  # transformers: "cpu", "cuda", ... (default: cuda if available)
     price: Price | None = None
     extra_body: dict[str, Any] | None = None
     path: str | None = None  # local / transformers: a model file or folder instead of the packaged default

@@ -4,6 +4,7 @@ ending as accepted, rejected (with a reason) or failed (with the last error)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from itertools import islice
 from typing import ClassVar
@@ -56,6 +57,11 @@ class Respond(Recipe):
         except CallFailed as exc:
             ctx.fail(order_key(row.index), STAGE, item, exc)
             return
+        reference = row.source.get(self.ctx.config.quality.reference_field) if (
+            self.ctx.config.quality and self.ctx.config.quality.reference_field) else None
+        system = messages[0]["content"] if self.options.system else None
+        good: list[str] = []
+        jobs = []
         for j, choice in enumerate(completion.choices):
             order = order_key(row.index, j)
             text = choice.text.strip()
@@ -64,8 +70,13 @@ class Respond(Recipe):
             elif len(text.split()) < max(1, self.options.min_words):
                 ctx.reject(order, STAGE, "too_short" if text else "empty", item, raw=choice.text)
             else:
-                meta = {"recipe": self.name, "index": row.index, "sample": j, "teacher": ctx.teacher.spec.short_name(),
-                        "stages": [STAGE], "scores": {}}
-                system = messages[0]["content"] if self.options.system else None
-                ctx.accept(order, STAGE, make_record(instruction=row.instruction, input=row.input, output=text,
-                                                     system=system, meta=meta))
+                good.append(text)
+                meta = {"recipe": self.name, "index": row.index, "sample": j,
+                        "teacher": ctx.teacher.spec.short_name(), "stages": [STAGE], "scores": {}}
+                record = make_record(instruction=row.instruction, input=row.input, output=text, system=system,
+                                     meta=meta)
+                jobs.append(ctx.submit(order, STAGE, record, reference=reference))
+        if ctx.config.quality and ctx.config.quality.pairwise and len(good) >= 2:
+            jobs.append(ctx.submit_pair(order_key(row.index, 0), STAGE, messages, good[0], good[1],
+                                        {"recipe": self.name, "index": row.index}))
+        await asyncio.gather(*jobs)

@@ -14,6 +14,9 @@ from distill.errors import InputError
 from distill.io.inputs import InputRow, Inputs
 from distill.run.folder import RunFolder
 from distill.run.progress import Progress
+from distill.quality.gate import QualityGate
+from distill.quality.replies import UnreadableReply
+from distill.quality.select import ScoreTable, distribution, select
 from distill.run.records import make_rejection
 
 T = TypeVar("T")
@@ -36,8 +39,10 @@ class RunContext:
     judge: Teacher | None
     folder: RunFolder
     progress: Progress
+    gate: QualityGate | None = None
     stages: dict[str, StageCounts] = field(default_factory=dict)
     extra_manifest: dict[str, Any] = field(default_factory=dict)
+    scores: ScoreTable = field(default_factory=ScoreTable)
 
     @property
     def seed(self) -> int:
@@ -56,6 +61,83 @@ class RunContext:
         self.folder.write("data", order, record)
         self.stage(stage).accepted += 1
         self.progress.count("accepted")
+        if self.gate is not None:  # every accepted candidate's scores: for the histograms and for select:
+            rules = self.gate.select.rules if self.gate.select else []
+            groups = {r.group_by: str(_lookup(record, r.group_by)) for r in rules if r.group_by}
+            self.scores.add(record.get("meta", {}).get("scores", {}), groups)
+
+    async def submit(self, order: int, stage: str, record: dict[str, Any], *, reference: str | None = None
+                     ) -> None:
+        """Send a candidate record through the quality gate (judge rubrics, reward model), then accept it with
+        its scores or reject it; a selection, if configured, runs when every candidate is scored."""
+        gate = self.gate
+        if gate is None or not gate.grades:
+            self.accept(order, stage, record)
+            return
+        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+        prompt = [m for m in record["messages"] if m["role"] != "assistant"]
+        try:
+            result = await gate.assess(user, record["output"], reference=reference, messages=prompt)
+        except UnreadableReply as exc:
+            self.reject(order, "quality", exc.reason, record, raw=exc.raw, detail=str(exc))
+            return
+        except CallFailed as exc:
+            self.fail(order, "quality", record, exc)
+            return
+        meta = record.setdefault("meta", {})
+        meta.setdefault("scores", {}).update(result.scores)
+        if result.rationales:
+            meta["rationales"] = result.rationales
+        meta.setdefault("stages", []).append("quality")
+        self.accept(order, "quality", record)
+
+    async def submit_pair(self, order: int, stage: str, prompt: list[dict[str, str]], first: str, second: str,
+                          meta: dict[str, Any]) -> None:
+        """Judge two responses in both orders; agreeing verdicts give a preference pair, the rest are ties."""
+        assert self.gate is not None
+        instruction = next(m["content"] for m in prompt if m["role"] == "user")
+        item = {"prompt": prompt, "first": first, "second": second, "meta": meta}
+        try:
+            cmp = await self.gate.compare(instruction, first, second)
+        except UnreadableReply as exc:
+            self.reject(order, "pairwise", exc.reason, item, raw=exc.raw, detail=str(exc))
+            return
+        except CallFailed as exc:
+            self.fail(order, "pairwise", item, exc)
+            return
+        verdict = {"verdicts": cmp.verdicts, "rationales": cmp.rationales}
+        if cmp.winner == "tie":
+            self.reject(order, "pairwise", "pairwise_tie", item, detail=verdict)
+            return
+        chosen, rejected = (first, second) if cmp.winner == "first" else (second, first)
+        self.folder.write("pairs", order, {
+            "prompt": prompt, "chosen": prompt + [{"role": "assistant", "content": chosen}],
+            "rejected": prompt + [{"role": "assistant", "content": rejected}],
+            "meta": {**meta, "pairwise": verdict}})
+        self.stage("pairwise").accepted += 1
+
+    def run_selection(self) -> list[bool] | None:
+        """Apply `select:` to every accepted candidate; move the dropped ones to rejected.jsonl."""
+        if self.gate is None:
+            return None
+        self.extra_manifest["scores"] = {name: distribution(col) for name, col in self.scores.columns.items()}
+        if self.gate.select is None:
+            return None
+        keep, reasons, stats = select(self.scores, self.gate.select)
+        data = self.folder.streams["data"]
+        counts = self.stage("select")
+        for i, ok in enumerate(keep):
+            if ok:
+                counts.accepted += 1
+                continue
+            record = data.read(i)
+            self.folder.write("rejected", data.orders[i], make_rejection(
+                stage="select", reason=reasons[i] or "select", item=record))
+            counts.rejected[reasons[i] or "select"] = counts.rejected.get(reasons[i] or "select", 0) + 1
+        self.progress.counts["accepted"] -= keep.count(False)
+        self.progress.counts["rejected"] += keep.count(False)
+        self.extra_manifest["selection"] = stats
+        return keep
 
     def reject(self, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
                detail: Any = None) -> None:
@@ -82,3 +164,11 @@ class RunContext:
             self.progress.advance()
 
         await sliding_window(items, step, width)
+
+
+def _lookup(record: dict[str, Any], path: str) -> Any:
+    """`meta.seed_id` -> record["meta"]["seed_id"] (None when absent)."""
+    value: Any = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

@@ -20,7 +20,7 @@ import orjson
 
 from distill.errors import InputError
 
-OUTPUTS = ("data", "rejected", "failed")
+OUTPUTS = ("data", "rejected", "failed", "pairs")
 MIN_FREE_BYTES = 64 * 1024 * 1024
 ORDER_BITS = 24  # up to 16M records per input item
 
@@ -48,10 +48,18 @@ class _Stream:
         self.lengths.append(len(line))
         self.pos += len(line)
 
-    def finish(self, final: Path) -> int:
+    def read(self, i: int) -> dict[str, Any]:
+        """Row `i` (in append order) back from the partial file."""
+        self.fh.flush()
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offsets[i])
+            return orjson.loads(fh.read(self.lengths[i]))  # type: ignore[no-any-return]
+
+    def finish(self, final: Path, keep: list[bool] | None = None) -> int:
         self.fh.flush()
         self.fh.close()
-        ranked = sorted(range(len(self.orders)), key=self.orders.__getitem__)
+        rows = range(len(self.orders)) if keep is None else [i for i in range(len(self.orders)) if keep[i]]
+        ranked = sorted(rows, key=self.orders.__getitem__)
         tmp = final.with_suffix(".jsonl.tmp")
         with open(self.path, "rb") as src, open(tmp, "wb") as dst:
             for i in ranked:
@@ -111,8 +119,10 @@ class RunFolder:
             if not s.fh.closed:
                 s.fh.flush()
 
-    def finish(self, manifest: dict[str, Any]) -> dict[str, int]:
-        counts = {name: s.finish(self.path / f"{name}.jsonl") for name, s in self.streams.items()}
+    def finish(self, manifest: dict[str, Any], keep_data: list[bool] | None = None) -> dict[str, int]:
+        """Write the final files (data filtered by `keep_data` when a selection ran), then the manifest."""
+        counts = {name: s.finish(self.path / f"{name}.jsonl", keep_data if name == "data" else None)
+                  for name, s in self.streams.items()}
         write_json_atomic(self.path / "manifest.json", manifest)
         return counts
 

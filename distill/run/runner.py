@@ -29,6 +29,7 @@ from distill.errors import InputError
 from distill.io.inputs import Inputs
 from distill.providers.registry import create_provider
 from distill.providers.spec import ProviderSpec
+from distill.quality.gate import QualityGate
 from distill.recipes.base import Recipe
 from distill.recipes.registry import recipe_class
 from distill.run.context import RunContext
@@ -108,9 +109,42 @@ def _teacher(role: str, spec: ProviderSpec, cache: CallCache, usage: Usage, cfg:
     params = cfg.generation
     if params.seed is None:
         params = params.merged(seed=cfg.seed)
-    if role == "judge":
-        params = params.merged(temperature=0.0)
     return Teacher(role, create_provider(spec), cache, usage.role(role), params)
+
+
+def _judge(cfg: RunConfig, teacher: Teacher, cache: CallCache, usage: Usage) -> Teacher | None:
+    """The judge: its own model when `judge:` names one, else the teacher's model (same provider instance)."""
+    from distill.providers.base import GenerationParams
+
+    params = GenerationParams(seed=cfg.seed)
+    if cfg.judge is not None:
+        return Teacher("judge", create_provider(cfg.judge), cache, usage.role("judge"), params)
+    if cfg.quality is not None and (cfg.quality.rubrics() or cfg.quality.pairwise):
+        return Teacher("judge", teacher.provider, cache, usage.role("judge"), params)
+    return None
+
+
+def build_gate(cfg: RunConfig, judge: Teacher | None, cache: CallCache, usage: Usage) -> QualityGate | None:
+    if cfg.quality is None and cfg.reward is None:
+        return None
+    from distill.quality.config import QualitySpec
+    from distill.quality.judge import Judge
+
+    spec = cfg.quality or QualitySpec()
+    reward = create_reward(cfg.reward, cache, usage, cfg) if cfg.reward is not None else None
+    j = Judge(judge, max_tokens=spec.judge_max_tokens, temperature=spec.judge_temperature) if judge else None
+    return QualityGate(spec, j, reward, cfg.select)
+
+
+def create_reward(spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunConfig) -> Any:
+    from distill.quality.reward import CachedScorer, ServedReward
+
+    if spec.provider == "transformers":
+        from distill.quality.reward_transformers import TransformersReward
+
+        model = TransformersReward(spec)
+        return CachedScorer(model, model.identity, cache)
+    return ServedReward(_teacher("reward", spec, cache, usage, cfg))
 
 
 async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: RunFolder, rows: int | None,
@@ -119,21 +153,24 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     cache = CallCache(folder.cache_path)
     usage = Usage()
     teacher = _teacher("teacher", cfg.teacher, cache, usage, cfg)
-    judge = _teacher("judge", cfg.judge, cache, usage, cfg) if cfg.judge else None
+    judge = _judge(cfg, teacher, cache, usage)
+    gate = build_gate(cfg, judge, cache, usage)
     bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress)
     folder.open_streams()
-    ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar)
+    ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar, gate=gate)
     recipe = cls(ctx, options)
     try:
         await recipe.run()
     finally:
         bar.close()
         folder.flush()
-        for t in (teacher, judge):
-            if t is not None:
-                await t.provider.close()
+        for t in {id(x.provider): x for x in (teacher, judge) if x is not None}.values():
+            await t.provider.close()
+        if gate is not None:
+            await gate.close()
+    keep = ctx.run_selection()
     manifest = build_manifest(cfg, ctx, usage, started, time.monotonic() - t0, command)
-    counts = folder.finish(manifest)
+    counts = folder.finish(manifest, keep)
     cache.close()
     folder.release()
     return RunResult(folder.path, counts, manifest)

@@ -1,0 +1,75 @@
+"""Reward models as filters: a scorer maps a (prompt, response) conversation to named scores.
+
+* `transformers`: a sequence-classification model loaded by path or id (see `reward_transformers.py`).
+* `openai`: a served reward model behind an OpenAI-compatible endpoint, e.g. NVIDIA's Nemotron reward models,
+  which answer a chat completion whose last turn is the assistant's response with the attribute scores as the
+  message text: "helpfulness:3.1,correctness:3.3,coherence:3.8,complexity:1.2,verbosity:1.5". A bare number is
+  read as a single `reward` score.
+
+Scores are cached like teacher answers: a re-run scores nothing twice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from distill.engine.cache import CallCache, call_key
+from distill.engine.teacher import Teacher
+from distill.providers.base import GenerationParams, Message
+from distill.quality.replies import UnreadableReply
+
+_PAIR = re.compile(r"([A-Za-z_][\w\-]*)\s*[:=]\s*(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)")
+
+
+class RewardScorer(Protocol):
+    async def score(self, messages: list[Message]) -> dict[str, float]: ...
+
+    async def close(self) -> None: ...
+
+
+def parse_reward_text(text: str) -> dict[str, float]:
+    pairs = _PAIR.findall(text)
+    if pairs:
+        return {name: float(value) for name, value in pairs}
+    try:
+        return {"reward": float(text.strip())}
+    except ValueError:
+        raise ValueError(f"cannot read reward scores from {text[:200]!r}") from None
+
+
+class ServedReward:
+    def __init__(self, teacher: Teacher) -> None:
+        self.teacher = teacher
+
+    async def score(self, messages: list[Message]) -> dict[str, float]:
+        completion = await self.teacher.complete(messages, GenerationParams(n=1, max_tokens=1))
+        raw = completion.choices[0].text
+        try:
+            return parse_reward_text(raw)
+        except ValueError as exc:
+            raise UnreadableReply("reward_unparseable", f"reward {self.teacher.label}: {exc}", raw) from None
+
+    async def close(self) -> None:
+        await self.teacher.provider.close()
+
+
+class CachedScorer:
+    """Wraps an in-process scorer with the run's call cache."""
+
+    def __init__(self, inner: Any, identity: dict[str, Any], cache: CallCache) -> None:
+        self.inner = inner
+        self.identity = identity
+        self.cache = cache
+
+    async def score(self, messages: list[Message]) -> dict[str, float]:
+        key = call_key(self.identity, messages, {}, 0)
+        hit = self.cache.get_raw(key)
+        if hit is not None:
+            return dict(hit)
+        scores = await self.inner.score(messages)
+        self.cache.put_raw(key, "reward", scores)
+        return scores  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        await self.inner.close()
