@@ -19,6 +19,7 @@ PROVIDERS: dict[str, str] = {
     "openai": "distill.providers.openai_http:OpenAIHTTPProvider",
     "openai/sdk": "distill.providers.openai_sdk:OpenAISDKProvider",
     "local": "distill.providers.local:LocalProvider",
+    "transformers": "distill.providers.transformers_lm:TransformersProvider",
 }
 
 

