@@ -1,0 +1,1 @@
+"""Text algorithms shared by recipes: ROUGE-L novelty, deduplication, decontamination."""
