@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from distill.errors import InputError
 from distill.providers.base import GenerationParams
@@ -45,6 +45,11 @@ class RunConfig(BaseModel):
     seed: int = 0
     out: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    _base: Path = PrivateAttr(default_factory=Path.cwd)
+
+    def resolve(self, value: str) -> Path:
+        """A file named in the recipe, relative to the recipe file."""
+        return Path(resolve_path(value, self._base))
 
     _check_teacher = field_validator("teacher", "judge", "reward", mode="before")(_provider)
 
@@ -81,6 +86,7 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None) -> tuple[Ru
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise InputError(format_validation(exc, src.where)) from None
+    cfg._base = path.parent
     if cfg.input is not None:
         cfg.input.path = resolve_path(cfg.input.path, path.parent)
     return cfg, src
@@ -92,6 +98,6 @@ def resolve_path(value: str, base: Path) -> str:
     if p.is_absolute():
         return str(p)
     candidate = base / p
-    if candidate.exists() or p.suffix in (".jsonl", ".json", ".parquet", ".csv", ".txt", ".md"):
+    if candidate.exists() or p.suffix in (".jsonl", ".json", ".parquet", ".csv", ".txt", ".md", ".yaml"):
         return str(candidate)
     return value

@@ -7,7 +7,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
   user message>" where <h> is a hash of (messages, sample params), so a test can tell which request an answer
   belongs to. `n` choices. A user message containing `[[truncate]]` gets finish_reason "length"; `[[reply:TEXT]]`
   makes TEXT the reply; `rules` in the config, [{"match": REGEX, "reply": TEMPLATE}], reply with the first
-  matching rule's template expanded with the match's groups (\\1, \\g<name>) — how tests script a judge.
+  matching rule's template expanded with the match's groups (\\1, \\g<name>) and {h} replaced by a per-request
+  id; a rule may also set "finish_reason". This is how tests script judges and recipe stages.
 * Faults, each a probability per request: `fail` (HTTP 500), `rate` (429 + Retry-After), `drop` (connection closed
   with no response), `garbage` (200 with a non-JSON body), `slow` (sleeps `slow_seconds` before answering).
 * Refusals: `api_key` set -> 401 for any other key; `models` set -> 404 for any other model;
@@ -53,6 +54,7 @@ class State:
                                       "garbage": 0, "slow": 0, "refused": 0, "abandoned": 0, "in_flight": 0, "max_in_flight": 0}
         self.log: list[str] = []
         self.last: dict[str, Any] = {}
+        self.bodies: list[dict[str, Any]] = []
 
 
 def make_app(state: State) -> Any:
@@ -71,6 +73,7 @@ def make_app(state: State) -> Any:
     async def _chat(request: web.Request, cfg: dict[str, Any], st: dict[str, int]) -> web.StreamResponse:
         body = await request.json()
         state.last = body
+        state.bodies.append(body)
         if cfg["api_key"] and request.headers.get("Authorization") != f"Bearer {cfg['api_key']}":
             st["refused"] += 1
             return web.json_response({"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}},
@@ -125,9 +128,12 @@ def make_app(state: State) -> Any:
     async def last(request: web.Request) -> web.Response:
         return web.json_response(state.last)
 
+    async def bodies(request: web.Request) -> web.Response:
+        return web.json_response(state.bodies)
+
     async def config(request: web.Request) -> web.Response:
         new = State(await request.json())
-        state.cfg, state.rng, state.stats, state.log = new.cfg, new.rng, new.stats, new.log
+        state.cfg, state.rng, state.stats, state.log, state.bodies = new.cfg, new.rng, new.stats, new.log, []
         return web.json_response({"ok": True})
 
     app = web.Application(client_max_size=64 * 2**20)
@@ -135,6 +141,7 @@ def make_app(state: State) -> Any:
     app.router.add_get("/stats", stats)
     app.router.add_get("/log", log)
     app.router.add_get("/last", last)
+    app.router.add_get("/bodies", bodies)
     app.router.add_post("/config", config)
     return app
 
@@ -149,17 +156,18 @@ def _latency(state: State) -> float:
 def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[str, Any]:
     last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
     text = f"Answer {h}-{i} to: {last_user[:60]}"
+    finish = "length" if "[[truncate]]" in last_user else "stop"
     for rule in cfg["rules"]:
         found = re.search(rule["match"], last_user, re.S)
         if found:
-            text = found.expand(rule["reply"])
+            text = found.expand(rule["reply"]).replace("{h}", f"{h}x{i}")
+            finish = rule.get("finish_reason", finish)
             break
     m = re.search(r"\[\[reply:(.*?)\]\]", last_user, re.S)
     if m:
         text = m.group(1)
     if cfg["reply_words"]:
         text += " " + " ".join(f"w{j}" for j in range(cfg["reply_words"]))
-    finish = "length" if "[[truncate]]" in last_user else "stop"
     return {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
 
 
@@ -206,6 +214,10 @@ class FakeTeacher:
     def last(self) -> dict[str, Any]:
         """The body of the last chat-completion request the server received."""
         return self._get("/last")  # type: ignore[no-any-return]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """Every chat-completion request body received since the last configure()."""
+        return self._get("/bodies")  # type: ignore[no-any-return]
 
     def configure(self, **cfg: Any) -> None:
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/config", data=json.dumps(cfg).encode(),

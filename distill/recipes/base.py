@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from distill.config import RunConfig
 from distill.io.inputs import InputRow
 from distill.run.context import RunContext
 
@@ -26,8 +27,8 @@ class Recipe:
         self.ctx = ctx  # type: ignore[assignment]  # None only in a dry run's preview
         self.options = options
 
-    def preview(self, rows: Iterator[InputRow], limit: int) -> list[list[dict[str, str]]]:
-        """The first `limit` teacher prompts a run over `rows` would send (for --dry-run; no ctx needed)."""
+    def preview(self, cfg: RunConfig, rows: Iterator[InputRow], limit: int) -> list[list[dict[str, str]]]:
+        """The first `limit` teacher prompts a run would send (for --dry-run; no ctx, no teacher needed)."""
         raise NotImplementedError
 
     def estimate_calls(self, rows: int) -> int:

@@ -11,10 +11,14 @@ if TYPE_CHECKING:
 
 RECIPES: dict[str, str] = {
     "respond": "distill.recipes.respond:Respond",
+    "self_instruct": "distill.recipes.self_instruct:SelfInstruct",
+    "alpaca": "distill.recipes.alpaca:Alpaca",
 }
 
 SUMMARIES: dict[str, str] = {
     "respond": "answer a list of instructions with the teacher (the engine's end-to-end path)",
+    "self_instruct": "self-instruct (Wang et al. 2022): new instructions from seed tasks, instances, filters",
+    "alpaca": "Alpaca: instruction, input and output generated together, 20 tasks per call",
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from itertools import islice
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,7 +39,7 @@ class Respond(Recipe):
         system = [{"role": "system", "content": render("respond/system.j2")}] if self.options.system else []
         return system + [{"role": "user", "content": user}]
 
-    def preview(self, rows: Iterator[InputRow], limit: int) -> list[list[dict[str, str]]]:
+    def preview(self, cfg: Any, rows: Iterator[InputRow], limit: int) -> list[list[dict[str, str]]]:
         return [self._messages(row) for row in islice(rows, limit)]
 
     def estimate_calls(self, rows: int) -> int:

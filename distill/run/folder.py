@@ -22,11 +22,13 @@ from distill.errors import InputError
 
 OUTPUTS = ("data", "rejected", "failed", "pairs")
 MIN_FREE_BYTES = 64 * 1024 * 1024
-ORDER_BITS = 24  # up to 16M records per input item
+ORDER_BITS = 20  # up to 1M records per item
+ITEM_BITS = 36  # up to 68G items per stage
 
 
-def order_key(item_index: int, sub_index: int = 0) -> int:
-    return (item_index << ORDER_BITS) | sub_index
+def order_key(item_index: int, sub_index: int = 0, stage: int = 0) -> int:
+    """Where a row sorts in the final files: by stage, then item, then sub-item (input order, not finish order)."""
+    return (stage << (ITEM_BITS + ORDER_BITS)) | (item_index << ORDER_BITS) | sub_index
 
 
 class _Stream:

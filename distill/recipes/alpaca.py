@@ -1,0 +1,128 @@
+"""Alpaca (Taori et al. 2023): instruction, input and output generated together, many tasks per call.
+
+Faithful by default to the released generation code: 3 seed demonstrations per prompt (seeds only, no machine
+demos), a prompt asking for 20 tasks with the demos numbered 1-3 and item 4 left open, decoding temperature 1.0 /
+top_p 1.0 / max 3072 tokens with stop sequences "\\n20", "20." (so at most 16 new tasks per call), the incomplete
+last item dropped when a reply hits the length limit, self-instruct's filters plus the blacklist words video,
+audio, music, flowchart, diagram, and ROUGE-L > 0.7 novelty against the pool. Differences: a chat turn instead of
+a completion prompt, our own wording of the requirements, and no logit bias against end-of-text (chat servers
+end turns themselves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.engine.teacher import CallFailed
+from distill.io.seed_tasks import SeedTask, load_seed_tasks
+from distill.prompts import render
+from distill.providers.base import GenerationParams
+from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
+from distill.recipes.base import Recipe
+from distill.recipes.instruction_filters import (ALPACA_EXTRA_BLACKLIST, SELF_INSTRUCT_BLACKLIST, clean_instruction,
+                                                 instruction_rejection)
+from distill.run.folder import order_key
+from distill.run.records import make_record
+from distill.text.rouge_novelty import NoveltyFilter
+
+
+class AlpacaOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seeds: str = "data/self_instruct_seeds.jsonl"
+    num_instructions: int = Field(100, ge=1)
+    demos: int = Field(3, ge=1)
+    tasks_per_prompt: int = Field(20, ge=2)
+    prompts_per_round: int = Field(5, ge=1)
+    patience: int = Field(10, ge=1)
+    rouge_threshold: float = Field(0.7, gt=0, le=1)
+    blacklist: list[str] = Field(default_factory=lambda: list(SELF_INSTRUCT_BLACKLIST + ALPACA_EXTRA_BLACKLIST))
+    generation: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=3072,
+                                                    stop=["\n20", "20."])
+
+
+class Alpaca(Recipe):
+    name = "alpaca"
+    summary = "Alpaca: instruction, input and output generated together"
+    Options: ClassVar[type[BaseModel]] = AlpacaOptions
+    options: AlpacaOptions
+
+    def _prompt(self, seed: int, seeds: list[SeedTask], rnd: int, k: int) -> list[dict[str, str]]:
+        rng = random.Random(f"{seed}:alpaca:{rnd}:{k}")
+        demos = [{"instruction": s.instruction, "input": s.instances[0].input, "output": s.instances[0].output}
+                 for s in rng.sample(seeds, min(self.options.demos, len(seeds)))]
+        text = render("alpaca/generate.j2", demos=demos, num_tasks=self.options.tasks_per_prompt)
+        return [{"role": "user", "content": text}]
+
+    def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
+        seeds = load_seed_tasks(cfg.resolve(self.options.seeds))
+        return [self._prompt(cfg.seed, seeds, 0, k) for k in range(min(limit, self.options.prompts_per_round))]
+
+    def estimate_calls(self, rows: int) -> int:
+        return max(1, (rows or self.options.num_instructions) // 8)
+
+    async def run(self) -> None:
+        ctx, opts = self.ctx, self.options
+        target = ctx.config.num or opts.num_instructions
+        seeds = load_seed_tasks(ctx.config.resolve(opts.seeds))
+        novelty = NoveltyFilter(opts.rouge_threshold, frequency_hint=[s.instruction for s in seeds])
+        for s in seeds:
+            novelty.add(s.instruction)
+        params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
+        accepted, rnd, idle = 0, 0, 0
+        while accepted < target and idle < opts.patience:
+            prompts = [self._prompt(ctx.seed, seeds, rnd, k) for k in range(opts.prompts_per_round)]
+            replies = await asyncio.gather(*(ctx.teacher.complete(p, params) for p in prompts),
+                                           return_exceptions=True)
+            before, jobs = accepted, []
+            for k, reply in enumerate(replies):
+                slot = rnd * opts.prompts_per_round + k
+                if isinstance(reply, CallFailed):
+                    ctx.fail(order_key(slot), "generate", {"round": rnd, "prompt": k}, reply)
+                    continue
+                if isinstance(reply, BaseException):
+                    raise reply
+                choice = reply.choices[0]
+                items = parse_alpaca(choice.text, opts.demos + 1)
+                if choice.finish_reason == "length" and items:
+                    items = items[:-1]
+                for j, it in enumerate(items):
+                    if accepted >= target:
+                        break
+                    job = self._consider(it, slot, j, rnd, novelty)
+                    if job is not None:
+                        accepted += 1
+                        jobs.append(job)
+            await asyncio.gather(*jobs)
+            idle = idle + 1 if accepted == before else 0
+            rnd += 1
+            ctx.progress.advance(accepted - before)
+        ctx.extra_manifest["alpaca"] = {"seeds": len(seeds), "instructions": accepted, "target": target,
+                                        "rounds": rnd}
+
+    def _consider(self, it: AlpacaItem | str, slot: int, j: int, rnd: int, novelty: NoveltyFilter) -> Any:
+        ctx = self.ctx
+        order = order_key(slot, j + 1)
+        if isinstance(it, str):
+            ctx.reject(order, "generate", "unparseable_item", {"round": rnd}, raw=it)
+            return None
+        text = clean_instruction(it.instruction)
+        item = {"round": rnd, "instruction": text, "input": it.input, "output": it.output}
+        reason = instruction_rejection(text, blacklist=tuple(self.options.blacklist)) if text else "empty"
+        if reason is None and not it.output.strip():
+            reason = "empty_output"
+        if reason:
+            ctx.reject(order, "generate", reason, item)
+            return None
+        kept, score, nearest = novelty.offer(text)
+        if not kept:
+            ctx.reject(order, "generate", "rouge_l_above_threshold", item,
+                       detail={"rouge_l": round(score, 4), "similar_to": nearest})
+            return None
+        meta = {"recipe": self.name, "round": rnd, "slot": slot, "item": j, "rouge_l_max_seen": round(score, 4),
+                "teacher": ctx.teacher.spec.short_name(), "stages": ["generate"], "scores": {}}
+        record = make_record(instruction=text, input=it.input, output=it.output.strip(), meta=meta)
+        return ctx.submit(order, "generate", record)

@@ -1,0 +1,164 @@
+"""self-instruct and Alpaca: prompts as specified, parsing (including cut-off replies), every filter's
+rejection reason, against a scripted teacher on a real HTTP server; and one run on the embedded SmolLM2."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from distill.recipes.instruction_filters import clean_instruction, instruction_rejection
+from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
+                                                 parse_numbered, parse_output_first)
+from helpers import ROOT, distill, read_jsonl, write
+
+
+def test_numbered_continuations_parse_with_or_without_the_open_number():
+    assert parse_numbered("Plan a trip.\n10. Name a bird.\n11. Sort the list", 9) == [
+        "Plan a trip.", "Name a bird.", "Sort the list"]
+    assert parse_numbered("9. Plan a trip.\n10 . Name a bird.", 9) == ["Plan a trip.", "Name a bird."]
+    assert parse_numbered("  \n9. Only one", 9) == ["Only one"]
+    assert parse_numbered("", 9) == []
+
+
+def test_instance_parsing_and_filters():
+    reply = "Example 1\nInput: 3 + 4\nOutput: 7\nExample 2\nOutput: Seven is prime.\nExample 3\nInput: x\nOutput:"
+    assert parse_input_first(reply) == [RawInstance("3 + 4", "7"), RawInstance("", "Seven is prime."),
+                                        RawInstance("x", "")]
+    reply = "Class label: spam\nInput: Win a prize now\nClass label: not spam\nInput: Lunch at noon?"
+    assert parse_output_first(reply) == [RawInstance("Win a prize now", "spam"),
+                                         RawInstance("Lunch at noon?", "not spam")]
+    assert instance_rejection(RawInstance("a", "")) == "empty_output"
+    assert instance_rejection(RawInstance("same", "same")) == "input_equals_output"
+    assert instance_rejection(RawInstance("Text:", "ok")) == "truncated_colon"
+    assert instance_rejection(RawInstance("in", "out")) is None
+    assert conflicting([RawInstance("q", "a"), RawInstance("q", "b")])
+    assert not conflicting([RawInstance("", "a"), RawInstance("", "b")])
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("Say hi now", "too_few_words"),
+    ("word " * 151, "too_many_words"),
+    ("Describe the image of a cat", "blacklist:image"),
+    ("Please go to the store and report", "blacklist:go to"),
+    ("Write a program that adds two numbers", "write_a_program"),
+    ("- Explain the water cycle briefly", "starts_with_punctuation"),
+    ("Écris un poème sur la mer", "non_ascii_start"),
+    ("Explain why the sky is blue", None),
+    ("Imagine mapping a new route home", None),  # "map" is blacklisted as a whole word only
+])
+def test_instruction_filters(text, reason):
+    assert instruction_rejection(clean_instruction(text)) == reason
+
+
+def test_capitalize_quirk_is_off_by_default():
+    assert clean_instruction("  explain  SQL joins:  ") == "Explain  SQL joins".replace("  ", " ")
+    assert clean_instruction("explain SQL joins", capitalize_quirk=True) == "Explain sql joins"
+
+
+FESTIVAL = "Describe the {h} festival for {h}a visitors and {h}b guests {h}c"  # mostly unique words per reply
+BOOTSTRAP_REPLY = (f"{FESTIVAL}\n10. Draw a cat in the snow today\n"
+                   "11. Write a program to sort numbers quickly\n12. - dash start task for you\n13. Hi there\n"
+                   f"14. {FESTIVAL}\n15. Über-style tips for a nurse applying")
+RULES = [
+    # round >= 1: prompts that already show machine instructions come back cut off -> discarded
+    {"match": r"festival[\s\S]*\n9\.$", "reply": "Plan a {h} party", "finish_reason": "length"},
+    {"match": r"Invent a list of new", "reply": BOOTSTRAP_REPLY},
+    {"match": r"Task: Describe the \w+ festival[^\n]*\nIs it classification\?$", "reply": "No"},
+    {"match": r"Task: Describe the \w+ festival[^\n]*$",
+     "reply": "Example 1\nInput: spring\nOutput: It is lively.\nExample 2\nInput: winter\nOutput: winter\n"
+              "Example 3\nInput: summer:\nOutput: Hot\nExample 4\nOutput: Bring a hat."},
+]
+
+
+def test_self_instruct_against_a_scripted_teacher(tmp_path, teacher_server):
+    teacher_server.configure(rules=RULES)
+    cfg = write(tmp_path / "r.yaml", f"""recipe: self_instruct
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: 10
+out: {tmp_path / 'run'}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 2}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    bodies = teacher_server.bodies()
+    boot = [b for b in bodies if "Invent a list" in b["messages"][0]["content"]]
+    assert len(boot) == 15  # 3 rounds of 5 prompts: one productive round, two cut off, then patience ran out
+    first = boot[0]
+    assert {k: first[k] for k in ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")} == {
+        "temperature": 0.7, "top_p": 0.5, "presence_penalty": 2.0, "frequency_penalty": 0.0, "max_tokens": 1024}
+    assert first["stop"] == ["\n\n", "\n16", "16.", "16 ."]
+    prompt = first["messages"][0]["content"]
+    assert [f"{i}." in prompt for i in range(1, 10)] == [True] * 9 and prompt.rstrip().endswith("9.")
+    seeds = {json.loads(x)["instruction"] for x in (ROOT / "recipes/data/self_instruct_seeds.jsonl").open()}
+    listed = [line.split(". ", 1)[1] for line in prompt.splitlines() if line[:1].isdigit() and ". " in line]
+    assert len(listed) == 8 and all(t in seeds for t in listed)  # round 0: only human seeds exist
+    later = boot[5]["messages"][0]["content"]
+    assert later.count("festival") == 2  # from round 1: 6 human + 2 machine instructions
+
+    rejected = read_jsonl(out / "rejected.jsonl")
+    reasons = Counter(r["reason"] for r in rejected if r["stage"] == "bootstrap")
+    assert reasons == {"blacklist:draw": 5, "write_a_program": 5, "starts_with_punctuation": 5,
+                       "too_few_words": 5, "rouge_l_above_threshold": 5, "non_ascii_start": 5,
+                       "truncated_response": 10}
+    classify = [b for b in bodies if "Is it classification?" in b["messages"][0]["content"]]
+    assert len(classify) == 5 and classify[0]["max_tokens"] == 3 and classify[0]["temperature"] == 0
+    inst = Counter(r["reason"] for r in rejected if r["stage"] == "instances")
+    assert inst == {"input_equals_output": 5, "truncated_colon": 5}
+    data = read_jsonl(out / "data.jsonl")
+    assert len(data) == 10  # 5 instructions x 2 good instances
+    assert {(r["input"], r["output"]) for r in data} == {("spring", "It is lively."), ("", "Bring a hat.")}
+    assert all(r["meta"]["is_classification"] is False for r in data)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["self_instruct"]["instructions"] == 5 and manifest["bootstrap_rounds"] == 3
+
+    import datasets
+
+    assert len(datasets.load_dataset("json", data_files=str(out / "data.jsonl"), split="train")) == 10
+
+
+ALPACA_REPLY = ("Name the {h} capital of {h}a made-up {h}b country {h}c {h}d\n4. Input:\n<noinput>\n4. Output:\nZorbia City\n###\n"
+                "5. Instruction: Summarize the {h}e {h}f text {h}g in one line\n5. Input:\nCats sleep a lot.\n5. Output:\n"
+                "Cats nap often.\n###\n6. Instruction: Compose music for a {h}c song about rain\n6. Input:\n"
+                "<noinput>\n6. Output:\nLa la la\n###\n7. Instruction: broken item with no fields")
+
+
+def test_alpaca_against_a_scripted_teacher(tmp_path, teacher_server):
+    teacher_server.configure(rules=[{"match": r"Instruction:$", "reply": ALPACA_REPLY}])
+    cfg = write(tmp_path / "r.yaml", f"""recipe: alpaca
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: 6
+out: {tmp_path / 'run'}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, prompts_per_round: 3}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    body = teacher_server.bodies()[0]
+    assert body["temperature"] == 1.0 and body["top_p"] == 1.0 and body["max_tokens"] == 3072
+    assert body["stop"] == ["\n20", "20."]
+    prompt = body["messages"][0]["content"]
+    assert prompt.count("###") == 4 and prompt.rstrip().endswith("4. Instruction:") and "20 varied tasks" in prompt
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert len(data) == 6
+    assert data[0]["input"] == "" and data[0]["output"] == "Zorbia City"  # <noinput> normalised
+    assert data[1]["input"] == "Cats sleep a lot."
+    reasons = Counter(r["reason"] for r in read_jsonl(tmp_path / "run" / "rejected.jsonl"))
+    assert reasons == {"blacklist:music": 2, "unparseable_item": 2}  # the third reply stops at the target
+
+
+@pytest.mark.slow
+def test_self_instruct_on_the_embedded_teacher(tmp_path):
+    pytest.importorskip("llama_cpp")
+    res = distill("run", str(ROOT / "recipes" / "self_instruct.yaml"), "--num", "3", "--out", str(tmp_path / "run"),
+                  "--no-progress", timeout=900)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["self_instruct"]["instructions"] >= 1
+    total = sum(1 for _ in (tmp_path / "run" / "data.jsonl").open()) + sum(
+        1 for _ in (tmp_path / "run" / "rejected.jsonl").open())
+    assert total >= 1
+    import datasets
+
+    datasets.load_dataset("json", data_files=str(tmp_path / "run" / "rejected.jsonl"), split="train")
