@@ -36,6 +36,7 @@ class RunConfig(BaseModel):
     description: str | None = None
     teacher: ProviderSpec = ProviderSpec()
     judge: ProviderSpec | None = None
+    answer_teacher: ProviderSpec | None = None
     reward: ProviderSpec | None = None
     quality: QualitySpec | None = None
     select: SelectSpec | None = None
@@ -51,7 +52,7 @@ class RunConfig(BaseModel):
         """A file named in the recipe, relative to the recipe file."""
         return Path(resolve_path(value, self._base))
 
-    _check_teacher = field_validator("teacher", "judge", "reward", mode="before")(_provider)
+    _check_teacher = field_validator("teacher", "judge", "answer_teacher", "reward", mode="before")(_provider)
 
     @model_validator(mode="after")
     def _gate_is_complete(self) -> "RunConfig":

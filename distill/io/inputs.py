@@ -30,6 +30,8 @@ class Inputs:
         self.spec = spec
         self.limit = limit
         self.path = Path(spec.path)
+        if self.path.is_dir() and (self.path / "data.jsonl").is_file():  # another recipe's run folder
+            self.path = self.path / "data.jsonl"
 
     def _is_jsonl(self) -> bool:
         return self.path.suffix in (".jsonl", ".json") or (self.path.exists() and self.path.is_file()

@@ -34,6 +34,14 @@ class Comparison:
     rationales: list[str]
 
 
+def json_format(teacher: Teacher, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A json_schema response_format when the teacher's provider enforces one (OpenAI, vLLM, llama.cpp grammars),
+    else None (the reply is then parsed leniently)."""
+    if teacher.provider.capabilities.supports_json_schema and teacher.spec.supports_json_schema:
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+    return None
+
+
 class Judge:
     def __init__(self, teacher: Teacher, *, max_tokens: int = 512, temperature: float = 0.0) -> None:
         self.teacher = teacher
@@ -41,9 +49,7 @@ class Judge:
         self.temperature = temperature
 
     def _params(self, schema: dict[str, Any], name: str) -> GenerationParams:
-        fmt = None
-        if self.teacher.provider.capabilities.supports_json_schema and self.teacher.spec.supports_json_schema:
-            fmt = {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+        fmt = json_format(self.teacher, schema, name)
         return self.teacher.params(temperature=self.temperature, max_tokens=self.max_tokens, n=1,
                                    response_format=fmt)
 

@@ -13,12 +13,14 @@ RECIPES: dict[str, str] = {
     "respond": "distill.recipes.respond:Respond",
     "self_instruct": "distill.recipes.self_instruct:SelfInstruct",
     "alpaca": "distill.recipes.alpaca:Alpaca",
+    "evol_instruct": "distill.recipes.evol_instruct:EvolInstruct",
 }
 
 SUMMARIES: dict[str, str] = {
     "respond": "answer a list of instructions with the teacher (the engine's end-to-end path)",
     "self_instruct": "self-instruct (Wang et al. 2022): new instructions from seed tasks, instances, filters",
     "alpaca": "Alpaca: instruction, input and output generated together, 20 tasks per call",
+    "evol_instruct": "Evol-Instruct (WizardLM): evolve over rounds, eliminate failures, answer separately",
 }
 
 

@@ -40,9 +40,14 @@ class RunContext:
     folder: RunFolder
     progress: Progress
     gate: QualityGate | None = None
+    answer_teacher: Teacher | None = None  # a recipe's separate answering model; the teacher when unset
     stages: dict[str, StageCounts] = field(default_factory=dict)
     extra_manifest: dict[str, Any] = field(default_factory=dict)
     scores: ScoreTable = field(default_factory=ScoreTable)
+
+    @property
+    def answerer(self) -> Teacher:
+        return self.answer_teacher or self.teacher
 
     @property
     def seed(self) -> int:

@@ -154,17 +154,19 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     usage = Usage()
     teacher = _teacher("teacher", cfg.teacher, cache, usage, cfg)
     judge = _judge(cfg, teacher, cache, usage)
+    answerer = _teacher("answer", cfg.answer_teacher, cache, usage, cfg) if cfg.answer_teacher else None
     gate = build_gate(cfg, judge, cache, usage)
     bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress)
     folder.open_streams()
-    ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar, gate=gate)
+    ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar, gate=gate,
+                     answer_teacher=answerer)
     recipe = cls(ctx, options)
     try:
         await recipe.run()
     finally:
         bar.close()
         folder.flush()
-        for t in {id(x.provider): x for x in (teacher, judge) if x is not None}.values():
+        for t in {id(x.provider): x for x in (teacher, judge, answerer) if x is not None}.values():
             await t.provider.close()
         if gate is not None:
             await gate.close()
@@ -188,6 +190,7 @@ def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float
         "config": cfg.model_dump(mode="json"),  # holds api_key_env (a variable *name*), never a key
         "teacher": ctx.teacher.provider.identity,
         "judge": ctx.judge.provider.identity if ctx.judge else None,
+        "answer_teacher": ctx.answer_teacher.provider.identity if ctx.answer_teacher else None,
         "seed": cfg.seed,
         "stages": {name: s.to_dict() for name, s in ctx.stages.items()},
         "counts": dict(ctx.progress.counts),
