@@ -75,3 +75,28 @@ def test_dry_run_calls_nobody_and_writes_nothing(tmp_path, teacher_server):
     assert "teacher calls: up to 1" in res.stdout and "Say hi" in res.stdout
     assert teacher_server.stats()["requests"] == 0
     assert not out.exists()
+
+
+def test_show_and_export_a_finished_run(tmp_path, teacher_server):
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Q{i}"}) + "\n" for i in range(4))
+                + json.dumps({"instruction": "bad [[truncate]]"}) + "\n")
+    out = tmp_path / "run"
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out)
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    res = distill("show", str(out), "-n", "2")
+    assert res.returncode == 0
+    assert "accepted 4, rejected 1, failed 0" in res.stdout and "truncated 1" in res.stdout
+    assert res.stdout.count('"instruction"') == 2
+    res = distill("show", str(out), "--rejected")
+    assert '"reason": "truncated"' in res.stdout
+
+    res = distill("export", str(out), "--save-to-disk", str(tmp_path / "ds"))
+    assert res.returncode == 0, res.stderr
+    import datasets
+
+    table = datasets.load_dataset("parquet", data_files=str(out / "data.parquet"), split="train")
+    assert len(table) == 4 and table[0]["messages"][0]["content"] == "Q0"
+    assert len(datasets.load_from_disk(str(tmp_path / "ds"))) == 4
+
+    res = distill("show", str(tmp_path))
+    assert res.returncode == 2 and "not a finished run folder" in res.stderr
