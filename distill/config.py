@@ -24,6 +24,18 @@ class InputSpec(BaseModel):
     split: str = "train"
 
 
+class PushSpec(BaseModel):
+    """`push:` — publish the run to the Hugging Face Hub when it finishes (same as `distill push`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    repo_id: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    private: bool = False
+    config_name: str = "default"
+    split: str = "train"
+    format: str = "messages"
+    license: str = "other"
+
+
 def _provider(value: Any) -> Any:
     return short_form(value) if isinstance(value, str) else value
 
@@ -45,6 +57,7 @@ class RunConfig(BaseModel):
     num: int | None = Field(None, ge=1)
     seed: int = 0
     out: str | None = None
+    push: PushSpec | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 

@@ -12,7 +12,10 @@ def add_parser(sub: Any) -> None:
                        description="Load RUN_DIR/data.jsonl with `datasets` and write RUN_DIR/data.parquet "
                                    "(or --to PATH), and with --save-to-disk a `datasets` folder.")
     p.add_argument("run_dir", type=Path)
-    p.add_argument("--to", type=Path, help="parquet path (default RUN_DIR/data.parquet)")
+    p.add_argument("--to", type=Path, help="output file, .parquet or .jsonl (default RUN_DIR/data.parquet)")
+    p.add_argument("--format", default=None, choices=["messages", "alpaca", "sharegpt", "preference"],
+                   help="messages (chat, TRL-ready), alpaca, sharegpt, or preference (prompt/chosen/rejected); "
+                        "default: all columns as in data.jsonl")
     p.add_argument("--save-to-disk", type=Path, help="also write a datasets.save_to_disk folder here")
     p.set_defaults(handler=handle)
 
@@ -20,6 +23,12 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from distill.errors import InputError
 
+    if args.format:
+        from distill.publish.formats import write
+
+        target = args.to or args.run_dir / f"{args.format}.parquet"
+        print(f"wrote {target} ({write(args.run_dir, args.format, target)} rows, format {args.format})")
+        return 0
     data = args.run_dir / "data.jsonl"
     if not data.exists():
         raise InputError(f"{args.run_dir}: no data.jsonl (is it a finished run folder?)")

@@ -66,6 +66,13 @@ def handle(args: argparse.Namespace) -> int:
           f"{result.counts['failed']} failed | teacher calls {usage.get('answered', 0)} new, "
           f"{usage.get('cache_hits', 0)} cached, {usage.get('retries', 0)} retries | "
           f"{result.manifest['wall_seconds']:.1f}s")
+    if cfg.push is not None:
+        from distill.publish.push import push
+
+        p = cfg.push
+        pushed = push(result.folder, p.repo_id, private=p.private, config_name=p.config_name, split=p.split,
+                      fmt=p.format, license=p.license)
+        print(f"pushed {pushed.rows} rows to {pushed.url} (config {p.config_name}, split {p.split})")
     if result.counts["failed"]:
         print(f"{result.counts['failed']} item(s) failed after retries (see failed.jsonl); run the same command "
               "again to retry only those.", file=sys.stderr)

@@ -173,6 +173,9 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     keep = ctx.run_selection()
     manifest = build_manifest(cfg, ctx, usage, started, time.monotonic() - t0, command)
     counts = folder.finish(manifest, keep)
+    from distill.publish.card import render_card
+
+    (folder.path / "README.md").write_text(render_card(manifest), encoding="utf-8")
     cache.close()
     folder.release()
     return RunResult(folder.path, counts, manifest)

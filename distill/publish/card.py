@@ -1,0 +1,158 @@
+"""The dataset card (README.md with YAML front matter) of a run: what the data is, how it was made, what was
+thrown away and why, and how to make it again. Written into the run folder and pushed with the data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from distill.prompts import prompts_dir
+
+PROMPT_FOLDERS = {"respond": ["respond"], "self_instruct": ["self_instruct"], "alpaca": ["alpaca"],
+                  "evol_instruct": ["evol_instruct"]}
+TASK_CATEGORY = {"math_qa": "question-answering", "knowledge_qa": "question-answering"}
+
+
+def size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return label
+    return "10M<n<100M"
+
+
+def front_matter(manifest: dict[str, Any], *, license: str, configs: list[dict[str, Any]]) -> dict[str, Any]:
+    recipe = manifest["recipe"]
+    return {
+        "license": license,
+        "language": ["en"],
+        "task_categories": [TASK_CATEGORY.get(recipe, "text-generation")],
+        "tags": ["synthetic", "distill", recipe.replace("_", "-")],
+        "size_categories": [size_category(manifest["counts"]["accepted"])],
+        "annotations_creators": ["machine-generated"],
+        "pretty_name": manifest["name"],
+        "configs": configs,
+    }
+
+
+def _templates(manifest: dict[str, Any]) -> list[Path]:
+    folders = list(PROMPT_FOLDERS.get(manifest["recipe"], [manifest["recipe"]]))
+    cfg = manifest["config"]
+    if cfg.get("quality"):
+        folders.append("judge")
+    root = prompts_dir()
+    return [p for f in folders for p in sorted((root / f).glob("*.j2"))]
+
+
+def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, split: str) -> str:
+    cfg = manifest["config"]
+    teacher = manifest["teacher"]
+    lines = [f"# {manifest['name']}", "",
+             f"Synthetic instruction data made with [distill](https://pypi.org/project/distill/) "
+             f"{manifest['distill_version']}, recipe **{manifest['recipe']}**.", ""]
+    if cfg.get("description"):
+        lines += [cfg["description"], ""]
+    if repo_id:
+        lines += ["```python", "from datasets import load_dataset", "",
+                  f'ds = load_dataset("{repo_id}", "{config_name}", split="{split}")', "```", ""]
+    lines += ["## How it was generated", "",
+              f"- Teacher: `{teacher.get('kind')}` model `{teacher.get('model') or teacher.get('source')}`",
+              f"- Judge: {_model(manifest.get('judge'))}",
+              f"- Reward model: {_model(cfg.get('reward'))}",
+              f"- Seed: {manifest['seed']}",
+              f"- Generation parameters: `{json.dumps(cfg.get('generation') or {}, sort_keys=True)}`",
+              f"- Recipe options: `{json.dumps(cfg.get('options') or {}, sort_keys=True)}`"]
+    if cfg.get("quality"):
+        lines.append(f"- Quality gate: `{json.dumps(cfg['quality'], sort_keys=True)}`")
+    if cfg.get("select"):
+        lines.append(f"- Selection: `{json.dumps(cfg['select'], sort_keys=True)}`")
+    lines += ["", "## What was kept and what was dropped", "",
+              f"{manifest['counts']['accepted']} records accepted, {manifest['counts']['rejected']} rejected, "
+              f"{manifest['counts']['failed']} failed (teacher errors after retries).", "",
+              "| stage | accepted | rejected (reason: count) | failed |", "|---|---|---|---|"]
+    for stage, c in manifest["stages"].items():
+        reasons = ", ".join(f"{k}: {v}" for k, v in c["rejected"].items()) or "-"
+        lines.append(f"| {stage} | {c['accepted']} | {reasons} | {c['failed']} |")
+    lines += _scores(manifest) + _hygiene(manifest) + _usage(manifest)
+    lines += ["", "## Known limitations", "",
+              "This data was written by a language model and filtered automatically. It can contain factual "
+              "errors, outdated or biased statements, and answers that sound confident but are wrong; filters "
+              "and judges reduce these problems but do not remove them. The teacher's own style and blind spots "
+              "carry over to models trained on it. Check the license of the teacher model's outputs before "
+              "using the data commercially.", "",
+              "## Reproduce", "", "```bash", manifest.get("command") or f"distill run RECIPE.yaml  # recipe "
+              f"{manifest['recipe']}", "```", "", "The resolved recipe:", "", "```yaml",
+              yaml.safe_dump(cfg, sort_keys=False).strip(), "```"]
+    templates = _templates(manifest)
+    if templates:
+        lines += ["", "## Prompt templates", ""]
+        for t in templates:
+            lines += [f"<details><summary><code>prompts/{t.parent.name}/{t.name}</code></summary>", "",
+                      "```jinja", t.read_text(encoding="utf-8").strip(), "```", "", "</details>", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _model(spec: Any) -> str:
+    if not spec:
+        return "none"
+    return f"`{spec.get('kind') or spec.get('provider')}` model `{spec.get('model') or spec.get('source') or spec.get('path')}`"
+
+
+def _scores(manifest: dict[str, Any]) -> list[str]:
+    scores = manifest.get("scores") or {}
+    if not scores:
+        return []
+    out = ["", "## Score distributions", "", "| score | count | mean | min | max | histogram |", "|---|---|---|---|---|---|"]
+    for name, d in scores.items():
+        if not d.get("count"):
+            continue
+        hist = d.get("values") or dict(zip([f"{e:g}" for e in d.get("edges", [])], d.get("counts", [])))
+        out.append(f"| {name} | {d['count']} | {d['mean']} | {d['min']} | {d['max']} | "
+                   f"{', '.join(f'{k}: {v}' for k, v in hist.items())} |")
+    if manifest.get("selection"):
+        sel = manifest["selection"]
+        out += ["", f"Selection ({sel['mode']}): kept {sel['kept']} of {sel['candidates']}; " +
+                "; ".join(f"{r['rule']}: {r['passed']} passed" for r in sel["rules"])]
+    return out
+
+
+def _hygiene(manifest: dict[str, Any]) -> list[str]:
+    out = []
+    for key, title in (("dedup", "Deduplication"), ("decontamination", "Decontamination")):
+        if manifest.get(key):
+            out += ["", f"## {title}", "", "```json", json.dumps(manifest[key], indent=2, sort_keys=True), "```"]
+    if manifest.get("evol_rounds"):
+        out += ["", "## Evolution rounds", "", "| round | attempts | survived | eliminated | mean difficulty |",
+                "|---|---|---|---|---|"]
+        for r in manifest["evol_rounds"]:
+            elim = ", ".join(f"{k}: {v}" for k, v in r["eliminated"].items()) or "-"
+            out.append(f"| {r['round']} | {r['attempts']} | {r['survived']} | {elim} | {r['mean_difficulty']} |")
+    return out
+
+
+def _usage(manifest: dict[str, Any]) -> list[str]:
+    out = ["", "## Cost", "", "| role | calls answered | cached | retries | prompt tokens | completion tokens | cost USD |",
+           "|---|---|---|---|---|---|---|"]
+    for role, u in manifest["usage"].items():
+        out.append(f"| {role} | {u['answered']} | {u['cache_hits']} | {u['retries']} | {u['prompt_tokens']} | "
+                   f"{u['completion_tokens']} | {u['cost_usd']} |")
+    return out
+
+
+def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: str | None = None,
+                config_name: str = "default", split: str = "train",
+                configs: list[dict[str, Any]] | None = None) -> str:
+    configs = configs if configs is not None else [
+        {"config_name": config_name, "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]}]
+    meta = yaml.safe_dump(front_matter(manifest, license=license, configs=configs), sort_keys=False)
+    return f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split)
+
+
+def parse_front_matter(text: str) -> dict[str, Any]:
+    if not text.startswith("---"):
+        return {}
+    end = text.find("\n---", 3)
+    return yaml.safe_load(text[3:end]) or {} if end > 0 else {}

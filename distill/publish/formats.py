@@ -1,0 +1,63 @@
+"""Export formats of a run's records: chat `messages` (default, TRL's conversational format), Alpaca
+(instruction/input/output), ShareGPT (conversations with from/value, roles normalised), and preference pairs
+(prompt/chosen/rejected) from pairs.jsonl. Written as parquet or JSONL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from distill.errors import InputError
+from distill.io.jsonl import read_jsonl
+
+FORMATS = ("messages", "alpaca", "sharegpt", "preference")
+_SHAREGPT_ROLE = {"system": "system", "user": "human", "assistant": "gpt"}
+
+
+def _meta(row: dict[str, Any]) -> str:
+    return json.dumps(row.get("meta", {}), ensure_ascii=False, sort_keys=True)
+
+
+def convert(row: dict[str, Any], fmt: str) -> dict[str, Any]:
+    if fmt == "messages":
+        return {"messages": row["messages"], "meta": _meta(row)}
+    if fmt == "alpaca":
+        return {"instruction": row["instruction"], "input": row["input"], "output": row["output"]}
+    if fmt == "sharegpt":
+        return {"conversations": [{"from": _SHAREGPT_ROLE[m["role"]], "value": m["content"]}
+                                  for m in row["messages"]]}
+    if fmt == "preference":
+        return {"prompt": row["prompt"], "chosen": row["chosen"][len(row["prompt"]):],
+                "rejected": row["rejected"][len(row["prompt"]):], "meta": _meta(row)}
+    raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def rows(run_dir: Path, fmt: str) -> Iterator[dict[str, Any]]:
+    source = run_dir / ("pairs.jsonl" if fmt == "preference" else "data.jsonl")
+    if not source.exists():
+        what = "preference pairs (run with quality.pairwise)" if fmt == "preference" else "data.jsonl"
+        raise InputError(f"{run_dir}: no {what}; is it a finished run folder?")
+    for _, row in read_jsonl(source):
+        yield convert(row, fmt)
+
+
+def write(run_dir: Path, fmt: str, target: Path) -> int:
+    """Write the run's records in `fmt` to `target` (.parquet or .jsonl); return the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = list(rows(run_dir, fmt))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    if target.suffix == ".jsonl":
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for r in data:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    elif target.suffix == ".parquet":
+        pq.write_table(pa.Table.from_pylist(data) if data else pa.table({}), tmp)
+    else:
+        raise InputError(f"{target}: choose a .parquet or .jsonl file name")
+    tmp.replace(target)
+    return len(data)
