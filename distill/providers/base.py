@@ -78,6 +78,11 @@ class Provider:
         """What identifies the model answering, for cache keys and the manifest. Never holds a secret."""
         return {"kind": self.kind, "base_url": self.spec.base_url, "model": self.spec.model}
 
+    @property
+    def context_tokens(self) -> int | None:
+        """The model's context window when known (the spec's `context_tokens` wins), for chunking inputs."""
+        return self.spec.context_tokens
+
     async def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
         raise NotImplementedError
 

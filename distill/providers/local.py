@@ -56,6 +56,10 @@ class LocalProvider(Provider):
     def identity(self) -> dict[str, Any]:
         return {"kind": self.kind, "model": self.spec.model or DEFAULT_MODEL, "file": self.path.name}
 
+    @property
+    def context_tokens(self) -> int | None:
+        return self.spec.context_tokens or CONTEXT_TOKENS
+
     def _load(self) -> Any:
         try:
             from llama_cpp import Llama

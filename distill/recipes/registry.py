@@ -14,6 +14,8 @@ RECIPES: dict[str, str] = {
     "self_instruct": "distill.recipes.self_instruct:SelfInstruct",
     "alpaca": "distill.recipes.alpaca:Alpaca",
     "evol_instruct": "distill.recipes.evol_instruct:EvolInstruct",
+    "math_qa": "distill.recipes.math_qa:MathQA",
+    "knowledge_qa": "distill.recipes.knowledge_qa:KnowledgeQA",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -21,6 +23,8 @@ SUMMARIES: dict[str, str] = {
     "self_instruct": "self-instruct (Wang et al. 2022): new instructions from seed tasks, instances, filters",
     "alpaca": "Alpaca: instruction, input and output generated together, 20 tasks per call",
     "evol_instruct": "Evol-Instruct (WizardLM): evolve over rounds, eliminate failures, answer separately",
+    "math_qa": "verifiable math QA (OpenMathInstruct-style): k solutions, boxed answers checked",
+    "knowledge_qa": "QA grounded in your documents: chunk, generate, judge faithfulness, dedup, RAFT",
 }
 
 

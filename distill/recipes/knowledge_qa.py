@@ -1,0 +1,180 @@
+"""Knowledge-specific QA grounded in the user's documents: chunk with overlap (sized to the teacher's context),
+generate several QA pairs of varied kinds per chunk, then check each pair against its chunk — supported by it
+(faithfulness), standalone, answerable — and optionally require a verbatim quote (RAFT); exact and
+near-duplicate questions and benchmark-overlapping questions are removed; then the quality gate. Optionally
+render RAFT examples: the question with its oracle chunk (probability p) and distractor chunks as context.
+
+Defaults: ~300-word chunks with 50 words overlap (RAFT uses 512 tokens), 4 pairs per chunk of the kinds
+factual, yes/no, multi-step reasoning and comparison (Nemotron-CC's diverse-QA idea), one judge call per pair
+answering the three checks together in JSON (InstructLab and NeMo ask separate calls; one call is cheaper and
+keeps each verdict), RAFT p = 1.0 with 3 distractors when enabled (the RAFT code's defaults).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.engine.teacher import CallFailed
+from distill.errors import InputError
+from distill.io.documents import Chunk, chunk_words, read_documents
+from distill.prompts import render
+from distill.providers.base import GenerationParams
+from distill.quality.judge import json_format
+from distill.recipes.base import Recipe
+from distill.recipes.knowledge_parse import CHECKS, parse_checks, parse_pairs, quotes_chunk
+from distill.run.folder import order_key
+from distill.run.records import make_record
+from distill.text.decontam import Decontaminator
+from distill.text.dedup import Deduplicator
+
+CHECK_SCHEMA = {"type": "object", "additionalProperties": False, "required": list(CHECKS),
+                "properties": {k: {"type": "string", "enum": ["yes", "no"]} for k in CHECKS}}
+
+
+class RaftOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    p: float = Field(1.0, ge=0, le=1, description="probability that the oracle chunk is in the context")
+    distractors: int = Field(3, ge=0)
+
+
+class KnowledgeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: str
+    chunk_words: int = Field(300, ge=20)
+    overlap_words: int = Field(50, ge=0)
+    pairs_per_chunk: int = Field(4, ge=1, le=20)
+    kinds: list[str] = Field(default_factory=lambda: ["factual", "yes/no", "multi-step reasoning", "comparison"])
+    generation: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=768)
+    require_quote: bool = False
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+    decontaminate: list[str] = Field(default_factory=list)
+    raft: RaftOptions | None = None
+
+
+@dataclass
+class Accepted:
+    order: int
+    chunk: Chunk
+    record: dict[str, Any]
+
+
+class KnowledgeQA(Recipe):
+    name = "knowledge_qa"
+    summary = "QA pairs grounded in your documents, checked for faithfulness"
+    Options: ClassVar[type[BaseModel]] = KnowledgeOptions
+    options: KnowledgeOptions
+
+    def _chunks(self, cfg: Any, context: int | None) -> list[Chunk]:
+        opts = self.options
+        size = opts.chunk_words
+        if context:  # leave room for the prompt frame (~300 tokens) and the reply; ~0.75 words per token
+            room = int((context - (opts.generation.max_tokens or 768) - 300) * 0.75)
+            if room < 50:
+                raise InputError(f"options.generation.max_tokens leaves no room for a document chunk in the "
+                                 f"teacher's {context}-token context")
+            size = min(size, room)
+        docs = read_documents(cfg.resolve(opts.documents))
+        chunks = [c for doc, text in docs for c in chunk_words(doc, text, size, min(opts.overlap_words, size // 2))]
+        return chunks[: cfg.num] if cfg.num else chunks
+
+    def _prompt(self, chunk: Chunk) -> list[dict[str, str]]:
+        return [{"role": "user", "content": render("knowledge_qa/generate.j2", chunk=chunk.text,
+                                                   count=self.options.pairs_per_chunk, types=self.options.kinds,
+                                                   quote=self.options.require_quote)}]
+
+    def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
+        return [self._prompt(c) for c in self._chunks(cfg, None)[:limit]]
+
+    def estimate_calls(self, rows: int) -> int:
+        return max(rows, 1) * (1 + self.options.pairs_per_chunk)
+
+    async def run(self) -> None:
+        ctx, opts = self.ctx, self.options
+        self.chunks = self._chunks(ctx.config, ctx.teacher.provider.context_tokens)
+        self.dedup = Deduplicator(threshold=opts.near_duplicate_threshold)
+        paths = [ctx.config.resolve(p) for p in opts.decontaminate]
+        self.decontam = Decontaminator.from_files(paths) if paths else None
+        self.accepted: list[Accepted] = []
+        ctx.extra_manifest["knowledge"] = {"documents": len({c.doc for c in self.chunks}),
+                                           "chunks": len(self.chunks)}
+        await ctx.map(list(enumerate(self.chunks)), self._chunk)
+        ctx.extra_manifest["dedup"] = self.dedup.stats
+        if self.decontam is not None:
+            ctx.extra_manifest["decontamination"] = self.decontam.report()
+
+    async def _chunk(self, entry: tuple[int, Chunk]) -> None:
+        ctx, opts = self.ctx, self.options
+        i, chunk = entry
+        item = {"doc": chunk.doc, "chunk": chunk.index}
+        try:
+            reply = await ctx.teacher.complete(
+                self._prompt(chunk), ctx.teacher.params(**opts.generation.model_dump(exclude_none=True)))
+        except CallFailed as exc:
+            ctx.fail(order_key(i), "generate", item, exc)
+            return
+        choice = reply.choices[0]
+        pairs = parse_pairs(choice.text)
+        if choice.finish_reason == "length" and pairs:
+            pairs = pairs[:-1]  # the last pair was cut off
+        if not pairs:
+            ctx.reject(order_key(i), "generate", "no_pairs_parsed", item, raw=choice.text)
+            return
+        jobs = []
+        for j, pair in enumerate(pairs):
+            order = order_key(i, j + 1)
+            pitem = {**item, "kind": pair.kind, "question": pair.question, "answer": pair.answer}
+            if self.decontam is not None and self.decontam.contaminated(pair.question):
+                ctx.reject(order, "decontaminate", "benchmark_overlap", pitem)
+                continue
+            dup = self.dedup.seen(pair.question)
+            if dup:
+                ctx.reject(order, "dedup", f"{dup}_duplicate_question", pitem)
+                continue
+            if opts.require_quote and not quotes_chunk(pair.answer, chunk.text):
+                ctx.reject(order, "quote", "no_verbatim_quote", pitem)
+                continue
+            jobs.append(self._check(order, i, chunk, pair, pitem))
+        await asyncio.gather(*jobs)
+
+    async def _check(self, order: int, i: int, chunk: Chunk, pair: Any, pitem: dict[str, Any]) -> None:
+        ctx = self.ctx
+        judge = ctx.judge or ctx.teacher
+        prompt = render("knowledge_qa/check.j2", chunk=chunk.text, question=pair.question, answer=pair.answer)
+        try:
+            verdict = await judge.complete([{"role": "user", "content": prompt}], judge.params(
+                temperature=0.0, max_tokens=64, n=1, response_format=json_format(judge, CHECK_SCHEMA, "checks")))
+        except CallFailed as exc:
+            ctx.fail(order, "check", pitem, exc)
+            return
+        raw = verdict.choices[0].text
+        checks = parse_checks(raw)
+        if checks is None:
+            ctx.reject(order, "check", "judge_unparseable", pitem, raw=raw)
+            return
+        failed = [k for k in CHECKS if not checks[k]]
+        if failed:
+            reason = {"supported": "unfaithful", "standalone": "not_standalone", "answerable": "not_answerable"}
+            ctx.reject(order, "check", reason[failed[0]], pitem, raw=raw, detail=checks)
+            return
+        context = self._raft_context(i, chunk) if self.options.raft else ""
+        meta = {"recipe": self.name, "doc": chunk.doc, "chunk": chunk.index, "kind": pair.kind, "checks": checks,
+                "teacher": ctx.teacher.spec.short_name(), "stages": ["generate", "check"], "scores": {}}
+        if self.options.raft:
+            meta["raft"] = {"oracle_included": chunk.text in context}
+        record = make_record(instruction=pair.question, input=context, output=pair.answer, meta=meta)
+        await ctx.submit(order, "check", record)
+
+    def _raft_context(self, i: int, chunk: Chunk) -> str:
+        raft = self.options.raft
+        assert raft is not None
+        rng = random.Random(f"{self.ctx.seed}:raft:{i}")
+        others = [c.text for k, c in enumerate(self.chunks) if k != i]
+        docs = rng.sample(others, min(raft.distractors, len(others)))
+        if rng.random() < raft.p:
+            docs.insert(rng.randrange(len(docs) + 1), chunk.text)
+        return "\n\n".join(f"<DOCUMENT>{d}</DOCUMENT>" for d in docs)

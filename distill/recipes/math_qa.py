@@ -1,0 +1,176 @@
+"""Task-specific QA with verified answers (OpenMathInstruct-style): sample k chain-of-thought solutions per
+problem, extract the `\\boxed{}` answer, keep the solutions whose answer is equivalent to the ground truth — or,
+without one, to the majority answer when it has enough agreement — then the quality gate.
+
+Defaults follow OpenMathInstruct-1/2: sampling temperature 1.0, top_p 0.95, 512 new tokens; text after the
+boxed answer trimmed; solutions shorter than 200 characters or longer than ~1024 tokens dropped, problems longer
+than ~1024 tokens dropped (tokens estimated as characters / 4); majority voting for problems without an answer.
+Differences: k defaults to 8 (the papers sample 64-512 per problem; raise `samples` to match), text solutions
+only (no code interpreter), and our own few-shot examples. Optional problem augmentation writes new problems
+from each seed and labels them by majority vote; optional n-gram decontamination drops problems that overlap a
+benchmark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from itertools import islice
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.engine.teacher import CallFailed
+from distill.io.inputs import InputRow
+from distill.prompts import render
+from distill.providers.base import GenerationParams
+from distill.recipes.base import Recipe
+from distill.run.folder import order_key
+from distill.run.records import make_record
+from distill.text.decontam import Decontaminator
+from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
+
+
+class MathOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer_field: str = "answer"
+    samples: int = Field(8, ge=1, le=512)
+    solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=512)
+    min_agreement: float = Field(0.5, gt=0, le=1, description="majority share of extracted answers needed")
+    min_votes: int = Field(2, ge=1)
+    min_solution_chars: int = 200
+    max_solution_tokens: int = 1024
+    max_problem_tokens: int = 1024
+    augment: int = Field(0, ge=0, description="new problems written from each seed problem")
+    augment_generation: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=256)
+    decontaminate: list[str] = Field(default_factory=list, description="benchmark JSONL files of questions")
+
+
+class MathQA(Recipe):
+    name = "math_qa"
+    summary = "verifiable math QA: k sampled solutions, boxed answers checked against truth or majority"
+    Options: ClassVar[type[BaseModel]] = MathOptions
+    options: MathOptions
+
+    def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
+        return [[{"role": "user", "content": render("math_qa/solve.j2", problem=r.instruction)}]
+                for r in islice(rows, limit)]
+
+    def estimate_calls(self, rows: int) -> int:
+        return rows * (1 + 2 * self.options.augment)
+
+    async def run(self) -> None:
+        ctx = self.ctx
+        paths = [ctx.config.resolve(p) for p in self.options.decontaminate]
+        self.decontam = Decontaminator.from_files(paths) if paths else None
+        self.solved = {"problems": 0, "with_a_kept_solution": 0}
+        await ctx.map(ctx.inputs(), self._problem)
+        ctx.extra_manifest["math"] = self.solved
+        if self.decontam is not None:
+            ctx.extra_manifest["decontamination"] = self.decontam.report()
+
+    async def _problem(self, row: InputRow) -> None:
+        truth = row.source.get(self.options.answer_field)
+        item = {"index": row.index, "problem": row.instruction}
+        jobs = [self._solve(order_key(row.index, 0, 0), row.instruction, str(truth) if truth is not None else None,
+                            {"index": row.index, "source": "seed"})]
+        for a in range(self.options.augment):
+            jobs.append(self._augmented(row, a, item))
+        await asyncio.gather(*jobs)
+
+    async def _augmented(self, row: InputRow, a: int, item: dict[str, Any]) -> None:
+        ctx = self.ctx
+        order = order_key(row.index * 1000 + a, 0, 1)
+        try:
+            reply = await ctx.teacher.complete(
+                [{"role": "user", "content": render("math_qa/augment.j2", problem=row.instruction)}],
+                ctx.teacher.params(**self.options.augment_generation.model_dump(exclude_none=True)), sample=a)
+        except CallFailed as exc:
+            ctx.fail(order, "augment", item, exc)
+            return
+        problem = reply.choices[0].text.strip()
+        if not problem or reply.choices[0].finish_reason == "length":
+            ctx.reject(order, "augment", "empty_problem" if not problem else "truncated_problem", item,
+                       raw=reply.choices[0].text)
+            return
+        await self._solve(order, problem, None, {"index": row.index, "source": "augmented", "augment": a,
+                                                 "seed_problem": row.instruction})
+
+    async def _solve(self, base: int, problem: str, truth: str | None, origin: dict[str, Any]) -> None:
+        ctx, opts = self.ctx, self.options
+        item = {**origin, "problem": problem}
+        if self.decontam is not None and self.decontam.contaminated(problem):
+            ctx.reject(base, "decontaminate", "benchmark_overlap", item)
+            return
+        if len(problem) / 4 > opts.max_problem_tokens:
+            ctx.reject(base, "solve", "problem_too_long", item)
+            return
+        self.solved["problems"] += 1
+        prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
+        try:
+            reply = await ctx.teacher.complete(
+                prompt, ctx.teacher.params(**opts.solve.model_dump(exclude_none=True)).merged(n=opts.samples))
+        except CallFailed as exc:
+            ctx.fail(base, "solve", item, exc)
+            return
+        candidates: list[tuple[int, str, str]] = []  # (sample, solution, answer)
+        for j, choice in enumerate(reply.choices):
+            boxed = extract_boxed(choice.text)
+            reason = None
+            if choice.finish_reason == "length":
+                reason = "truncated"
+            elif not boxed:
+                reason = "no_boxed_answer"
+            elif len({normalize(b) for b in boxed}) > 1:
+                reason = "multiple_boxed_answers"
+            if reason:
+                ctx.reject(base + j + 1, "solve", reason, item, raw=choice.text)
+            else:
+                candidates.append((j, choice.text, boxed[-1]))
+        reference, agreement = (truth, None) if truth is not None else self._majority([c[2] for c in candidates])
+        if reference is None:
+            for j, text, answer in candidates:
+                ctx.reject(base + j + 1, "verify", "no_majority", item, raw=text, detail={"answer": answer})
+            return
+        kept, jobs = 0, []
+        for j, text, answer in candidates:
+            order = base + j + 1
+            if not equivalent(answer, reference):
+                ctx.reject(order, "verify", "wrong_answer", item, raw=text,
+                           detail={"answer": answer, "expected": reference})
+                continue
+            solution = trim_after_boxed(text.strip())
+            if len(solution) < opts.min_solution_chars:
+                ctx.reject(order, "verify", "solution_too_short", item, raw=text)
+                continue
+            if len(solution) / 4 > opts.max_solution_tokens:
+                ctx.reject(order, "verify", "solution_too_long", item, raw=text)
+                continue
+            kept += 1
+            meta = {"recipe": self.name, **origin, "sample": j, "answer": answer, "expected": reference,
+                    "expected_source": "ground_truth" if truth is not None else "majority",
+                    "agreement": agreement, "teacher": ctx.teacher.spec.short_name(),
+                    "stages": ["solve", "verify"], "scores": {}}
+            jobs.append(ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta)))
+        self.solved["with_a_kept_solution"] += kept > 0
+        await asyncio.gather(*jobs)
+
+    def _majority(self, answers: list[str]) -> tuple[str | None, float | None]:
+        clusters: list[list[str]] = []
+        for a in answers:
+            for c in clusters:
+                if equivalent(a, c[0]):
+                    c.append(a)
+                    break
+            else:
+                clusters.append([a])
+        if not clusters:
+            return None, None
+        best = max(clusters, key=len)  # first-seen wins ties: deterministic
+        share = len(best) / len(answers)
+        if len(best) < self.options.min_votes or share < self.options.min_agreement:
+            return None, round(share, 3)
+        return best[0], round(share, 3)
+
+
+

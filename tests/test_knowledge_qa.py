@@ -1,0 +1,120 @@
+"""Knowledge QA grounded in documents: chunking, parsing, each filter's rejection reason, dedup, the quote check,
+decontamination and RAFT rendering, against a scripted teacher; one run on the embedded teacher."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from distill.io.documents import chunk_words
+from distill.recipes.knowledge_parse import parse_checks, parse_pairs, quotes_chunk
+from helpers import ROOT, distill, read_jsonl, write
+
+
+def test_chunks_overlap_and_cover_the_text():
+    words = " ".join(f"w{i}" for i in range(25))
+    chunks = chunk_words("d", words, size=10, overlap=3)
+    assert [c.text.split()[0] for c in chunks] == ["w0", "w7", "w14", "w21"]
+    assert chunks[-1].text.split()[-1] == "w24" and all(len(c.text.split()) <= 10 for c in chunks)
+
+
+def test_parsers():
+    reply = "Q1 [factual]: When did it open?\nA1: In 1932.\n\nQ2 [yes/no]: Is it wooden?\nA2: Yes, \"an insulated wooden box\"."
+    pairs = parse_pairs(reply)
+    assert [(p.kind, p.question, p.answer) for p in pairs] == [
+        ("factual", "When did it open?", "In 1932."), ("yes/no", "Is it wooden?", 'Yes, "an insulated wooden box".')]
+    assert parse_checks('{"supported": "yes", "standalone": "no", "answerable": "yes"}') == {
+        "supported": True, "standalone": False, "answerable": True}
+    assert parse_checks("looks fine") is None
+    chunk = "It is an insulated wooden box,   60 centimetres wide."
+    assert quotes_chunk('Yes: "It is an insulated wooden box".', chunk)
+    assert not quotes_chunk('Yes: "a metal box that is insulated".', chunk)
+
+
+GEN = ("Q1 [factual]: What does the {h} device do?\nA1: It cooks food, \"reaches between 120 and 150 degrees\".\n"
+       "Q2 [yes/no]: Does the passage mention it?\nA2: Yes.\n"
+       "Q3 [comparison]: Tom has 12 marbles. He gives 5 to his sister and then buys 8 more. How many marbles does he"
+       " have now?\nA3: 15.\n"
+       "Q4 [factual]: What does the {h} device do?\nA4: Duplicate.\n"
+       "Q5 [factual]: Who invented the {h}x widget?\nA5: An engineer named Rowe.\n"
+       "Q6 [factual]: Is the {h} device cheap?\nA6: About 35 US dollars")
+CHECK_RULES = [
+    {"match": r"Question: Does the passage", "reply": '{"supported": "yes", "standalone": "no", "answerable": "yes"}'},
+    {"match": r"Question: Who invented", "reply": '{"supported": "no", "standalone": "yes", "answerable": "no"}'},
+    {"match": r"Question: Is the \w+ device cheap", "reply": "I think so"},
+    {"match": r"Reply with the verdict JSON only", "reply": '{"supported": "yes", "standalone": "yes", "answerable": "yes"}'},
+    {"match": r"Read the passage and write", "reply": GEN},
+]
+
+
+def _cfg(tmp_path, url, docs, extra=""):
+    return write(tmp_path / "r.yaml", f"""recipe: knowledge_qa
+teacher: {{provider: openai, model: m, base_url: {url}}}
+out: {tmp_path / 'run'}
+options:
+  documents: {docs}
+  chunk_words: 60
+  overlap_words: 10
+  decontaminate: [{ROOT / 'recipes' / 'data' / 'benchmark_questions.jsonl'}]
+{extra}""")
+
+
+def test_knowledge_qa_filters_against_a_scripted_teacher(tmp_path, teacher_server):
+    teacher_server.configure(rules=CHECK_RULES)
+    docs = ROOT / "recipes" / "data" / "docs"
+    res = distill("run", str(_cfg(tmp_path, teacher_server.url, docs)), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    gen = [b for b in teacher_server.bodies() if "Read the passage" in b["messages"][0]["content"]]
+    manifest = json.loads((out / "manifest.json").read_text())
+    chunks = manifest["knowledge"]["chunks"]
+    assert manifest["knowledge"]["documents"] == 2 and len(gen) == chunks > 2
+    prompt = gen[0]["messages"][0]["content"]
+    assert "write 4 question-answer pairs" in prompt and "multi-step reasoning" in prompt
+    assert len(prompt.split("Passage:")[1].split()) <= 60
+
+    reasons = Counter(r["reason"] for r in read_jsonl(out / "rejected.jsonl"))
+    # per chunk: Q1 kept; Q2 (same text in every chunk) judged not standalone once, then an exact duplicate;
+    # Q3 overlaps the benchmark; Q4 repeats Q1; Q5 unfaithful; Q6's verdict is unreadable
+    assert reasons == {"not_standalone": 1, "exact_duplicate_question": 2 * chunks - 1,
+                       "benchmark_overlap": chunks, "unfaithful": chunks, "judge_unparseable": chunks}
+    data = read_jsonl(out / "data.jsonl")
+    assert len(data) == chunks and all(r["meta"]["checks"] == {"supported": True, "standalone": True,
+                                                               "answerable": True} for r in data)
+    assert manifest["dedup"]["exact"] == 2 * chunks - 1
+    assert manifest["decontamination"]["removed"] == chunks
+
+
+def test_quote_requirement_and_raft_context(tmp_path, teacher_server):
+    teacher_server.configure(rules=CHECK_RULES)
+    docs = ROOT / "recipes" / "data" / "docs" / "solar_cooker.md"
+    cfg = _cfg(tmp_path, teacher_server.url, docs, "  require_quote: true\n  raft: {p: 1.0, distractors: 2}\n")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    reasons = Counter(r["reason"] for r in read_jsonl(out / "rejected.jsonl"))
+    assert reasons["no_verbatim_quote"] > 0
+    data = read_jsonl(out / "data.jsonl")
+    assert data and all('"reaches between 120 and 150 degrees"' in r["output"] for r in data)
+    for r in data:
+        assert r["input"].count("<DOCUMENT>") == 3 and r["meta"]["raft"]["oracle_included"]
+        assert r["messages"][0]["content"].startswith(r["instruction"])
+
+
+def test_missing_documents_folder_is_named(tmp_path, teacher_server):
+    res = distill("run", str(_cfg(tmp_path, teacher_server.url, tmp_path / "nope")), "--no-progress")
+    assert res.returncode == 2 and "nope does not exist" in res.stderr
+
+
+@pytest.mark.slow
+def test_knowledge_qa_on_the_embedded_teacher(tmp_path):
+    pytest.importorskip("llama_cpp")
+    res = distill("run", str(ROOT / "recipes" / "knowledge_qa.yaml"), "--num", "1", "--out", str(tmp_path / "run"),
+                  "--no-progress", timeout=900)
+    assert res.returncode == 0, res.stderr
+    m = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert m["knowledge"]["chunks"] == 1
+    rows = read_jsonl(tmp_path / "run" / "data.jsonl") + read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert rows  # every generated pair is either kept or rejected with a reason

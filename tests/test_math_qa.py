@@ -1,0 +1,124 @@
+"""Verifiable math QA: answer equivalence, boxed extraction, truth and majority verification, limits,
+augmentation and decontamination, against a scripted teacher; one run on the embedded teacher."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from distill.text.math_answers import equivalent, extract_boxed, trim_after_boxed
+from helpers import ROOT, distill, read_jsonl, write
+
+EQUAL = [("5", "5.0"), ("1/2", "0.5"), ("\\frac{1}{2}", "0.5"), ("\\dfrac{3}{4}", "\\frac{3}{4}"), ("1,000", "1000"),
+         ("50\\%", "0.5"), ("12 cm", "12"), ("\\text{12 apples}", "12"), ("x = 3", "3"), ("\\$5.00", "5"),
+         ("2\\sqrt{2}", "\\sqrt{8}"), ("\\frac{\\pi}{2}", "\\pi/2"), ("2x+2", "2(x+1)"), ("-0.25", "-\\frac{1}{4}"),
+         ("90^\\circ", "90")]
+UNEQUAL = [("3", "4"), ("1/3", "0.33"), ("x+1", "x+2"), ("\\sqrt{2}", "2"), ("12", "120"), ("a", "b"),
+           ("", "0"), ("1/0", "0")]
+
+
+@pytest.mark.parametrize("a,b", EQUAL)
+def test_equivalent_answers(a, b):
+    assert equivalent(a, b) and equivalent(b, a)
+
+
+@pytest.mark.parametrize("a,b", UNEQUAL)
+def test_different_answers(a, b):
+    assert not equivalent(a, b)
+
+
+def test_boxed_extraction_and_trimming():
+    assert extract_boxed("x \\boxed{\\frac{1}{2}} y \\boxed{3}") == ["\\frac{1}{2}", "3"]
+    assert extract_boxed("no answer") == [] and extract_boxed("\\boxed{unclosed") == []
+    assert trim_after_boxed("So \\boxed{4}.\nI hope this helps!") == "So \\boxed{4}."
+
+
+LONG = " We work it out carefully, one step after another, checking each intermediate value along the way." * 3
+# rule replies go through re.Match.expand, so a literal backslash is written \\\\
+RULES = [
+    {"match": r"Write one new math word problem", "reply": "A baker has {h} trays with 4 rolls each. How many rolls?"},
+    # seed problems with ground truth: two right, one wrong, one with two boxed answers, one without a box
+    {"match": r"Problem:\nWhat is 2 \+ 2\?\n+Solution:$",
+     "reply": "Two plus two." + LONG + " The answer is \\\\boxed{4}. Extra words after the answer."},
+    {"match": r"Problem:\nWhat is 3 \+ 3\?\n+Solution:$", "reply": "Three and three." + LONG + " \\\\boxed{7}"},
+    {"match": r"Problem:\nShort\?\n+Solution:$", "reply": "\\\\boxed{1}"},
+    {"match": r"Problem:\nTwo boxes\?\n+Solution:$", "reply": "Maybe \\\\boxed{1} or \\\\boxed{2}." + LONG},
+    # no ground truth: the majority must decide
+    {"match": r"Problem:\nA baker has[\s\S]*Solution:$", "reply": "Count the rolls." + LONG + " \\\\boxed{12}"},
+    {"match": r"Problem:\nNo truth\?\n+Solution:$", "reply": "Think." + LONG + " \\\\boxed{0.5}"},
+]
+
+
+def test_math_qa_against_a_scripted_teacher(tmp_path, teacher_server):
+    teacher_server.configure(rules=RULES)
+    rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"},
+            {"problem": "Short?", "answer": "1"}, {"problem": "Two boxes?", "answer": "1"},
+            {"problem": "No truth?"},
+            {"problem": "Tom has 12 marbles. He gives 5 to his sister and then buys 8 more. How many marbles does"
+                        " he have now?", "answer": "15"}]
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: math_qa
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}, field: problem, input_field: null}}
+out: {tmp_path / 'run'}
+options:
+  samples: 3
+  decontaminate: [{ROOT / 'recipes' / 'data' / 'benchmark_questions.jsonl'}]
+  augment: 1
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    solve = [b for b in teacher_server.bodies() if "Solution:" in b["messages"][0]["content"]]
+    assert solve[0]["n"] == 3 and solve[0]["temperature"] == 1.0 and solve[0]["top_p"] == 0.95
+    assert solve[0]["max_tokens"] == 512 and "\\boxed{}" in solve[0]["messages"][0]["content"]
+
+    data = read_jsonl(out / "data.jsonl")
+    by_problem = Counter(r["instruction"] for r in data)
+    assert by_problem["What is 2 + 2?"] == 3
+    assert "No truth?" in by_problem  # the unanimous majority stands in for the missing answer
+    assert sum(1 for r in data if r["meta"]["source"] == "augmented") > 0  # new problems, labelled by majority
+    two = next(r for r in data if r["instruction"] == "What is 2 + 2?")
+    assert two["output"].endswith("\\boxed{4}.") and "Extra words" not in two["output"]
+    assert two["meta"]["expected_source"] == "ground_truth" and two["meta"]["answer"] == "4"
+    aug = next(r for r in data if r["meta"]["source"] == "augmented")
+    assert aug["meta"]["expected_source"] == "majority" and aug["meta"]["agreement"] == 1.0
+
+    reasons = Counter((r["stage"], r["reason"]) for r in read_jsonl(out / "rejected.jsonl"))
+    assert reasons[("verify", "wrong_answer")] == 3
+    assert reasons[("verify", "solution_too_short")] == 3
+    assert reasons[("solve", "multiple_boxed_answers")] == 3
+    assert reasons[("decontaminate", "benchmark_overlap")] == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["decontamination"]["removed"] == 1 and manifest["decontamination"]["n"] >= 8
+
+
+def test_no_majority_without_enough_agreement(tmp_path, teacher_server):
+    rules = [{"match": r"Problem:\nSplit\?", "reply": "Work." + LONG + " \\\\boxed{{h}}"}]  # every sample differs
+    teacher_server.configure(rules=rules)
+    inp = write(tmp_path / "in.jsonl", json.dumps({"problem": "Split?"}) + "\n")
+    cfg = write(tmp_path / "r.yaml", f"""recipe: math_qa
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}, field: problem, input_field: null}}
+out: {tmp_path / 'run'}
+options: {{samples: 4}}
+""")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert [r["reason"] for r in rejected] == ["no_majority"] * 4
+
+
+@pytest.mark.slow
+def test_math_qa_on_the_embedded_teacher(tmp_path):
+    pytest.importorskip("llama_cpp")
+    res = distill("run", str(ROOT / "recipes" / "math_qa.yaml"), "--num", "2", "--out", str(tmp_path / "run"),
+                  "--no-progress", timeout=900)
+    assert res.returncode == 0, res.stderr
+    m = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    # problem 1 is in the benchmark file; problem 2 gets 4 samples, each kept or rejected with a reason
+    assert m["decontamination"]["removed"] == 1
+    assert len(data) + len([r for r in rejected if r["stage"] != "decontaminate"]) == 4
