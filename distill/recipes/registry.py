@@ -16,6 +16,7 @@ RECIPES: dict[str, str] = {
     "evol_instruct": "distill.recipes.evol_instruct:EvolInstruct",
     "math_qa": "distill.recipes.math_qa:MathQA",
     "knowledge_qa": "distill.recipes.knowledge_qa:KnowledgeQA",
+    "lab": "distill.recipes.lab:Lab",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -25,6 +26,7 @@ SUMMARIES: dict[str, str] = {
     "evol_instruct": "Evol-Instruct (WizardLM): evolve over rounds, eliminate failures, answer separately",
     "math_qa": "verifiable math QA (OpenMathInstruct-style): k solutions, boxed answers checked",
     "knowledge_qa": "QA grounded in your documents: chunk, generate, judge faithfulness, dedup, RAFT",
+    "lab": "LAB (InstructLab): taxonomy-driven skills and knowledge generation with judges and mixing",
 }
 
 

@@ -1,0 +1,270 @@
+"""LAB (Sudalairaj et al. 2024, as implemented by InstructLab SDG): taxonomy-driven generation. Every leaf of the
+taxonomy generates from its own seed examples only, so diversity comes from the tree, not from one pool.
+
+* freeform skills: N new questions per seed (default 30) -> question judge (keep 1) -> answer -> pair judge
+  1-3 (keep >= 2);
+* grounded skills: new contexts per seed -> questions per context (3) -> the same judges;
+* knowledge: the leaf's documents chunked (default ~1000 words, shrunk to fit the teacher's context) -> Q/A pairs
+  per chunk with one seed context's three Q/A as examples -> duplicate questions dropped -> faithfulness (keep
+  YES) -> relevancy (keep 2 of 2) -> question quality (keep 1 of 1).
+* mixing: skills and knowledge as chat records; knowledge also rendered RAFT-style (with p = 0.4 the gold chunk
+  plus 3 distractor chunks, else 4 distractors, shuffled). Every record has `meta.leaf`; `select:` with
+  `group_by: meta.leaf` caps or balances per leaf (pair scores are in `meta.scores["lab.pair"]`).
+
+Differences from InstructLab SDG, on purpose: our own prompts and few-shot demos (the public faithfulness demo
+labels an unsupported claim YES; ours labels it NO); the knowledge generator rotates through the leaf's seed
+contexts, one per chunk, instead of pairing every chunk with every seed; foundational_skills leaves are generated
+like compositional ones (InstructLab skips them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.engine.teacher import CallFailed
+from distill.io.documents import chunk_words
+from distill.prompts import render
+from distill.providers.base import GenerationParams
+from distill.quality.replies import UnreadableReply
+from distill.recipes.base import Recipe
+from distill.recipes.knowledge_parse import parse_pairs
+from distill.recipes.lab_judges import faithful, pair_ok, question_ok, relevant, standalone
+from distill.recipes.self_instruct_parse import parse_numbered
+from distill.run.folder import order_key
+from distill.run.records import make_record
+from distill.taxonomy.model import Leaf, SeedQA
+from distill.taxonomy.validate import load_taxonomy
+from distill.text.dedup import normalized
+
+
+class LabOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    taxonomy: str = "taxonomy"
+    questions_per_seed: int = Field(30, ge=1)
+    contexts_per_seed: int = Field(10, ge=1)
+    questions_per_context: int = Field(3, ge=1)
+    max_seeds_per_leaf: int | None = Field(None, ge=1)
+    chunk_words: int = Field(1000, ge=50)
+    pairs_per_chunk: int = Field(3, ge=1)
+    raft_p: float = Field(0.4, ge=0, le=1)
+    raft_distractors: int = Field(3, ge=0)
+    generation: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=1024)
+    answer: GenerationParams = GenerationParams(temperature=0.0, max_tokens=512)
+
+
+class Lab(Recipe):
+    name = "lab"
+    summary = "LAB taxonomy-driven generation: skills and knowledge leaves, each from its own seeds"
+    Options: ClassVar[type[BaseModel]] = LabOptions
+    options: LabOptions
+
+    def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
+        leaves = load_taxonomy(cfg.resolve(self.options.taxonomy))
+        out = []
+        for leaf in leaves[:limit]:
+            if leaf.kind == "freeform":
+                out.append(self._freeform_prompt(leaf, leaf.seeds[0]))
+            elif leaf.kind == "grounded":
+                out.append(self._contexts_prompt(leaf))
+        return out
+
+    def estimate_calls(self, rows: int) -> int:
+        return 0  # depends on the taxonomy; the dry run shows the prompts of each leaf
+
+    async def run(self) -> None:
+        ctx = self.ctx
+        self.leaves = load_taxonomy(ctx.config.resolve(self.options.taxonomy))
+        self.per_leaf: dict[str, dict[str, Any]] = {
+            leaf.path: {"kind": leaf.kind, "generated": 0, "accepted": 0, "rejected": 0} for leaf in self.leaves}
+        self.judge = ctx.judge or ctx.teacher
+        jobs = []
+        for li, leaf in enumerate(self.leaves):
+            seeds = leaf.seeds[: self.options.max_seeds_per_leaf] if leaf.seeds else []
+            if leaf.kind == "freeform":
+                jobs += [(self._freeform, li, leaf, si, s) for si, s in enumerate(seeds)]
+            elif leaf.kind == "grounded":
+                jobs += [(self._grounded, li, leaf, si, s) for si, s in enumerate(seeds)]
+            else:
+                jobs.append((self._knowledge, li, leaf, 0, None))
+        await ctx.map(jobs, lambda job: job[0](*job[1:]))
+        ctx.extra_manifest["lab_leaves"] = self.per_leaf
+
+    # --- shared helpers --------------------------------------------------------------------------------
+    def _gen(self, **over: Any) -> GenerationParams:
+        return self.ctx.teacher.params(**self.options.generation.model_dump(exclude_none=True)).merged(**over)
+
+    def _reject(self, leaf: Leaf, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None
+                ) -> None:
+        self.per_leaf[leaf.path]["rejected"] += 1
+        self.ctx.reject(order, stage, reason, {"leaf": leaf.path, **item}, raw=raw)
+
+    def _freeform_prompt(self, leaf: Leaf, seed: SeedQA) -> list[dict[str, str]]:
+        others = [s.question for s in leaf.seeds if s is not seed][:4]
+        return [{"role": "user", "content": render("lab/freeform_questions.j2", task=leaf.task,
+                                                   examples=[seed.question] + others,
+                                                   count=self.options.questions_per_seed)}]
+
+    def _contexts_prompt(self, leaf: Leaf, seed: SeedQA | None = None) -> list[dict[str, str]]:
+        examples = [s.context for s in ([seed] if seed else []) + leaf.seeds if s.context][:3]
+        return [{"role": "user", "content": render("lab/grounded_contexts.j2", task=leaf.task, examples=examples,
+                                                   count=self.options.contexts_per_seed)}]
+
+    # --- skills ------------------------------------------------------------------------------------------
+    async def _freeform(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> None:
+        base = order_key(li * 1000 + si, 0)
+        try:
+            reply = await self.ctx.teacher.complete(self._freeform_prompt(leaf, seed), self._gen())
+        except CallFailed as exc:
+            self.ctx.fail(base, "questions", {"leaf": leaf.path, "seed": si}, exc)
+            return
+        questions = parse_numbered(reply.choices[0].text, 1)
+        if reply.choices[0].finish_reason == "length":
+            questions = questions[:-1]
+        await self._answer_all(li, leaf, si, [(q, None) for q in questions[: self.options.questions_per_seed]],
+                               reply.choices[0].text)
+
+    async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> None:
+        base = order_key(li * 1000 + si, 0)
+        try:
+            reply = await self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen())
+        except CallFailed as exc:
+            self.ctx.fail(base, "contexts", {"leaf": leaf.path, "seed": si}, exc)
+            return
+        contexts = [c.strip() for c in re.split(r"(?:^|\n)\s*Context\s*\d+\s*:\s*", reply.choices[0].text)
+                    if c.strip()][: self.options.contexts_per_seed]
+        examples = [s.question for s in leaf.seeds][:3]
+
+        async def questions_for(context: str) -> list[tuple[str, str | None]]:
+            prompt = render("lab/grounded_questions.j2", task=leaf.task, context=context, examples=examples,
+                            count=self.options.questions_per_context)
+            r = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
+            return [(q, context) for q in parse_numbered(r.choices[0].text, 1)[: self.options.questions_per_context]]
+
+        try:
+            groups = await asyncio.gather(*(questions_for(c) for c in contexts))
+        except CallFailed as exc:
+            self.ctx.fail(base, "questions", {"leaf": leaf.path, "seed": si}, exc)
+            return
+        await self._answer_all(li, leaf, si, [q for g in groups for q in g], reply.choices[0].text)
+
+    async def _answer_all(self, li: int, leaf: Leaf, si: int, questions: list[tuple[str, str | None]],
+                          raw: str) -> None:
+        if not questions:
+            self._reject(leaf, order_key(li * 1000 + si, 0), "questions", "no_questions_parsed", {"seed": si}, raw)
+            return
+        self.per_leaf[leaf.path]["generated"] += len(questions)
+        await asyncio.gather(*(self._one_skill(li, leaf, si, j, q, c) for j, (q, c) in enumerate(questions)))
+
+    async def _one_skill(self, li: int, leaf: Leaf, si: int, j: int, question: str, context: str | None) -> None:
+        ctx, order = self.ctx, order_key(li * 1000 + si, j + 1)
+        item = {"seed": si, "question": question, "context": context}
+        try:
+            ok, qscore, raw = await question_ok(self.judge, leaf.task, question)
+            if not ok:
+                self._reject(leaf, order, "question_judge", "question_judge_0", item, raw)
+                return
+            prompt = render("lab/answer.j2", task=leaf.task, question=question, context=context,
+                            examples=leaf.seeds[:3])
+            reply = await ctx.teacher.complete([{"role": "user", "content": prompt}],
+                                               ctx.teacher.params(**self.options.answer.model_dump(exclude_none=True)))
+            answer = reply.choices[0].text.strip()
+            if not answer or reply.choices[0].finish_reason == "length":
+                self._reject(leaf, order, "answer", "truncated_answer" if answer else "empty_answer", item,
+                             reply.choices[0].text)
+                return
+            ok, pscore, raw = await pair_ok(self.judge, leaf.task, question, answer, context)
+            if not ok:
+                self._reject(leaf, order, "pair_judge", "pair_judge_below_2", {**item, "answer": answer}, raw)
+                return
+        except UnreadableReply as exc:
+            self._reject(leaf, order, "judge", exc.reason, item, exc.raw)
+            return
+        except CallFailed as exc:
+            ctx.fail(order, "skill", {"leaf": leaf.path, **item}, exc)
+            return
+        meta = {"recipe": self.name, "leaf": leaf.path, "leaf_kind": leaf.kind, "seed": si, "form": "qa",
+                "teacher": ctx.teacher.spec.short_name(), "stages": ["questions", "question_judge", "answer",
+                                                                     "pair_judge"],
+                "scores": {"lab.question": qscore, "lab.pair": pscore}}
+        user = question if context is None else f"{context}\n\n{question}"
+        self.per_leaf[leaf.path]["accepted"] += 1
+        await ctx.submit(order, "pair_judge", make_record(instruction=user, output=answer, meta=meta))
+
+    # --- knowledge ---------------------------------------------------------------------------------------
+    async def _knowledge(self, li: int, leaf: Leaf, _si: int, _seed: Any) -> None:
+        size = self.options.chunk_words
+        context = self.ctx.teacher.provider.context_tokens
+        if context:
+            size = max(50, min(size, int((context - (self.options.generation.max_tokens or 1024) - 400) * 0.75)))
+        chunks = [c.text for name, text in leaf.documents for c in chunk_words(name, text, size, 0)]
+        seen: set[str] = set()
+        results = await asyncio.gather(*(self._chunk_pairs(li, leaf, k, chunk) for k, chunk in enumerate(chunks)))
+        jobs = []
+        for k, (chunk, pairs) in enumerate(zip(chunks, results)):
+            for j, pair in enumerate(pairs):
+                order = order_key(li * 1000 + 500 + k, j + 1)
+                key = normalized(pair.question)
+                if key in seen:
+                    self._reject(leaf, order, "dedup", "duplicate_question", {"question": pair.question})
+                    continue
+                seen.add(key)
+                jobs.append(self._one_knowledge(li, leaf, k, j, order, chunk, chunks, pair))
+        await asyncio.gather(*jobs)
+
+    async def _chunk_pairs(self, li: int, leaf: Leaf, k: int, chunk: str) -> list[Any]:
+        example = leaf.knowledge[k % len(leaf.knowledge)]
+        prompt = render("lab/knowledge_generate.j2", domain=leaf.task, outline=leaf.outline, chunk=chunk,
+                        examples=example.qa[:3], count=self.options.pairs_per_chunk)
+        try:
+            reply = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
+        except CallFailed as exc:
+            self.ctx.fail(order_key(li * 1000 + 500 + k, 0), "knowledge", {"leaf": leaf.path, "chunk": k}, exc)
+            return []
+        pairs = parse_pairs(reply.choices[0].text)
+        if not pairs:
+            self._reject(leaf, order_key(li * 1000 + 500 + k, 0), "knowledge", "no_pairs_parsed", {"chunk": k},
+                         reply.choices[0].text)
+        self.per_leaf[leaf.path]["generated"] += len(pairs)
+        return pairs
+
+    async def _one_knowledge(self, li: int, leaf: Leaf, k: int, j: int, order: int, chunk: str,
+                             chunks: list[str], pair: Any) -> None:
+        ctx = self.ctx
+        item = {"chunk": k, "question": pair.question, "answer": pair.answer}
+        try:
+            checks = (("faithfulness", lambda: faithful(self.judge, chunk, pair.answer)),
+                      ("relevancy", lambda: relevant(self.judge, pair.question, pair.answer)),
+                      ("question_quality", lambda: standalone(self.judge, pair.question)))
+            for stage, check in checks:  # in order; the first failing judge decides
+                ok, _, raw = await check()
+                if not ok:
+                    self._reject(leaf, order, stage, f"{stage}_failed", item, raw)
+                    return
+        except UnreadableReply as exc:
+            self._reject(leaf, order, "judge", exc.reason, item, exc.raw)
+            return
+        except CallFailed as exc:
+            ctx.fail(order, "knowledge_judges", {"leaf": leaf.path, **item}, exc)
+            return
+        meta = {"recipe": self.name, "leaf": leaf.path, "leaf_kind": "knowledge", "chunk": k,
+                "teacher": ctx.teacher.spec.short_name(), "stages": ["generate", "faithfulness", "relevancy",
+                                                                     "question_quality"], "scores": {}}
+        self.per_leaf[leaf.path]["accepted"] += 1
+        await ctx.submit(order, "knowledge", make_record(instruction=pair.question, output=pair.answer,
+                                                         meta={**meta, "form": "qa"}))
+        rng = random.Random(f"{ctx.seed}:lab-raft:{li}:{k}:{j}")
+        others = [c for i, c in enumerate(chunks) if i != k]
+        gold = rng.random() < self.options.raft_p
+        docs = rng.sample(others, min(len(others), self.options.raft_distractors + (0 if gold else 1)))
+        if gold:
+            docs.append(chunk)
+        rng.shuffle(docs)
+        context = "\n\n".join(f"Document:\n{d}" for d in docs)
+        await ctx.submit(order + 1_000, "knowledge", make_record(
+            instruction=pair.question, input=context, output=pair.answer,
+            meta={**meta, "form": "raft", "gold_included": gold}))

@@ -1,0 +1,78 @@
+"""LAB's judges and their keep rules: question judge (keep 1), pair judge 1-3 (keep >= 2), faithfulness (keep
+YES), relevancy (keep 2 of 2), question quality (keep 1). Each returns (kept, score, raw) or raises
+UnreadableReply, so an unreadable verdict is a rejection with the raw reply, never an accept."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from distill.engine.teacher import Teacher
+from distill.prompts import render
+from distill.quality.judge import json_format
+from distill.quality.replies import Unparseable, UnreadableReply, find_json_object, parse_score
+
+BINARY = {"type": "object", "additionalProperties": False, "required": ["score"],
+          "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 1}}}
+PAIR = {"type": "object", "additionalProperties": False, "required": ["rationale", "score"],
+        "properties": {"rationale": {"type": "string"}, "score": {"type": "integer", "minimum": 1, "maximum": 3}}}
+VERDICT = {"type": "object", "additionalProperties": False, "required": ["verdict"],
+           "properties": {"verdict": {"type": "string", "enum": ["YES", "NO"]}}}
+RELEVANCY = {"type": "object", "additionalProperties": False, "required": ["subject", "focus"],
+             "properties": {"subject": {"type": "integer", "minimum": 0, "maximum": 1},
+                            "focus": {"type": "integer", "minimum": 0, "maximum": 1}}}
+
+
+async def _ask(judge: Teacher, template: str, schema: dict[str, Any] | None, max_tokens: int, **variables: Any
+               ) -> str:
+    fmt = json_format(judge, schema, template.split("/")[-1].split(".")[0]) if schema else None
+    reply = await judge.complete([{"role": "user", "content": render(template, **variables)}],
+                                 judge.params(temperature=0.0, max_tokens=max_tokens, n=1, response_format=fmt))
+    return reply.choices[0].text
+
+
+def _score(raw: str, scale: tuple[int, int], name: str) -> float:
+    try:
+        return parse_score(raw, scale)[0]
+    except Unparseable as exc:
+        raise UnreadableReply("judge_unparseable", f"{name}: {exc}", raw) from None
+
+
+async def question_ok(judge: Teacher, task: str, question: str) -> tuple[bool, float, str]:
+    raw = await _ask(judge, "lab/question_judge.j2", BINARY, 16, task=task, question=question)
+    score = _score(raw, (0, 1), "question judge")
+    return score == 1, score, raw
+
+
+async def pair_ok(judge: Teacher, task: str, question: str, answer: str, context: str | None
+                  ) -> tuple[bool, float, str]:
+    raw = await _ask(judge, "lab/pair_judge.j2", PAIR, 256, task=task, question=question, answer=answer,
+                     context=context)
+    score = _score(raw, (1, 3), "pair judge")
+    return score >= 2, score, raw
+
+
+async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float, str]:
+    raw = await _ask(judge, "lab/faithfulness.j2", VERDICT, 16, chunk=chunk, answer=answer)
+    obj = find_json_object(raw)
+    m = re.match(r"\s*\**\s*(YES|NO)\b", str(obj.get("verdict", "")) if obj else raw, re.I)
+    if not m:
+        raise UnreadableReply("judge_unparseable", "faithfulness: no YES or NO", raw)
+    yes = m.group(1).upper() == "YES"
+    return yes, float(yes), raw
+
+
+async def relevant(judge: Teacher, question: str, answer: str) -> tuple[bool, float, str]:
+    raw = await _ask(judge, "lab/relevancy.j2", RELEVANCY, 24, question=question, answer=answer)
+    obj = find_json_object(raw)
+    try:
+        total = int(obj["subject"]) + int(obj["focus"])  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):
+        raise UnreadableReply("judge_unparseable", "relevancy: no subject/focus scores", raw) from None
+    return total == 2, float(total), raw
+
+
+async def standalone(judge: Teacher, question: str) -> tuple[bool, float, str]:
+    raw = await _ask(judge, "lab/question_quality.j2", BINARY, 16, question=question)
+    score = _score(raw, (0, 1), "question quality")
+    return score == 1, score, raw

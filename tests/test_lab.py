@@ -1,0 +1,208 @@
+"""LAB: taxonomy parsing and every validation rule, per-leaf sampling, each judge's keep rule, RAFT mixing and
+per-leaf counts, against a scripted teacher; one run on the embedded teacher."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+
+import pytest
+
+from distill.errors import InputError
+from distill.taxonomy.validate import load_taxonomy
+from helpers import ROOT, distill, read_jsonl, write
+
+TAXONOMY = ROOT / "recipes" / "taxonomy"
+
+
+def _copy(tmp_path):
+    root = tmp_path / "tax"
+    shutil.copytree(TAXONOMY, root)
+    docs = tmp_path / "data" / "docs"
+    shutil.copytree(ROOT / "recipes" / "data" / "docs", docs)
+    leaf = root / "knowledge/technology/solar_cooking/qna.yaml"
+    leaf.write_text(leaf.read_text().replace("../../../../data/docs", str(docs)))
+    return root
+
+
+def test_example_taxonomy_parses():
+    leaves = {leaf.path: leaf for leaf in load_taxonomy(TAXONOMY)}
+    assert {p: leaf.kind for p, leaf in leaves.items()} == {
+        "compositional_skills/grounded/table_reading": "grounded", "compositional_skills/writing/haiku": "freeform",
+        "knowledge/technology/solar_cooking": "knowledge"}
+    know = leaves["knowledge/technology/solar_cooking"]
+    assert len(know.knowledge) == 5 and all(len(k.qa) == 3 for k in know.knowledge)
+    assert know.documents[0][0] == "solar_cooker.md" and "Brightwell" in know.documents[0][1]
+
+
+@pytest.mark.parametrize("edit,rule,line", [
+    (lambda t: t.replace("version: 3", "version: 7"), "version", 1),
+    (lambda t: t.replace("created_by: distill", "created_by: distill\nauthor: me"), "unknown_key", 3),
+    (lambda t: t.replace("created_by: distill\n", ""), "required", None),
+    (lambda t: t.split("  - question: Write a haiku about waiting")[0], "min_seed_examples", 4),
+    (lambda t: t.replace("about a child's first snowman", "about morning fog over a harbour"), "duplicate_seed", 25),
+    (lambda t: t.replace("  - question: Write a haiku about the first day",
+                         "  - context: a table\n    question: Write a haiku about the first day"), "mixed_grounding", 4),
+    (lambda t: t.replace("version: 3", "version: [3"), "yaml", None),
+])
+def test_each_skill_validation_rule_names_file_line_and_rule(tmp_path, edit, rule, line):
+    root = _copy(tmp_path)
+    leaf = root / "compositional_skills/writing/haiku/qna.yaml"
+    leaf.write_text(edit(leaf.read_text()))
+    with pytest.raises(InputError) as err:
+        load_taxonomy(root)
+    text = str(err.value)
+    assert f"{rule}:" in text and str(leaf) in text
+    if line:
+        assert f"{leaf}:{line}: {rule}:" in text
+
+
+def test_knowledge_rules_documents_and_duplicates(tmp_path):
+    root = _copy(tmp_path)
+    leaf = root / "knowledge/technology/solar_cooking/qna.yaml"
+    original = leaf.read_text()
+    leaf.write_text(original.replace("      - question: How wide is the Brightwell box cooker?\n"
+                                     "        answer: It is 60 centimetres wide.\n", ""))
+    with pytest.raises(InputError, match=r"qna.yaml:\d+: min_qa"):
+        load_taxonomy(root)
+    leaf.write_text(original.replace("solar_cooker.md", "missing.md"))
+    with pytest.raises(InputError, match="document: document.patterns .* match no file"):
+        load_taxonomy(root)
+    leaf.write_text(original.replace(str(tmp_path / "data" / "docs"), "https://example.com/repo.git"))
+    with pytest.raises(InputError, match="never downloads"):
+        load_taxonomy(root)
+    leaf.write_text(original)
+    twin = root / "compositional_skills/writing/haiku_copy"
+    shutil.copytree(root / "compositional_skills/writing/haiku", twin)
+    with pytest.raises(InputError, match="duplicate_leaf"):
+        load_taxonomy(root)
+
+
+def test_documents_from_a_local_git_repository_at_a_commit(tmp_path):
+    import subprocess
+
+    repo = tmp_path / "docrepo"
+    repo.mkdir()
+    (repo / "notes.md").write_text("Version one of the notes.")
+    git = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "one"], check=True)
+    first = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    (repo / "notes.md").write_text("Version two, changed later.")
+    subprocess.run(git + ["commit", "-qam", "two"], check=True)
+    from distill.taxonomy.documents import resolve_documents
+
+    assert resolve_documents(str(repo), first, ["*.md"], tmp_path) == [("notes.md", "Version one of the notes.")]
+
+
+def test_cli_validate(tmp_path):
+    res = distill("taxonomy", "validate", str(TAXONOMY))
+    assert res.returncode == 0 and "3 leaves valid" in res.stdout
+    root = _copy(tmp_path)
+    (root / "compositional_skills/writing/haiku/qna.yaml").write_text("version: 3\nseed_examples: []\n")
+    res = distill("taxonomy", "validate", str(root))
+    assert res.returncode == 2 and "min_seed_examples" in res.stderr and "required" in res.stderr
+
+
+RULES = [
+    # judges
+    {"match": r"good practice question[\s\S]*Question: .*BADQ", "reply": '{"score": 0}'},
+    {"match": r"good practice question", "reply": '{"score": 1}'},
+    {"match": r"Rate how well the answer[\s\S]*Answer: .*WEAK", "reply": '{"rationale": "r", "score": 1}'},
+    {"match": r"Rate how well the answer", "reply": '{"rationale": "r", "score": 3}'},
+    {"match": r"fully supported by the passage[\s\S]*Answer: .*INVENTED", "reply": "NO"},
+    {"match": r"fully supported by the passage", "reply": "YES"},
+    {"match": r"Check the answer against the question[\s\S]*Question: .*OFFTOPIC", "reply": '{"subject": 1, "focus": 0}'},
+    {"match": r"Check the answer against the question", "reply": '{"subject": 1, "focus": 1}'},
+    {"match": r"understandable on its own[\s\S]*Question: .*the passage", "reply": '{"score": 0}'},
+    {"match": r"understandable on its own", "reply": '{"score": 1}'},
+    # generation (each echoes its leaf's first example so the test can see which seeds were used)
+    {"match": r"Here are example questions for the task:\n\n- ([^\n]*)",
+     "reply": "Write a haiku about {h} rivers\n2. BADQ write a limerick instead\n3. Write a haiku about {h}b bees"},
+    {"match": r"Write \d+ new contexts", "reply": "Context 1:\n| a | b |\n|---|---|\n| {h} | 2 |\nContext 2:\n| x | y |"},
+    {"match": r"Context:\n(\|[^\n]*)[\s\S]*different questions", "reply": "What is in row one?\n2. Which column is b?"},
+    {"match": r"Question: Which column is b\?\nAnswer:$", "reply": "It is WEAK"},
+    {"match": r"Question: [^\n]*\nAnswer:$", "reply": "A fine answer."},
+    {"match": r"write \d+ new question-answer pairs",
+     "reply": "Q1: How wide is the {h} oven?\nA1: 60 cm.\nQ2: Who paid for the {h} oven?\nA2: INVENTED a brewery.\n"
+              "Q3: What does the passage say about {h} lids?\nA3: Keep steam in.\n"
+              "Q4: Why choose a {h} box?\nA4: OFFTOPIC bread.\nQ5: How wide is the {h} oven?\nA5: dup"},
+]
+
+
+def test_lab_against_a_scripted_teacher(tmp_path, teacher_server):
+    teacher_server.configure(rules=RULES)
+    root = _copy(tmp_path)
+    cfg = write(tmp_path / "r.yaml", f"""recipe: lab
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+out: {tmp_path / 'run'}
+seed: 3
+options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questions_per_context: 2,
+           chunk_words: 60, raft_p: 0.4}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    bodies = [b["messages"][0]["content"] for b in teacher_server.bodies()]
+
+    # taxonomy-driven sampling: a leaf's prompts hold only that leaf's seed examples
+    haiku = [b for b in bodies if "Here are example questions for the task" in b]
+    assert len(haiku) == 5 and all("Write a haiku" in b and "|" not in b and "Brightwell" not in b for b in haiku)
+    contexts = [b for b in bodies if "new contexts" in b]
+    assert len(contexts) == 5 and all("rainfall" in b or "price" in b or "runner" in b or "visitors" in b
+                                      or "sun" in b for b in contexts)
+    assert all("haiku" not in b for b in contexts)
+    know = [b for b in bodies if "new question-answer pairs" in b]
+    assert know and all("solar cooking" in b and "haiku" not in b for b in know)
+    assert all(len(b.split("Passage:\n")[1].split("Write them")[0].split()) <= 60 for b in know)  # chunk bound
+
+    rejected = read_jsonl(out / "rejected.jsonl")
+    reasons = Counter(r["reason"] for r in rejected)
+    assert reasons["question_judge_0"] == 5  # the BADQ question of each haiku seed
+    assert reasons["pair_judge_below_2"] == 5 * 2  # "Which column is b?" in each of 2 contexts per grounded seed
+    assert reasons["faithfulness_failed"] == len(know)  # the INVENTED answer of each chunk
+    assert reasons["relevancy_failed"] == len(know)
+    assert reasons["question_quality_failed"] == len(know)
+    assert reasons["duplicate_question"] == len(know)
+
+    data = read_jsonl(out / "data.jsonl")
+    per_leaf = Counter(r["meta"]["leaf"] for r in data)
+    manifest = json.loads((out / "manifest.json").read_text())
+    leaves = manifest["lab_leaves"]
+    assert per_leaf["compositional_skills/writing/haiku"] == leaves["compositional_skills/writing/haiku"][
+        "accepted"] == 10
+    assert leaves["compositional_skills/grounded/table_reading"]["accepted"] == 5 * 2
+    knowledge = [r for r in data if r["meta"]["leaf_kind"] == "knowledge"]
+    assert Counter(r["meta"]["form"] for r in knowledge) == {"qa": len(know), "raft": len(know)}
+    for r in knowledge:
+        if r["meta"]["form"] == "raft":
+            docs = r["input"].count("Document:\n")
+            others = len(know) - 1  # distractors come from the leaf's other chunks
+            expected = min(3, others) + 1 if r["meta"]["gold_included"] else min(4, others)
+            assert docs == expected  # gold + 3 distractors, or 4 distractors (as many as exist)
+    assert all(r["meta"]["scores"]["lab.pair"] == 3 for r in data if r["meta"]["leaf_kind"] != "knowledge")
+
+
+def test_raft_mixing_is_seeded_and_near_p():
+    """The gold chunk is included with probability p, reproducibly for a given seed."""
+    import random
+
+    draws = [random.Random(f"7:lab-raft:0:{k}:0").random() < 0.4 for k in range(2000)]
+    again = [random.Random(f"7:lab-raft:0:{k}:0").random() < 0.4 for k in range(2000)]
+    assert draws == again and 0.37 < sum(draws) / len(draws) < 0.43
+
+
+@pytest.mark.slow
+def test_lab_on_the_embedded_teacher(tmp_path):
+    pytest.importorskip("llama_cpp")
+    res = distill("run", str(ROOT / "recipes" / "lab.yaml"), "--out", str(tmp_path / "run"), "--no-progress",
+                  timeout=900)
+    assert res.returncode == 0, res.stderr
+    leaves = json.loads((tmp_path / "run" / "manifest.json").read_text())["lab_leaves"]
+    assert set(leaves) == {"compositional_skills/grounded/table_reading", "compositional_skills/writing/haiku",
+                           "knowledge/technology/solar_cooking"}
+    assert sum(c["generated"] for c in leaves.values()) > 0
+    for counts in leaves.values():  # every generated question ends accepted or rejected: nothing silently dropped
+        assert counts["accepted"] + counts["rejected"] >= counts["generated"]
