@@ -13,6 +13,7 @@ from typing import Any
 from distill.errors import InputError
 
 
+@lru_cache(maxsize=1)
 def prompts_dir() -> Path:
     here = Path(__file__).resolve().parent
     for candidate in (here / "_data" / "prompts", here.parent / "prompts"):
@@ -27,16 +28,20 @@ def _env(root: str) -> Any:
     from jinja2.sandbox import SandboxedEnvironment
 
     return SandboxedEnvironment(loader=FileSystemLoader(root), undefined=StrictUndefined,
-                                keep_trailing_newline=False, autoescape=False)
+                                keep_trailing_newline=False, autoescape=False, auto_reload=False, cache_size=-1)
+
+
+@lru_cache(maxsize=None)
+def _template(name: str) -> Any:
+    return _env(str(prompts_dir())).get_template(name)
 
 
 def render(name: str, /, **variables: Any) -> str:
     """Render `prompts/<name>` (e.g. "respond/user.j2") with the given variables."""
     from jinja2 import TemplateNotFound, UndefinedError
 
-    env = _env(str(prompts_dir()))
     try:
-        return env.get_template(name).render(**variables).strip()
+        return _template(name).render(**variables).strip()
     except TemplateNotFound:
         raise InputError(f"prompt template {name!r} not found under {prompts_dir()}") from None
     except UndefinedError as exc:

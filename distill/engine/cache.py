@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from distill.providers.base import Completion
+from distill.providers.base import Choice, Completion, Usage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -34,6 +34,14 @@ def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: d
     return hashlib.sha256(blob).hexdigest()
 
 
+def completion_from_json(data: dict[str, Any]) -> Completion:
+    """Rebuild a Completion we wrote ourselves, without re-validating it (the hot path of a cached re-run)."""
+    return Completion.model_construct(
+        choices=[Choice.model_construct(text=c["text"], finish_reason=c.get("finish_reason"))
+                 for c in data["choices"]],
+        usage=Usage.model_construct(**data.get("usage", {})), model=data.get("model"))
+
+
 class CallCache:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -46,7 +54,7 @@ class CallCache:
         row = self._db.execute("SELECT completion FROM calls WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return Completion.model_validate(orjson.loads(row[0]))
+        return completion_from_json(orjson.loads(row[0]))
 
     def put(self, key: str, role: str, completion: Completion) -> None:
         self._db.execute("INSERT OR REPLACE INTO calls (key, role, completion, created) VALUES (?, ?, ?, ?)",

@@ -44,16 +44,32 @@ class Teacher:
         self._limiter = (RateLimiter(self.spec.requests_per_minute, self.spec.tokens_per_minute)
                          if self.spec.requests_per_minute or self.spec.tokens_per_minute else None)
         self._completion_avg = 256.0
+        self._identity = provider.identity
+        self._dumped: dict[int, tuple[GenerationParams, dict[str, Any]]] = {}  # params objects are frozen
 
     @property
     def label(self) -> str:
         return self.spec.label()
 
     def key(self, messages: list[Message], params: GenerationParams, sample: int = 0) -> str:
-        return call_key(self.provider.identity, messages, params.model_dump(exclude_none=True), sample)
+        dumped = self._dumped.get(id(params))
+        if dumped is None or dumped[0] is not params:
+            dumped = self._dumped[id(params)] = (params, params.model_dump(exclude_none=True))
+        return call_key(self._identity, messages, dumped[1], sample)
 
     def params(self, **overrides: Any) -> GenerationParams:
         return self.defaults.merged(**overrides)
+
+    def cached(self, messages: list[Message], params: GenerationParams | None = None, *, sample: int = 0
+               ) -> Completion | None:
+        """The cached answer to this exact call, or None — synchronous, for recipes' fast re-run path."""
+        params = params or self.defaults
+        if params.n > 1 and not self.provider.capabilities.supports_n:
+            return None
+        hit = self.cache.get(self.key(messages, params, sample))
+        if hit is not None:
+            self.usage.cache_hits += 1
+        return hit
 
     async def complete(self, messages: list[Message], params: GenerationParams | None = None, *,
                        sample: int = 0) -> Completion:

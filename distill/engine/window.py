@@ -1,6 +1,7 @@
 """The sliding window: work items start as soon as a slot frees, never in lock-step batches.
 
 Memory is O(width): the item iterator is pulled lazily, so a million-row input never becomes a million tasks.
+Items a recipe can finish synchronously (all answers cached) skip the task machinery entirely.
 A worker handles its own per-item failures; an exception escaping a worker (a `TeacherError` such as a wrong
 key, an `InputError`) stops the window, cancels what is in flight and is re-raised.
 """
@@ -14,7 +15,10 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def sliding_window(items: Iterable[T], worker: Callable[[T], Awaitable[None]], width: int) -> None:
+async def sliding_window(items: Iterable[T], worker: Callable[[T], Awaitable[None]], width: int,
+                         fast: Callable[[T], bool] | None = None) -> None:
+    """Run `worker` over `items`, at most `width` at a time. `fast(item)`, when given, may finish an item
+    synchronously (e.g. every answer it needs is already cached) and return True; no task is made for it."""
     slots = asyncio.Semaphore(width)
     running: set[asyncio.Task[None]] = set()
     fatal: list[BaseException] = []
@@ -27,6 +31,8 @@ async def sliding_window(items: Iterable[T], worker: Callable[[T], Awaitable[Non
 
     try:
         for item in items:
+            if fast is not None and fast(item):
+                continue
             await slots.acquire()
             if fatal:
                 break

@@ -46,22 +46,47 @@ class Respond(Recipe):
         return rows
 
     async def run(self) -> None:
-        await self.ctx.map(self.ctx.inputs(), self._one)
+        self.params = self.ctx.teacher.params(n=self.options.samples)
+        gate = self.ctx.gate
+        sync_ok = (gate is None or not gate.grades) and not (self.ctx.config.quality and
+                                                               self.ctx.config.quality.pairwise)
+        await self.ctx.map(self.ctx.inputs(), self._one, fast=self._cached if sync_ok else None)
+
+    def _cached(self, row: InputRow) -> bool:
+        """A re-run's fast path: the answer is cached and nothing downstream needs to wait."""
+        messages = self._messages(row)
+        completion = self.ctx.teacher.cached(messages, self.params)
+        if completion is None:
+            return False
+        leftover = self._outcomes(row, messages, completion)
+        assert not leftover, "the fast path runs only without a grading gate or a pairwise stage"
+        return True
 
     async def _one(self, row: InputRow) -> None:
         ctx = self.ctx
         messages = self._messages(row)
         item = {"index": row.index, "instruction": row.instruction, "input": row.input}
         try:
-            completion = await ctx.teacher.complete(messages, ctx.teacher.params(n=self.options.samples))
+            completion = await ctx.teacher.complete(messages, self.params)
         except CallFailed as exc:
             ctx.fail(order_key(row.index), STAGE, item, exc)
             return
-        reference = row.source.get(self.ctx.config.quality.reference_field) if (
-            self.ctx.config.quality and self.ctx.config.quality.reference_field) else None
+        jobs = self._outcomes(row, messages, completion)
+        if len(jobs) == 1:
+            await jobs[0]
+        elif jobs:
+            await asyncio.gather(*jobs)
+
+    def _outcomes(self, row: InputRow, messages: list[dict[str, str]], completion: Any) -> list[Any]:
+        """Reject or accept each choice; return the coroutines that must still run (quality gate, pairwise)."""
+        ctx = self.ctx
+        item = {"index": row.index, "instruction": row.instruction, "input": row.input}
+        reference = row.source.get(ctx.config.quality.reference_field) if (
+            ctx.config.quality and ctx.config.quality.reference_field) else None
         system = messages[0]["content"] if self.options.system else None
         good: list[str] = []
-        jobs = []
+        jobs: list[Any] = []
+        grading = ctx.gate is not None and ctx.gate.grades
         for j, choice in enumerate(completion.choices):
             order = order_key(row.index, j)
             text = choice.text.strip()
@@ -75,8 +100,11 @@ class Respond(Recipe):
                         "teacher": ctx.teacher.spec.short_name(), "stages": [STAGE], "scores": {}}
                 record = make_record(instruction=row.instruction, input=row.input, output=text, system=system,
                                      meta=meta)
-                jobs.append(ctx.submit(order, STAGE, record, reference=reference))
+                if grading:
+                    jobs.append(ctx.submit(order, STAGE, record, reference=reference))
+                else:
+                    ctx.accept(order, STAGE, record)
         if ctx.config.quality and ctx.config.quality.pairwise and len(good) >= 2:
             jobs.append(ctx.submit_pair(order_key(row.index, 0), STAGE, messages, good[0], good[1],
                                         {"recipe": self.name, "index": row.index}))
-        await asyncio.gather(*jobs)
+        return jobs

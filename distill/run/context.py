@@ -158,9 +158,10 @@ class RunContext:
         self.stage(stage).failed += 1
         self.progress.count("failed")
 
-    async def map(self, items: Iterable[T], worker: Callable[[T], Awaitable[None]], width: int | None = None
-                  ) -> None:
-        """Run `worker` over `items` in a sliding window wide enough to keep every teacher busy."""
+    async def map(self, items: Iterable[T], worker: Callable[[T], Awaitable[None]], width: int | None = None,
+                  fast: Callable[[T], bool] | None = None) -> None:
+        """Run `worker` over `items` in a sliding window wide enough to keep every teacher busy. `fast(item)`
+        may finish an item synchronously (answers already cached) and return True."""
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
 
@@ -168,7 +169,13 @@ class RunContext:
             await worker(item)
             self.progress.advance()
 
-        await sliding_window(items, step, width)
+        def quick(item: T) -> bool:
+            if fast is not None and fast(item):
+                self.progress.advance()
+                return True
+            return False
+
+        await sliding_window(items, step, width, quick if fast is not None else None)
 
 
 def _lookup(record: dict[str, Any], path: str) -> Any:
