@@ -13,6 +13,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
   with no response), `garbage` (200 with a non-JSON body), `slow` (sleeps `slow_seconds` before answering).
 * Refusals: `api_key` set -> 401 for any other key; `models` set -> 404 for any other model;
   `max_prompt_chars` -> 400 "maximum context length" when the prompt is longer.
+* `limit_rps`: at most that many requests in any 1-second window, else 429 (a provider's rate limit); `GET
+  /arrivals` gives every request's arrival time.
 * Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
 * `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
   answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset counters.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import hashlib
 import json
 import math
@@ -37,7 +40,7 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "latency": 0.0, "jitter": 0.0, "sigma": 0.0, "fail": 0.0, "rate": 0.0, "retry_after": 0.2, "drop": 0.0,
     "garbage": 0.0, "slow": 0.0, "slow_seconds": 30.0, "api_key": None, "models": None,
-    "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0,
+    "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0, "limit_rps": None,
 }
 
 
@@ -55,6 +58,8 @@ class State:
         self.log: list[str] = []
         self.last: dict[str, Any] = {}
         self.bodies: list[dict[str, Any]] = []
+        self.arrivals: list[float] = []
+        self.window: collections.deque[float] = collections.deque()
 
 
 def make_app(state: State) -> Any:
@@ -82,6 +87,18 @@ def make_app(state: State) -> Any:
             st["refused"] += 1
             return web.json_response({"error": {"message": f"The model `{body.get('model')}` does not exist.",
                                                 "code": "model_not_found"}}, status=404)
+        now = time.monotonic()
+        state.arrivals.append(now)
+        if cfg["limit_rps"]:  # a provider's rate limit: at most limit_rps requests in any 1-second window
+            window = state.window
+            window.append(now)
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            if len(window) > cfg["limit_rps"]:
+                window.pop()
+                st["rate"] += 1
+                return web.json_response({"error": {"message": "Rate limit reached"}}, status=429,
+                                         headers={"Retry-After": "1"})
         prompt = "".join(m.get("content", "") for m in body["messages"])
         if cfg["max_prompt_chars"] and len(prompt) > cfg["max_prompt_chars"]:
             st["refused"] += 1
@@ -131,9 +148,13 @@ def make_app(state: State) -> Any:
     async def bodies(request: web.Request) -> web.Response:
         return web.json_response(state.bodies)
 
+    async def arrivals(request: web.Request) -> web.Response:
+        return web.json_response(state.arrivals)
+
     async def config(request: web.Request) -> web.Response:
         new = State(await request.json())
         state.cfg, state.rng, state.stats, state.log, state.bodies = new.cfg, new.rng, new.stats, new.log, []
+        state.arrivals, state.window = [], collections.deque()
         return web.json_response({"ok": True})
 
     app = web.Application(client_max_size=64 * 2**20)
@@ -142,6 +163,7 @@ def make_app(state: State) -> Any:
     app.router.add_get("/log", log)
     app.router.add_get("/last", last)
     app.router.add_get("/bodies", bodies)
+    app.router.add_get("/arrivals", arrivals)
     app.router.add_post("/config", config)
     return app
 
@@ -218,6 +240,9 @@ class FakeTeacher:
     def bodies(self) -> list[dict[str, Any]]:
         """Every chat-completion request body received since the last configure()."""
         return self._get("/bodies")  # type: ignore[no-any-return]
+
+    def arrivals(self) -> list[float]:
+        return self._get("/arrivals")  # type: ignore[no-any-return]
 
     def configure(self, **cfg: Any) -> None:
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/config", data=json.dumps(cfg).encode(),

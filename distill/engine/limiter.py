@@ -1,7 +1,7 @@
 """Requests-per-minute and tokens-per-minute limits as smooth token buckets.
 
-Each bucket refills continuously and holds at most half a second of budget, so no one-second window can see
-more than 1.5x the per-second rate (providers such as Together enforce per-second rates; a minute-sized bucket
+Each bucket refills continuously at 97% of the set rate and holds at most a quarter second of budget, so no
+one-second window sees more than ~1.25x the per-second rate (providers such as Together enforce per-second rates; a minute-sized bucket
 would burst into 429s). Tokens are reserved from an estimate before a call and the difference is settled from
 the reply's real usage afterwards.
 """
@@ -12,11 +12,14 @@ import asyncio
 import time
 
 
+HEADROOM = 0.97  # aim 3% under the limit, so event-loop jitter never tips a 1-second window over it
+
+
 class Bucket:
     def __init__(self, per_minute: float) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = max(1.0, self.rate * 0.5)
-        self.level = self.capacity
+        self.rate = per_minute / 60.0 * HEADROOM
+        self.capacity = max(1.0, self.rate * 0.25)
+        self.level = min(self.capacity, 1.0)  # start almost empty: no burst at launch
         self.stamp = time.monotonic()
 
     def _refill(self) -> None:
