@@ -162,3 +162,17 @@ def test_self_instruct_on_the_embedded_teacher(tmp_path):
     import datasets
 
     datasets.load_dataset("json", data_files=str(tmp_path / "run" / "rejected.jsonl"), split="train")
+
+
+def test_a_reply_with_no_instructions_is_a_rejection_with_the_raw_text(tmp_path, teacher_server):
+    teacher_server.configure(rules=[{"match": r"Invent a list of new", "reply": "   "}])
+    cfg = write(tmp_path / "r.yaml", f"""recipe: self_instruct
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: 3
+out: {tmp_path / 'run'}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 1}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert [r["reason"] for r in rejected] == ["no_instructions_parsed"] * 5 and rejected[0]["raw"] == "   "

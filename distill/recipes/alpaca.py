@@ -89,6 +89,9 @@ class Alpaca(Recipe):
                 items = parse_alpaca(choice.text, opts.demos + 1)
                 if choice.finish_reason == "length" and items:
                     items = items[:-1]
+                if not items:
+                    ctx.reject(order_key(slot), "generate", "no_items_parsed", {"round": rnd, "prompt": k},
+                               raw=choice.text)
                 for j, it in enumerate(items):
                     if accepted >= target:
                         break

@@ -130,7 +130,11 @@ class SelfInstruct(Recipe):
                     ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "truncated_response", item,
                                raw=choice.text)
                     continue
-                for j, raw in enumerate(parse_numbered(choice.text, first_number)):
+                candidates = parse_numbered(choice.text, first_number)
+                if not candidates:
+                    ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "no_instructions_parsed", item,
+                               raw=choice.text)
+                for j, raw in enumerate(candidates):
                     if len(machine) >= target:
                         break
                     self._consider(raw, slot, j, rnd, novelty, machine)
