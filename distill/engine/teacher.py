@@ -81,17 +81,29 @@ class Teacher:
         if hit is not None:
             self.usage.cache_hits += 1
             return hit
-        attempts = 0
+        try:  # the first attempt outside tenacity: its bookkeeping costs more CPU than a successful call
+            completion = await self._send(messages, params)
+        except RetryableError as first:
+            completion = await self._retry(messages, params, first)
+        self.cache.put(key, self.role, completion)
+        self.usage.add_answer(completion, self.spec.price)
+        return completion
+
+    async def _retry(self, messages: list[Message], params: GenerationParams, first: RetryableError) -> Completion:
+        """Attempts 2..max_retries+1 under tenacity (backoff, Retry-After), after `first` failed."""
+        attempts = 1
+        pending: BaseException | None = first
         try:
             async for attempt in retrying(self.spec.max_retries, self._on_retry):
                 with attempt:
+                    if pending is not None:  # replay the first failure so tenacity schedules its retry
+                        exc, pending = pending, None
+                        raise exc
                     attempts += 1
                     completion = await self._send(messages, params)
         except RetryableError as exc:
             self.usage.failed += 1
             raise CallFailed(self.role, exc, attempts) from None
-        self.cache.put(key, self.role, completion)
-        self.usage.add_answer(completion, self.spec.price)
         return completion
 
     async def _send(self, messages: list[Message], params: GenerationParams) -> Completion:

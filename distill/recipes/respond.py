@@ -47,6 +47,7 @@ class Respond(Recipe):
 
     async def run(self) -> None:
         self.params = self.ctx.teacher.params(n=self.options.samples)
+        self._rendered: dict[int, list[dict[str, str]]] = {}  # at most one window's worth
         gate = self.ctx.gate
         sync_ok = (gate is None or not gate.grades) and not (self.ctx.config.quality and
                                                                self.ctx.config.quality.pairwise)
@@ -57,6 +58,7 @@ class Respond(Recipe):
         messages = self._messages(row)
         completion = self.ctx.teacher.cached(messages, self.params)
         if completion is None:
+            self._rendered[row.index] = messages  # _one picks them up: no second rendering
             return False
         leftover = self._outcomes(row, messages, completion)
         assert not leftover, "the fast path runs only without a grading gate or a pairwise stage"
@@ -64,7 +66,7 @@ class Respond(Recipe):
 
     async def _one(self, row: InputRow) -> None:
         ctx = self.ctx
-        messages = self._messages(row)
+        messages = self._rendered.pop(row.index, None) or self._messages(row)
         item = {"index": row.index, "instruction": row.instruction, "input": row.input}
         try:
             completion = await ctx.teacher.complete(messages, self.params)
