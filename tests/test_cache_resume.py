@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from helpers import ROOT, distill, read_jsonl, recipe_yaml, write, write_instructions
+from helpers import ROOT, distill, read_jsonl, recipe_yaml, write_instructions
 
 
 def test_rerun_makes_no_calls_and_one_edit_makes_one(tmp_path, teacher_server):

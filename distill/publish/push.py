@@ -92,12 +92,12 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
                 from huggingface_hub import CommitOperationDelete
 
                 ops += [CommitOperationDelete(f) for f in stale]
-            info = api.create_commit(repo_id, ops, repo_type="dataset",
-                                     commit_message=f"distill: {manifest['recipe']} run {manifest['name']} "
-                                                    f"-> {config_name}/{split}")
+            api.create_commit(repo_id, ops, repo_type="dataset",
+                              commit_message=f"distill: {manifest['recipe']} run {manifest['name']} "
+                                             f"-> {config_name}/{split}")
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
         raise PublishError(f"pushing to {repo_id} failed (HTTP {status}): {str(exc).splitlines()[0]}") from None
     (run_dir / "README.md").write_text(card, encoding="utf-8")
     return PushResult(url=f"{api.endpoint}/datasets/{repo_id}", rows=rows,
-                      files=[op.path_in_repo for op in ops if hasattr(op, "path_or_fileobj")] + [])
+                      files=[op.path_in_repo for op in ops if isinstance(op, CommitOperationAdd)])
