@@ -36,12 +36,21 @@ def _template(name: str) -> Any:
     return _env(str(prompts_dir())).get_template(name)
 
 
+@lru_cache(maxsize=None)
+def _compiled(name: str) -> tuple[Any, dict[str, Any]]:
+    """The template and its globals flattened into one dict, so rendering skips jinja's per-call merge."""
+    template = _template(name)
+    return template, dict(template.globals)
+
+
 def render(name: str, /, **variables: Any) -> str:
     """Render `prompts/<name>` (e.g. "respond/user.j2") with the given variables."""
     from jinja2 import TemplateNotFound, UndefinedError
 
     try:
-        return _template(name).render(**variables).strip()
+        template, globals_ = _compiled(name)
+        context = template.new_context({**globals_, **variables}, shared=True)
+        return template.environment.concat(template.root_render_func(context)).strip()  # type: ignore[no-any-return]
     except TemplateNotFound:
         raise InputError(f"prompt template {name!r} not found under {prompts_dir()}") from None
     except UndefinedError as exc:

@@ -36,6 +36,24 @@ def test_rerun_makes_no_calls_and_one_edit_makes_one(tmp_path, teacher_server):
     assert teacher_server.stats()["requests"] == 41
 
 
+def test_a_changed_option_rebuilds_the_records_from_cached_answers(tmp_path, teacher_server):
+    """A finished run's records are replayed only under the same configuration: with a stricter filter the
+    re-run rejects what it accepted before, still without a single new call."""
+    inp = write_instructions(tmp_path / "in.jsonl", 12)
+    out = tmp_path / "run"
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out)
+    assert distill("run", str(cfg)).returncode == 0
+    assert len(read_jsonl(out / "data.jsonl")) == 12
+    strict = recipe_yaml(tmp_path / "strict.yaml", teacher_server.url, inp, out, options="{min_words: 1000}")
+    res = distill("run", str(strict))
+    assert res.returncode == 0, res.stderr
+    assert "0 accepted, 12 rejected, 0 failed" in res.stdout and "0 new, 12 cached" in res.stdout
+    assert {r["reason"] for r in read_jsonl(out / "rejected.jsonl")} == {"too_short"}
+    assert teacher_server.stats()["requests"] == 12
+    res = distill("run", str(cfg))  # and back: the first configuration's records, from the answers again
+    assert "12 accepted, 0 rejected, 0 failed" in res.stdout and "0 new, 12 cached" in res.stdout
+
+
 def test_exhausted_retries_are_recorded_and_retried_by_the_next_run(tmp_path, teacher_server):
     inp = write_instructions(tmp_path / "in.jsonl", 10)
     out = tmp_path / "run"
@@ -62,7 +80,7 @@ def _received_hashes(cache_path) -> set[str]:
         return set()
     db = sqlite3.connect(str(cache_path))
     try:
-        rows = db.execute("SELECT completion FROM calls").fetchall()
+        rows = db.execute("SELECT value FROM answers").fetchall()
     finally:
         db.close()
     return {m.group(1) for (blob,) in rows for m in [re.search(r"Answer (\w+)-0", blob.decode())] if m}

@@ -9,7 +9,7 @@ import pytest
 from helpers import distill, read_jsonl, recipe_yaml, write
 
 
-@pytest.mark.parametrize("transport", ["http", "sdk"])
+@pytest.mark.parametrize("transport", ["http", "aiohttp", "sdk"])
 def test_respond_writes_a_loadable_run_folder(tmp_path, teacher_server, transport):
     inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Question {i}", "input": f"ctx {i}"})
                                                + "\n" for i in range(12))

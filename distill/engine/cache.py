@@ -4,10 +4,19 @@ A key is the SHA-256 of the canonical JSON of (provider identity, messages, gene
 index). API keys are never part of it. Because each answer is committed (WAL, synchronous=NORMAL) before any
 record is derived from it, a process killed at any moment loses no answer it received, and a re-run sends only
 the calls whose answers never arrived. Failed calls are not stored, so the next run retries them.
+
+Cost per answer is kept small for runs of hundreds of thousands of calls:
+- group commit: answers that arrive in the same event-loop turn share one transaction; each caller still waits
+  (`await put(...)`) until its own answer is committed;
+- rows live in insertion order (integer row id) with a unique index on the 32-byte key, so a commit appends
+  pages instead of rewriting random ones;
+- a store that was empty when the run opened it answers look-ups of keys it never stored from a small Bloom
+  filter, without touching SQLite (the first run of a large job is all misses).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
 import time
@@ -16,22 +25,32 @@ from typing import Any
 
 import orjson
 
+from distill.engine.bloom import Bloom
 from distill.providers.base import Choice, Completion, Usage
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS calls (
-    key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL UNIQUE,
     role TEXT NOT NULL,
-    completion BLOB NOT NULL,
+    value BLOB NOT NULL,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL
 ) WITHOUT ROWID;
 """
+INSERT = "INSERT OR REPLACE INTO answers (key, role, value, created) VALUES (?, ?, ?, ?)"
+SELECT = "SELECT value FROM answers WHERE key = ?"
+INSERT_ITEM = "INSERT OR REPLACE INTO items (key, value) VALUES (?, ?)"
+SELECT_ITEM = "SELECT value FROM items WHERE key = ?"
 
 
-def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any], sample: int) -> str:
+def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any], sample: int) -> bytes:
     blob = orjson.dumps({"id": identity, "messages": messages, "params": params, "sample": sample},
                         option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(blob).hexdigest()
+    return hashlib.sha256(blob).digest()
 
 
 def completion_from_json(data: dict[str, Any]) -> Completion:
@@ -42,6 +61,13 @@ def completion_from_json(data: dict[str, Any]) -> Completion:
         usage=Usage.model_construct(**data.get("usage", {})), model=data.get("model"))
 
 
+def completion_to_json(completion: Completion) -> bytes:
+    return orjson.dumps({"choices": [{"text": c.text, "finish_reason": c.finish_reason} for c in completion.choices],
+                         "usage": {"prompt_tokens": completion.usage.prompt_tokens,
+                                   "completion_tokens": completion.usage.completion_tokens},
+                         "model": completion.model})
+
+
 class CallCache:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -49,28 +75,114 @@ class CallCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._upgrade()
+        self._pending: dict[bytes, tuple[bytes, str, bytes, float]] = {}
+        self._pending_items: dict[bytes, bytes] = {}
+        self._batch: asyncio.Future[None] | None = None
+        self._commit_scheduled = False
+        self._empty_at_open = (self._db.execute("SELECT 1 FROM answers LIMIT 1").fetchone() is None
+                               and self._db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None)
+        self._stored = Bloom()  # keys stored by this process (consulted only when the file started empty)
 
-    def get(self, key: str) -> Completion | None:
-        row = self._db.execute("SELECT completion FROM calls WHERE key = ?", (key,)).fetchone()
-        if row is None:
+    def _upgrade(self) -> None:
+        """Carry answers over from the first layout (a `calls` table keyed by hex text), then drop it."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='calls'").fetchone() is None:
+            return
+        rows = self._db.execute("SELECT key, role, completion, created FROM calls").fetchall()
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR IGNORE INTO answers (key, role, value, created) VALUES (?, ?, ?, ?)",
+                             [(bytes.fromhex(k), r, v, c) for k, r, v, c in rows])
+        self._db.execute("DROP TABLE calls")
+        self._db.execute("COMMIT")
+
+    # --- reads (synchronous: a look-up never waits for the network) -----------------------------------------
+    def _lookup(self, key: bytes) -> bytes | None:
+        row = self._pending.get(key)
+        if row is not None:
+            return row[2]
+        if self._empty_at_open and key not in self._stored:
             return None
-        return completion_from_json(orjson.loads(row[0]))
+        found = self._db.execute(SELECT, (key,)).fetchone()
+        return None if found is None else found[0]  # type: ignore[no-any-return]
 
-    def put(self, key: str, role: str, completion: Completion) -> None:
-        self._db.execute("INSERT OR REPLACE INTO calls (key, role, completion, created) VALUES (?, ?, ?, ?)",
-                         (key, role, orjson.dumps(completion.model_dump()), time.time()))
+    def recall(self, key: bytes) -> bytes | None:
+        """A finished work item's stored log (see `item_log.py`), or None."""
+        blob = self._pending_items.get(key)
+        if blob is not None:
+            return blob
+        if self._empty_at_open and key not in self._stored:
+            return None
+        found = self._db.execute(SELECT_ITEM, (key,)).fetchone()
+        return None if found is None else found[0]  # type: ignore[no-any-return]
 
-    def get_raw(self, key: str) -> Any:
+    def remember(self, key: bytes, blob: bytes) -> None:
+        """Keep a finished item's log; committed with the next batch of answers (nobody waits for it)."""
+        self._pending_items[key] = blob
+        self._stored.add(key)
+        self._schedule()
+
+    def get(self, key: bytes) -> Completion | None:
+        blob = self._lookup(key)
+        return None if blob is None else completion_from_json(orjson.loads(blob))
+
+    def get_raw(self, key: bytes) -> Any:
         """A stored JSON value that is not a completion (e.g. reward scores), or None."""
-        row = self._db.execute("SELECT completion FROM calls WHERE key = ?", (key,)).fetchone()
-        return None if row is None else orjson.loads(row[0])
+        blob = self._lookup(key)
+        return None if blob is None else orjson.loads(blob)
 
-    def put_raw(self, key: str, role: str, value: Any) -> None:
-        self._db.execute("INSERT OR REPLACE INTO calls (key, role, completion, created) VALUES (?, ?, ?, ?)",
-                         (key, role, orjson.dumps(value), time.time()))
+    # --- writes (asynchronous: returns once the value is committed) -----------------------------------------
+    async def put(self, key: bytes, role: str, completion: Completion) -> None:
+        await self._store(key, role, completion_to_json(completion))
+
+    async def put_raw(self, key: bytes, role: str, value: Any) -> None:
+        await self._store(key, role, orjson.dumps(value))
+
+    async def _store(self, key: bytes, role: str, blob: bytes) -> None:
+        self._pending[key] = (key, role, blob, time.time())
+        self._stored.add(key)
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_future()
+        self._schedule()
+        await asyncio.shield(self._batch)
+
+    def _schedule(self) -> None:
+        if self._commit_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._commit()
+            return
+        self._commit_scheduled = True
+        loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        self._commit_scheduled = False
+        batch, rows, items = self._batch, list(self._pending.values()), list(self._pending_items.items())
+        self._batch = None
+        try:
+            self._db.execute("BEGIN")
+            self._db.executemany(INSERT, rows)
+            self._db.executemany(INSERT_ITEM, items)
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._pending.clear()
+            self._pending_items.clear()
+            if batch is not None and not batch.done():
+                batch.set_exception(exc)
+            return
+        self._pending.clear()
+        self._pending_items.clear()
+        if batch is not None and not batch.done():
+            batch.set_result(None)
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM calls").fetchone()[0])
+        return int(self._db.execute("SELECT count(*) FROM answers").fetchone()[0]) + len(self._pending)
 
     def close(self) -> None:
+        if self._pending or self._pending_items:  # e.g. a put whose caller was cancelled: still kept
+            self._batch = None
+            self._commit()
         self._db.close()

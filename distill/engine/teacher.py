@@ -14,6 +14,7 @@ import asyncio
 from typing import Any
 
 from distill.engine.cache import CallCache, call_key
+from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import reason_of, retrying
 from distill.engine.usage import RoleUsage
@@ -51,7 +52,7 @@ class Teacher:
     def label(self) -> str:
         return self.spec.label()
 
-    def key(self, messages: list[Message], params: GenerationParams, sample: int = 0) -> str:
+    def key(self, messages: list[Message], params: GenerationParams, sample: int = 0) -> bytes:
         dumped = self._dumped.get(id(params))
         if dumped is None or dumped[0] is not params:
             dumped = self._dumped[id(params)] = (params, params.model_dump(exclude_none=True))
@@ -69,6 +70,7 @@ class Teacher:
         hit = self.cache.get(self.key(messages, params, sample))
         if hit is not None:
             self.usage.cache_hits += 1
+            note_call(self.role)
         return hit
 
     async def complete(self, messages: list[Message], params: GenerationParams | None = None, *,
@@ -80,13 +82,15 @@ class Teacher:
         hit = self.cache.get(key)
         if hit is not None:
             self.usage.cache_hits += 1
+            note_call(self.role)
             return hit
         try:  # the first attempt outside tenacity: its bookkeeping costs more CPU than a successful call
             completion = await self._send(messages, params)
         except RetryableError as first:
             completion = await self._retry(messages, params, first)
-        self.cache.put(key, self.role, completion)
+        await self.cache.put(key, self.role, completion)
         self.usage.add_answer(completion, self.spec.price)
+        note_call(self.role)
         return completion
 
     async def _retry(self, messages: list[Message], params: GenerationParams, first: RetryableError) -> Completion:

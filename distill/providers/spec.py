@@ -28,7 +28,7 @@ class ProviderSpec(BaseModel):
     model: str | None = None
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
-    transport: Literal["http", "sdk"] = "http"
+    transport: Literal["http", "aiohttp", "sdk"] = "http"
     max_concurrency: int = Field(64, ge=1, le=4096)
     requests_per_minute: float | None = Field(None, gt=0)
     tokens_per_minute: float | None = Field(None, gt=0)

@@ -68,7 +68,7 @@ class CachedScorer:
         if hit is not None:
             return dict(hit)
         scores = await self.inner.score(messages)
-        self.cache.put_raw(key, "reward", scores)
+        await self.cache.put_raw(key, "reward", scores)
         return scores  # type: ignore[no-any-return]
 
     async def close(self) -> None:

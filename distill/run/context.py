@@ -3,12 +3,17 @@ about how they are built. Recipes receive it; they never construct providers or 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import orjson
+
 from distill.config import RunConfig
+from distill.engine.item_log import CURRENT, ItemLog, note_event, note_failure
 from distill.engine.teacher import CallFailed, Teacher
+from distill.engine.usage import Usage
 from distill.engine.window import sliding_window
 from distill.errors import InputError
 from distill.io.inputs import InputRow, Inputs
@@ -44,6 +49,8 @@ class RunContext:
     stages: dict[str, StageCounts] = field(default_factory=dict)
     extra_manifest: dict[str, Any] = field(default_factory=dict)
     scores: ScoreTable = field(default_factory=ScoreTable)
+    usage: Usage = field(default_factory=Usage)
+    fingerprint: bytes = b""  # see run/fingerprint.py; keys the item logs `map(memo=...)` keeps
 
     @property
     def answerer(self) -> Teacher:
@@ -63,6 +70,7 @@ class RunContext:
 
     # --- outcomes -------------------------------------------------------------------------------------------
     def accept(self, order: int, stage: str, record: dict[str, Any]) -> None:
+        note_event("accept", order, stage, record)
         self.folder.write("data", order, record)
         self.stage(stage).accepted += 1
         self.progress.count("accepted")
@@ -115,10 +123,14 @@ class RunContext:
             self.reject(order, "pairwise", "pairwise_tie", item, detail=verdict)
             return
         chosen, rejected = (first, second) if cmp.winner == "first" else (second, first)
-        self.folder.write("pairs", order, {
+        self.add_pair(order, {
             "prompt": prompt, "chosen": prompt + [{"role": "assistant", "content": chosen}],
             "rejected": prompt + [{"role": "assistant", "content": rejected}],
             "meta": {**meta, "pairwise": verdict}})
+
+    def add_pair(self, order: int, pair: dict[str, Any]) -> None:
+        note_event("pair", order, pair)
+        self.folder.write("pairs", order, pair)
         self.stage("pairwise").accepted += 1
 
     def run_selection(self) -> list[bool] | None:
@@ -146,6 +158,7 @@ class RunContext:
 
     def reject(self, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
                detail: Any = None) -> None:
+        note_event("reject", order, stage, reason, item, raw, detail)
         self.folder.write("rejected", order, make_rejection(stage=stage, reason=reason, item=item, raw=raw,
                                                             detail=detail))
         counts = self.stage(stage).rejected
@@ -153,29 +166,73 @@ class RunContext:
         self.progress.count("rejected")
 
     def fail(self, order: int, stage: str, item: dict[str, Any], error: CallFailed) -> None:
+        note_failure()
         self.folder.write("failed", order, {"stage": stage, "item": item, "error": str(error.error),
                                             "attempts": error.attempts})
         self.stage(stage).failed += 1
         self.progress.count("failed")
 
     async def map(self, items: Iterable[T], worker: Callable[[T], Awaitable[None]], width: int | None = None,
-                  fast: Callable[[T], bool] | None = None) -> None:
-        """Run `worker` over `items` in a sliding window wide enough to keep every teacher busy. `fast(item)`
-        may finish an item synchronously (answers already cached) and return True."""
+                  fast: Callable[[T], bool] | None = None, memo: Callable[[T], bytes] | None = None) -> None:
+        """Run `worker` over `items` in a sliding window wide enough to keep every teacher busy.
+
+        `fast(item)` may finish an item synchronously (answers already cached) and return True.
+        `memo(item)`, for recipes whose items are independent, returns bytes that identify the item (with the
+        run's fingerprint): each finished item's outcomes are kept, and a later run replays them directly."""
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
+        cache = self.teacher.cache
 
-        async def step(item: T) -> None:
+        async def step(entry: tuple[T, bytes | None]) -> None:
+            item, key = entry
+            log = None
+            if key is not None:
+                log = ItemLog()
+                CURRENT.set(log)  # this task's own context
             await worker(item)
             self.progress.advance()
+            if log is not None and key is not None and not log.failed:
+                cache.remember(key, orjson.dumps(log.to_json()))
 
-        def quick(item: T) -> bool:
-            if fast is not None and fast(item):
+        def quick(entry: tuple[T, bytes | None]) -> bool:
+            item, key = entry
+            if key is not None:
+                stored = cache.recall(key)
+                if stored is not None:
+                    self._replay(orjson.loads(stored))
+                    self.progress.advance()
+                    return True
+            if fast is None:
+                return False
+            log = ItemLog() if key is not None else None
+            token = CURRENT.set(log)
+            try:
+                done = fast(item)
+            finally:
+                CURRENT.reset(token)
+            if done:
+                if log is not None and key is not None and not log.failed:
+                    cache.remember(key, orjson.dumps(log.to_json()))
                 self.progress.advance()
-                return True
-            return False
+            return done
 
-        await sliding_window(items, step, width, quick if fast is not None else None)
+        def keyed(items: Iterable[T]) -> Iterator[tuple[T, bytes | None]]:
+            for item in items:
+                yield item, (hashlib.sha256(self.fingerprint + memo(item)).digest() if memo is not None else None)
+
+        await sliding_window(keyed(items), step, width, quick if (fast is not None or memo is not None) else None)
+
+    def _replay(self, log: dict[str, Any]) -> None:
+        """Write a finished item's outcomes again, exactly as its first run did, and count its calls as cached."""
+        for kind, *args in log["events"]:
+            if kind == "accept":
+                self.accept(*args)
+            elif kind == "reject":
+                self.reject(*args)
+            elif kind == "pair":
+                self.add_pair(*args)
+        for role, n in log["calls"].items():
+            self.usage.role(role).cache_hits += n
 
 
 def _lookup(record: dict[str, Any], path: str) -> Any:

@@ -33,6 +33,7 @@ from distill.quality.gate import QualityGate
 from distill.recipes.base import Recipe
 from distill.recipes.registry import recipe_class
 from distill.run.context import RunContext
+from distill.run.fingerprint import run_fingerprint
 from distill.run.folder import RunFolder
 from distill.run.progress import Progress
 from distill.yaml_source import YamlSource
@@ -159,7 +160,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress)
     folder.open_streams()
     ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar, gate=gate,
-                     answer_teacher=answerer)
+                     answer_teacher=answerer, usage=usage, fingerprint=run_fingerprint(cfg))
     recipe = cls(ctx, options)
     try:
         await recipe.run()

@@ -1,0 +1,37 @@
+"""The run's fingerprint: a digest of everything besides an item's own data that decides what the item becomes.
+
+It covers the configuration (minus where outputs go, the run's name and description, the push target and
+`num`), every prompt template and rubric, and distill's own source files, so a changed template, option or
+code path never replays an item log made by another (see `engine/item_log.py`). Teacher answers are cached by
+their own content keys, so after such a change a re-run still sends no call it already paid for; it only
+rebuilds the records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+
+from distill.config import RunConfig
+from distill.prompts import prompts_dir
+
+NOT_PART_OF_RESULTS = {"out", "name", "description", "push", "num"}
+
+
+@lru_cache(maxsize=1)
+def _code_and_templates() -> bytes:
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for root, pattern in ((package, "*.py"), (prompts_dir(), "*")):
+        for path in sorted(p for p in root.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+def run_fingerprint(cfg: RunConfig) -> bytes:
+    config = cfg.model_dump(mode="json", exclude=NOT_PART_OF_RESULTS)
+    blob = orjson.dumps(config, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(_code_and_templates() + blob).digest()
