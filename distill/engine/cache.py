@@ -37,14 +37,18 @@ CREATE TABLE IF NOT EXISTS answers (
     created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS items (
-    key BLOB PRIMARY KEY,
-    value BLOB NOT NULL
+    scope TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (scope, position)
 ) WITHOUT ROWID;
 """
 INSERT = "INSERT OR REPLACE INTO answers (key, role, value, created) VALUES (?, ?, ?, ?)"
 SELECT = "SELECT value FROM answers WHERE key = ?"
-INSERT_ITEM = "INSERT OR REPLACE INTO items (key, value) VALUES (?, ?)"
-SELECT_ITEM = "SELECT value FROM items WHERE key = ?"
+INSERT_ITEM = "INSERT OR REPLACE INTO items (scope, position, digest, value) VALUES (?, ?, ?, ?)"
+SELECT_ITEMS = "SELECT position, digest, value FROM items WHERE scope = ? AND position >= ? AND position < ?"
+PREFETCH = 512  # items read per query on a re-run, which asks for them in position order
 
 
 def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any], sample: int) -> bytes:
@@ -77,7 +81,8 @@ class CallCache:
         self._db.executescript(SCHEMA)
         self._upgrade()
         self._pending: dict[bytes, tuple[bytes, str, bytes, float]] = {}
-        self._pending_items: dict[bytes, bytes] = {}
+        self._pending_items: dict[tuple[str, int], tuple[str, int, bytes, bytes]] = {}
+        self._window: tuple[str, int, dict[int, tuple[bytes, bytes]]] = ("", -1, {})  # prefetched items
         self._batch: asyncio.Future[None] | None = None
         self._commit_scheduled = False
         self._empty_at_open = (self._db.execute("SELECT 1 FROM answers LIMIT 1").fetchone() is None
@@ -105,20 +110,26 @@ class CallCache:
         found = self._db.execute(SELECT, (key,)).fetchone()
         return None if found is None else found[0]  # type: ignore[no-any-return]
 
-    def recall(self, key: bytes) -> bytes | None:
-        """A finished work item's stored log (see `item_log.py`), or None."""
-        blob = self._pending_items.get(key)
-        if blob is not None:
-            return blob
-        if self._empty_at_open and key not in self._stored:
+    def recall(self, scope: str, position: int, digest: bytes) -> bytes | None:
+        """The stored log (see `item_log.py`) of the item at `position` of `scope`, if it was made from an item
+        with this digest; else None. Items are stored and read in position order, so a re-run reads the table
+        front to back instead of jumping around it."""
+        pending = self._pending_items.get((scope, position))
+        if pending is not None:
+            return pending[3] if pending[2] == digest else None
+        if self._empty_at_open:
             return None
-        found = self._db.execute(SELECT_ITEM, (key,)).fetchone()
-        return None if found is None else found[0]  # type: ignore[no-any-return]
+        window_scope, start, rows = self._window
+        if window_scope != scope or not start <= position < start + PREFETCH:
+            start = position
+            rows = {p: (d, v) for p, d, v in self._db.execute(SELECT_ITEMS, (scope, start, start + PREFETCH))}
+            self._window = (scope, start, rows)
+        found = rows.get(position)
+        return found[1] if found is not None and found[0] == digest else None
 
-    def remember(self, key: bytes, blob: bytes) -> None:
+    def remember(self, scope: str, position: int, digest: bytes, blob: bytes) -> None:
         """Keep a finished item's log; committed with the next batch of answers (nobody waits for it)."""
-        self._pending_items[key] = blob
-        self._stored.add(key)
+        self._pending_items[(scope, position)] = (scope, position, digest, blob)
         self._schedule()
 
     def get(self, key: bytes) -> Completion | None:
@@ -158,7 +169,7 @@ class CallCache:
 
     def _commit(self) -> None:
         self._commit_scheduled = False
-        batch, rows, items = self._batch, list(self._pending.values()), list(self._pending_items.items())
+        batch, rows, items = self._batch, list(self._pending.values()), list(self._pending_items.values())
         self._batch = None
         try:
             self._db.execute("BEGIN")

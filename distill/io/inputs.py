@@ -37,13 +37,15 @@ class Inputs:
         return self.path.suffix in (".jsonl", ".json") or (self.path.exists() and self.path.is_file()
                                                           and self.path.suffix not in (".parquet", ".csv"))
 
-    def _raw(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _raw(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(line number or dataset index, row); `_where` turns the first into a message prefix."""
         if self._is_jsonl():
-            for lineno, obj in read_jsonl(self.path):
-                yield f"{self.path}:{lineno}", obj
+            yield from read_jsonl(self.path)
             return
-        for i, row in enumerate(self._dataset()):
-            yield f"{self.spec.path}[{i}]", row
+        yield from enumerate(self._dataset())
+
+    def _where(self, at: int) -> str:
+        return f"{self.path}:{at}" if self._is_jsonl() else f"{self.spec.path}[{at}]"
 
     def _dataset(self) -> Any:
         import datasets
@@ -61,11 +63,11 @@ class Inputs:
 
     def rows(self) -> Iterator[InputRow]:
         field, extra = self.spec.field, self.spec.input_field
-        for i, (where, obj) in enumerate(islice(self._raw(), self.limit)):
+        for i, (at, obj) in enumerate(islice(self._raw(), self.limit)):
             value = obj.get(field)
             if not isinstance(value, str) or not value.strip():
                 got = "missing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
-                raise InputError(f"{where}: field {field!r} must be a non-empty string ({got}); "
+                raise InputError(f"{self._where(at)}: field {field!r} must be a non-empty string ({got}); "
                                  f"set input.field to the column holding the instruction")
             other = obj.get(extra) if extra else None
             yield InputRow(i, value, other if isinstance(other, str) else "", obj)

@@ -22,9 +22,9 @@ from distill.run.records import make_record
 STAGE = "respond"
 
 
-def row_identity(row: InputRow) -> bytes:
+def row_identity(row: InputRow) -> tuple[int, bytes]:
     """What a row's records depend on besides the run's configuration: its position and its content."""
-    return orjson.dumps([row.index, row.instruction, row.input, row.source], option=orjson.OPT_SORT_KEYS)
+    return row.index, orjson.dumps([row.index, row.instruction, row.input, row.source], option=orjson.OPT_SORT_KEYS)
 
 
 class RespondOptions(BaseModel):

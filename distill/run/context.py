@@ -173,52 +173,62 @@ class RunContext:
         self.progress.count("failed")
 
     async def map(self, items: Iterable[T], worker: Callable[[T], Awaitable[None]], width: int | None = None,
-                  fast: Callable[[T], bool] | None = None, memo: Callable[[T], bytes] | None = None) -> None:
+                  fast: Callable[[T], bool] | None = None, memo: Callable[[T], tuple[int, bytes]] | None = None,
+                  scope: str = "items") -> None:
         """Run `worker` over `items` in a sliding window wide enough to keep every teacher busy.
 
         `fast(item)` may finish an item synchronously (answers already cached) and return True.
-        `memo(item)`, for recipes whose items are independent, returns bytes that identify the item (with the
-        run's fingerprint): each finished item's outcomes are kept, and a later run replays them directly."""
+        `memo(item)`, for recipes whose items are independent, returns the item's position and bytes that identify
+        it: each finished item's outcomes are kept (under `scope`, with the run's fingerprint), and a later run
+        with the same fingerprint replays them without rendering a prompt or reading an answer."""
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
         cache = self.teacher.cache
+        Entry = tuple[T, int, bytes]
 
-        async def step(entry: tuple[T, bytes | None]) -> None:
-            item, key = entry
+        def keep(entry: Entry, log: ItemLog) -> None:
+            if entry[2] and not log.failed:
+                cache.remember(scope, entry[1], entry[2], orjson.dumps(log.to_json()))
+
+        async def step(entry: Entry) -> None:
             log = None
-            if key is not None:
+            if entry[2]:
                 log = ItemLog()
                 CURRENT.set(log)  # this task's own context
-            await worker(item)
+            await worker(entry[0])
             self.progress.advance()
-            if log is not None and key is not None and not log.failed:
-                cache.remember(key, orjson.dumps(log.to_json()))
+            if log is not None:
+                keep(entry, log)
 
-        def quick(entry: tuple[T, bytes | None]) -> bool:
-            item, key = entry
-            if key is not None:
-                stored = cache.recall(key)
+        def quick(entry: Entry) -> bool:
+            item, position, digest = entry
+            if digest:
+                stored = cache.recall(scope, position, digest)
                 if stored is not None:
                     self._replay(orjson.loads(stored))
                     self.progress.advance()
                     return True
             if fast is None:
                 return False
-            log = ItemLog() if key is not None else None
+            log = ItemLog() if digest else None
             token = CURRENT.set(log)
             try:
                 done = fast(item)
             finally:
                 CURRENT.reset(token)
             if done:
-                if log is not None and key is not None and not log.failed:
-                    cache.remember(key, orjson.dumps(log.to_json()))
+                if log is not None:
+                    keep(entry, log)
                 self.progress.advance()
             return done
 
-        def keyed(items: Iterable[T]) -> Iterator[tuple[T, bytes | None]]:
+        def keyed(items: Iterable[T]) -> Iterator[Entry]:
             for item in items:
-                yield item, (hashlib.sha256(self.fingerprint + memo(item)).digest() if memo is not None else None)
+                if memo is None:
+                    yield item, 0, b""
+                else:
+                    position, identity = memo(item)
+                    yield item, position, hashlib.sha256(self.fingerprint + identity).digest()
 
         await sliding_window(keyed(items), step, width, quick if (fast is not None or memo is not None) else None)
 
