@@ -99,7 +99,7 @@ class _Connection(asyncio.Protocol):
             self._body_at = end + 4
             self.reusable = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
         status, headers = self._head
-        body = self._body(headers, eof)
+        body = b"" if status in (204, 304) else self._body(headers, eof)
         if body is None:
             return
         encoding = headers.get("content-encoding", "identity").lower()
