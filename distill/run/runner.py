@@ -78,13 +78,23 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
     created = not folder.path.exists()
     folder.prepare()
     try:
-        return asyncio.run(_run(cfg, cls, options, folder, rows, progress, command))
+        return run_loop(_run(cfg, cls, options, folder, rows, progress, command))
     except KeyboardInterrupt:
         folder.release()
         raise Interrupted(folder.path) from None
     except BaseException:
         _discard(folder, created)
         raise
+
+
+def run_loop(main: Any) -> Any:
+    """Run the engine's event loop: uvloop where it is installed (Linux, macOS; ~30 us less CPU per request at
+    high concurrency), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _discard(folder: RunFolder, created: bool) -> None:
