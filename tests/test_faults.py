@@ -36,3 +36,19 @@ def test_2000_items_through_injected_faults_all_accounted_for(tmp_path, teacher_
     assert usage["requests"] == usage["answered"] + usage["retries"] + usage["failed"]
     assert usage["answered"] == len(data) + len(rejected)  # one answer per item that got one
     assert usage["answered"] <= stats["answered"]  # the server also answered some the client gave up on
+
+
+def test_backoff_grows_only_while_the_endpoint_is_failing_broadly():
+    """One unlucky call on a healthy server never waits more than 1 s; when most calls fail, waits double per
+    attempt up to 30 s, so a struggling server is not hammered."""
+    from distill.engine.retry import FailureRate, backoff
+
+    healthy, broken = FailureRate(), FailureRate()
+    for i in range(500):
+        healthy.record(i % 6 == 0)  # ~17% of attempts fail
+        broken.record(True)
+    assert healthy.value < 0.25 and broken.value > 0.9
+    assert max(backoff(6, healthy.value) for _ in range(2000)) <= 1.0
+    waits = [backoff(6, broken.value) for _ in range(2000)]
+    assert max(waits) > 8.0 and max(waits) <= 16.0
+    assert max(backoff(20, broken.value) for _ in range(2000)) <= 30.0

@@ -16,7 +16,7 @@ from typing import Any
 from distill.engine.cache import CallCache, call_key
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
-from distill.engine.retry import reason_of, retrying
+from distill.engine.retry import FailureRate, reason_of, retrying
 from distill.engine.usage import RoleUsage
 from distill.errors import RetryableError
 from distill.providers.base import Completion, GenerationParams, Message, Provider
@@ -45,6 +45,7 @@ class Teacher:
         self._limiter = (RateLimiter(self.spec.requests_per_minute, self.spec.tokens_per_minute)
                          if self.spec.requests_per_minute or self.spec.tokens_per_minute else None)
         self._completion_avg = 256.0
+        self._failures = FailureRate()
         self._identity = provider.identity
         self._dumped: dict[int, tuple[GenerationParams, dict[str, Any]]] = {}  # params objects are frozen
 
@@ -98,7 +99,7 @@ class Teacher:
         attempts = 1
         pending: BaseException | None = first
         try:
-            async for attempt in retrying(self.spec.max_retries, self._on_retry):
+            async for attempt in retrying(self.spec.max_retries, self._on_retry, self._failures):
                 with attempt:
                     if pending is not None:  # replay the first failure so tenacity schedules its retry
                         exc, pending = pending, None
@@ -118,7 +119,12 @@ class Teacher:
                     params.max_tokens or self._completion_avg)
                 await self._limiter.acquire(estimate)
             self.usage.requests += 1
-            completion = await self.provider.complete(messages, params)
+            try:
+                completion = await self.provider.complete(messages, params)
+            except RetryableError:
+                self._failures.record(True)
+                raise
+            self._failures.record(False)
             if self._limiter is not None:
                 actual = completion.usage.prompt_tokens + completion.usage.completion_tokens
                 self._limiter.settle(estimate, actual or estimate)
