@@ -178,8 +178,8 @@ class RunContext:
         """Run `worker` over `items` in a sliding window wide enough to keep every teacher busy.
 
         `fast(item)` may finish an item synchronously (answers already cached) and return True.
-        `memo(item)`, for recipes whose items are independent, returns the item's position and bytes that identify
-        it: each finished item's outcomes are kept (under `scope`, with the run's fingerprint), and a later run
+        `memo(item)`, for recipes whose items are independent and whose every effect goes through accept / reject /
+        fail / add_pair (no counters of their own), returns the item's position and bytes that identify it: each finished item's outcomes are kept (under `scope`, with the run's fingerprint), and a later run
         with the same fingerprint replays them without rendering a prompt or reading an answer."""
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
