@@ -67,6 +67,9 @@ def main() -> None:
           f"{ratios[0]:.2f}-{ratios[2]:.2f}x. Faulted attempts still occupy a slot for the server's latency "
           f"({u['retries']} extra attempts = {u['retries'] / args.n:.0%} more slot time); the rest is the tail "
           f"of items that fail late (a {args.timeout:g}s timeout, then a retry).")
+    print("reference (../shared/research/distilabel.md, performance.md): distilabel turns a whole batch into None "
+          "outputs when one request in it fails; curator drains retries only after the first pass and pauses "
+          "everything 10 s per rate-limit error")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,13 @@ def peak_rss_mb(url: str, n: int, folder) -> tuple[float, float]:  # type: ignor
     return usage.ru_maxrss / 1024, time.monotonic() - t0
 
 
+def _held_mb(n: int) -> float:
+    import sys
+
+    prompts = [f"Bench task {i}: reply briefly" for i in range(n)]
+    return (sum(sys.getsizeof(p) for p in prompts) + sys.getsizeof(prompts)) / 2**20
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -45,6 +52,8 @@ def main() -> None:
         cleanup(folder)
     print(f"peak RSS: {small:.0f} MB for 1,000 prompts, {big:.0f} MB for {args.n:,} prompts ({wall:.0f} s): "
           f"+{big - small:.0f} MB (target <= +300 MB)")
+    print(f"reference: the {args.n:,} prompts alone, held as Python strings in a list, take "
+          f"{_held_mb(args.n):.0f} MB, before any task, request or record exists")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ def main() -> None:
           f"(target <= 1%)")
     print(f"busiest 1-second window: {busiest} requests = {busiest / rps:.2f}x the per-second rate (target <= 2x)")
     print(f"all accepted: {m['counts']['accepted'] == args.n}")
+    print("reference (../shared/research/performance.md §1): curator keeps minute-granularity buckets, which allow "
+          "a whole minute's budget in one burst, and pauses every request for 10 s after any 429")
 
 
 if __name__ == "__main__":
