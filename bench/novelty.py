@@ -1,8 +1,8 @@
 """distill's exact ROUGE-L novelty filter against the rouge_score reference, on real instruction-like text.
 
 Corpus: the 175 self-instruct seeds and 252 user-oriented instructions from ../shared/data, then sentences from
-the docstrings of Python's standard library and the installed packages (real English prose, read from this
-machine, nothing downloaded; the exact corpus depends on what is installed).
+the docstrings of Python's standard library, then of sympy and numpy (real English prose, read from this machine,
+nothing downloaded; it changes only with the Python, sympy or numpy version, not with other installed packages).
 For each K: time of our filter, time of the reference (rouge_score's RougeScorer, self-instruct's greedy
 sequential rule, both cores), and whether the kept sets are identical.
 
@@ -33,8 +33,15 @@ def corpus(k: int) -> list[str]:
         if path.exists():
             texts += [json.loads(line)["instruction"] for line in path.read_text().splitlines() if line.strip()]
     seen = set(texts)
-    stdlib = Path(sysconfig.get_paths()["stdlib"])  # on a typical install, site-packages lies beneath it
-    for py in sorted(stdlib.rglob("*.py")):
+    # the standard library, then sympy and numpy (core dependencies): the same sentences whatever else is installed
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    import numpy
+    import sympy
+
+    files = sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts)
+    for package in (sympy, numpy):
+        files += sorted(Path(package.__file__).parent.rglob("*.py"))
+    for py in files:
         if len(texts) >= k:
             break
         if "test" in py.parts or "tests" in py.parts:

@@ -14,6 +14,8 @@ def test_exact_and_near_duplicates():
     assert d.seen(base.replace("a year", "a decade")) == "near"  # one 3-gram of 16 differs: Jaccard 0.88
     assert d.seen("Write a short poem about a lighthouse keeper and his cat on a stormy night") is None
     assert d.stats == {"checked": 4, "exact": 1, "near": 1}
+    assert d.seen("?!") is None and d.seen("...") == "exact"  # texts with no words at all are still handled
+    assert d.seen("Two words") is None and d.seen("two words.") == "exact"
     exact_only = Deduplicator(near=False)
     exact_only.seen(base)
     assert exact_only.seen(base.replace("a year", "a decade")) is None
