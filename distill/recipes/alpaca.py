@@ -11,18 +11,17 @@ end turns themselves).
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from distill.engine.teacher import CallFailed
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
-from distill.providers.base import GenerationParams
+from distill.providers.base import Choice, GenerationParams
 from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
 from distill.recipes.base import Recipe
+from distill.recipes.bootstrap_rounds import Rounds, bootstrap_rounds
 from distill.recipes.instruction_filters import (ALPACA_EXTRA_BLACKLIST, SELF_INSTRUCT_BLACKLIST, clean_instruction,
                                                  instruction_rejection)
 from distill.run.folder import order_key
@@ -71,40 +70,31 @@ class Alpaca(Recipe):
         novelty = NoveltyFilter(opts.rouge_threshold, frequency_hint=[s.instruction for s in seeds])
         for s in seeds:
             novelty.add(s.instruction)
+        accepted = 0
+
+        def handle(choice: Choice, slot: int, rnd: int) -> list[Any]:
+            nonlocal accepted
+            items = parse_alpaca(choice.text, opts.demos + 1)
+            if choice.finish_reason == "length" and items:
+                items = items[:-1]  # the last item was cut off
+            if not items:
+                ctx.reject(order_key(slot), "generate", "no_items_parsed",
+                           {"round": rnd, "prompt": slot % opts.prompts_per_round}, raw=choice.text)
+            jobs = []
+            for j, it in enumerate(items):
+                if accepted >= target:
+                    break
+                job = self._consider(it, slot, j, rnd, novelty)
+                if job is not None:
+                    accepted += 1
+                    jobs.append(job)
+            return jobs
+
         params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
-        accepted, rnd, idle = 0, 0, 0
-        while accepted < target and idle < opts.patience:
-            prompts = [self._prompt(ctx.seed, seeds, rnd, k) for k in range(opts.prompts_per_round)]
-            replies = await asyncio.gather(*(ctx.teacher.complete(p, params) for p in prompts),
-                                           return_exceptions=True)
-            before, jobs = accepted, []
-            for k, reply in enumerate(replies):
-                slot = rnd * opts.prompts_per_round + k
-                if isinstance(reply, CallFailed):
-                    ctx.fail(order_key(slot), "generate", {"round": rnd, "prompt": k}, reply)
-                    continue
-                if isinstance(reply, BaseException):
-                    raise reply
-                choice = reply.choices[0]
-                items = parse_alpaca(choice.text, opts.demos + 1)
-                if choice.finish_reason == "length" and items:
-                    items = items[:-1]
-                if not items:
-                    ctx.reject(order_key(slot), "generate", "no_items_parsed", {"round": rnd, "prompt": k},
-                               raw=choice.text)
-                for j, it in enumerate(items):
-                    if accepted >= target:
-                        break
-                    job = self._consider(it, slot, j, rnd, novelty)
-                    if job is not None:
-                        accepted += 1
-                        jobs.append(job)
-            await asyncio.gather(*jobs)
-            idle = idle + 1 if accepted == before else 0
-            rnd += 1
-            ctx.progress.advance(accepted - before)
+        rounds = await bootstrap_rounds(ctx, Rounds("generate", opts.prompts_per_round, opts.patience, target), params,
+                                        lambda rnd, k: self._prompt(ctx.seed, seeds, rnd, k), lambda: accepted, handle)
         ctx.extra_manifest["alpaca"] = {"seeds": len(seeds), "instructions": accepted, "target": target,
-                                        "rounds": rnd}
+                                        "rounds": rounds}
 
     def _consider(self, it: AlpacaItem | str, slot: int, j: int, rnd: int, novelty: NoveltyFilter) -> Any:
         ctx = self.ctx

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.engine.teacher import CallFailed
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
-from distill.providers.base import GenerationParams
+from distill.providers.base import Choice, GenerationParams
 from distill.recipes.base import Recipe
+from distill.recipes.bootstrap_rounds import Rounds, bootstrap_rounds
 from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
 from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
                                                  parse_numbered, parse_output_first)
@@ -108,40 +109,30 @@ class SelfInstruct(Recipe):
     async def _bootstrap(self, seeds: list[SeedTask], novelty: NoveltyFilter, target: int) -> list[dict[str, Any]]:
         ctx, opts = self.ctx, self.options
         machine: list[dict[str, Any]] = []
-        params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
         first_number = opts.human_demos + opts.machine_demos + 1
-        rnd, idle = 0, 0
-        while len(machine) < target and idle < opts.patience:
-            texts = [m["instruction"] for m in machine]
-            prompts = [self._prompt(ctx.seed, seeds, texts, rnd, k) for k in range(opts.prompts_per_round)]
-            replies = await asyncio.gather(*(ctx.teacher.complete(p, params) for p in prompts),
-                                           return_exceptions=True)
-            before = len(machine)
-            for k, reply in enumerate(replies):
-                slot = rnd * opts.prompts_per_round + k
-                item = {"round": rnd, "prompt": k}
-                if isinstance(reply, CallFailed):
-                    ctx.fail(order_key(slot, 0, BOOTSTRAP), "bootstrap", item, reply)
-                    continue
-                if isinstance(reply, BaseException):
-                    raise reply
-                choice = reply.choices[0]
-                if choice.finish_reason == "length":
-                    ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "truncated_response", item,
-                               raw=choice.text)
-                    continue
-                candidates = parse_numbered(choice.text, first_number)
-                if not candidates:
-                    ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "no_instructions_parsed", item,
-                               raw=choice.text)
-                for j, raw in enumerate(candidates):
-                    if len(machine) >= target:
-                        break
-                    self._consider(raw, slot, j, rnd, novelty, machine)
-            idle = idle + 1 if len(machine) == before else 0
-            rnd += 1
-            ctx.progress.advance(len(machine) - before)
-        ctx.extra_manifest["bootstrap_rounds"] = rnd
+
+        def prompt(rnd: int, k: int) -> list[dict[str, str]]:
+            return self._prompt(ctx.seed, seeds, [m["instruction"] for m in machine], rnd, k)
+
+        def handle(choice: Choice, slot: int, rnd: int) -> list[Any]:
+            item = {"round": rnd, "prompt": slot % opts.prompts_per_round}
+            if choice.finish_reason == "length":
+                ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "truncated_response", item, raw=choice.text)
+                return []
+            candidates = parse_numbered(choice.text, first_number)
+            if not candidates:
+                ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "no_instructions_parsed", item,
+                           raw=choice.text)
+            for j, raw in enumerate(candidates):
+                if len(machine) >= target:
+                    break
+                self._consider(raw, slot, j, rnd, novelty, machine)
+            return []
+
+        rounds = Rounds("bootstrap", opts.prompts_per_round, opts.patience, target)
+        params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
+        ctx.extra_manifest["bootstrap_rounds"] = await bootstrap_rounds(
+            ctx, rounds, params, prompt, lambda: len(machine), handle)
         return machine
 
     def _consider(self, raw: str, slot: int, j: int, rnd: int, novelty: NoveltyFilter,
