@@ -59,13 +59,14 @@ def test_math_qa_against_a_scripted_teacher(tmp_path, teacher_server):
             {"problem": "Tom has 12 marbles. He gives 5 to his sister and then buys 8 more. How many marbles does"
                         " he have now?", "answer": "15"}]
     inp = write(tmp_path / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    benchmark = write(tmp_path / "bench.jsonl", (ROOT / "recipes" / "data" / "benchmark_questions.jsonl").read_text())
     cfg = write(tmp_path / "r.yaml", f"""recipe: math_qa
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 input: {{path: {inp}, field: problem, input_field: null}}
 out: {tmp_path / 'run'}
 options:
   samples: 3
-  decontaminate: [{ROOT / 'recipes' / 'data' / 'benchmark_questions.jsonl'}]
+  decontaminate: [{benchmark}]
   augment: 1
 """)
     res = distill("run", str(cfg), "--no-progress")
@@ -93,6 +94,27 @@ options:
     assert reasons[("decontaminate", "benchmark_overlap")] == 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["decontamination"]["removed"] == 1 and manifest["decontamination"]["n"] >= 8
+    assert manifest["decontamination"]["checked"] == 12 and manifest["math"]["problems"] == 11  # 6 seeds + 6 new
+
+    # the same command again replays every problem from the run folder: no call, the same files and counts
+    files = {name: (out / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")}
+    calls = len(teacher_server.bodies())
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(teacher_server.bodies()) == calls
+    assert {name: (out / name).read_bytes() for name in files} == files
+    again = json.loads((out / "manifest.json").read_text())
+    assert again["math"] == manifest["math"] and again["decontamination"] == manifest["decontamination"]
+    assert again["usage"]["teacher"]["cache_hits"] == manifest["usage"]["teacher"]["requests"]
+
+    # the benchmark file is part of what the records depend on: a question added to it removes that problem
+    # on the next run, rebuilt from the cached answers without a call
+    with benchmark.open("a") as f:
+        f.write(json.dumps({"question": "What is 2 + 2?"}) + "\n")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(teacher_server.bodies()) == calls
+    edited = json.loads((out / "manifest.json").read_text())
+    assert edited["decontamination"]["removed"] == 2
+    assert "What is 2 + 2?" not in {r["instruction"] for r in read_jsonl(out / "data.jsonl")}
 
 
 def test_no_majority_without_enough_agreement(tmp_path, teacher_server):

@@ -12,6 +12,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from distill.config import InputSpec
 from distill.errors import InputError
 from distill.io.jsonl import read_jsonl
@@ -23,6 +25,12 @@ class InputRow:
     instruction: str
     input: str
     source: dict[str, Any]
+
+    def identity(self) -> tuple[int, bytes]:
+        """What a row's records depend on besides the run's configuration: its position and its content
+        (the key `RunContext.map(memo=...)` keeps the row's outcomes under)."""
+        return self.index, orjson.dumps([self.index, self.instruction, self.input, self.source],
+                                        option=orjson.OPT_SORT_KEYS)
 
 
 class Inputs:

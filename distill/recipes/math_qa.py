@@ -14,6 +14,7 @@ benchmark.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from itertools import islice
 
 from typing import Any, ClassVar
@@ -63,11 +64,11 @@ class MathQA(Recipe):
         ctx = self.ctx
         paths = [ctx.config.resolve(p) for p in self.options.decontaminate]
         self.decontam = Decontaminator.from_files(paths) if paths else None
-        self.solved = {"problems": 0, "with_a_kept_solution": 0}
-        await ctx.map(ctx.inputs(), self._problem)
-        ctx.extra_manifest["math"] = self.solved
+        ctx.extra_manifest["math"] = {"problems": 0, "with_a_kept_solution": 0}
         if self.decontam is not None:
-            ctx.extra_manifest["decontamination"] = self.decontam.report()
+            ctx.extra_manifest["decontamination"] = self.decontam.report()  # its counts grow through tally
+        benchmarks = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).digest()  # edits rebuild the records
+        await ctx.map(ctx.inputs(), self._problem, memo=lambda row: (row.index, benchmarks + row.identity()[1]))
 
     async def _problem(self, row: InputRow) -> None:
         truth = row.source.get(self.options.answer_field)
@@ -99,13 +100,16 @@ class MathQA(Recipe):
     async def _solve(self, base: int, problem: str, truth: str | None, origin: dict[str, Any]) -> None:
         ctx, opts = self.ctx, self.options
         item = {**origin, "problem": problem}
-        if self.decontam is not None and self.decontam.contaminated(problem):
-            ctx.reject(base, "decontaminate", "benchmark_overlap", item)
-            return
+        if self.decontam is not None:
+            ctx.tally("decontamination", "checked")
+            if self.decontam.contaminated(problem):
+                ctx.tally("decontamination", "removed")
+                ctx.reject(base, "decontaminate", "benchmark_overlap", item)
+                return
         if len(problem) / 4 > opts.max_problem_tokens:
             ctx.reject(base, "solve", "problem_too_long", item)
             return
-        self.solved["problems"] += 1
+        ctx.tally("math", "problems")
         prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
         try:
             reply = await ctx.teacher.complete(
@@ -152,7 +156,8 @@ class MathQA(Recipe):
                     "agreement": agreement, "teacher": ctx.teacher.spec.short_name(),
                     "stages": ["solve", "verify"], "scores": {}}
             jobs.append(ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta)))
-        self.solved["with_a_kept_solution"] += kept > 0
+        if kept:
+            ctx.tally("math", "with_a_kept_solution")
         await asyncio.gather(*jobs)
 
     def _majority(self, answers: list[str]) -> tuple[str | None, float | None]:

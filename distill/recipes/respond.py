@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any, ClassVar
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.engine.teacher import CallFailed
@@ -20,11 +19,6 @@ from distill.run.folder import order_key
 from distill.run.records import make_record
 
 STAGE = "respond"
-
-
-def row_identity(row: InputRow) -> tuple[int, bytes]:
-    """What a row's records depend on besides the run's configuration: its position and its content."""
-    return row.index, orjson.dumps([row.index, row.instruction, row.input, row.source], option=orjson.OPT_SORT_KEYS)
 
 
 class RespondOptions(BaseModel):
@@ -57,7 +51,7 @@ class Respond(Recipe):
         gate = self.ctx.gate
         sync_ok = (gate is None or not gate.grades) and not (self.ctx.config.quality and
                                                                self.ctx.config.quality.pairwise)
-        await self.ctx.map(self.ctx.inputs(), self._one, fast=self._cached if sync_ok else None, memo=row_identity)
+        await self.ctx.map(self.ctx.inputs(), self._one, fast=self._cached if sync_ok else None, memo=InputRow.identity)
 
     def _cached(self, row: InputRow) -> bool:
         """A re-run's fast path: the answer is cached and nothing downstream needs to wait."""

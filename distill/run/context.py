@@ -68,6 +68,13 @@ class RunContext:
     def stage(self, name: str) -> StageCounts:
         return self.stages.setdefault(name, StageCounts())
 
+    def tally(self, section: str, key: str, n: int = 1) -> None:
+        """Add to a recipe's own manifest counter (`manifest[section][key]`); kept in the item's log, so a replayed
+        item counts again."""
+        note_event("tally", section, key, n)
+        counts = self.extra_manifest.setdefault(section, {})
+        counts[key] = counts.get(key, 0) + n
+
     # --- outcomes -------------------------------------------------------------------------------------------
     def accept(self, order: int, stage: str, record: dict[str, Any]) -> None:
         note_event("accept", order, stage, record)
@@ -179,8 +186,9 @@ class RunContext:
 
         `fast(item)` may finish an item synchronously (answers already cached) and return True.
         `memo(item)`, for recipes whose items are independent and whose every effect goes through accept / reject /
-        fail / add_pair (no counters of their own), returns the item's position and bytes that identify it: each finished item's outcomes are kept (under `scope`, with the run's fingerprint), and a later run
-        with the same fingerprint replays them without rendering a prompt or reading an answer."""
+        fail / add_pair / tally (no state of their own), returns the item's position and bytes that identify it:
+        each finished item's outcomes are kept (under `scope`, with the run's fingerprint), and a later run with the
+        same fingerprint replays them without rendering a prompt or reading an answer."""
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
         cache = self.teacher.cache
@@ -241,6 +249,8 @@ class RunContext:
                 self.reject(*args)
             elif kind == "pair":
                 self.add_pair(*args)
+            elif kind == "tally":
+                self.tally(*args)
         for role, n in log["calls"].items():
             self.usage.role(role).cache_hits += n
 
