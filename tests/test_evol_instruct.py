@@ -116,6 +116,13 @@ options: {{operation_set: {op_set}}}
                                        "stopwords_only_answer": 1}}
     assert [row["mean_difficulty"] for row in table[1:]] == [3.0, 5.0, 7.0, 9.0]
 
+    # the same command again replays every root from the run folder: no call, the same files and round table
+    files = {name: (out / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")}
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(teacher_server.bodies()) == len(bodies)
+    assert {name: (out / name).read_bytes() for name in files} == files
+    assert json.loads((out / "manifest.json").read_text())["evol_rounds"] == table
+
 
 def test_evol_input_can_be_another_runs_folder(tmp_path, teacher_server):
     teacher_server.configure(rules=RULES)

@@ -19,7 +19,6 @@ does not); the frames are our own wording.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, ClassVar
 
@@ -57,18 +56,22 @@ class EvolOptions(BaseModel):
     keep_roots: bool = False
 
 
-@dataclass
-class RoundStats:
-    attempts: int = 0
-    survived: int = 0
-    eliminated: dict[str, int] = field(default_factory=dict)
-    difficulty: list[float] = field(default_factory=list)
+COUNTS = "evol_counts"  # per-round tallies (`ctx.tally`, so a replayed root counts again), folded into rows
 
-    def row(self, rnd: int) -> dict[str, Any]:
-        mean = round(sum(self.difficulty) / len(self.difficulty), 3) if self.difficulty else None
-        return {"round": rnd, "attempts": self.attempts, "survived": self.survived,
-                "eliminated": dict(sorted(self.eliminated.items())), "mean_difficulty": mean,
-                "rated": len(self.difficulty)}
+
+def round_rows(counts: dict[str, float], rounds: int) -> list[dict[str, Any]]:
+    """The manifest's per-round table from the tallies `r<round>.<what>`."""
+    rows = []
+    for rnd in range(rounds + 1):
+        def get(what: str) -> Any:
+            return counts.get(f"r{rnd}.{what}", 0)
+        prefix = f"r{rnd}.eliminated."
+        eliminated = {k[len(prefix):]: int(v) for k, v in counts.items() if k.startswith(prefix)}
+        rated = int(get("rated"))
+        rows.append({"round": rnd, "attempts": int(get("attempts")), "survived": int(get("survived")),
+                     "eliminated": dict(sorted(eliminated.items())),
+                     "mean_difficulty": round(get("difficulty") / rated, 3) if rated else None, "rated": rated})
+    return rows
 
 
 class EvolInstruct(Recipe):
@@ -92,13 +95,17 @@ class EvolInstruct(Recipe):
 
     async def run(self) -> None:
         self.ops = operations(self.options.operation_set, self.options.operations)
-        self.stats = [RoundStats() for _ in range(self.options.rounds + 1)]
-        await self.ctx.map(self.ctx.inputs(), self._chain)
-        self.ctx.extra_manifest["evol_rounds"] = [s.row(k) for k, s in enumerate(self.stats)]
+        self.ctx.extra_manifest[COUNTS] = {}
+        await self.ctx.map(self.ctx.inputs(), self._chain, memo=InputRow.identity)
+        self.ctx.extra_manifest["evol_rounds"] = round_rows(self.ctx.extra_manifest.pop(COUNTS), self.options.rounds)
+
+    def _rated(self, rnd: int, difficulty: float | None) -> None:
+        if difficulty is not None:
+            self.ctx.tally(COUNTS, f"r{rnd}.rated")
+            self.ctx.tally(COUNTS, f"r{rnd}.difficulty", difficulty)
 
     def _eliminate(self, rnd: int, root: int, reason: str, item: dict[str, Any], raw: str | None = None) -> None:
-        stats = self.stats[rnd].eliminated
-        stats[reason] = stats.get(reason, 0) + 1
+        self.ctx.tally(COUNTS, f"r{rnd}.eliminated.{reason}")
         self.ctx.reject(order_key(root, rnd), f"round_{rnd}", reason, item, raw=raw)
 
     async def _difficulty(self, instruction: str) -> float | None:
@@ -122,8 +129,7 @@ class EvolInstruct(Recipe):
         except CallFailed as exc:
             ctx.fail(order_key(row.index, 0), "difficulty", {"index": row.index, "instruction": root_text}, exc)
             return
-        if root_difficulty is not None:
-            self.stats[0].difficulty.append(root_difficulty)
+        self._rated(0, root_difficulty)
         lineage: list[dict[str, Any]] = [{"round": 0, "id": f"e{row.index}-0", "operation": None,
                                           "difficulty": root_difficulty}]
         current, parent_id = root_text, lineage[0]["id"]
@@ -152,7 +158,7 @@ class EvolInstruct(Recipe):
     async def _evolve(self, rnd: int, root: int, current: str, op: Operation, item: dict[str, Any]
                       ) -> tuple[str, str, float | None] | None:
         ctx, opts = self.ctx, self.options
-        self.stats[rnd].attempts += 1
+        ctx.tally(COUNTS, f"r{rnd}.attempts")
         # a new seed and sample index per round: an instruction evolved again after an elimination must not
         # get the cached (failed) evolution back
         params = ctx.teacher.params(**opts.evolve.model_dump(exclude_none=True)).merged(seed=ctx.seed * 7919 + rnd)
@@ -190,7 +196,6 @@ class EvolInstruct(Recipe):
             self._eliminate(rnd, root, reason, item, answer_choice.text)
             return None
         difficulty = await self._difficulty(evolved)
-        self.stats[rnd].survived += 1
-        if difficulty is not None:
-            self.stats[rnd].difficulty.append(difficulty)
+        ctx.tally(COUNTS, f"r{rnd}.survived")
+        self._rated(rnd, difficulty)
         return evolved, answer, difficulty

@@ -68,7 +68,7 @@ class RunContext:
     def stage(self, name: str) -> StageCounts:
         return self.stages.setdefault(name, StageCounts())
 
-    def tally(self, section: str, key: str, n: int = 1) -> None:
+    def tally(self, section: str, key: str, n: float = 1) -> None:
         """Add to a recipe's own manifest counter (`manifest[section][key]`); kept in the item's log, so a replayed
         item counts again."""
         note_event("tally", section, key, n)
