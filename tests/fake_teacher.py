@@ -8,7 +8,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
   belongs to. `n` choices. A user message containing `[[truncate]]` gets finish_reason "length"; `[[reply:TEXT]]`
   makes TEXT the reply; `rules` in the config, [{"match": REGEX, "reply": TEMPLATE}], reply with the first
   matching rule's template expanded with the match's groups (\\1, \\g<name>) and {h} replaced by a per-request
-  id; a rule may also set "finish_reason". This is how tests script judges and recipe stages.
+  id; a rule may also set "finish_reason" and "delay" (seconds before answering). This is how tests script judges
+  and recipe stages.
 * Faults, each a probability per request: `fail` (HTTP 500), `rate` (429 + Retry-After), `drop` (connection closed
   with no response), `garbage` (200 with a non-JSON body), `slow` (sleeps `slow_seconds` before answering).
 * Refusals: `api_key` set -> 401 for any other key; `models` set -> 404 for any other model;
@@ -104,7 +105,7 @@ def make_app(state: State) -> Any:
             st["refused"] += 1
             return web.json_response({"error": {"message": "This model's maximum context length is 128 tokens.",
                                                 "code": "context_length_exceeded"}}, status=400)
-        await asyncio.sleep(_latency(state))
+        await asyncio.sleep(_latency(state) + _rule_delay(body, cfg))
         r = state.rng.random()
         for fault in ("fail", "rate", "drop", "garbage", "slow"):
             if r < cfg[fault]:
@@ -166,6 +167,13 @@ def make_app(state: State) -> Any:
     app.router.add_get("/arrivals", arrivals)
     app.router.add_post("/config", config)
     return app
+
+
+def _rule_delay(body: dict[str, Any], cfg: dict[str, Any]) -> float:
+    """A matching rule's `delay` (seconds): how a test makes one chosen request slow."""
+    last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    rule = next((r for r in cfg["rules"] if re.search(r["match"], last_user, re.S)), None)
+    return float(rule.get("delay", 0.0)) if rule else 0.0
 
 
 def _latency(state: State) -> float:

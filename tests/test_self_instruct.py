@@ -78,14 +78,14 @@ def test_self_instruct_against_a_scripted_teacher(tmp_path, teacher_server):
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 num: 10
 out: {tmp_path / 'run'}
-options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 2}}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 10}}
 """)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
     out = tmp_path / "run"
     bodies = teacher_server.bodies()
     boot = [b for b in bodies if "Invent a list" in b["messages"][0]["content"]]
-    assert len(boot) == 15  # 3 rounds of 5 prompts: one productive round, two cut off, then patience ran out
+    assert len(boot) == 15  # 5 productive prompts, then 10 cut off: patience ran out
     first = boot[0]
     assert {k: first[k] for k in ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")} == {
         "temperature": 0.7, "top_p": 0.5, "presence_penalty": 2.0, "frequency_penalty": 0.0, "max_tokens": 1024}
@@ -95,8 +95,9 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, pat
     seeds = {json.loads(x)["instruction"] for x in (ROOT / "recipes/data/self_instruct_seeds.jsonl").open()}
     listed = [line.split(". ", 1)[1] for line in prompt.splitlines() if line[:1].isdigit() and ". " in line]
     assert len(listed) == 8 and all(t in seeds for t in listed)  # round 0: only human seeds exist
-    later = boot[5]["messages"][0]["content"]
-    assert later.count("festival") == 2  # from round 1: 6 human + 2 machine instructions
+    # a sliding window of 5: prompt s shows what replies 0 .. s-5 added (6 human + up to 2 machine instructions)
+    shown = sorted(b["messages"][0]["content"].count("festival") for b in boot)
+    assert shown == [0] * 5 + [1] + [2] * 9
 
     rejected = read_jsonl(out / "rejected.jsonl")
     reasons = Counter(r["reason"] for r in rejected if r["stage"] == "bootstrap")
@@ -112,7 +113,7 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, pat
     assert {(r["input"], r["output"]) for r in data} == {("spring", "It is lively."), ("", "Bring a hat.")}
     assert all(r["meta"]["is_classification"] is False for r in data)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["self_instruct"]["instructions"] == 5 and manifest["bootstrap_rounds"] == 3
+    assert manifest["self_instruct"]["instructions"] == 5 and manifest["bootstrap_prompts"] == 15
 
     import datasets
 
@@ -131,7 +132,7 @@ def test_alpaca_against_a_scripted_teacher(tmp_path, teacher_server):
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 num: 6
 out: {tmp_path / 'run'}
-options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, prompts_per_round: 3}}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_flight: 3}}
 """)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
@@ -146,6 +147,7 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, pro
     assert data[1]["input"] == "Cats sleep a lot."
     reasons = Counter(r["reason"] for r in read_jsonl(tmp_path / "run" / "rejected.jsonl"))
     assert reasons == {"blacklist:music": 2, "unparseable_item": 2}  # the third reply stops at the target
+    assert len(teacher_server.bodies()) == 3  # 2 tasks per reply so far: 3 replies in flight are enough
 
 
 @pytest.mark.slow
@@ -170,9 +172,64 @@ def test_a_reply_with_no_instructions_is_a_rejection_with_the_raw_text(tmp_path,
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 num: 3
 out: {tmp_path / 'run'}
-options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 1}}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 5}}
 """)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
     rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert [r["reason"] for r in rejected] == ["no_instructions_parsed"] * 5 and rejected[0]["raw"] == "   "
+
+
+def test_a_slow_reply_does_not_hold_back_the_other_prompts(tmp_path, teacher_server):
+    """Bootstrap prompts run as a sliding window: while one reply is slow, new prompts keep going out (a batch
+    of 3 would wait for its slowest member before sending the 4th)."""
+    import re
+    from types import SimpleNamespace
+
+    from distill.recipes.alpaca import Alpaca, AlpacaOptions
+
+    seeds = ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"
+    recipe = Alpaca(None, AlpacaOptions(seeds=str(seeds), in_flight=3))
+    cfg_like = SimpleNamespace(seed=3, resolve=lambda p: p)
+    prompts = [p[0]["content"] for p in recipe.preview(cfg_like, None, 3)]  # type: ignore[arg-type]
+    recipe.options.in_flight = 8
+    later = [p[0]["content"] for p in recipe.preview(cfg_like, None, 8)]
+    demos = [line for line in prompts[1].splitlines() if line.startswith("2. Instruction: ")]
+    unique = next(d for d in demos if not any(d in p for k, p in enumerate(later) if k != 1))
+    teacher_server.configure(rules=[{"match": re.escape(unique), "reply": "nothing here", "delay": 1.5},
+                                    {"match": r"Instruction:$", "reply": "nothing here"}])
+    cfg = write(tmp_path / "r.yaml", f"""recipe: alpaca
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: 10
+seed: 3
+out: {tmp_path / 'run'}
+options: {{seeds: {seeds}, in_flight: 3, patience: 8}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    arrivals = sorted(teacher_server.arrivals())
+    assert len(arrivals) == 8  # patience: 8 prompts in a row added nothing
+    # slot 1 answers after 1.5 s; slot 3 went out as soon as slot 0 was read, long before that
+    assert arrivals[3] - arrivals[0] < 1.0
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert [r["item"]["prompt"] for r in rejected] == list(range(8))  # read in prompt order all the same
+
+
+def test_the_same_seed_gives_the_same_dataset_whatever_order_replies_arrive_in(tmp_path, teacher_server):
+    # replies arrive in a random order (latency jitter); the pool that later prompts show, and so every record,
+    # must not depend on it
+    outputs = []
+    for k in range(2):
+        teacher_server.configure(rules=RULES[1:], jitter=0.05, seed=k)  # a different arrival order each time
+        cfg = write(tmp_path / f"r{k}.yaml", f"""recipe: self_instruct
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: 12
+seed: 9
+out: {tmp_path / f'run{k}'}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_flight: 4}}
+""")
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        assert sum("festival" in b["messages"][0]["content"] for b in teacher_server.bodies()) > 4  # pool shown
+        outputs.append([(tmp_path / f"run{k}" / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")])
+    assert outputs[0] == outputs[1] and outputs[0][0]

@@ -5,8 +5,9 @@ demos), a prompt asking for 20 tasks with the demos numbered 1-3 and item 4 left
 top_p 1.0 / max 3072 tokens with stop sequences "\\n20", "20." (so at most 16 new tasks per call), the incomplete
 last item dropped when a reply hits the length limit, self-instruct's filters plus the blacklist words video,
 audio, music, flowchart, diagram, and ROUGE-L > 0.7 novelty against the pool. Differences: a chat turn instead of
-a completion prompt, our own wording of the requirements, and no logit bias against end-of-text (chat servers
-end turns themselves).
+a completion prompt, our own wording of the requirements, no logit bias against end-of-text (chat servers
+end turns themselves), and 5 prompts as a sliding window read in order instead of batches of 5 that wait for
+their slowest reply (`bootstrap_window.py`; the same prompts, so the same dataset, only sooner).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from distill.prompts import render
 from distill.providers.base import Choice, GenerationParams
 from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
 from distill.recipes.base import Recipe
-from distill.recipes.bootstrap_rounds import Rounds, bootstrap_rounds
+from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import (ALPACA_EXTRA_BLACKLIST, SELF_INSTRUCT_BLACKLIST, clean_instruction,
                                                  instruction_rejection)
 from distill.run.folder import order_key
@@ -35,8 +36,9 @@ class AlpacaOptions(BaseModel):
     num_instructions: int = Field(100, ge=1)
     demos: int = Field(3, ge=1)
     tasks_per_prompt: int = Field(20, ge=2)
-    prompts_per_round: int = Field(5, ge=1)
-    patience: int = Field(10, ge=1)
+    in_flight: int = Field(5, ge=1, description="generation prompts running at once (the released code sent 5 per "
+                                                "batch; prompts show seeds only, so raise it freely)")
+    patience: int = Field(50, ge=1, description="stop after this many prompts in a row add nothing")
     rouge_threshold: float = Field(0.7, gt=0, le=1)
     blacklist: list[str] = Field(default_factory=lambda: list(SELF_INSTRUCT_BLACKLIST + ALPACA_EXTRA_BLACKLIST))
     generation: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=3072,
@@ -49,8 +51,8 @@ class Alpaca(Recipe):
     Options: ClassVar[type[BaseModel]] = AlpacaOptions
     options: AlpacaOptions
 
-    def _prompt(self, seed: int, seeds: list[SeedTask], rnd: int, k: int) -> list[dict[str, str]]:
-        rng = random.Random(f"{seed}:alpaca:{rnd}:{k}")
+    def _prompt(self, seed: int, seeds: list[SeedTask], slot: int) -> list[dict[str, str]]:
+        rng = random.Random(f"{seed}:alpaca:{slot}")
         demos = [{"instruction": s.instruction, "input": s.instances[0].input, "output": s.instances[0].output}
                  for s in rng.sample(seeds, min(self.options.demos, len(seeds)))]
         text = render("alpaca/generate.j2", demos=demos, num_tasks=self.options.tasks_per_prompt)
@@ -58,7 +60,7 @@ class Alpaca(Recipe):
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         seeds = load_seed_tasks(cfg.resolve(self.options.seeds))
-        return [self._prompt(cfg.seed, seeds, 0, k) for k in range(min(limit, self.options.prompts_per_round))]
+        return [self._prompt(cfg.seed, seeds, k) for k in range(min(limit, self.options.in_flight))]
 
     def estimate_calls(self, rows: int) -> int:
         return max(1, (rows or self.options.num_instructions) // 8)
@@ -72,38 +74,38 @@ class Alpaca(Recipe):
             novelty.add(s.instruction)
         accepted = 0
 
-        def handle(choice: Choice, slot: int, rnd: int) -> list[Any]:
+        def handle(choice: Choice, slot: int) -> list[Any]:
             nonlocal accepted
             items = parse_alpaca(choice.text, opts.demos + 1)
             if choice.finish_reason == "length" and items:
                 items = items[:-1]  # the last item was cut off
             if not items:
                 ctx.reject(order_key(slot), "generate", "no_items_parsed",
-                           {"round": rnd, "prompt": slot % opts.prompts_per_round}, raw=choice.text)
+                           {"prompt": slot}, raw=choice.text)
             jobs = []
             for j, it in enumerate(items):
                 if accepted >= target:
                     break
-                job = self._consider(it, slot, j, rnd, novelty)
+                job = self._consider(it, slot, j, novelty)
                 if job is not None:
                     accepted += 1
                     jobs.append(job)
             return jobs
 
         params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
-        rounds = await bootstrap_rounds(ctx, Rounds("generate", opts.prompts_per_round, opts.patience, target), params,
-                                        lambda rnd, k: self._prompt(ctx.seed, seeds, rnd, k), lambda: accepted, handle)
+        prompts = await bootstrap_window(ctx, Window("generate", opts.in_flight, opts.patience, target), params,
+                                         lambda slot: self._prompt(ctx.seed, seeds, slot), lambda: accepted, handle)
         ctx.extra_manifest["alpaca"] = {"seeds": len(seeds), "instructions": accepted, "target": target,
-                                        "rounds": rounds}
+                                        "prompts": prompts}
 
-    def _consider(self, it: AlpacaItem | str, slot: int, j: int, rnd: int, novelty: NoveltyFilter) -> Any:
+    def _consider(self, it: AlpacaItem | str, slot: int, j: int, novelty: NoveltyFilter) -> Any:
         ctx = self.ctx
         order = order_key(slot, j + 1)
         if isinstance(it, str):
-            ctx.reject(order, "generate", "unparseable_item", {"round": rnd}, raw=it)
+            ctx.reject(order, "generate", "unparseable_item", {"prompt": slot}, raw=it)
             return None
         text = clean_instruction(it.instruction)
-        item = {"round": rnd, "instruction": text, "input": it.input, "output": it.output}
+        item = {"prompt": slot, "instruction": text, "input": it.input, "output": it.output}
         reason = instruction_rejection(text, blacklist=tuple(self.options.blacklist)) if text else "empty"
         if reason is None and not it.output.strip():
             reason = "empty_output"
@@ -115,7 +117,7 @@ class Alpaca(Recipe):
             ctx.reject(order, "generate", "rouge_l_above_threshold", item,
                        detail={"rouge_l": round(score, 4), "similar_to": nearest})
             return None
-        meta = {"recipe": self.name, "round": rnd, "slot": slot, "item": j, "rouge_l_max_seen": round(score, 4),
+        meta = {"recipe": self.name, "prompt": slot, "item": j, "rouge_l_max_seen": round(score, 4),
                 "teacher": ctx.teacher.spec.short_name(), "stages": ["generate"], "scores": {}}
         record = make_record(instruction=text, input=it.input, output=it.output.strip(), meta=meta)
         return ctx.submit(order, "generate", record)

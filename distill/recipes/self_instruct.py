@@ -3,13 +3,15 @@ generate instances (output-first for classification, input-first otherwise), fil
 
 Faithful by default to the paper's code: 8 in-context instructions (6 human seeds + 2 accepted machine ones,
 fewer while few exist), a numbered list left open at 9, decoding temperature 0.7 / top_p 0.5 / presence penalty
-2 / max 1024 tokens with the stop sequences "\\n\\n", "\\n16", "16.", "16 .", 5 prompts per round, replies cut
+2 / max 1024 tokens with the stop sequences "\\n\\n", "\\n16", "16.", "16 .", 5 prompts at a time, replies cut
 by the length limit discarded, the same instruction filters and the ROUGE-L > 0.7 novelty rule applied
 sequentially; classification identification at temperature 0 with 3 tokens; instances at temperature 0 with
 presence penalty 1.5, at most 5 per task. Deliberate differences, each switchable:
 * chat models, not GPT-3 completions: the list is sent as a user turn and the reply is read as its continuation;
 * our own, shorter few-shot demonstrations for stages 2 and 3 (10 and 4+3 worked tasks instead of 31, 11, 16),
   so the prompts fit small local teachers;
+* the 5 prompts run as a sliding window read in order, not as batches that wait for their slowest reply (see
+  `bootstrap_window.py`; each prompt's pool is at most as old as a batch's would be); `in_flight` widens it;
 * str.capitalize() is not applied (it lower-cases "SQL", "Python"); `capitalize_quirk: true` restores it.
 """
 
@@ -26,7 +28,7 @@ from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
 from distill.providers.base import Choice, GenerationParams
 from distill.recipes.base import Recipe
-from distill.recipes.bootstrap_rounds import Rounds, bootstrap_rounds
+from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
 from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
                                                  parse_numbered, parse_output_first)
@@ -43,8 +45,8 @@ class SelfInstructOptions(BaseModel):
     num_instructions: int = Field(100, ge=1, description="machine instructions to generate (top-level num wins)")
     human_demos: int = Field(6, ge=1)
     machine_demos: int = Field(2, ge=0)
-    prompts_per_round: int = Field(5, ge=1)
-    patience: int = Field(10, ge=1, description="stop after this many rounds in a row that add nothing")
+    in_flight: int = Field(5, ge=1, description="bootstrap prompts running at once (the paper sent 5 per batch)")
+    patience: int = Field(50, ge=1, description="stop after this many bootstrap prompts in a row add nothing")
     classification_seeds_only: bool = False
     rouge_threshold: float = Field(0.7, gt=0, le=1)
     min_words: int = 3
@@ -73,10 +75,10 @@ class SelfInstruct(Recipe):
             seeds = [s for s in seeds if s.is_classification]
         return seeds
 
-    def _prompt(self, seed: int, seeds: list[SeedTask], machine: list[str], rnd: int, k: int
+    def _prompt(self, seed: int, seeds: list[SeedTask], machine: list[dict[str, Any]], slot: int
                 ) -> list[dict[str, str]]:
-        rng = random.Random(f"{seed}:bootstrap:{rnd}:{k}")
-        picked = rng.sample(machine, min(self.options.machine_demos, len(machine)))
+        rng = random.Random(f"{seed}:bootstrap:{slot}")
+        picked = [m["instruction"] for m in rng.sample(machine, min(self.options.machine_demos, len(machine)))]
         total = self.options.human_demos + self.options.machine_demos
         humans = rng.sample([s.instruction for s in seeds], min(total - len(picked), len(seeds)))
         demos = [clean_instruction(t, self.options.capitalize_quirk) for t in humans + picked]
@@ -87,7 +89,7 @@ class SelfInstruct(Recipe):
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         seeds = self._seeds(cfg)
-        return [self._prompt(cfg.seed, seeds, [], 0, k) for k in range(min(limit, self.options.prompts_per_round))]
+        return [self._prompt(cfg.seed, seeds, [], k) for k in range(min(limit, self.options.in_flight))]
 
     def estimate_calls(self, rows: int) -> int:
         target = rows or self.options.num_instructions
@@ -111,11 +113,11 @@ class SelfInstruct(Recipe):
         machine: list[dict[str, Any]] = []
         first_number = opts.human_demos + opts.machine_demos + 1
 
-        def prompt(rnd: int, k: int) -> list[dict[str, str]]:
-            return self._prompt(ctx.seed, seeds, [m["instruction"] for m in machine], rnd, k)
+        def prompt(slot: int) -> list[dict[str, str]]:
+            return self._prompt(ctx.seed, seeds, machine, slot)
 
-        def handle(choice: Choice, slot: int, rnd: int) -> list[Any]:
-            item = {"round": rnd, "prompt": slot % opts.prompts_per_round}
+        def handle(choice: Choice, slot: int) -> list[Any]:
+            item = {"prompt": slot}
             if choice.finish_reason == "length":
                 ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "truncated_response", item, raw=choice.text)
                 return []
@@ -126,21 +128,21 @@ class SelfInstruct(Recipe):
             for j, raw in enumerate(candidates):
                 if len(machine) >= target:
                     break
-                self._consider(raw, slot, j, rnd, novelty, machine)
+                self._consider(raw, slot, j, novelty, machine)
             return []
 
-        rounds = Rounds("bootstrap", opts.prompts_per_round, opts.patience, target)
+        window = Window("bootstrap", opts.in_flight, opts.patience, target)
         params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
-        ctx.extra_manifest["bootstrap_rounds"] = await bootstrap_rounds(
-            ctx, rounds, params, prompt, lambda: len(machine), handle)
+        ctx.extra_manifest["bootstrap_prompts"] = await bootstrap_window(
+            ctx, window, params, prompt, lambda: len(machine), handle)
         return machine
 
-    def _consider(self, raw: str, slot: int, j: int, rnd: int, novelty: NoveltyFilter,
+    def _consider(self, raw: str, slot: int, j: int, novelty: NoveltyFilter,
                   machine: list[dict[str, Any]]) -> None:
         ctx, opts = self.ctx, self.options
         order = order_key(slot, j + 1, BOOTSTRAP)
         text = clean_instruction(raw, opts.capitalize_quirk)
-        item = {"round": rnd, "candidate": text}
+        item = {"prompt": slot, "candidate": text}
         reason = instruction_rejection(text, min_words=opts.min_words, max_words=opts.max_words,
                                        blacklist=tuple(opts.blacklist)) if text else "empty"
         if reason:
@@ -151,7 +153,7 @@ class SelfInstruct(Recipe):
             ctx.reject(order, "bootstrap", "rouge_l_above_threshold", item, raw=raw,
                        detail={"rouge_l": round(score, 4), "similar_to": nearest})
             return
-        machine.append({"instruction": text, "round": rnd, "rouge_l_max_seen": round(score, 4)})
+        machine.append({"instruction": text, "prompt": slot, "rouge_l_max_seen": round(score, 4)})
         ctx.stage("bootstrap").accepted += 1
 
     async def _task(self, entry: tuple[int, dict[str, Any]]) -> None:
@@ -207,7 +209,7 @@ class SelfInstruct(Recipe):
         jobs = []
         for j, inst in enumerate(good):
             meta = {"recipe": self.name, "task": i, "instance": j, "is_classification": is_clf,
-                    "round": task["round"], "rouge_l_max_seen": task["rouge_l_max_seen"],
+                    "prompt": task["prompt"], "rouge_l_max_seen": task["rouge_l_max_seen"],
                     "teacher": ctx.teacher.spec.short_name(), "stages": ["bootstrap", "classify", "instances"],
                     "scores": {}}
             record = make_record(instruction=task["instruction"], input=inst.input, output=inst.output, meta=meta)
