@@ -78,7 +78,7 @@ def test_self_instruct_against_a_scripted_teacher(tmp_path, teacher_server):
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 num: 10
 out: {tmp_path / 'run'}
-options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 10}}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 10, pool_lag: 5}}
 """)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
@@ -95,7 +95,7 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, pat
     seeds = {json.loads(x)["instruction"] for x in (ROOT / "recipes/data/self_instruct_seeds.jsonl").open()}
     listed = [line.split(". ", 1)[1] for line in prompt.splitlines() if line[:1].isdigit() and ". " in line]
     assert len(listed) == 8 and all(t in seeds for t in listed)  # round 0: only human seeds exist
-    # a sliding window of 5: prompt s shows what replies 0 .. s-5 added (6 human + up to 2 machine instructions)
+    # pool_lag 5: prompt s shows what replies 0 .. s-5 added (6 human + up to 2 machine instructions)
     shown = sorted(b["messages"][0]["content"].count("festival") for b in boot)
     assert shown == [0] * 5 + [1] + [2] * 9
 
@@ -223,13 +223,14 @@ def test_the_same_seed_gives_the_same_dataset_whatever_order_replies_arrive_in(t
         teacher_server.configure(rules=RULES[1:], jitter=0.05, seed=k)  # a different arrival order each time
         cfg = write(tmp_path / f"r{k}.yaml", f"""recipe: self_instruct
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
-num: 12
+num: 40
 seed: 9
 out: {tmp_path / f'run{k}'}
 options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_flight: 4}}
 """)
         res = distill("run", str(cfg), "--no-progress")
         assert res.returncode == 0, res.stderr
-        assert sum("festival" in b["messages"][0]["content"] for b in teacher_server.bodies()) > 4  # pool shown
+        boot = [b for b in teacher_server.bodies() if "Invent a list" in b["messages"][0]["content"]]
+        assert len(boot) == 40 and sum("festival" in b["messages"][0]["content"] for b in boot) == 36  # after the first 4
         outputs.append([(tmp_path / f"run{k}" / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")])
     assert outputs[0] == outputs[1] and outputs[0][0]

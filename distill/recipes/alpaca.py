@@ -39,6 +39,8 @@ class AlpacaOptions(BaseModel):
     in_flight: int = Field(5, ge=1, description="generation prompts running at once (the released code sent 5 per "
                                                 "batch; prompts show seeds only, so raise it freely)")
     patience: int = Field(50, ge=1, description="stop after this many prompts in a row add nothing")
+    pool_lag: int | None = Field(None, ge=1, description="prompts made ahead of the replies read (default 4 x "
+                                 "in_flight); Alpaca's prompts show seeds only, so this only bounds buffering")
     rouge_threshold: float = Field(0.7, gt=0, le=1)
     blacklist: list[str] = Field(default_factory=lambda: list(SELF_INSTRUCT_BLACKLIST + ALPACA_EXTRA_BLACKLIST))
     generation: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=3072,
@@ -93,8 +95,9 @@ class Alpaca(Recipe):
             return jobs
 
         params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
-        prompts = await bootstrap_window(ctx, Window("generate", opts.in_flight, opts.patience, target), params,
-                                         lambda slot: self._prompt(ctx.seed, seeds, slot), lambda: accepted, handle)
+        window = Window("generate", opts.in_flight, opts.pool_lag or 4 * opts.in_flight, opts.patience, target)
+        prompts = await bootstrap_window(ctx, window, params, lambda slot: self._prompt(ctx.seed, seeds, slot),
+                                         lambda: accepted, handle)
         ctx.extra_manifest["alpaca"] = {"seeds": len(seeds), "instructions": accepted, "target": target,
                                         "prompts": prompts}
 

@@ -3,12 +3,14 @@ are read strictly in the order the prompts were made, until the target count is 
 in a row added nothing (a small teacher may never reach the target).
 
 Why a window read in order, not rounds of prompts sent together: a round waits for its slowest reply while the
-teacher idles. Here a new prompt goes out as soon as the oldest reply has been read, so `in_flight` requests are
-always running. Reading in order keeps the run deterministic: whether and when prompt s is built depends only on
-the replies read before it (at least 0 .. s - in_flight, whose instructions it may show), never on which reply
-arrived first, and the novelty filter sees candidates in the same order every time. Near the target, prompts
-are held back when those in flight should already reach it at the yield so far. The papers' code sent 5 prompts per batch and refreshed the pool between
-batches; with `in_flight: 5` each prompt sees a pool at most as old as the oldest one a batch would have shown."""
+teacher idles. Here `in_flight` requests are always running. Reading in order keeps the run deterministic:
+prompt s is built right after reply s - lag has been read (sooner only at the start), so it shows exactly the
+instructions replies 0 .. s - lag added, never depending on which reply arrived first, and the novelty filter
+sees candidates in the same order every time. The lag lets requests behind a slow one keep the teacher busy;
+at lag = in_flight a slow reply soon stalls the window (0.65 of the limit at 5 in flight, lognormal latency),
+at 4 x in_flight it does not (bench/bootstrap.py). Near the target, prompts are held back when those in flight
+should already reach it at the yield so far, and once it is reached, replies still in flight are not read.
+The paper's code also sent whole batches past its target."""
 
 from __future__ import annotations
 
@@ -27,9 +29,11 @@ Messages = list[dict[str, str]]
 
 @dataclass
 class Window:
-    """How many prompts run at once, when to stop, and the stage name failures are counted under."""
+    """How many prompts run at once and may be made ahead of the replies read, when to stop, and the stage name
+    failures are counted under."""
     stage: str
     in_flight: int
+    lag: int
     patience: int
     target: int
 
@@ -37,26 +41,33 @@ class Window:
 async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationParams,
                            prompt: Callable[[int], Messages], done: Callable[[], int],
                            handle: Callable[[Choice, int], list[Awaitable[Any]]]) -> int:
-    """Send prompts until `done()` reaches the target or patience runs out; return how many were sent.
+    """Send prompts until `done()` reaches the target or patience runs out; return how many replies were read.
 
     `prompt(slot)` builds the slot-th prompt; `handle(choice, slot)` reads its reply and returns the work it
     started (quality-gate submissions), which runs alongside and is awaited before this returns."""
     sent: dict[int, asyncio.Future[Completion]] = {}
     jobs: list[asyncio.Future[Any]] = []
     read, idle = 0, 0  # replies read so far; how many of the last ones added nothing
+    slots = asyncio.Semaphore(window.in_flight)  # FIFO: the oldest prompt made goes out first
+
+    async def call(messages: Messages) -> Completion:
+        async with slots:
+            return await ctx.teacher.complete(messages, params)
 
     def may_send() -> bool:
         waiting, have = len(sent), done()
-        if waiting >= window.in_flight or have >= window.target or idle + waiting >= window.patience:
+        if waiting >= max(window.lag, window.in_flight) or have >= window.target or idle + waiting >= window.patience:
             return False  # full, finished, or more in flight than patience could still use
-        # at the end, stop when the replies in flight should already reach the target at the yield so far
-        return not read or have + have / read * waiting < window.target
+        if not read:  # no yield known yet: one request per slot
+            return waiting < window.in_flight
+        # near the end, hold back when the replies in flight should already reach the target at the yield so far
+        return have + have / read * waiting < window.target
 
     try:
         while True:
             while may_send():
                 slot = read + len(sent)
-                sent[slot] = asyncio.ensure_future(ctx.teacher.complete(prompt(slot), params))
+                sent[slot] = asyncio.ensure_future(call(prompt(slot)))
             if not sent:
                 break
             before = done()
@@ -70,7 +81,12 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
             read += 1
             idle = idle + 1 if done() == before else 0
             ctx.progress.advance(done() - before)
+            if done() >= window.target:
+                break  # later replies are not read (a received one stays cached for a run with a larger target)
         await asyncio.gather(*jobs)
+        for future in sent.values():
+            future.cancel()
+        await asyncio.gather(*sent.values(), return_exceptions=True)
     finally:
         for future in [*sent.values(), *jobs]:
             future.cancel()

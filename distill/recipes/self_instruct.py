@@ -46,6 +46,8 @@ class SelfInstructOptions(BaseModel):
     human_demos: int = Field(6, ge=1)
     machine_demos: int = Field(2, ge=0)
     in_flight: int = Field(5, ge=1, description="bootstrap prompts running at once (the paper sent 5 per batch)")
+    pool_lag: int | None = Field(None, ge=1, description="a prompt shows the instructions of replies up to this many "
+                                 "prompts before it (default 4 x in_flight; in_flight reproduces batches' freshness)")
     patience: int = Field(50, ge=1, description="stop after this many bootstrap prompts in a row add nothing")
     classification_seeds_only: bool = False
     rouge_threshold: float = Field(0.7, gt=0, le=1)
@@ -131,7 +133,7 @@ class SelfInstruct(Recipe):
                 self._consider(raw, slot, j, novelty, machine)
             return []
 
-        window = Window("bootstrap", opts.in_flight, opts.patience, target)
+        window = Window("bootstrap", opts.in_flight, opts.pool_lag or 4 * opts.in_flight, opts.patience, target)
         params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
         ctx.extra_manifest["bootstrap_prompts"] = await bootstrap_window(
             ctx, window, params, prompt, lambda: len(machine), handle)
