@@ -11,7 +11,8 @@ presence penalty 1.5, at most 5 per task. Deliberate differences, each switchabl
 * our own, shorter few-shot demonstrations for stages 2 and 3 (10 and 4+3 worked tasks instead of 31, 11, 16),
   so the prompts fit small local teachers;
 * the 5 prompts run as a sliding window read in order, not as batches that wait for their slowest reply (see
-  `bootstrap_window.py`; each prompt's pool is at most as old as a batch's would be); `in_flight` widens it;
+  `bootstrap_window.py`), so a prompt shows machine instructions from replies up to 20 prompts before it
+  (`pool_lag`, default 4 x `in_flight`) where a batch showed those up to 5 before; `pool_lag: 5` restores that;
 * str.capitalize() is not applied (it lower-cases "SQL", "Python"); `capitalize_quirk: true` restores it.
 """
 
