@@ -184,6 +184,23 @@ options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questi
             assert docs == expected  # gold + 3 distractors, or 4 distractors (as many as exist)
     assert all(r["meta"]["scores"]["lab.pair"] == 3 for r in data if r["meta"]["leaf_kind"] != "knowledge")
 
+    # the same command again replays every job from the run folder: no call, the same files and leaf table
+    files = {name: (out / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")}
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(teacher_server.bodies()) == len(bodies)
+    assert {name: (out / name).read_bytes() for name in files} == files
+    assert json.loads((out / "manifest.json").read_text())["lab_leaves"] == leaves
+
+    # a leaf file is part of what its records depend on: an edited seed answer is rebuilt, from the cache
+    # where the prompts did not change and with new calls only where they did
+    haiku_file = next(root.rglob("haiku/qna.yaml"))
+    haiku_file.write_text(haiku_file.read_text().replace("Write a haiku", "Write a short haiku"))
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(teacher_server.bodies()) > len(bodies)  # the haiku prompts changed
+    again = read_jsonl(out / "data.jsonl")
+    assert [r for r in again if r["meta"]["leaf"] != "compositional_skills/writing/haiku"] == [
+        r for r in data if r["meta"]["leaf"] != "compositional_skills/writing/haiku"]
+
 
 def test_raft_mixing_is_seeded_and_near_p():
     """The gold chunk is included with probability p, reproducibly for a given seed."""

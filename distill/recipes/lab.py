@@ -20,10 +20,12 @@ like compositional ones (InstructLab skips them).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import re
 from typing import Any, ClassVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.engine.teacher import CallFailed
@@ -33,13 +35,29 @@ from distill.providers.base import GenerationParams
 from distill.quality.replies import UnreadableReply
 from distill.recipes.base import Recipe
 from distill.recipes.knowledge_parse import parse_pairs
-from distill.recipes.lab_judges import faithful, pair_ok, question_ok, relevant, standalone
+from distill.recipes.lab_judges import (
+    faithful,
+    pair_ok,
+    question_ok,
+    relevant,
+    standalone,
+)
 from distill.recipes.self_instruct_parse import parse_numbered
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.taxonomy.model import Leaf, SeedQA
 from distill.taxonomy.validate import load_taxonomy
 from distill.text.dedup import normalized
+
+COUNTS = "lab_counts"  # per-leaf tallies (`ctx.tally`, so a replayed job counts again), folded into lab_leaves
+
+
+def job_identity(entry: tuple[int, tuple[Any, ...]]) -> tuple[int, bytes]:
+    """A job's position and everything its records depend on besides the configuration: its leaf's whole content
+    (seeds, knowledge examples, documents) and which seed it starts from."""
+    position, (method, _li, leaf, si, _seed) = entry
+    blob = orjson.dumps([method.__name__, dataclasses.asdict(leaf), si], default=str)
+    return position, blob
 
 
 class LabOptions(BaseModel):
@@ -79,8 +97,6 @@ class Lab(Recipe):
     async def run(self) -> None:
         ctx = self.ctx
         self.leaves = load_taxonomy(ctx.config.resolve(self.options.taxonomy))
-        self.per_leaf: dict[str, dict[str, Any]] = {
-            leaf.path: {"kind": leaf.kind, "generated": 0, "accepted": 0, "rejected": 0} for leaf in self.leaves}
         self.judge = ctx.judge or ctx.teacher
         jobs = []
         for li, leaf in enumerate(self.leaves):
@@ -91,8 +107,15 @@ class Lab(Recipe):
                 jobs += [(self._grounded, li, leaf, si, s) for si, s in enumerate(seeds)]
             else:
                 jobs.append((self._knowledge, li, leaf, 0, None))
-        await ctx.map(jobs, lambda job: job[0](*job[1:]))
-        ctx.extra_manifest["lab_leaves"] = self.per_leaf
+        ctx.extra_manifest[COUNTS] = {}
+        await ctx.map(list(enumerate(jobs)), lambda entry: entry[1][0](*entry[1][1:]), memo=job_identity)
+        counts = ctx.extra_manifest.pop(COUNTS)
+        ctx.extra_manifest["lab_leaves"] = {leaf.path: {"kind": leaf.kind, **{
+            what: int(counts.get(f"{leaf.path}\t{what}", 0)) for what in ("generated", "accepted", "rejected")}}
+            for leaf in self.leaves}
+
+    def _count(self, leaf: Leaf, what: str, n: int = 1) -> None:
+        self.ctx.tally(COUNTS, f"{leaf.path}\t{what}", n)
 
     # --- shared helpers --------------------------------------------------------------------------------
     def _gen(self, **over: Any) -> GenerationParams:
@@ -100,7 +123,7 @@ class Lab(Recipe):
 
     def _reject(self, leaf: Leaf, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None
                 ) -> None:
-        self.per_leaf[leaf.path]["rejected"] += 1
+        self._count(leaf, "rejected")
         self.ctx.reject(order, stage, reason, {"leaf": leaf.path, **item}, raw=raw)
 
     def _freeform_prompt(self, leaf: Leaf, seed: SeedQA) -> list[dict[str, str]]:
@@ -157,7 +180,7 @@ class Lab(Recipe):
         if not questions:
             self._reject(leaf, order_key(li * 1000 + si, 0), "questions", "no_questions_parsed", {"seed": si}, raw)
             return
-        self.per_leaf[leaf.path]["generated"] += len(questions)
+        self._count(leaf, "generated", len(questions))
         await asyncio.gather(*(self._one_skill(li, leaf, si, j, q, c) for j, (q, c) in enumerate(questions)))
 
     async def _one_skill(self, li: int, leaf: Leaf, si: int, j: int, question: str, context: str | None) -> None:
@@ -192,7 +215,7 @@ class Lab(Recipe):
                                                                      "pair_judge"],
                 "scores": {"lab.question": qscore, "lab.pair": pscore}}
         user = question if context is None else f"{context}\n\n{question}"
-        self.per_leaf[leaf.path]["accepted"] += 1
+        self._count(leaf, "accepted")
         await ctx.submit(order, "pair_judge", make_record(instruction=user, output=answer, meta=meta))
 
     # --- knowledge ---------------------------------------------------------------------------------------
@@ -229,7 +252,7 @@ class Lab(Recipe):
         if not pairs:
             self._reject(leaf, order_key(li * 1000 + 500 + k, 0), "knowledge", "no_pairs_parsed", {"chunk": k},
                          reply.choices[0].text)
-        self.per_leaf[leaf.path]["generated"] += len(pairs)
+        self._count(leaf, "generated", len(pairs))
         return pairs
 
     async def _one_knowledge(self, li: int, leaf: Leaf, k: int, j: int, order: int, chunk: str,
@@ -254,7 +277,7 @@ class Lab(Recipe):
         meta = {"recipe": self.name, "leaf": leaf.path, "leaf_kind": "knowledge", "chunk": k,
                 "teacher": ctx.teacher.spec.short_name(), "stages": ["generate", "faithfulness", "relevancy",
                                                                      "question_quality"], "scores": {}}
-        self.per_leaf[leaf.path]["accepted"] += 1
+        self._count(leaf, "accepted")
         await ctx.submit(order, "knowledge", make_record(instruction=pair.question, output=pair.answer,
                                                          meta={**meta, "form": "qa"}))
         rng = random.Random(f"{ctx.seed}:lab-raft:{li}:{k}:{j}")
