@@ -118,3 +118,42 @@ def test_knowledge_qa_on_the_embedded_teacher(tmp_path):
     assert m["knowledge"]["chunks"] == 1
     rows = read_jsonl(tmp_path / "run" / "data.jsonl") + read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert rows  # every generated pair is either kept or rejected with a reason
+
+
+def test_the_same_seed_gives_the_same_dataset_whatever_order_replies_arrive_in(tmp_path, teacher_server):
+    # every chunk asks the same Q2: which chunk keeps it (and has it judged) must not depend on arrival order
+    docs = ROOT / "recipes" / "data" / "docs"
+    outputs = []
+    for k in range(3):
+        teacher_server.configure(rules=CHECK_RULES, jitter=0.05, seed=k)  # a different arrival order each time
+        cfg = _cfg(tmp_path / f"r{k}", teacher_server.url, docs)
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        outputs.append([(tmp_path / f"r{k}" / "run" / n).read_bytes() for n in ("data.jsonl", "rejected.jsonl")])
+    assert outputs[0] == outputs[1] == outputs[2]
+    first_q2 = [r for r in read_jsonl(tmp_path / "r0" / "run" / "rejected.jsonl")
+                if r["item"].get("question") == "Does the passage mention it?"]
+    assert first_q2[0]["reason"] == "not_standalone" and first_q2[0]["item"]["chunk"] == 0
+
+
+def test_turns_pass_in_index_order_even_when_an_item_fails():
+    import asyncio
+
+    from distill.engine.in_order import InOrder
+
+    async def main() -> list[int]:
+        turns, seen = InOrder(), []
+
+        async def item(i: int, delay: float) -> None:
+            await asyncio.sleep(delay)
+            async with turns.turn(i):
+                if i == 1:
+                    raise RuntimeError("item 1 broke")
+                seen.append(i)
+
+        results = await asyncio.gather(*(item(i, d) for i, d in enumerate([0.03, 0.0, 0.02, 0.01])),
+                                       return_exceptions=True)
+        assert isinstance(results[1], RuntimeError)
+        return seen
+
+    assert asyncio.run(main()) == [0, 2, 3]

@@ -14,19 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from distill.engine.in_order import InOrder
 from distill.engine.teacher import CallFailed
 from distill.errors import InputError
 from distill.io.documents import Chunk, chunk_words, read_documents
 from distill.prompts import render
-from distill.providers.base import GenerationParams
+from distill.providers.base import Completion, GenerationParams
 from distill.quality.judge import json_format
 from distill.recipes.base import Recipe
-from distill.recipes.knowledge_parse import CHECKS, parse_checks, parse_pairs, quotes_chunk
+from distill.recipes.knowledge_parse import (
+    CHECKS,
+    parse_checks,
+    parse_pairs,
+    quotes_chunk,
+)
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.decontam import Decontaminator
@@ -54,13 +59,6 @@ class KnowledgeOptions(BaseModel):
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
     decontaminate: list[str] = Field(default_factory=list)
     raft: RaftOptions | None = None
-
-
-@dataclass
-class Accepted:
-    order: int
-    chunk: Chunk
-    record: dict[str, Any]
 
 
 class KnowledgeQA(Recipe):
@@ -99,7 +97,7 @@ class KnowledgeQA(Recipe):
         self.dedup = Deduplicator(threshold=opts.near_duplicate_threshold)
         paths = [ctx.config.resolve(p) for p in opts.decontaminate]
         self.decontam = Decontaminator.from_files(paths) if paths else None
-        self.accepted: list[Accepted] = []
+        self.turns = InOrder()
         ctx.extra_manifest["knowledge"] = {"documents": len({c.doc for c in self.chunks}),
                                            "chunks": len(self.chunks)}
         await ctx.map(list(enumerate(self.chunks)), self._chunk)
@@ -110,20 +108,29 @@ class KnowledgeQA(Recipe):
     async def _chunk(self, entry: tuple[int, Chunk]) -> None:
         ctx, opts = self.ctx, self.options
         i, chunk = entry
-        item = {"doc": chunk.doc, "chunk": chunk.index}
         try:
-            reply = await ctx.teacher.complete(
+            reply: Completion | CallFailed = await ctx.teacher.complete(
                 self._prompt(chunk), ctx.teacher.params(**opts.generation.model_dump(exclude_none=True)))
         except CallFailed as exc:
-            ctx.fail(order_key(i), "generate", item, exc)
-            return
+            reply = exc
+        async with self.turns.turn(i):  # the dedup index sees chunks in order, whatever order replies came in
+            jobs = self._screen(i, chunk, reply)
+        await asyncio.gather(*jobs)
+
+    def _screen(self, i: int, chunk: Chunk, reply: Completion | CallFailed) -> list[Any]:
+        """Parse a chunk's pairs and drop the contaminated, duplicate and unquoted ones; return the checks to run."""
+        ctx, opts = self.ctx, self.options
+        item = {"doc": chunk.doc, "chunk": chunk.index}
+        if isinstance(reply, CallFailed):
+            ctx.fail(order_key(i), "generate", item, reply)
+            return []
         choice = reply.choices[0]
         pairs = parse_pairs(choice.text)
         if choice.finish_reason == "length" and pairs:
             pairs = pairs[:-1]  # the last pair was cut off
         if not pairs:
             ctx.reject(order_key(i), "generate", "no_pairs_parsed", item, raw=choice.text)
-            return
+            return []
         jobs = []
         for j, pair in enumerate(pairs):
             order = order_key(i, j + 1)
@@ -139,7 +146,7 @@ class KnowledgeQA(Recipe):
                 ctx.reject(order, "quote", "no_verbatim_quote", pitem)
                 continue
             jobs.append(self._check(order, i, chunk, pair, pitem))
-        await asyncio.gather(*jobs)
+        return jobs
 
     async def _check(self, order: int, i: int, chunk: Chunk, pair: Any, pitem: dict[str, Any]) -> None:
         ctx = self.ctx
