@@ -111,6 +111,18 @@ select:
     assert teacher_server.stats()["answered"] == answered  # re-selecting costs no call: answers are cached
 
 
+def test_tied_scores_are_selected_in_input_order_whatever_order_they_were_scored_in(tmp_path, teacher_server):
+    teacher_server.configure(rules=JUDGE_RULES, jitter=0.05)  # answers and verdicts arrive in a random order
+    rows = [{"instruction": f"Q{i} [score=5]"} for i in range(12)]
+    cfg = _config(tmp_path, teacher_server.url, rows, """quality: {rubric: overall}
+select:
+  rules:
+    - {score: judge.overall, top_k: 3}""")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    kept = [r["instruction"] for r in read_jsonl(tmp_path / "run" / "data.jsonl")]
+    assert kept == ["Q0 [score=5]", "Q1 [score=5]", "Q2 [score=5]"]
+
+
 def test_pairwise_both_orders_make_preference_pairs_and_position_bias_makes_ties(tmp_path, teacher_server):
     teacher_server.configure(rules=JUDGE_RULES)
     rows = [{"instruction": f"Compare me {i}"} for i in range(3)]

@@ -1,6 +1,7 @@
 """Selection: which scored candidates become the dataset. Absolute thresholds, top quantiles and top-k per
 group, combined with all/any. Runs once every candidate has its scores, over columns of floats (a million
-candidates cost a few MB), and is deterministic: ties break by input order."""
+candidates cost a few MB), and is deterministic: ties break by each record's place in the final files (its order
+key), not by the order in which candidates happened to be scored."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ class ScoreTable:
     n: int = 0
     columns: dict[str, array] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    orders: array = field(default_factory=lambda: array("Q"))  # each candidate's order key, for ties
 
-    def add(self, scores: dict[str, float], groups: dict[str, str]) -> None:
+    def add(self, scores: dict[str, float], groups: dict[str, str], order: int = 0) -> None:
+        self.orders.append(order)
         for name, value in scores.items():
             col = self.columns.get(name)
             if col is None:
@@ -38,8 +41,8 @@ class ScoreTable:
         return self.columns.get(name) or array("d", [NAN] * self.n)
 
 
-def _top(indices: list[int], values: array, k: int) -> set[int]:
-    ranked = sorted((i for i in indices if not math.isnan(values[i])), key=lambda i: (-values[i], i))
+def _top(indices: list[int], values: array, orders: array, k: int) -> set[int]:
+    ranked = sorted((i for i in indices if not math.isnan(values[i])), key=lambda i: (-values[i], orders[i]))
     return set(ranked[:k])
 
 
@@ -61,7 +64,7 @@ def rule_mask(table: ScoreTable, rule: SelectRule) -> list[bool]:
             k = rule.top_k if rule.top_k is not None else max(1, math.ceil(rule.top_quantile * scored))  # type: ignore[operator]
             if rule.top_k is not None and rule.top_quantile is not None:
                 k = min(k, max(1, math.ceil(rule.top_quantile * scored)))
-            chosen |= _top(members, values, k)
+            chosen |= _top(members, values, table.orders, k)
         keep = [k and i in chosen for i, k in enumerate(keep)]
     return keep
 

@@ -84,7 +84,7 @@ class RunContext:
         if self.gate is not None:  # every accepted candidate's scores: for the histograms and for select:
             rules = self.gate.select.rules if self.gate.select else []
             groups = {r.group_by: str(_lookup(record, r.group_by)) for r in rules if r.group_by}
-            self.scores.add(record.get("meta", {}).get("scores", {}), groups)
+            self.scores.add(record.get("meta", {}).get("scores", {}), groups, order)
 
     async def submit(self, order: int, stage: str, record: dict[str, Any], *, reference: str | None = None
                      ) -> None:
