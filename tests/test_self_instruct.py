@@ -234,3 +234,23 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_
         assert len(boot) == 40 and sum("festival" in b["messages"][0]["content"] for b in boot) == 36  # after the first 4
         outputs.append([(tmp_path / f"run{k}" / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")])
     assert outputs[0] == outputs[1] and outputs[0][0]
+
+
+def test_replies_in_flight_at_the_target_are_kept_for_a_larger_run(tmp_path, teacher_server):
+    # 3 prompts go out together; the first reply reaches the target of 2. The other two were sent (paid for):
+    # their answers are cached, so raising the target to 6 needs no new call.
+    teacher_server.configure(rules=[{"match": r"Instruction:$", "reply": ALPACA_REPLY}], latency=0.05, jitter=0.05)
+    config = f"""recipe: alpaca
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: NUM
+out: {tmp_path / 'run'}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_flight: 3}}
+"""
+    cfg = write(tmp_path / "r.yaml", config.replace("NUM", "2"))
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 2
+    assert len(teacher_server.bodies()) == 3 and teacher_server.stats()["abandoned"] == 0
+    write(tmp_path / "r.yaml", config.replace("NUM", "6"))
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 6
+    assert len(teacher_server.bodies()) == 3  # every answer came from the cache

@@ -9,8 +9,8 @@ instructions replies 0 .. s - lag added, never depending on which reply arrived 
 sees candidates in the same order every time. The lag lets requests behind a slow one keep the teacher busy;
 at lag = in_flight a slow reply soon stalls the window (0.65 of the limit at 5 in flight, lognormal latency),
 at 4 x in_flight it does not (bench/bootstrap.py). Near the target, prompts are held back when those in flight
-should already reach it at the yield so far, and once it is reached, replies still in flight are not read.
-The paper's code also sent whole batches past its target."""
+should already reach it at the yield so far; once it is reached, prompts not yet sent are dropped and replies
+still in flight are received into the cache (paid for, so kept for a run with a larger target) but not read."""
 
 from __future__ import annotations
 
@@ -50,8 +50,11 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
     read, idle = 0, 0  # replies read so far; how many of the last ones added nothing
     slots = asyncio.Semaphore(window.in_flight)  # FIFO: the oldest prompt made goes out first
 
-    async def call(messages: Messages) -> Completion:
+    started: set[int] = set()
+
+    async def call(slot: int, messages: Messages) -> Completion:
         async with slots:
+            started.add(slot)
             return await ctx.teacher.complete(messages, params)
 
     def may_send() -> bool:
@@ -67,7 +70,7 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
         while True:
             while may_send():
                 slot = read + len(sent)
-                sent[slot] = asyncio.ensure_future(call(prompt(slot)))
+                sent[slot] = asyncio.ensure_future(call(slot, prompt(slot)))
             if not sent:
                 break
             before = done()
@@ -84,9 +87,10 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
             if done() >= window.target:
                 break  # later replies are not read (a received one stays cached for a run with a larger target)
         await asyncio.gather(*jobs)
-        for future in sent.values():
-            future.cancel()
-        await asyncio.gather(*sent.values(), return_exceptions=True)
+        for slot, future in sent.items():
+            if slot not in started:
+                future.cancel()  # never sent: costs nothing
+        await asyncio.gather(*sent.values(), return_exceptions=True)  # sent ones are paid for: keep their answers
     finally:
         for future in [*sent.values(), *jobs]:
             future.cancel()
