@@ -180,20 +180,26 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, pat
     assert [r["reason"] for r in rejected] == ["no_instructions_parsed"] * 5 and rejected[0]["raw"] == "   "
 
 
-def test_a_slow_reply_does_not_hold_back_the_other_prompts(tmp_path, teacher_server):
-    """Bootstrap prompts run as a sliding window: while one reply is slow, new prompts keep going out (a batch
-    of 3 would wait for its slowest member before sending the 4th)."""
-    import re
+def _alpaca_prompts(n: int, seed: int = 3) -> list[str]:
+    """The first n generation prompts an Alpaca run with this seed sends."""
     from types import SimpleNamespace
 
     from distill.recipes.alpaca import Alpaca, AlpacaOptions
 
+    recipe = Alpaca(None, AlpacaOptions(seeds=str(ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"),
+                                        in_flight=n))
+    cfg_like = SimpleNamespace(seed=seed, resolve=lambda p: p)
+    return [p[0]["content"] for p in recipe.preview(cfg_like, None, n)]  # type: ignore[arg-type]
+
+
+def test_a_slow_reply_does_not_hold_back_the_other_prompts(tmp_path, teacher_server):
+    """Bootstrap prompts run as a sliding window: while one reply is slow, new prompts keep going out (a batch
+    of 3 would wait for its slowest member before sending the 4th)."""
+    import re
+
     seeds = ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"
-    recipe = Alpaca(None, AlpacaOptions(seeds=str(seeds), in_flight=3))
-    cfg_like = SimpleNamespace(seed=3, resolve=lambda p: p)
-    prompts = [p[0]["content"] for p in recipe.preview(cfg_like, None, 3)]  # type: ignore[arg-type]
-    recipe.options.in_flight = 8
-    later = [p[0]["content"] for p in recipe.preview(cfg_like, None, 8)]
+    later = _alpaca_prompts(8)
+    prompts = later[:3]
     demos = [line for line in prompts[1].splitlines() if line.startswith("2. Instruction: ")]
     unique = next(d for d in demos if not any(d in p for k, p in enumerate(later) if k != 1))
     teacher_server.configure(rules=[{"match": re.escape(unique), "reply": "nothing here", "delay": 1.5},
@@ -239,9 +245,15 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_
 def test_replies_in_flight_at_the_target_are_kept_for_a_larger_run(tmp_path, teacher_server):
     # 3 prompts go out together; the first reply reaches the target of 2. The other two were sent (paid for):
     # their answers are cached, so raising the target to 6 needs no new call.
-    teacher_server.configure(rules=[{"match": r"Instruction:$", "reply": ALPACA_REPLY}], latency=0.05, jitter=0.05)
+    import re
+
+    first = _alpaca_prompts(3)[0]
+    demo = next(line for line in first.splitlines() if line.startswith("1. Instruction: "))
+    teacher_server.configure(rules=[{"match": re.escape(demo), "reply": ALPACA_REPLY},  # prompt 0 answers first
+                                    {"match": r"Instruction:$", "reply": ALPACA_REPLY, "delay": 0.3}])
     config = f"""recipe: alpaca
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+seed: 3
 num: NUM
 out: {tmp_path / 'run'}
 options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_flight: 3}}
