@@ -49,8 +49,7 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
     jobs: list[asyncio.Future[Any]] = []
     read, idle = 0, 0  # replies read so far; how many of the last ones added nothing
     slots = asyncio.Semaphore(window.in_flight)  # FIFO: the oldest prompt made goes out first
-
-    started: set[int] = set()
+    started: set[int] = set()  # prompts that got a slot (sent, or answered from the cache)
 
     async def call(slot: int, messages: Messages) -> Completion:
         async with slots:
