@@ -63,14 +63,14 @@ def round_rows(counts: dict[str, float], rounds: int) -> list[dict[str, Any]]:
     """The manifest's per-round table from the tallies `r<round>.<what>`."""
     rows = []
     for rnd in range(rounds + 1):
-        def get(what: str) -> Any:
-            return counts.get(f"r{rnd}.{what}", 0)
-        prefix = f"r{rnd}.eliminated."
-        eliminated = {k[len(prefix):]: int(v) for k, v in counts.items() if k.startswith(prefix)}
-        rated = int(get("rated"))
-        rows.append({"round": rnd, "attempts": int(get("attempts")), "survived": int(get("survived")),
+        prefix = f"r{rnd}."
+        mine = {k[len(prefix):]: v for k, v in counts.items() if k.startswith(prefix)}
+        eliminated = {k[len("eliminated."):]: int(v) for k, v in mine.items() if k.startswith("eliminated.")}
+        rated = int(mine.get("rated", 0))
+        rows.append({"round": rnd, "attempts": int(mine.get("attempts", 0)), "survived": int(mine.get("survived", 0)),
                      "eliminated": dict(sorted(eliminated.items())),
-                     "mean_difficulty": round(get("difficulty") / rated, 3) if rated else None, "rated": rated})
+                     "mean_difficulty": round(mine.get("difficulty", 0) / rated, 3) if rated else None,
+                     "rated": rated})
     return rows
 
 
