@@ -45,6 +45,7 @@ def test_example_taxonomy_parses():
     (lambda t: t.replace("  - question: Write a haiku about the first day",
                          "  - context: a table\n    question: Write a haiku about the first day"), "mixed_grounding", 4),
     (lambda t: t.replace("version: 3", "version: [3"), "yaml", None),
+    (lambda t: t.replace("  - question: ", "  - questio: ", 2), "required", 5),  # two seeds lack a question
 ])
 def test_each_skill_validation_rule_names_file_line_and_rule(tmp_path, edit, rule, line):
     root = _copy(tmp_path)

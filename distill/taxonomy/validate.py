@@ -119,7 +119,7 @@ def _leaf(root: Path, f: Path, errors: list[str], resolve_docs: bool) -> Leaf | 
 
 
 def _skill_seeds(v: _Leaf, seeds: list[Any], leaf: Leaf) -> None:
-    seen = set()
+    seen: set[str | None] = set()
     grounded = []
     for i, s in enumerate(seeds):
         loc = ("seed_examples", i)
@@ -128,7 +128,7 @@ def _skill_seeds(v: _Leaf, seeds: list[Any], leaf: Leaf) -> None:
         grounded.append(ctx is not None)
         if ctx is not None and (not isinstance(ctx, str) or not ctx.strip()):
             v.err(loc + ("context",), "type", "`context` must be a non-empty string when present")
-        if q in seen:
+        if q is not None and q in seen:
             v.err(loc + ("question",), "duplicate_seed", f"question repeated: {q[:60]!r}")
         seen.add(q)
         if q and a:
