@@ -36,7 +36,8 @@ def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"teacher": args.teacher, "judge": args.judge, "num": args.num, "out": args.out,
                            "seed": args.seed}
     if args.input:
-        current = data.get("input") if isinstance(data.get("input"), dict) else {}
+        given = data.get("input")
+        current: dict[str, Any] = given if isinstance(given, dict) else {}
         out["input"] = {**current, "path": args.input}
     return out
 

@@ -49,13 +49,14 @@ class BatchWorker:
                         break
                 else:
                     batch.append(item)
+            outcomes: list[tuple[Any, BaseException | None]]
             try:
                 results = self.run_batch([p for _, p, _, _ in batch])
                 outcomes = [(r, None) for r in results]
             except BaseException as exc:  # delivered to every waiting caller
                 outcomes = [(None, exc)] * len(batch)
-            for (_, _, future, loop), (result, exc) in zip(batch, outcomes):
-                loop.call_soon_threadsafe(_settle, future, result, exc)
+            for (_, _, future, loop), (result, error) in zip(batch, outcomes):
+                loop.call_soon_threadsafe(_settle, future, result, error)
 
     def close(self) -> None:
         self._queue.put(_STOP)

@@ -28,6 +28,7 @@ class InOrder:
             yield
         finally:
             self._next = index + 1
-            wake = self._waiting.pop(self._next, None)
-            if wake is not None and not wake.done():
-                wake.set_result(None)
+            if self._next in self._waiting:
+                wake = self._waiting.pop(self._next)
+                if not wake.done():
+                    wake.set_result(None)

@@ -41,7 +41,8 @@ def chunk_words(doc: str, text: str, size: int, overlap: int) -> list[Chunk]:
     """Chunks of at most `size` words, each starting `size - overlap` words after the previous one."""
     words = text.split()
     step = max(1, size - overlap)
-    chunks, start = [], 0
+    chunks: list[Chunk] = []
+    start = 0
     while start < len(words):
         chunks.append(Chunk(doc, len(chunks), " ".join(words[start:start + size])))
         if start + size >= len(words):

@@ -135,7 +135,7 @@ class _Connection(asyncio.Protocol):
         return bytes(self.buf[start:])
 
     def _chunked(self, pos: int) -> bytes | None:
-        buf, parts = self.buf, []
+        buf, parts = self.buf, list[bytes]()
         while True:
             line_end = buf.find(b"\r\n", pos)
             if line_end < 0:
@@ -214,7 +214,7 @@ class HTTP1Client:
         loop = asyncio.get_running_loop()
         connecting = loop.create_task(loop.create_connection(
             _Connection, self.host, self.port, ssl=self._ssl, server_hostname=self.host if self.https else None))
-        done, _ = await asyncio.wait({connecting, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([connecting, waiter], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
         if connecting not in done:  # the deadline passed while connecting
             connecting.cancel()
             await asyncio.gather(connecting, return_exceptions=True)

@@ -50,7 +50,7 @@ class TransformersProvider(Provider):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.device = spec.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device).eval()
+        self.model.to(self.device).eval()  # type: ignore[arg-type]
         self.worker = BatchWorker(self._generate_batch, spec.batch_size, name="distill-transformers")
 
     @property
@@ -76,7 +76,7 @@ class TransformersProvider(Provider):
             gen["top_p"] = params.top_p if params.top_p is not None else 1.0
         torch.manual_seed(params.seed or 0)
         with torch.inference_mode():
-            out = self.model.generate(**enc, **gen)
+            out = self.model.generate(**enc, **gen)  # type: ignore[misc]
         prompt_len = enc["input_ids"].shape[1]
         new = out[:, prompt_len:]
         results = []

@@ -83,7 +83,7 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
             parquet = Path(tmp) / "data.parquet"
             rows = write(run_dir, fmt, parquet)
             data_path = f"data/{config_name}/{split}-00000-of-00001.parquet"
-            ops = [CommitOperationAdd(data_path, str(parquet)),
+            ops: list[Any] = [CommitOperationAdd(data_path, str(parquet)),
                    CommitOperationAdd(f"distill/{config_name}/manifest.json", manifest_path.read_bytes()),
                    CommitOperationAdd("README.md", card.encode("utf-8"))]
             stale = [f for f in api.list_repo_files(repo_id, repo_type="dataset")

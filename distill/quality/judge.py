@@ -57,7 +57,7 @@ class Judge:
         prompt = render("judge/pointwise.j2", instruction=instruction, response=response, rubric=rubric,
                         reference=reference)
         completion = await self.teacher.complete([{"role": "user", "content": prompt}],
-                                                 self._params(rubric.schema(), "grade"))
+                                                 self._params(rubric.reply_schema(), "grade"))
         raw = completion.choices[0].text
         try:
             score, rationale = parse_score(raw, rubric.scale)

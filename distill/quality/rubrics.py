@@ -30,7 +30,7 @@ class Rubric(BaseModel):
             raise ValueError(f"scores has no description for {missing}")
         return self
 
-    def schema(self) -> dict[str, object]:
+    def reply_schema(self) -> dict[str, object]:
         """JSON schema of the judge's reply, for providers that enforce structured output."""
         return {"type": "object", "additionalProperties": False, "required": ["rationale", "score"],
                 "properties": {"rationale": {"type": "string"},

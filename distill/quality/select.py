@@ -34,8 +34,8 @@ class ScoreTable:
         for col in self.columns.values():
             if len(col) < self.n:
                 col.append(NAN)
-        for name, value in groups.items():
-            self.groups.setdefault(name, []).append(value)
+        for name, label in groups.items():
+            self.groups.setdefault(name, []).append(label)
 
     def column(self, name: str) -> array:
         return self.columns.get(name) or array("d", [NAN] * self.n)
@@ -72,7 +72,8 @@ def rule_mask(table: ScoreTable, rule: SelectRule) -> list[bool]:
 def select(table: ScoreTable, spec: SelectSpec) -> tuple[list[bool], list[str | None], dict[str, Any]]:
     """(keep per candidate, rejection reason per candidate, per-rule counts for the manifest)."""
     masks = [rule_mask(table, r) for r in spec.rules]
-    keep, reasons = [], []
+    keep: list[bool] = []
+    reasons: list[str | None] = []
     for i in range(table.n):
         passed = [m[i] for m in masks]
         ok = all(passed) if spec.mode == "all" else any(passed)
@@ -83,7 +84,7 @@ def select(table: ScoreTable, spec: SelectSpec) -> tuple[list[bool], list[str | 
             reasons.append("select: " + spec.rules[passed.index(False)].label())
         else:
             reasons.append("select: no rule passed")
-    stats = {"mode": spec.mode, "candidates": table.n, "kept": sum(keep),
+    stats: dict[str, Any] = {"mode": spec.mode, "candidates": table.n, "kept": sum(keep),
              "rules": [{"rule": r.label(), "passed": sum(m)} for r, m in zip(spec.rules, masks)]}
     return keep, reasons, stats
 

@@ -98,7 +98,7 @@ class Lab(Recipe):
         ctx = self.ctx
         self.leaves = load_taxonomy(ctx.config.resolve(self.options.taxonomy))
         self.judge = ctx.judge or ctx.teacher
-        jobs = []
+        jobs: list[tuple[Any, ...]] = []
         for li, leaf in enumerate(self.leaves):
             seeds = leaf.seeds[: self.options.max_seeds_per_leaf] if leaf.seeds else []
             if leaf.kind == "freeform":

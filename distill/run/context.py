@@ -192,7 +192,7 @@ class RunContext:
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
         cache = self.teacher.cache
-        Entry = tuple[T, int, bytes]
+        Entry = tuple[Any, int, bytes]  # (item, position, digest)
 
         def keep(entry: Entry, log: ItemLog) -> None:
             if entry[2] and not log.failed:
