@@ -115,6 +115,14 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, pat
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["self_instruct"]["instructions"] == 5 and manifest["bootstrap_prompts"] == 15
 
+    # the same command again: no call; each instruction's instances replay from the run folder, same counts
+    files = {name: (out / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")}
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert len(teacher_server.bodies()) == len(bodies)
+    assert {name: (out / name).read_bytes() for name in files} == files
+    again = json.loads((out / "manifest.json").read_text())
+    assert again["stages"] == manifest["stages"] and again["self_instruct"] == manifest["self_instruct"]
+
     import datasets
 
     assert len(datasets.load_dataset("json", data_files=str(out / "data.jsonl"), split="train")) == 10

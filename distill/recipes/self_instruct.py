@@ -22,6 +22,7 @@ import asyncio
 import random
 from typing import Any, ClassVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.engine.teacher import CallFailed
@@ -38,6 +39,7 @@ from distill.run.records import make_record
 from distill.text.rouge_novelty import NoveltyFilter
 
 BOOTSTRAP, CLASSIFY, INSTANCES = 0, 1, 2  # order-key stages
+COUNTS = "self_instruct_counts"  # tallies (`ctx.tally`, so a replayed task counts again)
 
 
 class SelfInstructOptions(BaseModel):
@@ -106,10 +108,13 @@ class SelfInstruct(Recipe):
         for s in seeds:
             novelty.add(s.instruction)
         machine = await self._bootstrap(seeds, novelty, target)
-        self.classification = 0
-        await ctx.map(list(enumerate(machine)), self._task, width=2 * ctx.teacher.spec.max_concurrency)
+        # each instruction's instances are independent of the others: kept as item logs, so a re-run replays them
+        ctx.extra_manifest[COUNTS] = {}
+        await ctx.map(list(enumerate(machine)), self._task, width=2 * ctx.teacher.spec.max_concurrency,
+                      memo=lambda entry: (entry[0], orjson.dumps(entry[1])))
+        classification = int(ctx.extra_manifest.pop(COUNTS).get("classification", 0))
         ctx.extra_manifest["self_instruct"] = {"seeds": len(seeds), "instructions": len(machine),
-                                               "target": target, "classification_tasks": self.classification}
+                                               "target": target, "classification_tasks": classification}
 
     async def _bootstrap(self, seeds: list[SeedTask], novelty: NoveltyFilter, target: int) -> list[dict[str, Any]]:
         ctx, opts = self.ctx, self.options
@@ -157,7 +162,7 @@ class SelfInstruct(Recipe):
                        detail={"rouge_l": round(score, 4), "similar_to": nearest})
             return
         machine.append({"instruction": text, "prompt": slot, "rouge_l_max_seen": round(score, 4)})
-        ctx.stage("bootstrap").accepted += 1
+        ctx.passed("bootstrap")
 
     async def _task(self, entry: tuple[int, dict[str, Any]]) -> None:
         i, task = entry
@@ -172,8 +177,9 @@ class SelfInstruct(Recipe):
             ctx.fail(order_key(i, 0, CLASSIFY), "classify", item, exc)
             return
         is_clf = verdict.choices[0].text.strip().lower().startswith("yes")
-        ctx.stage("classify").accepted += 1
-        self.classification += is_clf
+        ctx.passed("classify")
+        if is_clf:
+            ctx.tally(COUNTS, "classification")
         template = "instances_output_first.j2" if is_clf else "instances_input_first.j2"
         params = opts.instances.merged(max_tokens=opts.classification_max_tokens) if is_clf else opts.instances
         try:

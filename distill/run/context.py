@@ -68,6 +68,11 @@ class RunContext:
     def stage(self, name: str) -> StageCounts:
         return self.stages.setdefault(name, StageCounts())
 
+    def passed(self, stage: str) -> None:
+        """Count an item through a stage that writes no record of its own (kept in the item's log)."""
+        note_event("passed", stage)
+        self.stage(stage).accepted += 1
+
     def tally(self, section: str, key: str, n: float = 1) -> None:
         """Add to a recipe's own manifest counter (`manifest[section][key]`); kept in the item's log, so a replayed
         item counts again."""
@@ -186,9 +191,9 @@ class RunContext:
 
         `fast(item)` may finish an item synchronously (answers already cached) and return True.
         `memo(item)`, for recipes whose items are independent and whose every effect goes through accept / reject /
-        fail / add_pair / tally (no state of their own), returns the item's position and bytes that identify it:
-        each finished item's outcomes are kept (under `scope`, with the run's fingerprint), and a later run with the
-        same fingerprint replays them without rendering a prompt or reading an answer."""
+        fail / add_pair / passed / tally (no state of their own), returns the item's position and bytes that
+        identify it: each finished item's outcomes are kept (under `scope`, with the run's fingerprint), and a
+        later run with the same fingerprint replays them without rendering a prompt or reading an answer."""
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
         cache = self.teacher.cache
@@ -251,6 +256,8 @@ class RunContext:
                 self.add_pair(*args)
             elif kind == "tally":
                 self.tally(*args)
+            elif kind == "passed":
+                self.passed(*args)
         for role, n in log["calls"].items():
             self.usage.role(role).cache_hits += n
 
