@@ -158,6 +158,10 @@ options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questi
     know = [b for b in bodies if "new question-answer pairs" in b]
     assert know and all("solar cooking" in b and "haiku" not in b for b in know)
     assert all(len(b.split("Passage:\n")[1].split("Write them")[0].split()) <= 60 for b in know)  # chunk bound
+    chunks = {b.split("Passage:\n")[1] for b in know}
+    examples = {b.split("An example passage of this document:\n")[1].split("\n\nQuestions and answers")[0]
+                for b in know}
+    assert len(examples) == 5 and len(know) == len(chunks) * 5  # every chunk with each of the 5 seed contexts
 
     rejected = read_jsonl(out / "rejected.jsonl")
     reasons = Counter(r["reason"] for r in rejected)
@@ -180,7 +184,7 @@ options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questi
     for r in knowledge:
         if r["meta"]["form"] == "raft":
             docs = r["input"].count("Document:\n")
-            others = len(know) - 1  # distractors come from the leaf's other chunks
+            others = len(chunks) - 1  # distractors come from the leaf's other chunks
             expected = min(3, others) + 1 if r["meta"]["gold_included"] else min(4, others)
             assert docs == expected  # gold + 3 distractors, or 4 distractors (as many as exist)
     assert all(r["meta"]["scores"]["lab.pair"] == 3 for r in data if r["meta"]["leaf_kind"] != "knowledge")
@@ -201,6 +205,23 @@ options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questi
     again = read_jsonl(out / "data.jsonl")
     assert [r for r in again if r["meta"]["leaf"] != "compositional_skills/writing/haiku"] == [
         r for r in data if r["meta"]["leaf"] != "compositional_skills/writing/haiku"]
+
+
+def test_knowledge_pairing_rotate_gives_each_chunk_one_seed_context(tmp_path, teacher_server):
+    teacher_server.configure(rules=RULES)
+    root = _copy(tmp_path)
+    cfg = write(tmp_path / "r.yaml", f"""recipe: lab
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+out: {tmp_path / 'run'}
+options: {{taxonomy: {root}, questions_per_seed: 1, contexts_per_seed: 1, questions_per_context: 1,
+           max_seeds_per_leaf: 1, chunk_words: 60, knowledge_pairing: rotate}}
+""")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    know = [b["messages"][0]["content"] for b in teacher_server.bodies()
+            if "new question-answer pairs" in b["messages"][0]["content"]]
+    assert len({b.split("Passage:\n")[1] for b in know}) == len(know) > 1  # one call per chunk
+    # max_seeds_per_leaf 1 also limits the seed contexts: the one example passage, every time
+    assert len({b.split("An example passage of this document:\n")[1][:80] for b in know}) == 1
 
 
 def test_raft_mixing_is_seeded_and_near_p():

@@ -5,16 +5,17 @@ taxonomy generates from its own seed examples only, so diversity comes from the 
   1-3 (keep >= 2);
 * grounded skills: new contexts per seed -> questions per context (3) -> the same judges;
 * knowledge: the leaf's documents chunked (default ~1000 words, shrunk to fit the teacher's context) -> Q/A pairs
-  per chunk with one seed context's three Q/A as examples -> duplicate questions dropped -> faithfulness (keep
-  YES) -> relevancy (keep 2 of 2) -> question quality (keep 1 of 1).
+  for every (chunk, seed context) pair, the seed context and its three Q/A as the example -> duplicate questions
+  dropped -> faithfulness (keep YES) -> relevancy (keep 2 of 2) -> question quality (keep 1 of 1).
 * mixing: skills and knowledge as chat records; knowledge also rendered RAFT-style (with p = 0.4 the gold chunk
   plus 3 distractor chunks, else 4 distractors, shuffled). Every record has `meta.leaf`; `select:` with
   `group_by: meta.leaf` caps or balances per leaf (pair scores are in `meta.scores["lab.pair"]`).
 
 Differences from InstructLab SDG, on purpose: our own prompts and few-shot demos (the public faithfulness demo
-labels an unsupported claim YES; ours labels it NO); the knowledge generator rotates through the leaf's seed
-contexts, one per chunk, instead of pairing every chunk with every seed; foundational_skills leaves are generated
-like compositional ones (InstructLab skips them).
+labels an unsupported claim YES; ours labels it NO); no spell-checked copy of each chunk (InstructLab's `full`
+pipeline generates from the original and a spell-checked chunk); foundational_skills leaves are generated like
+compositional ones (InstructLab skips them). `knowledge_pairing: rotate` gives each chunk one seed context in
+turn, for 1/N of the generation calls.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import asyncio
 import dataclasses
 import random
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +50,7 @@ from distill.taxonomy.model import Leaf, SeedQA
 from distill.taxonomy.validate import load_taxonomy
 from distill.text.dedup import normalized
 
+MAX_CONTEXTS = 100  # seed contexts per knowledge leaf that order keys leave room for (10,000 pairs each)
 COUNTS = "lab_counts"  # per-leaf tallies (`ctx.tally`, so a replayed job counts again), folded into lab_leaves
 
 
@@ -66,7 +68,11 @@ class LabOptions(BaseModel):
     questions_per_seed: int = Field(30, ge=1)
     contexts_per_seed: int = Field(10, ge=1)
     questions_per_context: int = Field(3, ge=1)
-    max_seeds_per_leaf: int | None = Field(None, ge=1)
+    max_seeds_per_leaf: int | None = Field(None, ge=1, description="use only a leaf's first N seed examples "
+                                           "(skills) or seed contexts (knowledge)")
+    knowledge_pairing: Literal["all", "rotate"] = Field(
+        "all", description="all: every chunk with every seed context, as InstructLab does; rotate: one seed "
+                           "context per chunk, in turn (1/N of the generation calls)")
     chunk_words: int = Field(1000, ge=50)
     pairs_per_chunk: int = Field(3, ge=1)
     raft_p: float = Field(0.4, ge=0, le=1)
@@ -220,17 +226,24 @@ class Lab(Recipe):
 
     # --- knowledge ---------------------------------------------------------------------------------------
     async def _knowledge(self, li: int, leaf: Leaf, _si: int, _seed: Any) -> None:
+        examples = min(len(leaf.knowledge), self.options.max_seeds_per_leaf or len(leaf.knowledge), MAX_CONTEXTS)
         size = self.options.chunk_words
         context = self.ctx.teacher.provider.context_tokens
-        if context:
-            size = max(50, min(size, int((context - (self.options.generation.max_tokens or 1024) - 400) * 0.75)))
+        if context:  # room for the reply, the prompt frame and the longest example (~0.75 words per token)
+            example = max(len(s.context.split()) + sum(len(f"{q.question} {q.answer}".split()) for q in s.qa[:3])
+                          for s in leaf.knowledge[:examples])
+            room = context - (self.options.generation.max_tokens or 1024) - 400 - int(example / 0.75)
+            size = max(50, min(size, int(room * 0.75)))
         chunks = [c.text for name, text in leaf.documents for c in chunk_words(name, text, size, 0)]
+        units = [(k, e) for k in range(len(chunks)) for e in (
+            range(examples) if self.options.knowledge_pairing == "all" else [k % examples])]
         seen: set[str] = set()
-        results = await asyncio.gather(*(self._chunk_pairs(li, leaf, k, chunk) for k, chunk in enumerate(chunks)))
+        results = await asyncio.gather(*(self._chunk_pairs(li, leaf, k, e, chunks[k]) for k, e in units))
         jobs = []
-        for k, (chunk, pairs) in enumerate(zip(chunks, results)):
+        for (k, e), pairs in zip(units, results):  # in (chunk, seed context) order: which duplicate stays is fixed
+            chunk = chunks[k]
             for j, pair in enumerate(pairs):
-                order = order_key(li * 1000 + 500 + k, j + 1)
+                order = order_key(li * 1000 + 500 + k, e * 10_000 + j + 1)
                 key = normalized(pair.question)
                 if key in seen:
                     self._reject(leaf, order, "dedup", "duplicate_question", {"question": pair.question})
@@ -239,18 +252,19 @@ class Lab(Recipe):
                 jobs.append(self._one_knowledge(li, leaf, k, j, order, chunk, chunks, pair))
         await asyncio.gather(*jobs)
 
-    async def _chunk_pairs(self, li: int, leaf: Leaf, k: int, chunk: str) -> list[Any]:
-        example = leaf.knowledge[k % len(leaf.knowledge)]
+    async def _chunk_pairs(self, li: int, leaf: Leaf, k: int, e: int, chunk: str) -> list[Any]:
+        example = leaf.knowledge[e]
+        base = order_key(li * 1000 + 500 + k, e * 10_000)
         prompt = render("lab/knowledge_generate.j2", domain=leaf.task, outline=leaf.outline, chunk=chunk,
-                        examples=example.qa[:3], count=self.options.pairs_per_chunk)
+                        example_context=example.context, examples=example.qa[:3], count=self.options.pairs_per_chunk)
         try:
             reply = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
         except CallFailed as exc:
-            self.ctx.fail(order_key(li * 1000 + 500 + k, 0), "knowledge", {"leaf": leaf.path, "chunk": k}, exc)
+            self.ctx.fail(base, "knowledge", {"leaf": leaf.path, "chunk": k, "seed_context": e}, exc)
             return []
         pairs = parse_pairs(reply.choices[0].text)
         if not pairs:
-            self._reject(leaf, order_key(li * 1000 + 500 + k, 0), "knowledge", "no_pairs_parsed", {"chunk": k},
+            self._reject(leaf, base, "knowledge", "no_pairs_parsed", {"chunk": k, "seed_context": e},
                          reply.choices[0].text)
         self._count(leaf, "generated", len(pairs))
         return pairs
@@ -280,7 +294,7 @@ class Lab(Recipe):
         self._count(leaf, "accepted")
         await ctx.submit(order, "knowledge", make_record(instruction=pair.question, output=pair.answer,
                                                          meta={**meta, "form": "qa"}))
-        rng = random.Random(f"{ctx.seed}:lab-raft:{li}:{k}:{j}")
+        rng = random.Random(f"{ctx.seed}:lab-raft:{order}")
         others = [c for i, c in enumerate(chunks) if i != k]
         gold = rng.random() < self.options.raft_p
         docs = rng.sample(others, min(len(others), self.options.raft_distractors + (0 if gold else 1)))
