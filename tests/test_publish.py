@@ -118,6 +118,21 @@ def test_push_from_the_recipe_yaml(tmp_path, hub, teacher_server):
     assert meta["license"] == "apache-2.0" and meta["configs"][0]["config_name"] == "v1"
 
 
+def test_a_run_with_no_accepted_records_is_neither_exported_nor_pushed(tmp_path, hub, teacher_server):
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Hello"}) + "\n")
+    out = tmp_path / "run"
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out, options="{min_words: 1000}")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert read_jsonl(out / "data.jsonl") == [] and len(read_jsonl(out / "rejected.jsonl")) == 1
+    for args in (["export", str(out)], ["export", str(out), "--format", "alpaca", "--to", str(tmp_path / "a.jsonl")],
+                 ["push", str(out), "tester/empty"]):
+        res = distill(*args, env=_env(hub, tmp_path))
+        assert res.returncode == 2, res.stderr
+        assert "no accepted records" in res.stderr and "Traceback" not in res.stderr
+    assert not (out / "data.parquet").exists() and not (tmp_path / "a.jsonl").exists()
+    assert hub.repos == {} and hub.requests == []  # refused before the Hub was contacted
+
+
 def test_export_formats(tmp_path, finished_run):
     for fmt, columns in (("alpaca", {"instruction", "input", "output"}), ("sharegpt", {"conversations"}),
                          ("preference", {"prompt", "chosen", "rejected", "meta"})):

@@ -32,6 +32,9 @@ def handle(args: argparse.Namespace) -> int:
     data = args.run_dir / "data.jsonl"
     if not data.exists():
         raise InputError(f"{args.run_dir}: no data.jsonl (is it a finished run folder?)")
+    from distill.publish.formats import require_records
+
+    require_records(args.run_dir, "messages")
     import datasets
 
     ds = datasets.load_dataset("json", data_files=str(data), split="train")

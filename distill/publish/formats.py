@@ -43,11 +43,21 @@ def rows(run_dir: Path, fmt: str) -> Iterator[dict[str, Any]]:
         yield convert(row, fmt)
 
 
+def require_records(run_dir: Path, fmt: str) -> None:
+    """Refuse, before anything is written or sent, to publish a run with nothing in it."""
+    for _ in rows(run_dir, fmt):
+        return
+    what = "preference pairs in pairs.jsonl" if fmt == "preference" else "accepted records in data.jsonl"
+    raise InputError(f"{run_dir}: no {what}, so nothing to export or push; `distill show {run_dir}` lists "
+                     "why candidates were rejected")
+
+
 def write(run_dir: Path, fmt: str, target: Path) -> int:
     """Write the run's records in `fmt` to `target` (.parquet or .jsonl); return the row count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    require_records(run_dir, fmt)
     data = list(rows(run_dir, fmt))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
@@ -56,7 +66,7 @@ def write(run_dir: Path, fmt: str, target: Path) -> int:
             for r in data:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     elif target.suffix == ".parquet":
-        pq.write_table(pa.Table.from_pylist(data) if data else pa.table({}), tmp)
+        pq.write_table(pa.Table.from_pylist(data), tmp)
     else:
         raise InputError(f"{target}: choose a .parquet or .jsonl file name")
     tmp.replace(target)

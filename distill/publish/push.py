@@ -17,7 +17,7 @@ from typing import Any
 
 from distill.errors import DistillError, InputError
 from distill.publish.card import parse_front_matter, render_card
-from distill.publish.formats import FORMATS, write
+from distill.publish.formats import FORMATS, require_records, write
 
 
 @dataclass
@@ -64,6 +64,7 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
         raise InputError(f"--format: choose one of {', '.join(FORMATS)}")
     if "/" not in repo_id:
         raise InputError(f"repo id {repo_id!r}: use the form NAMESPACE/NAME")
+    require_records(run_dir, fmt)  # before the Hub is contacted
     manifest = json.loads(manifest_path.read_text())
     api = HfApi(token=_token())
     try:
