@@ -188,3 +188,25 @@ def test_second_run_into_the_same_folder_is_refused_while_first_runs(tmp_path, t
     finally:
         first.kill()
         first.wait()
+
+
+def test_another_recipes_finished_run_is_never_overwritten(tmp_path, teacher_server, instructions):
+    out = tmp_path / "run"
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, instructions, out)
+    assert _run(cfg).returncode == 0
+    assert distill("export", str(out)).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"}
+    calls = len(teacher_server.bodies())
+    other = write(tmp_path / "a.yaml", f"""recipe: alpaca
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+out: {out}
+""")
+    res = _run(other)
+    assert res.returncode == 2 and "holds a finished 'respond' run" in res.stderr and str(out) in res.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"} == before
+    assert len(teacher_server.bodies()) == calls
+
+    # the same recipe again may rebuild the records: the parquet exported from the old ones is removed
+    res = _run(cfg)
+    assert res.returncode == 0 and "removed data.parquet" in res.stderr
+    assert not (out / "data.parquet").exists()

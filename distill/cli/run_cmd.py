@@ -67,6 +67,9 @@ def handle(args: argparse.Namespace) -> int:
           f"{result.counts['failed']} failed | teacher calls {usage.get('answered', 0)} new, "
           f"{usage.get('cache_hits', 0)} cached, {usage.get('retries', 0)} retries | "
           f"{result.manifest['wall_seconds']:.1f}s")
+    if result.removed_exports:
+        print(f"removed {', '.join(result.removed_exports)}: exported from the records this run replaced; "
+              f"run `distill export {result.folder}` again", file=sys.stderr)
     if cfg.push is not None:
         from distill.publish.push import push
 

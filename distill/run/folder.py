@@ -74,15 +74,32 @@ class _Stream:
         return len(ranked)
 
 
+EXPORTS = ("data.parquet", "messages.parquet", "alpaca.parquet", "sharegpt.parquet", "preference.parquet")
+
+
+def _finished_recipe(path: Path) -> str | None:
+    try:
+        recipe = orjson.loads((path / "manifest.json").read_bytes()).get("recipe")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return recipe if isinstance(recipe, str) else None
+
+
 class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.removed_exports: list[str] = []
         self._lock_fh: IO[str] | None = None
         self.streams: dict[str, _Stream] = {}
 
-    def prepare(self) -> None:
+    def prepare(self, recipe: str) -> None:
         """Create the folder, take its lock, prove it is writable with room to spare, and clear partial files
-        of an interrupted run. Raises InputError before any teacher call if any of that fails."""
+        of an interrupted run. Raises InputError before any teacher call if any of that fails, or if the folder
+        holds another recipe's finished run (its dataset would be replaced)."""
+        previous = _finished_recipe(self.path)
+        if previous is not None and previous != recipe:
+            raise InputError(f"output folder {self.path} holds a finished {previous!r} run; this {recipe!r} run "
+                             "would replace its dataset. Choose another --out (or name:), or delete the folder.")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / ".write-probe"
@@ -126,6 +143,9 @@ class RunFolder:
         counts = {name: s.finish(self.path / f"{name}.jsonl", keep_data if name == "data" else None)
                   for name, s in self.streams.items()}
         write_json_atomic(self.path / "manifest.json", manifest)
+        self.removed_exports = [p.name for p in map(self.path.joinpath, EXPORTS) if p.exists()]
+        for name in self.removed_exports:  # made by `distill export` from the records just replaced
+            (self.path / name).unlink()
         return counts
 
     def release(self) -> None:

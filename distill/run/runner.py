@@ -15,7 +15,7 @@ import asyncio
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class RunResult:
     folder: Path
     counts: dict[str, int]
     manifest: dict[str, Any]
+    removed_exports: list[str] = field(default_factory=list)  # stale `distill export` files the run deleted
 
 
 class Interrupted(Exception):
@@ -76,7 +77,7 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
     rows = check_inputs(cfg)
     folder = RunFolder(out_dir(cfg))
     created = not folder.path.exists()
-    folder.prepare()
+    folder.prepare(cfg.recipe)
     try:
         return run_loop(_run(cfg, cls, options, folder, rows, progress, command))
     except KeyboardInterrupt:
@@ -189,7 +190,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     (folder.path / "README.md").write_text(render_card(manifest), encoding="utf-8")
     cache.close()
     folder.release()
-    return RunResult(folder.path, counts, manifest)
+    return RunResult(folder.path, counts, manifest, folder.removed_exports)
 
 
 def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float, wall: float,
