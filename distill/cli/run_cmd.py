@@ -62,11 +62,9 @@ def handle(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(interrupted_message(exc.folder), file=sys.stderr)
         return 130
-    usage = result.manifest["usage"].get("teacher", {})
-    print(f"wrote {result.folder}: {result.counts['data']} accepted, {result.counts['rejected']} rejected, "
-          f"{result.counts['failed']} failed | teacher calls {usage.get('answered', 0)} new, "
-          f"{usage.get('cache_hits', 0)} cached, {usage.get('retries', 0)} retries | "
-          f"{result.manifest['wall_seconds']:.1f}s")
+    from distill.run.progress import summary_line
+
+    print(summary_line(result.folder, result.counts, result.usage, result.manifest["wall_seconds"]))
     if result.removed_exports:
         print(f"removed {', '.join(result.removed_exports)}: exported from the records this run replaced; "
               f"run `distill export {result.folder}` again", file=sys.stderr)

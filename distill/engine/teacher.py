@@ -119,11 +119,14 @@ class Teacher:
                     params.max_tokens or self._completion_avg)
                 await self._limiter.acquire(estimate)
             self.usage.requests += 1
+            self.usage.in_flight += 1
             try:
                 completion = await self.provider.complete(messages, params)
             except RetryableError:
                 self._failures.record(True)
                 raise
+            finally:
+                self.usage.in_flight -= 1
             self._failures.record(False)
             if self._limiter is not None:
                 actual = completion.usage.prompt_tokens + completion.usage.completion_tokens

@@ -18,15 +18,24 @@ class RoleUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cost_known: bool = True    # False once an answer came from a model whose price is unknown
     retry_reasons: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0         # a gauge for the live display; not written to the manifest
 
     def add_answer(self, completion: Completion, price: Price | None) -> None:
         self.answered += 1
         self.prompt_tokens += completion.usage.prompt_tokens
         self.completion_tokens += completion.usage.completion_tokens
-        if price is not None:
+        if price is None:
+            self.cost_known = False
+        else:
             self.cost_usd += (completion.usage.prompt_tokens * price.prompt_per_mtok
                               + completion.usage.completion_tokens * price.completion_per_mtok) / 1e6
+
+    @property
+    def cost(self) -> float | None:
+        """Dollars spent by this role in this run; None when a price is unknown (never a made-up 0.0)."""
+        return self.cost_usd if self.cost_known else None
 
     def add_retry(self, reason: str) -> None:
         self.retries += 1
@@ -44,6 +53,20 @@ class Usage:
         out = {}
         for name, r in self.roles.items():
             d = asdict(r)
-            d["cost_usd"] = round(r.cost_usd, 6)
+            del d["in_flight"], d["cost_known"]
+            d["cost_usd"] = None if r.cost is None else round(r.cost_usd, 6)
             out[name] = d
         return out
+
+    def totals(self) -> RoleUsage:
+        """Every role added up (teacher, judge, answer, reward): what the summary line and the display show."""
+        total = RoleUsage()
+        for r in self.roles.values():
+            for name in ("requests", "retries", "cache_hits", "answered", "failed", "prompt_tokens",
+                         "completion_tokens", "in_flight"):
+                setattr(total, name, getattr(total, name) + getattr(r, name))
+            total.cost_usd += r.cost_usd
+            total.cost_known = total.cost_known and r.cost_known
+            for reason, n in r.retry_reasons.items():
+                total.retry_reasons[reason] = total.retry_reasons.get(reason, 0) + n
+        return total

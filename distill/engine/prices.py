@@ -1,0 +1,73 @@
+"""What a model's tokens cost and how long its context is, without homework.
+
+`price:` in the YAML always wins. Otherwise in-process models (the embedded teacher, transformers) cost nothing,
+hosted APIs are looked up in `genai-prices` (pydantic's maintained price table, bundled snapshot: no network), and
+anything else — a self-hosted server, a model the table does not know — is *unknown*, recorded as `null`, never as
+a made-up 0.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from distill.providers.spec import Price, ProviderSpec
+
+IN_PROCESS = {"local", "transformers"}
+HOSTED = {  # provider kind -> (genai-prices provider id, hosts that bill through it)
+    "openai": ("openai", {"api.openai.com"}),
+    "anthropic": ("anthropic", {"api.anthropic.com"}),
+}
+
+
+@dataclass(frozen=True)
+class PriceInfo:
+    price: Price | None  # None: unknown
+    source: str          # "config" | "in-process" | "genai-prices" | "unknown"
+    context_tokens: int | None = None
+
+
+def price_info(spec: ProviderSpec) -> PriceInfo:
+    if spec.price is not None:
+        return PriceInfo(spec.price, "config", spec.context_tokens)
+    if spec.provider in IN_PROCESS:
+        return PriceInfo(Price(), "in-process", spec.context_tokens)
+    hosted = HOSTED.get(spec.provider)
+    if hosted is None or not spec.model:
+        return PriceInfo(None, "unknown", spec.context_tokens)
+    provider_id, hosts = hosted
+    if spec.base_url is not None and (urlsplit(spec.base_url).hostname or "") not in hosts:
+        return PriceInfo(None, "unknown", spec.context_tokens)  # a self-hosted or third-party server
+    looked = _lookup(provider_id, spec.model)
+    if looked is None:
+        return PriceInfo(None, "unknown", spec.context_tokens)
+    price, context = looked
+    return PriceInfo(price, "genai-prices", spec.context_tokens or context)
+
+
+def _lookup(provider_id: str, model: str) -> tuple[Price, int | None] | None:
+    try:
+        from genai_prices import Usage, calc_price
+    except ImportError:  # the table is a dependency, but a trimmed install should still run
+        return None
+    try:
+        per_input = calc_price(Usage(input_tokens=1_000_000), model_ref=model, provider_id=provider_id)
+        per_output = calc_price(Usage(output_tokens=1_000_000), model_ref=model, provider_id=provider_id)
+    except (LookupError, ValueError):
+        return None
+    price = Price(prompt_per_mtok=float(per_input.total_price), completion_per_mtok=float(per_output.total_price))
+    return price, getattr(per_input.model, "context_window", None)
+
+
+def with_price(spec: ProviderSpec) -> ProviderSpec:
+    """The spec with its resolved price (and context window) filled in, for the engine's accounting."""
+    info = price_info(spec)
+    if info.price is spec.price and info.context_tokens == spec.context_tokens:
+        return spec
+    return spec.model_copy(update={"price": info.price, "context_tokens": info.context_tokens})
+
+
+def cost(price: Price | None, prompt_tokens: float, completion_tokens: float) -> float | None:
+    if price is None:
+        return None
+    return (prompt_tokens * price.prompt_per_mtok + completion_tokens * price.completion_per_mtok) / 1e6
