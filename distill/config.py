@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from distill.errors import InputError
 from distill.providers.base import GenerationParams
@@ -19,6 +27,7 @@ class InputSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     path: str
+    name: str | None = Field(None, description="the dataset's configuration (subset), e.g. `main` for gsm8k")
     field: str = "instruction"
     input_field: str | None = "input"
     split: str = "train"
@@ -84,18 +93,42 @@ def format_validation(exc: ValidationError, where: Any) -> str:
         key = ".".join(str(p) for p in loc) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check its spelling; `distill validate` lists the allowed keys)"
+            msg = "unknown key" + _did_you_mean(loc) + " (`distill validate --schema` lists the allowed keys)"
         lines.append(f"{where(loc)}: {key}: {msg}")
     return "\n".join(lines)
 
 
-def load_config(path: Path, overrides: dict[str, Any] | None = None) -> tuple[RunConfig, YamlSource]:
-    """Load and validate a recipe YAML, apply CLI overrides, resolve file paths relative to the YAML."""
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """`; did you mean 'temperature'?` for a misspelt key of the run config or one of its sections."""
+    import difflib
+
+    model: Any = RunConfig
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        model = next((a for a in (field.annotation, *getattr(field.annotation, "__args__", ()))
+                      if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return ""
+    known = list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None,
+                sets: list[tuple[str, Any, str]] | None = None) -> tuple[RunConfig, YamlSource]:
+    """Load and validate a recipe YAML, apply CLI overrides (top-level values, then `--set` dotted keys), resolve
+    file paths relative to the YAML."""
+    from distill.overrides import apply_sets
+
     src = YamlSource.load(path)
     data = dict(src.data)
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
+    origins = apply_sets(data, sets or [])
+    src.origins.update(origins)
     try:
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ class YamlSource:
         self.path = path
         self.data = data
         self.root = root
+        self.origins: dict[tuple[str, ...], str] = {}  # key paths set on the command line (--set), and how
 
     @classmethod
     def load(cls, path: Path) -> "YamlSource":
@@ -55,5 +56,9 @@ class YamlSource:
         return line
 
     def where(self, loc: tuple[Any, ...]) -> str:
+        for n in range(len(loc), 0, -1):
+            flag = self.origins.get(tuple(str(p) for p in loc[:n]))
+            if flag is not None:
+                return flag
         line = self.line_of(loc)
         return f"{self.path}:{line}" if line else str(self.path)

@@ -86,9 +86,10 @@ def test_show_and_export_a_finished_run(tmp_path, teacher_server):
     res = distill("show", str(out), "-n", "2")
     assert res.returncode == 0
     assert "accepted 4, rejected 1, failed 0" in res.stdout and "truncated 1" in res.stdout
-    assert res.stdout.count('"instruction"') == 2
+    assert "user: Q0" in res.stdout and "user: Q1" in res.stdout and "user: Q2" not in res.stdout
+    assert "showed 2 of 4 accepted record(s)" in res.stdout
     res = distill("show", str(out), "--rejected")
-    assert '"reason": "truncated"' in res.stdout
+    assert "rejected at respond: truncated" in res.stdout and "showed 1 of 1 rejected" in res.stdout
 
     res = distill("export", str(out), "--save-to-disk", str(tmp_path / "ds"))
     assert res.returncode == 0, res.stderr
@@ -100,3 +101,5 @@ def test_show_and_export_a_finished_run(tmp_path, teacher_server):
 
     res = distill("show", str(tmp_path))
     assert res.returncode == 2 and "not a finished run folder" in res.stderr
+    res = distill("show", str(tmp_path / "nope"))
+    assert res.returncode == 2 and "no such folder" in res.stderr

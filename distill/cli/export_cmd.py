@@ -28,6 +28,13 @@ def handle(args: argparse.Namespace) -> int:
 
         target = args.to or args.run_dir / f"{args.format}.parquet"
         print(f"wrote {target} ({write(args.run_dir, args.format, target)} rows, format {args.format})")
+        if args.save_to_disk:  # the same rows as a datasets folder
+            import datasets
+
+            from distill.publish.formats import rows
+
+            datasets.Dataset.from_list(list(rows(args.run_dir, args.format))).save_to_disk(str(args.save_to_disk))
+            print(f"wrote {args.save_to_disk} (a datasets folder, format {args.format})")
         return 0
     data = args.run_dir / "data.jsonl"
     if not data.exists():

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"distill.cli.{name}_cmd").add_parser(sub)
+    for command in sub.choices.values():  # a bad flag shows the command's own usage, not the top-level one
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -42,13 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     from distill.errors import DistillError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        (getattr(args, "command_parser", None) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:  # `distill ... | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except DistillError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

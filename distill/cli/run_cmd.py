@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from distill.overrides import add_override_flags, parse_sets
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -18,27 +20,32 @@ def add_parser(sub: Any) -> None:
                "  distill run recipes/respond.yaml --num 5\n"
                "  distill run recipes/respond.yaml --teacher openai:gpt-4o-mini\n"
                "  distill run recipes/respond.yaml --teacher openai:Qwen2.5-7B@http://127.0.0.1:8000/v1\n"
+               "  distill run recipes/respond.yaml --temperature 0.2 --set teacher.max_concurrency=8\n"
                "  distill run recipes/respond.yaml --dry-run")
     p.add_argument("recipe", type=Path, help="recipe YAML file (see `distill recipes`)")
     p.add_argument("--teacher", help="override the teacher: local | openai:MODEL | openai:MODEL@BASE_URL")
     p.add_argument("--judge", help="override the judge model, same forms as --teacher")
     p.add_argument("--input", help="override input.path (a JSONL file or a datasets dataset)")
-    p.add_argument("--num", type=int, help="use at most N input rows")
+    p.add_argument("--field", help="override input.field: the column holding the instruction")
+    p.add_argument("--num", type=int, help="how many to make: input rows for respond, math_qa, evol_instruct, "
+                                            "knowledge_qa; new instructions for self_instruct and alpaca")
     p.add_argument("--out", help="run folder (default outputs/<name>)")
     p.add_argument("--seed", type=int, help="random seed (default from the recipe, else 0)")
     p.add_argument("--dry-run", action="store_true",
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no live display and no periodic log lines")
+    add_override_flags(p)
     p.set_defaults(handler=handle)
 
 
 def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"teacher": args.teacher, "judge": args.judge, "num": args.num, "out": args.out,
                            "seed": args.seed}
-    if args.input:
+    if args.input or args.field:
         given = data.get("input")
         current: dict[str, Any] = given if isinstance(given, dict) else {}
-        out["input"] = {**current, "path": args.input}
+        out["input"] = {**current, **({"path": args.input} if args.input else {}),
+                        **({"field": args.field} if args.field else {})}
     return out
 
 
@@ -48,7 +55,7 @@ def handle(args: argparse.Namespace) -> int:
     from distill.yaml_source import YamlSource
 
     raw = YamlSource.load(args.recipe).data
-    cfg, src = load_config(args.recipe, overrides(args, raw))
+    cfg, src = load_config(args.recipe, overrides(args, raw), parse_sets(args))
     if args.input:
         cfg.input.path = args.input  # type: ignore[union-attr]  # a CLI path is relative to the shell, not the YAML
     if args.dry_run:
@@ -75,6 +82,10 @@ def handle(args: argparse.Namespace) -> int:
         pushed = push(result.folder, p.repo_id, private=p.private, config_name=p.config_name, split=p.split,
                       fmt=p.format, license=p.license)
         print(f"pushed {pushed.rows} rows to {pushed.url} (config {p.config_name}, split {p.split})")
+    if result.counts["failed"] and not result.counts["data"] and not result.counts["rejected"]:
+        print(f"every item failed ({result.counts['failed']}; see {result.folder / 'failed.jsonl'} for the "
+              "errors); nothing was made. Fix the cause and run the same command again.", file=sys.stderr)
+        return 1
     if result.counts["failed"]:
         print(f"{result.counts['failed']} item(s) failed after retries (see failed.jsonl); run the same command "
               "again to retry only those.", file=sys.stderr)

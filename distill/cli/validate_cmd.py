@@ -1,4 +1,4 @@
-"""`distill validate RECIPE.yaml`: the same checks `distill run` makes before it calls anyone."""
+"""`distill validate RECIPE.yaml [...]`: the same checks `distill run` makes before it calls anyone."""
 
 from __future__ import annotations
 
@@ -6,32 +6,55 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from distill.overrides import add_override_flags, parse_sets
+
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("validate", help="check a recipe YAML, its options and its input files",
-                       description="Check a recipe YAML exactly as `distill run` does before calling the teacher: "
-                                   "keys and types, recipe options, and every input row. Prints the allowed keys "
-                                   "with --schema.")
-    p.add_argument("recipe", type=Path, nargs="?", help="recipe YAML file")
+    p = sub.add_parser("validate", help="check recipe YAMLs, their options, input files and API keys",
+                       description="Check recipe YAMLs exactly as `distill run` does before calling the teacher: "
+                                   "keys and types, recipe options, every input row, and that each hosted model's "
+                                   "API key variable is set. Prints the allowed keys with --schema.")
+    p.add_argument("recipes", type=Path, nargs="*", help="recipe YAML files")
     p.add_argument("--schema", action="store_true", help="print the JSON schema of the run config and exit")
+    add_override_flags(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     import json
+    import sys
 
-    from distill.config import RunConfig, load_config
+    from distill.config import RunConfig
     from distill.errors import InputError
-    from distill.run.runner import check_inputs, out_dir, validate_options
 
     if args.schema:
         print(json.dumps(RunConfig.model_json_schema(), indent=2))
         return 0
-    if args.recipe is None:
-        raise InputError("validate: give a recipe YAML file (or --schema)")
-    cfg, src = load_config(args.recipe)
+    if not args.recipes:
+        raise InputError("validate: give one or more recipe YAML files (or --schema)")
+    failed = 0
+    for path in args.recipes:
+        try:
+            print(_check(path, args))
+        except InputError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+    if failed:
+        print(f"{failed} of {len(args.recipes)} recipe file(s) failed", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _check(path: Path, args: argparse.Namespace) -> str:
+    from distill.config import load_config
+    from distill.providers.openai_http import api_key_for
+    from distill.run.runner import check_inputs, out_dir, validate_options
+
+    cfg, src = load_config(path, sets=parse_sets(args))
     validate_options(cfg, src)
     rows = check_inputs(cfg)
-    print(f"{args.recipe}: ok | recipe {cfg.recipe} | teacher {cfg.teacher.label()}"
-          + (f" | {rows} input rows" if rows is not None else "") + f" | out {out_dir(cfg)}")
-    return 0
+    for role, spec in (("teacher", cfg.teacher), ("judge", cfg.judge), ("answer_teacher", cfg.answer_teacher),
+                       ("reward", cfg.reward)):
+        if spec is not None and spec.provider == "openai":
+            api_key_for(spec)  # an unset key variable for a hosted API fails here, not at the first call
+    return (f"{path}: ok | recipe {cfg.recipe} | teacher {cfg.teacher.label()}"
+            + (f" | {rows} input rows" if rows is not None else "") + f" | out {out_dir(cfg)}")

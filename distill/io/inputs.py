@@ -63,7 +63,7 @@ class Inputs:
                 return datasets.load_from_disk(str(self.path))
             if self.path.suffix in (".parquet", ".csv"):
                 return datasets.load_dataset(self.path.suffix[1:], data_files=str(self.path), split=self.spec.split)
-            return datasets.load_dataset(self.spec.path, split=self.spec.split)
+            return datasets.load_dataset(self.spec.path, self.spec.name, split=self.spec.split)
         except FileNotFoundError as exc:
             raise InputError(f"input.path: {self.spec.path}: not found ({exc})") from None
         except Exception as exc:  # datasets raises many types for a dataset that cannot be loaded
@@ -75,8 +75,10 @@ class Inputs:
             value = obj.get(field)
             if not isinstance(value, str) or not value.strip():
                 got = "missing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
+                columns = ", ".join(repr(k) for k in obj) if isinstance(obj, dict) else "none"
                 raise InputError(f"{self._where(at)}: field {field!r} must be a non-empty string ({got}); "
-                                 f"set input.field to the column holding the instruction")
+                                 f"the columns there are {columns}: set input.field (or --field) to the one "
+                                 f"holding the instruction")
             other = obj.get(extra) if extra else None
             yield InputRow(i, value, other if isinstance(other, str) else "", obj)
 
