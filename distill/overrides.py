@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from distill.errors import InputError
 
 # short flag (argparse dest) -> dotted key
@@ -30,6 +28,8 @@ def add_override_flags(p: Any) -> None:
 
 def parse_sets(args: Any) -> list[tuple[str, Any, str]]:
     """(dotted key, typed value, how the user wrote it) for every --set and short flag given."""
+    import yaml  # only when parsing: `distill --help` stays light
+
     out = []
     for dest, (key, _, _) in SHORT_FLAGS.items():
         value = getattr(args, dest, None)
