@@ -23,7 +23,7 @@ def reference_filter(texts, pool=(), threshold=0.7):
 
 
 WORDS = "the a of to write give list explain make sort find name three five words sentence story poem list " \
-        "numbers python code email letter summary title cat dog sky blue red".split()
+        "numbers python code email letter summary title cat dog sky blue red".split()  # noqa: SIM905
 ODD = ["É", "İstanbul", "naïve", "C++", "x_y", "3.14", "—", "🙂", "ǅ", "ﬁ", "Ⅻ", "", "   ", "\t\n", "A-B", "e.g."]
 
 
@@ -65,3 +65,31 @@ def test_threshold_boundary_pairs():
     assert greedy_filter([b], [a]) == reference_filter([b], [a]) == [0]
     c = "one two three four five six seven eight y z"  # 0.8 -> rejected
     assert greedy_filter([c], [a]) == reference_filter([c], [a]) == []
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.9])
+@pytest.mark.parametrize("seed", range(3))
+def test_greedy_decisions_identical_to_rouge_score_at_other_thresholds(seed, threshold):
+    # the pruning bounds (required overlap, partner lengths) follow the threshold; at 0.5 bounds derived for
+    # 0.7 would skip pairs that do exceed 0.5 and keep near-duplicates rouge_score rejects
+    rng = random.Random(100 + seed)
+    pool = [_random_text(rng) for _ in range(30)]
+    texts = [_random_text(rng) for _ in range(200)]
+    for _ in range(150):
+        base = rng.choice(texts + pool).split()
+        if rng.random() < 0.5:
+            rng.shuffle(base)
+        keep = max(0, int(len(base) * rng.uniform(0.4, 1.0)))
+        texts.append(" ".join(base[:keep] + [rng.choice(WORDS) for _ in range(rng.randint(0, 4))]))
+    rng.shuffle(texts)
+    assert greedy_filter(texts, pool, threshold) == reference_filter(texts, pool, threshold)
+
+
+def test_half_threshold_pair_found():
+    # 14 and 10 tokens sharing 7 in order: F1 = 2*7/(14+10) = 0.583 -> rejected at 0.5, kept at 0.7 (a bound
+    # derived for 0.7 requires 6 common tokens out of 10 in the probe's rarest 5, and misses this pair)
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi"
+    b = "alpha beta gamma delta epsilon zeta eta q r s"
+    assert reference_filter([b], [a], 0.5) == []
+    assert greedy_filter([b], [a], 0.5) == []
+    assert greedy_filter([b], [a], 0.7) == reference_filter([b], [a], 0.7) == [0]

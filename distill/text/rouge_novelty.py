@@ -1,16 +1,19 @@
 """Self-instruct's ROUGE-L novelty filter, exact and fast.
 
 Decisions are identical to the `rouge_score` package (RougeScorer(["rougeL"], use_stemmer=False)) with
-self-instruct's greedy rule: a candidate joins the pool unless its ROUGE-L F1 with some pool member is > 0.7.
+self-instruct's greedy rule: a candidate joins the pool unless its ROUGE-L F1 with some pool member is > the
+threshold (0.7 in the paper; exact at any threshold).
 
 How it is fast without changing a decision:
 1. Tokens are produced by the same steps as rouge_score's tokenizer and mapped to ints.
 2. ROUGE-L F1 = 2*LCS/(|a|+|b|) and LCS <= the multiset overlap of the two token lists, so a pair can only exceed
-   the threshold if its overlap o > 0.35*(|a|+|b|), which forces o > 0.538*|x| for each side x. Prefix filtering (the classic set-similarity-join lemma) then says: under any fixed global
+   the threshold t if its overlap o > t/2*(|a|+|b|), which forces o > t/(2-t)*|x| for each side x (0.538*|x| at
+   t = 0.7) and a partner length within a factor (2-t)/t. Prefix filtering (the classic set-similarity-join
+   lemma) then says: under any fixed global
    order of tokens, two lists whose overlap is >= t share an element within the first |x|-t+1 elements of each.
    We index every pool member by that prefix (rarest tokens first) and probe with the candidate's prefix.
 3. Survivors of a length check get their LCS from rapidfuzz (C++, bit-parallel over one character per token),
-   and the F1 is computed with rouge_score's own float formula, so the comparison with 0.7 is bit-identical.
+   and the F1 is computed with rouge_score's own float formula, so the comparison with t is bit-identical.
 """
 
 from __future__ import annotations
@@ -41,10 +44,20 @@ def rouge_l_f1(lcs: int, len_a: int, len_b: int) -> float:
     return 0.0
 
 
-def _required_overlap(n: int) -> int:
-    """A lower bound on the overlap o any partner needs with a list of n tokens: F1 > 0.7 needs
-    2o/(n + n') > 0.7 with o <= n', so 1.3*o > 0.7*n, i.e. o > 0.538*n (rounded down, to stay conservative)."""
-    return max(1, int(0.7 * n / 1.3 - 1e-9) + 1)
+def _required_overlap(n: int, threshold: float) -> int:
+    """A lower bound on the overlap o any partner needs with a list of n tokens: F1 > t needs 2o/(n + n') > t
+    with o <= n', so (2-t)*o > t*n, i.e. o > t/(2-t)*n (0.538*n at t = 0.7; rounded down, to stay
+    conservative). Any pair with a common token has F1 > 0, so at least one shared token is always needed."""
+    t = min(max(threshold, 0.0), 1.0)
+    return max(1, int(t * n / (2 - t) - 1e-9) + 1)
+
+
+def _length_window(m: int, threshold: float) -> tuple[float, float]:
+    """The partner lengths n for which F1 > t is possible at all: 2*min(m, n)/(m + n) > t."""
+    t = min(max(threshold, 0.0), 1.0)
+    if t <= 0:
+        return 0.0, float("inf")
+    return m * t / (2 - t) - 1e-9, m * (2 - t) / t + 1e-9
 
 
 def _as_text(ids: list[int]) -> str:
@@ -90,7 +103,7 @@ class NoveltyFilter:
             seen[tid] += 1
             elements.append((tid, seen[tid]))
         elements.sort(key=lambda e: (self._rank[e[0]], e[1]))
-        return elements[: len(ids) - _required_overlap(len(ids)) + 1]
+        return elements[: len(ids) - _required_overlap(len(ids), self.threshold) + 1]
 
     def most_similar(self, text: str) -> tuple[float, int | None]:
         """(score, pool index) of a pool member whose F1 with `text` exceeds the threshold, else (best seen, None
@@ -103,7 +116,7 @@ class NoveltyFilter:
             candidates.update(self.index.get(element, ()))
         best, best_idx = 0.0, None
         m = len(ids)
-        lo, hi = m * 0.7 / 1.3 - 1e-9, m * 1.3 / 0.7 + 1e-9  # feasible partner lengths
+        lo, hi = _length_window(m, self.threshold)  # feasible partner lengths
         query, lcs, pool_ids, pool_text = _as_text(ids), self._lcs, self.pool_ids, self.pool_text
         cut = self.threshold - 1e-9
         for j in sorted(candidates):
