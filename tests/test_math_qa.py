@@ -4,12 +4,15 @@ augmentation and decontamination, against a scripted teacher; one run on the emb
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
-
-from distill.text.math_answers import equivalent, extract_boxed, trim_after_boxed
 from helpers import ROOT, distill, read_jsonl, write
+
+from distill.prompts import render
+from distill.recipes.math_qa import MathOptions
+from distill.text.math_answers import equivalent, extract_boxed, trim_after_boxed
 
 EQUAL = [("5", "5.0"), ("1/2", "0.5"), ("\\frac{1}{2}", "0.5"), ("\\dfrac{3}{4}", "\\frac{3}{4}"), ("1,000", "1000"),
          ("50\\%", "0.5"), ("12 cm", "12"), ("\\text{12 apples}", "12"), ("x = 3", "3"), ("\\$5.00", "5"),
@@ -74,7 +77,7 @@ options:
     out = tmp_path / "run"
     solve = [b for b in teacher_server.bodies() if "Solution:" in b["messages"][0]["content"]]
     assert solve[0]["n"] == 3 and solve[0]["temperature"] == 1.0 and solve[0]["top_p"] == 0.95
-    assert solve[0]["max_tokens"] == 512 and "\\boxed{}" in solve[0]["messages"][0]["content"]
+    assert solve[0]["max_tokens"] == 2048 and "\\boxed{}" in solve[0]["messages"][0]["content"]
 
     data = read_jsonl(out / "data.jsonl")
     by_problem = Counter(r["instruction"] for r in data)
@@ -130,6 +133,64 @@ options: {{samples: 4}}
     assert distill("run", str(cfg), "--no-progress").returncode == 0
     rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert [r["reason"] for r in rejected] == ["no_majority"] * 4
+
+
+def test_few_shot_solutions_clear_the_minimum_length():
+    # a teacher imitating the examples must not be discarded for imitating them: five worked solutions (as
+    # OpenMathInstruct uses), each at least as long as the solution minimum
+    prompt = render("math_qa/solve.j2", problem="NEW")
+    solutions = re.findall(r"Solution:\n(.*?)\n\nProblem:", prompt, re.DOTALL)
+    assert len(solutions) == 5
+    assert all(len(s) >= MathOptions().min_solution_chars for s in solutions), [len(s) for s in solutions]
+    assert all(s.rstrip().endswith("}.") and "\\boxed{" in s for s in solutions)
+
+
+def test_solution_token_limit_can_apply(tmp_path, teacher_server):
+    # by default a solution can be longer than the 1024-token limit without being cut off, so the limit (not
+    # truncation) decides: a finished 1,300-token solution is dropped as too long, a 300-token one is kept
+    assert MathOptions().solve.max_tokens > MathOptions().max_solution_tokens
+    step = " Then we add the next number to the running total and write the new total down."
+    teacher_server.configure(rules=[
+        {"match": r"Problem:\nLong sum\?\n+Solution:$", "reply": "Start at zero." + step * 65 + " \\\\boxed{5}"},
+        {"match": r"Problem:\nMid sum\?\n+Solution:$", "reply": "Start at zero." + step * 15 + " \\\\boxed{5}"}])
+    rows = [{"problem": "Long sum?", "answer": "5"}, {"problem": "Mid sum?", "answer": "5"}]
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: math_qa
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}, field: problem, input_field: null}}
+out: {tmp_path / 'run'}
+options: {{samples: 1}}
+""")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert all(b["max_tokens"] == 2048 for b in teacher_server.bodies())
+    assert [r["instruction"] for r in read_jsonl(tmp_path / "run" / "data.jsonl")] == ["Mid sum?"]
+    assert [r["reason"] for r in read_jsonl(tmp_path / "run" / "rejected.jsonl")] == ["solution_too_long"]
+
+
+def test_reference_field_reaches_the_judge(tmp_path, teacher_server):
+    # README: `quality.reference_field` is reference-guided grading for math. The seed problem's column value is
+    # the reference; an augmented problem (no column) is graded against its verified majority answer
+    teacher_server.configure(rules=[
+        {"match": r"grading one response", "reply": '{"rationale": "fine", "score": 8}'},
+        {"match": r"Write one new math word problem", "reply": "A shop has 3 boxes of 4 pens. How many pens?"},
+        {"match": r"Problem:\nWhat is 2 \+ 2\?\n+Solution:$", "reply": "Two plus two." + LONG + " \\\\boxed{4}"},
+        {"match": r"Problem:\nA shop has[\s\S]*Solution:$", "reply": "Count them." + LONG + " \\\\boxed{12}"}])
+    inp = write(tmp_path / "in.jsonl", json.dumps({"problem": "What is 2 + 2?", "gold": "four (4)"}) + "\n")
+    cfg = write(tmp_path / "r.yaml", f"""recipe: math_qa
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}, field: problem, input_field: null}}
+out: {tmp_path / 'run'}
+options: {{samples: 2, answer_field: nothing, augment: 1}}
+quality: {{rubric: overall, reference_field: gold}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    judged = [b["messages"][0]["content"] for b in teacher_server.bodies()
+              if "grading one response" in b["messages"][0]["content"]]
+    assert len(judged) == 4
+    references = sorted(j.split("# Reference answer (treat it as correct)\n")[1].split("\n")[0] for j in judged)
+    assert references == ["12", "12", "four (4)", "four (4)"]
+    assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 4
 
 
 @pytest.mark.slow

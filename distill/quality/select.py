@@ -21,9 +21,9 @@ class ScoreTable:
     n: int = 0
     columns: dict[str, array] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
-    orders: array = field(default_factory=lambda: array("Q"))  # each candidate's order key, for ties
+    orders: list[str] = field(default_factory=list)  # each candidate's order key, for ties
 
-    def add(self, scores: dict[str, float], groups: dict[str, str], order: int = 0) -> None:
+    def add(self, scores: dict[str, float], groups: dict[str, str], order: str = "") -> None:
         self.orders.append(order)
         for name, value in scores.items():
             col = self.columns.get(name)
@@ -41,7 +41,7 @@ class ScoreTable:
         return self.columns.get(name) or array("d", [NAN] * self.n)
 
 
-def _top(indices: list[int], values: array, orders: array, k: int) -> set[int]:
+def _top(indices: list[int], values: array, orders: list[str], k: int) -> set[int]:
     ranked = sorted((i for i in indices if not math.isnan(values[i])), key=lambda i: (-values[i], orders[i]))
     return set(ranked[:k])
 

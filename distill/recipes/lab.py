@@ -50,7 +50,6 @@ from distill.taxonomy.model import Leaf, SeedQA
 from distill.taxonomy.validate import load_taxonomy
 from distill.text.dedup import normalized
 
-MAX_CONTEXTS = 100  # seed contexts per knowledge leaf that order keys leave room for (10,000 pairs each)
 COUNTS = "lab_counts"  # per-leaf tallies (`ctx.tally`, so a replayed job counts again), folded into lab_leaves
 
 
@@ -124,6 +123,17 @@ class Lab(Recipe):
         self.ctx.tally(COUNTS, f"{leaf.path}\t{what}", n)
 
     # --- shared helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def _skill_key(li: int, si: int, j: int) -> str:
+        """Leaf, then skills (0) before knowledge (1), then seed, then question (0: the seed's own outcomes)."""
+        return order_key((li, 0, si), j)
+
+    @staticmethod
+    def _knowledge_key(li: int, k: int, e: int, j: int, raft: bool = False) -> str:
+        """Leaf, knowledge (1), chunk, seed context, pair (0: the generation's own outcomes), then the plain row
+        before its RAFT row. Structured, so no number of chunks, contexts or pairs can reach another's key."""
+        return order_key((li, 1, k), (e, j, int(raft)))
+
     def _gen(self, **over: Any) -> GenerationParams:
         return self.ctx.teacher.params(**self.options.generation.model_dump(exclude_none=True)).merged(**over)
 
@@ -145,7 +155,7 @@ class Lab(Recipe):
 
     # --- skills ------------------------------------------------------------------------------------------
     async def _freeform(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> None:
-        base = order_key(li * 1000 + si, 0)
+        base = self._skill_key(li, si, 0)
         try:
             reply = await self.ctx.teacher.complete(self._freeform_prompt(leaf, seed), self._gen())
         except CallFailed as exc:
@@ -158,7 +168,7 @@ class Lab(Recipe):
                                reply.choices[0].text)
 
     async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> None:
-        base = order_key(li * 1000 + si, 0)
+        base = self._skill_key(li, si, 0)
         try:
             reply = await self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen())
         except CallFailed as exc:
@@ -184,13 +194,13 @@ class Lab(Recipe):
     async def _answer_all(self, li: int, leaf: Leaf, si: int, questions: list[tuple[str, str | None]],
                           raw: str) -> None:
         if not questions:
-            self._reject(leaf, order_key(li * 1000 + si, 0), "questions", "no_questions_parsed", {"seed": si}, raw)
+            self._reject(leaf, self._skill_key(li, si, 0), "questions", "no_questions_parsed", {"seed": si}, raw)
             return
         self._count(leaf, "generated", len(questions))
         await asyncio.gather(*(self._one_skill(li, leaf, si, j, q, c) for j, (q, c) in enumerate(questions)))
 
     async def _one_skill(self, li: int, leaf: Leaf, si: int, j: int, question: str, context: str | None) -> None:
-        ctx, order = self.ctx, order_key(li * 1000 + si, j + 1)
+        ctx, order = self.ctx, self._skill_key(li, si, j + 1)
         item = {"seed": si, "question": question, "context": context}
         try:
             ok, qscore, raw = await question_ok(self.judge, leaf.task, question)
@@ -226,7 +236,7 @@ class Lab(Recipe):
 
     # --- knowledge ---------------------------------------------------------------------------------------
     async def _knowledge(self, li: int, leaf: Leaf, _si: int, _seed: Any) -> None:
-        examples = min(len(leaf.knowledge), self.options.max_seeds_per_leaf or len(leaf.knowledge), MAX_CONTEXTS)
+        examples = min(len(leaf.knowledge), self.options.max_seeds_per_leaf or len(leaf.knowledge))
         size = self.options.chunk_words
         context = self.ctx.teacher.provider.context_tokens
         if context:  # room for the reply, the prompt frame and the longest example (~0.75 words per token)
@@ -243,18 +253,18 @@ class Lab(Recipe):
         for (k, e), pairs in zip(units, results):  # in (chunk, seed context) order: which duplicate stays is fixed
             chunk = chunks[k]
             for j, pair in enumerate(pairs):
-                order = order_key(li * 1000 + 500 + k, e * 10_000 + j + 1)
+                order = self._knowledge_key(li, k, e, j + 1)
                 key = normalized(pair.question)
                 if key in seen:
                     self._reject(leaf, order, "dedup", "duplicate_question", {"question": pair.question})
                     continue
                 seen.add(key)
-                jobs.append(self._one_knowledge(li, leaf, k, j, order, chunk, chunks, pair))
+                jobs.append(self._one_knowledge(li, leaf, k, e, j, chunk, chunks, pair))
         await asyncio.gather(*jobs)
 
     async def _chunk_pairs(self, li: int, leaf: Leaf, k: int, e: int, chunk: str) -> list[Any]:
         example = leaf.knowledge[e]
-        base = order_key(li * 1000 + 500 + k, e * 10_000)
+        base = self._knowledge_key(li, k, e, 0)
         prompt = render("lab/knowledge_generate.j2", domain=leaf.task, outline=leaf.outline, chunk=chunk,
                         example_context=example.context, examples=example.qa[:3], count=self.options.pairs_per_chunk)
         try:
@@ -269,9 +279,9 @@ class Lab(Recipe):
         self._count(leaf, "generated", len(pairs))
         return pairs
 
-    async def _one_knowledge(self, li: int, leaf: Leaf, k: int, j: int, order: int, chunk: str,
+    async def _one_knowledge(self, li: int, leaf: Leaf, k: int, e: int, j: int, chunk: str,
                              chunks: list[str], pair: Any) -> None:
-        ctx = self.ctx
+        ctx, order = self.ctx, self._knowledge_key(li, k, e, j + 1)
         item = {"chunk": k, "question": pair.question, "answer": pair.answer}
         try:
             checks = (("faithfulness", lambda: faithful(self.judge, chunk, pair.answer)),
@@ -302,6 +312,6 @@ class Lab(Recipe):
             docs.append(chunk)
         rng.shuffle(docs)
         context = "\n\n".join(f"Document:\n{d}" for d in docs)
-        await ctx.submit(order + 1_000, "knowledge", make_record(
+        await ctx.submit(self._knowledge_key(li, k, e, j + 1, raft=True), "knowledge", make_record(
             instruction=pair.question, input=context, output=pair.answer,
             meta={**meta, "form": "raft", "gold_included": gold}))

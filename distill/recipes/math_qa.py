@@ -2,21 +2,27 @@
 problem, extract the `\\boxed{}` answer, keep the solutions whose answer is equivalent to the ground truth — or,
 without one, to the majority answer when it has enough agreement — then the quality gate.
 
-Defaults follow OpenMathInstruct-1/2: sampling temperature 1.0, top_p 0.95, 512 new tokens; text after the
-boxed answer trimmed; solutions shorter than 200 characters or longer than ~1024 tokens dropped, problems longer
-than ~1024 tokens dropped (tokens estimated as characters / 4); majority voting for problems without an answer.
+Defaults follow OpenMathInstruct-1/2: sampling temperature 1.0, top_p 0.95; text after the boxed answer
+trimmed; solutions shorter than 200 characters (`min_solution_chars`) or longer than ~1024 tokens
+(`max_solution_tokens`) dropped, problems longer than ~1024 tokens dropped (tokens estimated as characters / 4);
+majority voting for problems without an answer; five few-shot examples (ours, each 300-390 characters, so a
+solution written like them clears the 200-character minimum).
 Differences: k defaults to 8 (the papers sample 64-512 per problem; raise `samples` to match), text solutions
-only (no code interpreter), and our own few-shot examples. Optional problem augmentation writes new problems
-from each seed and labels them by majority vote; optional n-gram decontamination drops problems that overlap a
-benchmark.
+only (no code interpreter), and our own few-shot examples. A solution may run to 2048 new tokens (OMI-1 sampled
+512), so that the 1024-token limit, not truncation, decides which long solutions go. Optional problem
+augmentation writes new problems from each seed and labels them by majority vote; optional n-gram
+decontamination drops problems that overlap a benchmark.
+
+With `quality.reference_field`, the quality gate's judges grade against a reference answer: the row's value in
+that column, or, where it has none (augmented problems), the answer the solution was verified against.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from itertools import islice
-
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,18 +35,24 @@ from distill.recipes.base import Recipe
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.decontam import Decontaminator
-from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
+from distill.text.math_answers import (
+    equivalent,
+    extract_boxed,
+    normalize,
+    trim_after_boxed,
+)
 
 
 class MathOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer_field: str = "answer"
     samples: int = Field(8, ge=1, le=512)
-    solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=512)
+    solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
     min_agreement: float = Field(0.5, gt=0, le=1, description="majority share of extracted answers needed")
     min_votes: int = Field(2, ge=1)
-    min_solution_chars: int = 200
-    max_solution_tokens: int = 1024
+    min_solution_chars: int = Field(200, ge=0, description="OpenMathInstruct-2's minimum solution length")
+    max_solution_tokens: int = Field(1024, ge=1, description="longer solutions are dropped (characters / 4); "
+                                     "solve.max_tokens must exceed it for the limit to apply")
     max_problem_tokens: int = 1024
     augment: int = Field(0, ge=0, description="new problems written from each seed problem")
     augment_generation: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=256)
@@ -62,6 +74,7 @@ class MathQA(Recipe):
 
     async def run(self) -> None:
         ctx = self.ctx
+        self.reference_field = ctx.config.quality.reference_field if ctx.config.quality else None
         paths = [ctx.config.resolve(p) for p in self.options.decontaminate]
         self.decontam = Decontaminator.from_files(paths) if paths else None
         ctx.extra_manifest["math"] = {"problems": 0, "with_a_kept_solution": 0}
@@ -73,15 +86,18 @@ class MathQA(Recipe):
     async def _problem(self, row: InputRow) -> None:
         truth = row.source.get(self.options.answer_field)
         item = {"index": row.index, "problem": row.instruction}
-        jobs = [self._solve(order_key(row.index, 0, 0), row.instruction, str(truth) if truth is not None else None,
-                            {"index": row.index, "source": "seed"})]
+        field = self.reference_field
+        reference = row.source.get(field) if field else None
+        jobs = [self._solve(lambda j: order_key(row.index, j), row.instruction,
+                            str(truth) if truth is not None else None, {"index": row.index, "source": "seed"},
+                            str(reference) if reference is not None else None)]
         for a in range(self.options.augment):
             jobs.append(self._augmented(row, a, item))
         await asyncio.gather(*jobs)
 
     async def _augmented(self, row: InputRow, a: int, item: dict[str, Any]) -> None:
         ctx = self.ctx
-        order = order_key(row.index * 1000 + a, 0, 1)
+        order = order_key((row.index, a), 0, stage=1)
         try:
             reply = await ctx.teacher.complete(
                 [{"role": "user", "content": render("math_qa/augment.j2", problem=row.instruction)}],
@@ -94,11 +110,14 @@ class MathQA(Recipe):
             ctx.reject(order, "augment", "empty_problem" if not problem else "truncated_problem", item,
                        raw=reply.choices[0].text)
             return
-        await self._solve(order, problem, None, {"index": row.index, "source": "augmented", "augment": a,
-                                                 "seed_problem": row.instruction})
+        await self._solve(lambda j: order_key((row.index, a), j, stage=1), problem, None,
+                          {"index": row.index, "source": "augmented", "augment": a, "seed_problem": row.instruction})
 
-    async def _solve(self, base: int, problem: str, truth: str | None, origin: dict[str, Any]) -> None:
+    async def _solve(self, at: Callable[[int], str], problem: str, truth: str | None, origin: dict[str, Any],
+                     grading_reference: str | None = None) -> None:
+        """Solve one problem; `at(0)` orders the problem's own outcomes, `at(j + 1)` those of sample j."""
         ctx, opts = self.ctx, self.options
+        base = at(0)
         item = {**origin, "problem": problem}
         if self.decontam is not None:
             ctx.tally("decontamination", "checked")
@@ -128,17 +147,17 @@ class MathQA(Recipe):
             elif len({normalize(b) for b in boxed}) > 1:
                 reason = "multiple_boxed_answers"
             if reason:
-                ctx.reject(base + j + 1, "solve", reason, item, raw=choice.text)
+                ctx.reject(at(j + 1), "solve", reason, item, raw=choice.text)
             else:
                 candidates.append((j, choice.text, boxed[-1]))
         reference, agreement = (truth, None) if truth is not None else self._majority([c[2] for c in candidates])
         if reference is None:
             for j, text, answer in candidates:
-                ctx.reject(base + j + 1, "verify", "no_majority", item, raw=text, detail={"answer": answer})
+                ctx.reject(at(j + 1), "verify", "no_majority", item, raw=text, detail={"answer": answer})
             return
         kept, jobs = 0, []
         for j, text, answer in candidates:
-            order = base + j + 1
+            order = at(j + 1)
             if not equivalent(answer, reference):
                 ctx.reject(order, "verify", "wrong_answer", item, raw=text,
                            detail={"answer": answer, "expected": reference})
@@ -155,7 +174,9 @@ class MathQA(Recipe):
                     "expected_source": "ground_truth" if truth is not None else "majority",
                     "agreement": agreement, "teacher": ctx.teacher.spec.short_name(),
                     "stages": ["solve", "verify"], "scores": {}}
-            jobs.append(ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta)))
+            judged_against = (grading_reference or reference) if self.reference_field else None
+            jobs.append(ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta),
+                                   reference=judged_against))
         if kept:
             ctx.tally("math", "with_a_kept_solution")
         await asyncio.gather(*jobs)

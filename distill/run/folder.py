@@ -22,13 +22,34 @@ from distill.errors import InputError
 
 OUTPUTS = ("data", "rejected", "failed", "pairs")
 MIN_FREE_BYTES = 64 * 1024 * 1024
-ORDER_BITS = 20  # up to 1M records per item
-ITEM_BITS = 36  # up to 68G items per stage
+Part = int | tuple[int, ...]
 
 
-def order_key(item_index: int, sub_index: int = 0, stage: int = 0) -> int:
-    """Where a row sorts in the final files: by stage, then item, then sub-item (input order, not finish order)."""
-    return (stage << (ITEM_BITS + ORDER_BITS)) | (item_index << ORDER_BITS) | sub_index
+def order_key(item_index: Part, sub_index: Part = 0, stage: int = 0) -> str:
+    """Where a row sorts in the final files: by stage, then item, then sub-item (input order, not finish order).
+
+    Each part is a non-negative int or a tuple of them (a recipe's own structure, such as leaf, chunk, seed
+    context); the key compares like the flat tuple (stage, *item, *sub). It is a string of length-prefixed hex
+    numbers, so it sorts like that tuple whatever the sizes: no input is large enough to make two different
+    positions collide or cross, which arithmetic on fixed widths (`leaf * 1000 + chunk`) cannot promise."""
+    out = [_number(stage)]
+    for part in (item_index, sub_index):
+        if isinstance(part, tuple):
+            out += [_number(n) for n in part]
+        else:
+            out.append(_number(part))
+    return "".join(out)
+
+
+def _number(n: int) -> str:
+    """A non-negative int as one letter giving its number of hex digits, then the digits: two such strings compare
+    like the numbers, and none is a prefix of another, so a concatenation compares like the tuple."""
+    if n < 0:
+        raise ValueError(f"order key parts are non-negative, got {n}")
+    digits = f"{n:x}"
+    if len(digits) > 62:
+        raise ValueError(f"order key part too large: {n}")
+    return chr(0x40 + len(digits)) + digits
 
 
 class _Stream:
@@ -37,12 +58,12 @@ class _Stream:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fh: IO[bytes] = open(path, "wb")
-        self.orders = array("q")
+        self.orders: list[str] = []
         self.offsets = array("q")
         self.lengths = array("l")
         self.pos = 0
 
-    def append(self, order: int, row: dict[str, Any]) -> None:
+    def append(self, order: str, row: dict[str, Any]) -> None:
         line = orjson.dumps(row) + b"\n"
         self.fh.write(line)
         self.orders.append(order)
@@ -130,7 +151,7 @@ class RunFolder:
     def open_streams(self) -> None:
         self.streams = {name: _Stream(self.path / f"{name}.jsonl.partial") for name in OUTPUTS}
 
-    def write(self, stream: str, order: int, row: dict[str, Any]) -> None:
+    def write(self, stream: str, order: str, row: dict[str, Any]) -> None:
         self.streams[stream].append(order, row)
 
     def flush(self) -> None:
