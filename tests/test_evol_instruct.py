@@ -6,23 +6,33 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from distill.recipes.evol_elimination import answer_rejection, copied_prompt_words, parse_equality
-from distill.recipes.evol_operations import choose, operations
 from helpers import ROOT, distill, read_jsonl, write
+
+from distill.recipes.evol_elimination import (
+    answer_rejection,
+    copied_prompt_words,
+    parse_equality,
+)
+from distill.recipes.evol_operations import choose, operations
 
 RULES = [
     # complexity judge: more "harder" words, higher score
-    {"match": r"Rate how difficult[\s\S]*harder harder harder harder", "reply": '{"rationale": "r", "score": 9}'},
-    {"match": r"Rate how difficult[\s\S]*harder harder harder", "reply": '{"rationale": "r", "score": 7}'},
-    {"match": r"Rate how difficult[\s\S]*harder harder", "reply": '{"rationale": "r", "score": 5}'},
-    {"match": r"Rate how difficult[\s\S]*harder", "reply": '{"rationale": "r", "score": 3}'},
-    {"match": r"Rate how difficult", "reply": '{"rationale": "r", "score": 1}'},
+    {"match": r"rate how difficult[\s\S]*Text:\nSolution:", "reply": '{"rationale": "r", "kind": "answer", "score": 4}'},
+    {"match": r"rate how difficult[\s\S]*harder harder harder harder",
+     "reply": '{"rationale": "r", "kind": "instruction", "score": 9}'},
+    {"match": r"rate how difficult[\s\S]*harder harder harder",
+     "reply": '{"rationale": "r", "kind": "instruction", "score": 7}'},
+    {"match": r"rate how difficult[\s\S]*harder harder",
+     "reply": '{"rationale": "r", "kind": "instruction", "score": 5}'},
+    {"match": r"rate how difficult[\s\S]*harder", "reply": '{"rationale": "r", "kind": "instruction", "score": 3}'},
+    {"match": r"rate how difficult", "reply": '{"rationale": "r", "kind": "instruction", "score": 1}'},
     # equality check
     {"match": r"First instruction:\ngamma[\s\S]*Are they equal", "reply": "Equal"},
     {"match": r"Are they equal", "reply": "Not Equal"},
     # evolution
     {"match": r"(?:Original prompt|Programming task):\nbeta", "reply": "#Rewritten Prompt#: beta task, but more"},
+    {"match": r"(?:Original prompt|Programming task):\neta", "reply": "eta task, in other words"},
+    {"match": r"(?:Original prompt|Programming task):\ntheta", "reply": "Solution: theta comes to 42."},
     {"match": r"(?:Original prompt|Programming task):\n([\s\S]*)$", "reply": "\\1 harder"},
     # answers (the prompt is the instruction alone)
     {"match": r"^delta", "reply": "Sorry, I cannot help with that."},
@@ -49,6 +59,9 @@ def test_operation_sets():
     assert "erroneous_code" in [o.name for o in operations("code")]
     assert "easier" in [o.name for o in operations("math")]
     assert "10 to 20 words" in operations("general")[0].prompt("x")
+    # the word budget is for the rewrite's own wording: a table or code the method asks for is written in full
+    complicate = next(o for o in operations("general") if o.name == "complicate_input").prompt("x")
+    assert "at most 10 to 20 words longer" not in complicate and "does not count" in complicate
 
 
 @pytest.mark.parametrize("op_set", ["general", "code"])
@@ -61,7 +74,7 @@ answer_teacher: {{provider: openai, model: answerer, base_url: {teacher_server.u
 input: {{path: {inp}}}
 out: {tmp_path / 'run'}
 seed: 5
-options: {{operation_set: {op_set}}}
+options: {{operation_set: {op_set}, keep_roots: false}}
 """)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
@@ -133,12 +146,51 @@ def test_evol_input_can_be_another_runs_folder(tmp_path, teacher_server):
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 input: {{path: {first}}}
 out: {tmp_path / 'run'}
-options: {{rounds: 2, difficulty: false, equality_check: false}}
+options: {{rounds: 2, difficulty: false, equality_check: false, keep_roots: false}}
 """)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
     assert [r["instruction"] for r in read_jsonl(tmp_path / "run" / "data.jsonl")] == [
         "alpha task harder", "alpha task harder harder"]
+
+
+@pytest.mark.parametrize("require_harder", [True, False])
+def test_difficulty_must_rise_and_roots_are_kept(tmp_path, teacher_server, require_harder):
+    # Evol-Instruct exists to make instructions harder: by default an in-depth rewrite the judge rates no harder
+    # than its parent, or one that answers the instruction instead of rewriting it, is eliminated (an addition to
+    # the paper); `require_harder: false` restores the paper's eliminations. The roots are answered and kept as
+    # round 0, as WizardLM mixes its seeds into the released data.
+    teacher_server.configure(rules=RULES)
+    roots = ["alpha task", "eta task", "theta task"]
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in roots))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: evol_instruct
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+options: {{rounds: 1, operations: [add_constraints], equality_check: false, require_harder: {str(require_harder).lower()}}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    evolved = [r["instruction"] for r in data if r["meta"]["round"] == 1]
+    assert [r["instruction"] for r in data if r["meta"]["round"] == 0] == roots
+    assert all(r["meta"]["stages"] == ["answer"] and r["meta"]["lineage"][0]["id"] == r["meta"]["id"]
+               for r in data if r["meta"]["round"] == 0)
+    if require_harder:
+        assert evolved == ["alpha task harder"]
+        assert {r["item"]["root_index"]: r["reason"] for r in rejected} == {1: "not_harder",
+                                                                             2: "answered_not_rewritten"}
+        not_harder = next(r for r in rejected if r["reason"] == "not_harder")
+        assert not_harder["item"]["difficulty"] == not_harder["item"]["parent_difficulty"] == 1
+        # no answer is paid for an eliminated rewrite
+        answered = {b["messages"][0]["content"] for b in teacher_server.bodies() if len(b["messages"]) == 1}
+        assert "eta task, in other words" not in answered
+    else:
+        assert evolved == ["alpha task harder", "eta task, in other words", "Solution: theta comes to 42."]
+        assert rejected == []
+    table = json.loads((tmp_path / "run" / "manifest.json").read_text())["evol_rounds"]
+    assert table[0]["attempts"] == table[0]["survived"] == 3
 
 
 @pytest.mark.slow
@@ -148,5 +200,5 @@ def test_evol_instruct_on_the_embedded_teacher(tmp_path):
                   "--no-progress", timeout=900)
     assert res.returncode == 0, res.stderr
     table = json.loads((tmp_path / "run" / "manifest.json").read_text())["evol_rounds"]
-    assert len(table) == 5 and sum(r["attempts"] for r in table) == 4
+    assert len(table) == 5 and sum(r["attempts"] for r in table) == 1 + 4  # the root's answer, 4 evolutions
     assert all(r["survived"] + sum(r["eliminated"].values()) == r["attempts"] for r in table)

@@ -12,13 +12,21 @@ without waiting on the slowest item of a round.
 
 Defaults follow the paper and its released code: 4 rounds, teacher temperature 1.0, top_p 0.95, max 2048
 tokens for evolution and answers; answers are separate calls whose prompt is the instruction alone (optionally
-from `answer_teacher:`). Additions, not in the paper: a complexity judge rates every instruction 1-10 so the
-manifest can show escalation per round; "complicate input" is included (the paper has it; the released code
-does not); the frames are our own wording.
+from `answer_teacher:`); the root instructions are answered and mixed into the data as round 0 (`keep_roots`,
+as WizardLM's released data holds its Alpaca seeds). Additions, not in the paper: a complexity judge rates every
+instruction 1-10 (and says whether it is an instruction at all) so the manifest can show escalation per round,
+and, while it runs (`difficulty: true`), two more eliminations make difficulty rise as Evol-Instruct intends:
+an in-depth evolution (depth and code frames) rated no harder than its parent ("not_harder"), and any
+evolution the judge reads as an answer or solution rather than a rewritten instruction
+("answered_not_rewritten"); an unreadable rating eliminates too ("difficulty_unparseable"). In-breadth and
+"easier" evolutions are not required to be harder. `require_harder: false` restores the paper's eliminations
+only. "complicate input" is included (the paper has it; the released code does not); the frames are our own
+wording.
 """
 
 from __future__ import annotations
 
+import re
 from itertools import islice
 from typing import Any, ClassVar
 
@@ -29,17 +37,23 @@ from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.quality.judge import json_format
-from distill.quality.replies import Unparseable, parse_score
+from distill.quality.replies import Unparseable, find_json_object, parse_score
 from distill.recipes.base import Recipe
-from distill.recipes.evol_elimination import answer_rejection, copied_prompt_words, parse_equality
+from distill.recipes.evol_elimination import (
+    answer_rejection,
+    copied_prompt_words,
+    parse_equality,
+)
 from distill.recipes.evol_operations import Operation, choose, operations
 from distill.run.folder import order_key
 from distill.run.records import make_record
 
-
-DIFFICULTY_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["rationale", "score"],
+DIFFICULTY_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["rationale", "kind", "score"],
                      "properties": {"rationale": {"type": "string"},
+                                    "kind": {"type": "string", "enum": ["instruction", "answer"]},
                                     "score": {"type": "integer", "minimum": 1, "maximum": 10}}}
+HARDER_FRAMES = ("depth", "code")  # in-depth evolutions must come out harder; breadth and easier need not
+_KIND = re.compile(r"\bkind\W{0,4}(instruction|answer)\b", re.IGNORECASE)
 EQUALITY_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["verdict"],
                    "properties": {"verdict": {"type": "string", "enum": ["Equal", "Not Equal"]}}}
 
@@ -52,8 +66,13 @@ class EvolOptions(BaseModel):
     evolve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
     answer: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
     equality_check: bool = True
-    difficulty: bool = True
-    keep_roots: bool = False
+    difficulty: bool = Field(True, description="rate every instruction 1-10 with the judge (and, with "
+                             "require_harder, eliminate non-escalating rewrites)")
+    require_harder: bool = Field(True, description="while the difficulty judge runs: eliminate in-depth "
+                                 "evolutions not rated harder than their parent, and evolutions that answer the "
+                                 "instruction instead of rewriting it; false = the paper's eliminations only")
+    keep_roots: bool = Field(True, description="answer the root instructions and keep them as round-0 records, "
+                             "as WizardLM mixes its seeds into the released data")
 
 
 COUNTS = "evol_counts"  # per-round tallies (`ctx.tally`, so a replayed root counts again), folded into rows
@@ -91,7 +110,7 @@ class EvolInstruct(Recipe):
 
     def estimate_calls(self, rows: int) -> int:
         per_round = 2 + self.options.equality_check + self.options.difficulty
-        return rows * (self.options.rounds * per_round + self.options.difficulty)
+        return rows * (self.options.rounds * per_round + self.options.difficulty + self.options.keep_roots)
 
     async def run(self) -> None:
         self.ops = operations(self.options.operation_set, self.options.operations)
@@ -108,18 +127,30 @@ class EvolInstruct(Recipe):
         self.ctx.tally(COUNTS, f"r{rnd}.eliminated.{reason}")
         self.ctx.reject(order_key(root, rnd), f"round_{rnd}", reason, item, raw=raw)
 
-    async def _difficulty(self, instruction: str) -> float | None:
-        if not self.options.difficulty:
-            return None
+    async def _rate(self, instruction: str) -> tuple[float | None, str | None, str]:
+        """(difficulty 1-10, kind "instruction" / "answer", raw reply); None where the reply does not say."""
         rater = self.ctx.judge or self.ctx.teacher
         prompt = render("evol_instruct/difficulty.j2", instruction=instruction)
         fmt = json_format(rater, DIFFICULTY_SCHEMA, "difficulty")
         reply = await rater.complete([{"role": "user", "content": prompt}],
-                                     rater.params(temperature=0.0, max_tokens=160, n=1, response_format=fmt))
+                                     rater.params(temperature=0.0, max_tokens=200, n=1, response_format=fmt))
+        raw = reply.choices[0].text
         try:
-            return parse_score(reply.choices[0].text, (1, 10))[0]
+            score: float | None = parse_score(raw, (1, 10))[0]
         except Unparseable:
-            return None  # counted as unrated; the difficulty is informative, not a filter
+            score = None
+        obj = find_json_object(raw)
+        kind = obj.get("kind") if obj else None
+        if not isinstance(kind, str):
+            m = _KIND.search(raw)
+            kind = m.group(1) if m else None
+        kind = kind.strip().lower() if kind else None
+        return score, kind if kind in ("instruction", "answer") else None, raw
+
+    async def _difficulty(self, instruction: str) -> float | None:
+        if not self.options.difficulty:
+            return None
+        return (await self._rate(instruction))[0]  # unreadable: counted as unrated
 
     async def _chain(self, row: InputRow) -> None:
         ctx, opts = self.ctx, self.options
@@ -132,13 +163,15 @@ class EvolInstruct(Recipe):
         self._rated(0, root_difficulty)
         lineage: list[dict[str, Any]] = [{"round": 0, "id": f"e{row.index}-0", "operation": None,
                                           "difficulty": root_difficulty}]
-        current, parent_id = root_text, lineage[0]["id"]
+        if opts.keep_roots and not await self._root_record(row, root_text, root_difficulty, lineage):
+            return
+        current, parent_id, parent_difficulty = root_text, lineage[0]["id"], root_difficulty
         for rnd in range(1, opts.rounds + 1):
             op = choose(self.ops, ctx.seed, row.index, rnd)
             item = {"root_index": row.index, "round": rnd, "operation": op.name, "parent_id": parent_id,
                     "parent": current}
             try:
-                step = await self._evolve(rnd, row.index, current, op, item)
+                step = await self._evolve(rnd, row.index, current, op, item, parent_difficulty)
             except CallFailed as exc:
                 ctx.fail(order_key(row.index, rnd), f"round_{rnd}", item, exc)
                 return
@@ -153,10 +186,37 @@ class EvolInstruct(Recipe):
                     "answer_teacher": ctx.answerer.spec.short_name(), "stages": ["evolve", "answer"], "scores": {}}
             record = make_record(instruction=evolved, output=answer, meta=meta)
             await ctx.submit(order_key(row.index, rnd), f"round_{rnd}", record)
-            current, parent_id = evolved, node["id"]
+            current, parent_id, parent_difficulty = evolved, node["id"], difficulty
 
-    async def _evolve(self, rnd: int, root: int, current: str, op: Operation, item: dict[str, Any]
-                      ) -> tuple[str, str, float | None] | None:
+    async def _root_record(self, row: InputRow, root_text: str, difficulty: float | None,
+                           lineage: list[dict[str, Any]]) -> bool:
+        """Answer the root and keep it as a round-0 record; False if the chain must stop (a failed call)."""
+        ctx, answerer = self.ctx, self.ctx.answerer
+        item = {"root_index": row.index, "round": 0, "instruction": root_text}
+        ctx.tally(COUNTS, "r0.attempts")
+        try:
+            reply = await answerer.complete([{"role": "user", "content": root_text}],
+                                            answerer.params(**self.options.answer.model_dump(exclude_none=True)))
+        except CallFailed as exc:
+            ctx.fail(order_key(row.index, 0), "round_0", item, exc)
+            return False
+        choice = reply.choices[0]
+        answer = choice.text.strip()
+        reason = answer_rejection(answer) or ("truncated_answer" if choice.finish_reason == "length" else None)
+        if reason:
+            self._eliminate(0, row.index, reason, item, choice.text)
+            return True
+        ctx.tally(COUNTS, "r0.survived")
+        meta = {"recipe": self.name, "root_index": row.index, "root": root_text, "id": lineage[0]["id"],
+                "parent_id": None, "round": 0, "operation": None, "difficulty": difficulty,
+                "lineage": list(lineage), "teacher": ctx.teacher.spec.short_name(),
+                "answer_teacher": answerer.spec.short_name(), "stages": ["answer"], "scores": {}}
+        await ctx.submit(order_key(row.index, 0), "round_0", make_record(instruction=root_text, output=answer,
+                                                                         meta=meta))
+        return True
+
+    async def _evolve(self, rnd: int, root: int, current: str, op: Operation, item: dict[str, Any],
+                      parent_difficulty: float | None = None) -> tuple[str, str, float | None] | None:
         ctx, opts = self.ctx, self.options
         ctx.tally(COUNTS, f"r{rnd}.attempts")
         # a new seed and sample index per round: an instruction evolved again after an elimination must not
@@ -186,6 +246,21 @@ class EvolInstruct(Recipe):
             if equal:
                 self._eliminate(rnd, root, "equal_to_parent", item, verdict.choices[0].text)
                 return None
+        difficulty = None
+        if opts.difficulty:
+            difficulty, kind, raw = await self._rate(evolved)
+            if opts.require_harder:
+                reason = None
+                if kind is None or difficulty is None:
+                    reason = "difficulty_unparseable"
+                elif kind == "answer":
+                    reason = "answered_not_rewritten"
+                elif op.frame in HARDER_FRAMES and parent_difficulty is not None and difficulty <= parent_difficulty:
+                    reason = "not_harder"
+                if reason:
+                    self._eliminate(rnd, root, reason, {**item, "difficulty": difficulty,
+                                                        "parent_difficulty": parent_difficulty}, raw)
+                    return None
         answerer = ctx.answerer
         answer_reply = await answerer.complete([{"role": "user", "content": evolved}],
                                                answerer.params(**opts.answer.model_dump(exclude_none=True)))
@@ -195,7 +270,6 @@ class EvolInstruct(Recipe):
         if reason:
             self._eliminate(rnd, root, reason, item, answer_choice.text)
             return None
-        difficulty = await self._difficulty(evolved)
         ctx.tally(COUNTS, f"r{rnd}.survived")
         self._rated(rnd, difficulty)
         return evolved, answer, difficulty
