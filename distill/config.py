@@ -68,6 +68,9 @@ class RunConfig(BaseModel):
     out: str | None = None
     push: PushSpec | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    prompts: dict[str, str] = Field(default_factory=dict, description=(
+        "replace packaged templates with your own files: {'respond/user.j2': my_user.j2}; a file may use only "
+        "the variables the stage passes"))
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
     def resolve(self, value: str) -> Path:
@@ -136,6 +139,7 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None,
     cfg._base = path.parent
     if cfg.input is not None:
         cfg.input.path = resolve_path(cfg.input.path, path.parent)
+    cfg.prompts = {name: str((path.parent / Path(file).expanduser()).resolve()) for name, file in cfg.prompts.items()}
     return cfg, src
 
 

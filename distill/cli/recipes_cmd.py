@@ -1,4 +1,5 @@
-"""`distill recipes`: the recipes distill knows and the ready-to-run YAML files shipped with it."""
+"""`distill recipes [NAME]`: the recipes distill knows, the ready-to-run YAML files, and one recipe's options
+(type, default, meaning) and the templates you can replace."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from typing import Any
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("recipes", help="list recipes, one line each",
-                       description="List the built-in recipes and the ready-to-run recipe YAML files.")
+    p = sub.add_parser("recipes", help="list recipes; with NAME, that recipe's options and templates",
+                       description="List the built-in recipes and the ready-to-run recipe YAML files. With a NAME "
+                                   "(a built-in, or your own module:Class), show its options with types and defaults "
+                                   "and the prompt templates a recipe YAML may replace under `prompts:`.")
+    p.add_argument("name", nargs="?", help="a recipe name, e.g. self_instruct")
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.name:
+        print(describe(args.name))
+        return 0
     from pathlib import Path
 
     from distill.recipes.registry import SUMMARIES
@@ -28,4 +35,36 @@ def handle(args: argparse.Namespace) -> int:
                 for f in files:
                     print(f"  {f.name}")
             break
+    print("\n`distill recipes NAME` shows a recipe's options and templates.")
     return 0
+
+
+def describe(name: str) -> str:
+    import inspect
+
+    from distill.prompts import prompts_dir, variables_of
+    from distill.recipes.registry import recipe_class
+
+    cls = recipe_class(name)
+    doc = inspect.getdoc(inspect.getmodule(cls)) or inspect.getdoc(cls) or ""
+    lines = [f"{name}: {cls.summary}" if getattr(cls, "summary", None) else name, ""]
+    if doc:
+        lines += [doc.split("\n\n")[0], ""]
+    fields = cls.Options.model_fields
+    lines.append("options (under `options:` in the recipe YAML):" if fields else "options: none")
+    for key, field in fields.items():
+        ann = field.annotation
+        kind = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "")
+        default_value = None if field.is_required() else field.get_default(call_default_factory=True)
+        if hasattr(default_value, "model_dump"):
+            default_value = default_value.model_dump(exclude_none=True)
+        default = "required" if field.is_required() else repr(default_value)
+        lines.append(f"  {key}: {kind} = {default}" + (f"\n      {field.description}" if field.description else ""))
+    folder = prompts_dir() / name
+    templates = sorted(folder.glob("*.j2")) if folder.is_dir() else []
+    if templates:
+        lines += ["", "templates (replace one with `prompts: {NAME: my_file.j2}`; the variables it may use):"]
+        for t in templates:
+            rel = f"{name}/{t.name}"
+            lines.append(f"  {rel}: {', '.join(sorted(variables_of(rel))) or '(none)'}")
+    return "\n".join(lines)

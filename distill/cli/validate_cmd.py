@@ -24,11 +24,10 @@ def handle(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from distill.config import RunConfig
     from distill.errors import InputError
 
     if args.schema:
-        print(json.dumps(RunConfig.model_json_schema(), indent=2))
+        print(json.dumps(full_schema(), indent=2))
         return 0
     if not args.recipes:
         raise InputError("validate: give one or more recipe YAML files (or --schema)")
@@ -58,3 +57,15 @@ def _check(path: Path, args: argparse.Namespace) -> str:
             api_key_for(spec)  # an unset key variable for a hosted API fails here, not at the first call
     return (f"{path}: ok | recipe {cfg.recipe} | teacher {cfg.teacher.label()}"
             + (f" | {rows} input rows" if rows is not None else "") + f" | out {out_dir(cfg)}")
+
+
+def full_schema() -> dict[str, Any]:
+    """The run config's JSON schema, with each built-in recipe's `options` spelled out (types, defaults)."""
+    from distill.config import RunConfig
+    from distill.recipes.registry import RECIPES, recipe_class
+
+    schema = RunConfig.model_json_schema()
+    schema["properties"]["options"]["description"] = (
+        "the recipe's own options: see x-recipe-options[recipe] (or `distill recipes NAME`)")
+    schema["x-recipe-options"] = {name: recipe_class(name).Options.model_json_schema() for name in sorted(RECIPES)}
+    return schema

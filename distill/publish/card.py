@@ -89,9 +89,14 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
     templates = _templates(manifest)
     if templates:
         lines += ["", "## Prompt templates", ""]
+        own = cfg.get("prompts") or {}
         for t in templates:
-            lines += [f"<details><summary><code>prompts/{t.parent.name}/{t.name}</code></summary>", "",
-                      "```jinja", t.read_text(encoding="utf-8").strip(), "```", "", "</details>", ""]
+            name = f"{t.parent.name}/{t.name}"
+            path, label = t, f"prompts/{name}"
+            if name in own and Path(own[name]).is_file():  # the user's replacement was rendered instead
+                path, label = Path(own[name]), f"prompts/{name} (replaced by {Path(own[name]).name})"
+            lines += [f"<details><summary><code>{label}</code></summary>", "",
+                      "```jinja", path.read_text(encoding="utf-8").strip(), "```", "", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from distill.errors import InputError
@@ -30,12 +32,47 @@ SUMMARIES: dict[str, str] = {
 }
 
 
-def recipe_class(name: str, where: str = "recipe") -> type["Recipe"]:
+def recipe_class(name: str, where: str = "recipe", base: Path | None = None) -> type["Recipe"]:
+    """A built-in recipe by name, one from the `distill.recipes` entry-point group, or your own class:
+    `mypackage.module:MyRecipe` (importable) or `my_recipe.py:MyRecipe` (a file, relative to the recipe YAML)."""
     from importlib.metadata import entry_points
 
     from distill.providers.registry import load_target
 
     target = RECIPES.get(name) or {ep.name: ep.value for ep in entry_points(group="distill.recipes")}.get(name)
+    if target is None and ":" in name:
+        return _own_recipe(name, where, base or Path.cwd())
     if target is None:
-        raise InputError(f"{where}: unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))}")
+        raise InputError(f"{where}: unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))} "
+                         "(or your own class as module:Class or file.py:Class)")
     return load_target(target)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=None)  # a file's module is executed once per process
+def _own_recipe(name: str, where: str, base: Path) -> type["Recipe"]:
+    import importlib
+    import importlib.util
+    import sys
+
+    from distill.recipes.base import Recipe
+
+    module_name, _, attr = name.rpartition(":")
+    try:
+        if module_name.endswith(".py"):
+            path = (base / module_name).resolve()
+            if not path.is_file():
+                raise InputError(f"{where}: {path}: file not found")
+            spec = importlib.util.spec_from_file_location(f"distill_user_recipe_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # so that inspect, pickling and pydantic find it
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InputError(f"{where}: cannot import {module_name!r} ({exc})") from None
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, Recipe)):
+        raise InputError(f"{where}: {name!r} is not a Recipe subclass (class {attr} in {module_name}, deriving "
+                         "from distill.recipes.base.Recipe)")
+    return cls

@@ -24,6 +24,8 @@ STAGE = "respond"
 class RespondOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     system: bool = Field(False, description="send prompts/respond/system.j2 as a system turn")
+    system_prompt: str | None = Field(None, description="a system message of your own for every prompt "
+                                                         "(instead of prompts/respond/system.j2)")
     samples: int = Field(1, ge=1, le=64, description="answers per instruction (the teacher's n)")
     min_words: int = Field(1, ge=0, description="reject answers with fewer words")
 
@@ -36,7 +38,8 @@ class Respond(Recipe):
 
     def _messages(self, row: InputRow) -> list[dict[str, str]]:
         user = render("respond/user.j2", instruction=row.instruction, input=row.input)
-        system = [{"role": "system", "content": render("respond/system.j2")}] if self.options.system else []
+        text = self.options.system_prompt or (render("respond/system.j2") if self.options.system else None)
+        system = [{"role": "system", "content": text}] if text else []
         return system + [{"role": "user", "content": user}]
 
     def preview(self, cfg: Any, rows: Iterator[InputRow], limit: int) -> list[list[dict[str, str]]]:
@@ -85,7 +88,7 @@ class Respond(Recipe):
         item = {"index": row.index, "instruction": row.instruction, "input": row.input}
         reference = row.source.get(ctx.config.quality.reference_field) if (
             ctx.config.quality and ctx.config.quality.reference_field) else None
-        system = messages[0]["content"] if self.options.system else None
+        system = messages[0]["content"] if messages[0]["role"] == "system" else None
         good: list[str] = []
         jobs: list[Any] = []
         grading = ctx.gate is not None and ctx.gate.grades

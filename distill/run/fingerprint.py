@@ -34,4 +34,18 @@ def _code_and_templates() -> bytes:
 def run_fingerprint(cfg: RunConfig) -> bytes:
     config = cfg.model_dump(mode="json", exclude=NOT_PART_OF_RESULTS)
     blob = orjson.dumps(config, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.sha256(_code_and_templates() + blob).digest()
+    own = b"".join(name.encode() + b"\0" + Path(file).read_bytes() + b"\0"  # the user's replacement templates
+                   for name, file in sorted(cfg.prompts.items()))
+    return hashlib.sha256(_code_and_templates() + blob + own + _own_recipe_source(cfg)).digest()
+
+
+def _own_recipe_source(cfg: RunConfig) -> bytes:
+    """A user's recipe class (`module:Class`) is code the records depend on: its file is part of the key."""
+    if ":" not in cfg.recipe:
+        return b""
+    import inspect
+
+    from distill.recipes.registry import recipe_class
+
+    source = inspect.getsourcefile(recipe_class(cfg.recipe, base=cfg._base))
+    return Path(source).read_bytes() if source else b""

@@ -56,13 +56,27 @@ class Interrupted(Exception):
 
 
 def validate_options(cfg: RunConfig, src: YamlSource | None) -> tuple[type[Recipe], BaseModel]:
-    cls = recipe_class(cfg.recipe, where=src.where(("recipe",)) if src else "recipe")
+    cls = recipe_class(cfg.recipe, where=src.where(("recipe",)) if src else "recipe", base=cfg._base)
     try:
         options = cls.Options.model_validate(cfg.options)
     except ValidationError as exc:
         where = (lambda loc: src.where(("options", *loc))) if src else (lambda loc: "options")
         raise InputError(format_validation(exc, where).replace(": ", ": options.", 1)) from None
+    check_prompts(cfg, src)
     return cls, options
+
+
+def check_prompts(cfg: RunConfig, src: YamlSource | None) -> None:
+    """Check the user's replacement templates (`prompts:`), then render with them in this process."""
+    from distill.prompts import check_override, use_overrides
+
+    for name, file in cfg.prompts.items():
+        try:
+            for warning in check_override(name, Path(file)):
+                print(f"warning: {warning}", file=sys.stderr)
+        except InputError as exc:
+            raise InputError(f"{src.where(('prompts', name)) if src else 'prompts'}: prompts.{name}: {exc}") from None
+    use_overrides({name: Path(file) for name, file in cfg.prompts.items()})
 
 
 def out_dir(cfg: RunConfig) -> Path:
