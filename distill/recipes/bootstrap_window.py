@@ -50,9 +50,23 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
     jobs: list[asyncio.Future[Any]] = []
     read, idle = 0, 0  # replies read so far; how many of the last ones added nothing
     slots = asyncio.Semaphore(window.in_flight)  # FIFO: the oldest prompt made goes out first
-    started: set[int] = set()  # prompts that got a slot (sent, or answered from the cache)
+    started: set[int] = set()  # prompts that got a slot (sent)
+    reader_blocked = asyncio.Event()  # set while the reader waits for a reply that has not arrived
+
+    def start(slot: int, messages: Messages) -> asyncio.Future[Completion]:
+        hit = ctx.teacher.cached(messages, params)
+        if hit is not None:  # costs nothing and takes no slot
+            future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+            future.set_result(hit)
+            return future
+        return asyncio.ensure_future(call(slot, messages))
 
     async def call(slot: int, messages: Messages) -> Completion:
+        # A prompt the cache cannot answer goes out only once the reader waits for a reply that is not there:
+        # on a re-run of a finished run every reply it reads is cached, so it reaches the target without
+        # waiting and nothing is sent (without this, the prompts made ahead of the reader went out at once
+        # through the free slots, past those the first run sent, and every re-run paid for a few more).
+        await reader_blocked.wait()
         async with slots:
             started.add(slot)
             return await ctx.teacher.complete(messages, params)
@@ -70,17 +84,21 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
         while True:
             while may_send():
                 slot = read + len(sent)
-                sent[slot] = asyncio.ensure_future(call(slot, prompt(slot)))
+                sent[slot] = start(slot, prompt(slot))
             if not sent:
                 break
             before = done()
+            future = sent.pop(read)
+            if not future.done():
+                reader_blocked.set()
             try:
-                reply = await sent.pop(read)
+                reply = await future
             except CallFailed as exc:
                 ctx.fail(order_key(read), window.stage, {"prompt": read}, exc)
             else:
                 jobs.extend(asyncio.ensure_future(job) for job in handle(reply.choices[0], read))
                 jobs = _prune(jobs)
+            reader_blocked.clear()
             read += 1
             idle = idle + 1 if done() == before else 0
             ctx.progress.advance(done() - before)
