@@ -17,9 +17,17 @@ from distill.engine.cache import CallCache, call_key
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
+from distill.engine.server_traits import ServerTraits, traits_key
 from distill.engine.usage import RoleUsage
 from distill.errors import RetryableError
-from distill.providers.base import Completion, GenerationParams, Message, Provider
+from distill.providers.base import (
+    Completion,
+    GenerationParams,
+    Message,
+    Provider,
+    Usage,
+)
+from distill.providers.openai_refusals import Refused
 
 
 class CallFailed(Exception):
@@ -30,6 +38,16 @@ class CallFailed(Exception):
         self.role = role
         self.error = error
         self.attempts = attempts
+
+
+class PromptRejected(CallFailed):
+    """The endpoint refused the prompt as too long for the model's context: the item is rejected with the reason
+    `context_length`; the run goes on (the same prompt would be refused again, so nothing is retried)."""
+
+    reason = "context_length"
+
+    def __init__(self, role: str, error: BaseException) -> None:
+        super().__init__(role, error, 1)
 
 
 class Teacher:
@@ -48,6 +66,13 @@ class Teacher:
         self._failures = FailureRate()
         self._identity = provider.identity
         self._dumped: dict[int, tuple[GenerationParams, dict[str, Any]]] = {}  # params objects are frozen
+        self._traits_key = traits_key(self._identity)
+        traits = getattr(provider, "traits", None)  # shared by every role that uses this provider object
+        if not isinstance(traits, ServerTraits):
+            traits = ServerTraits(self.spec, cache.get_raw(self._traits_key))
+            provider.traits = traits  # type: ignore[attr-defined]
+        self.traits: ServerTraits = traits
+        usage.capabilities = traits.report()
 
     @property
     def label(self) -> str:
@@ -66,8 +91,6 @@ class Teacher:
                ) -> Completion | None:
         """The cached answer to this exact call, or None — synchronous, for recipes' fast re-run path."""
         params = params or self.defaults
-        if params.n > 1 and not self.provider.capabilities.supports_n:
-            return None
         hit = self.cache.get(self.key(messages, params, sample))
         if hit is not None:
             self.usage.cache_hits += 1
@@ -76,23 +99,67 @@ class Teacher:
 
     async def complete(self, messages: list[Message], params: GenerationParams | None = None, *,
                        sample: int = 0) -> Completion:
+        """The answer to `messages` with `params`: `params.n` choices, from the cache or the endpoint.
+
+        Raises `CallFailed` when retries run out, `PromptRejected` (a `CallFailed`) when the endpoint refuses
+        the prompt as too long for its context."""
         params = params or self.defaults
-        if params.n > 1 and not self.provider.capabilities.supports_n:
-            return await self._fan_out(messages, params, sample)
         key = self.key(messages, params, sample)
         hit = self.cache.get(key)
         if hit is not None:
             self.usage.cache_hits += 1
             note_call(self.role)
             return hit
-        try:  # the first attempt outside tenacity: its bookkeeping costs more CPU than a successful call
-            completion = await self._send(messages, params)
-        except RetryableError as first:
-            completion = await self._retry(messages, params, first)
+        if params.n > 1 and self.traits.supports_n is False:
+            completion = await self._fan_out(messages, params, sample, [])
+        else:
+            try:
+                completion = await self._fetch(messages, params)
+            except Refused as exc:
+                if exc.field != "n" or params.n == 1:
+                    raise
+                why = str(exc)
+                await self._learned(lambda: self.traits.lacks_n(why))
+                completion = await self._fan_out(messages, params, sample, [])
+            else:
+                if len(completion.choices) > params.n:  # never more samples than were asked for
+                    completion = completion.model_copy(update={"choices": completion.choices[:params.n]})
+                elif len(completion.choices) < params.n:  # `n` ignored: send the rest as single calls
+                    got = len(completion.choices)
+                    await self._learned(lambda: self.traits.lacks_n(f"{got} of n={params.n} choices returned"))
+                    completion = await self._fan_out(messages, params, sample, [completion])
         await self.cache.put(key, self.role, completion)
-        self.usage.add_answer(completion, self.spec.price)
         note_call(self.role)
         return completion
+
+    async def _fetch(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """One answer from the endpoint: retried on transient errors, and sent again in another shape when the
+        endpoint refuses the form of structured output (never counted as a retry). Accounted in usage."""
+        while True:
+            sent = self.traits.shape(params)
+            try:
+                try:  # the first attempt outside tenacity: its bookkeeping costs more CPU than a successful call
+                    completion = await self._send(messages, sent)
+                except RetryableError as first:
+                    completion = await self._retry(messages, sent, first)
+            except Refused as exc:
+                if exc.field == "context_length":
+                    self.usage.rejected_prompts += 1
+                    raise PromptRejected(self.role, exc) from None
+                if exc.field in ("response_format", "guided_json") and self.traits.step_down(sent, str(exc)):
+                    await self._learned(None)
+                    continue
+                raise
+            self.usage.add_answer(completion, self.spec.price)
+            return completion
+
+    async def _learned(self, change: Any) -> None:
+        """Apply a change to the endpoint's traits; record them in the manifest and keep them for later runs."""
+        if change is not None:
+            change()
+        report = self.traits.report()
+        self.usage.capabilities = report
+        await self.cache.put_raw(self._traits_key, "traits", report)
 
     async def _retry(self, messages: list[Message], params: GenerationParams, first: RetryableError) -> Completion:
         """Attempts 2..max_retries+1 under tenacity (backoff, Retry-After), after `first` failed."""
@@ -139,12 +206,25 @@ class Teacher:
     def _on_retry(self, exc: BaseException | None) -> None:
         self.usage.add_retry(reason_of(exc))
 
-    async def _fan_out(self, messages: list[Message], params: GenerationParams, sample: int) -> Completion:
-        """Emulate n samples on a server without `n`: n single calls with distinct sample indices (and seeds)."""
-        single = [params.merged(n=1, seed=(params.seed or 0) + i) for i in range(params.n)]
-        parts = await asyncio.gather(*(self.complete(messages, p, sample=sample * 1000 + i)
-                                       for i, p in enumerate(single)))
-        out = Completion(choices=[c for p in parts for c in p.choices], model=parts[0].model)
-        out.usage.prompt_tokens = sum(p.usage.prompt_tokens for p in parts)
-        out.usage.completion_tokens = sum(p.usage.completion_tokens for p in parts)
-        return out
+    async def _fan_out(self, messages: list[Message], params: GenerationParams, sample: int,
+                       have: list[Completion]) -> Completion:
+        """n samples from an endpoint without `n`: the choices already received, then single calls with distinct
+        sample indices and seeds, each cached on its own."""
+        start = sum(len(p.choices) for p in have)
+        singles = [(i, params.merged(n=1, seed=(params.seed or 0) + i)) for i in range(start, params.n)]
+        parts = have + list(await asyncio.gather(*(self._single(messages, p, sample * 1000 + i)
+                                                   for i, p in singles)))
+        return Completion(choices=[c for p in parts for c in p.choices][:params.n], model=parts[0].model,
+                          usage=Usage(prompt_tokens=sum(p.usage.prompt_tokens for p in parts),
+                                      completion_tokens=sum(p.usage.completion_tokens for p in parts)))
+
+    async def _single(self, messages: list[Message], params: GenerationParams, sample: int) -> Completion:
+        key = self.key(messages, params, sample)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.usage.cache_hits += 1
+            return hit
+        completion = await self._fetch(messages, params)
+        completion = completion.model_copy(update={"choices": completion.choices[:1]})
+        await self.cache.put(key, self.role, completion)
+        return completion

@@ -21,6 +21,8 @@ class RoleUsage:
     cost_known: bool = True    # False once an answer came from a model whose price is unknown
     retry_reasons: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0         # a gauge for the live display; not written to the manifest
+    rejected_prompts: int = 0  # refused as too long for the model's context (the item is rejected)
+    capabilities: dict[str, object] = field(default_factory=dict)  # what the endpoint accepts (server_traits.py)
 
     def add_answer(self, completion: Completion, price: Price | None) -> None:
         self.answered += 1

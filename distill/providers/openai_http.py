@@ -17,6 +17,7 @@ from distill.errors import InputError, RetryableError, TeacherError
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
 from distill.providers.http1 import ConnectFailed, Disconnected, HTTP1Client
 from distill.providers.http_errors import error_for_status
+from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
 from distill.providers.spec import ProviderSpec
 
@@ -79,7 +80,11 @@ class OpenAIHTTPProvider(Provider):
             raise RetryableError(f"{self._label}: connection dropped: {exc}") from None
         self._ever_connected = True
         if status != 200:
-            raise error_for_status(status, raw.decode("utf-8", "replace"), label=self._label,
+            text = raw.decode("utf-8", "replace")
+            refused = refusal(status, text, body, label=self._label)
+            if refused is not None:
+                raise refused
+            raise error_for_status(status, text, label=self._label,
                                    retry_after=headers.get("retry-after"))
         return parse_reply(raw, label=self._label)
 

@@ -11,6 +11,7 @@ from distill.errors import RetryableError, TeacherError
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
 from distill.providers.http_errors import error_for_status
 from distill.providers.openai_http import OPENAI_URL, api_key_for
+from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
 from distill.providers.spec import ProviderSpec
 
@@ -44,6 +45,9 @@ class OpenAISDKProvider(Provider):
                 model=self.spec.model, messages=messages, extra_body=extra or None, **kwargs)
         except openai.APIStatusError as exc:
             self._ever_connected = True
+            refused = refusal(exc.status_code, exc.response.text, {**kwargs, **extra}, label=self._label)
+            if refused is not None:
+                raise refused from None
             raise error_for_status(exc.status_code, exc.response.text, label=self._label,
                                    retry_after=exc.response.headers.get("retry-after")) from None
         except openai.APITimeoutError:

@@ -36,6 +36,7 @@ class ProviderSpec(BaseModel):
     max_retries: int = Field(6, ge=0, le=50)
     supports_n: bool = True
     supports_json_schema: bool = True
+    structured_output: Literal["auto", "json_schema", "json_object", "guided_json", "text"] = "auto"
     context_tokens: int | None = Field(None, ge=256, description="the model's context window, if not known")
     batch_size: int = Field(8, ge=1, le=1024)  # transformers: requests generated or scored together
     device: str | None = None  # transformers: "cpu", "cuda", ... (default: cuda if available)

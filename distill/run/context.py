@@ -12,7 +12,7 @@ import orjson
 
 from distill.config import RunConfig
 from distill.engine.item_log import CURRENT, ItemLog, note_event, note_failure
-from distill.engine.teacher import CallFailed, Teacher
+from distill.engine.teacher import CallFailed, PromptRejected, Teacher
 from distill.engine.usage import Usage
 from distill.engine.window import sliding_window
 from distill.errors import InputError
@@ -178,6 +178,9 @@ class RunContext:
         self.progress.count("rejected")
 
     def fail(self, order: int, stage: str, item: dict[str, Any], error: CallFailed) -> None:
+        if isinstance(error, PromptRejected):  # refused for good (too long for the context): a rejection
+            self.reject(order, stage, error.reason, item, detail=str(error.error))
+            return
         note_failure()
         self.folder.write("failed", order, {"stage": stage, "item": item, "error": str(error.error),
                                             "attempts": error.attempts})
