@@ -136,16 +136,16 @@ class Teacher:
         """One answer from the endpoint: retried on transient errors, and sent again in another shape when the
         endpoint refuses the form of structured output (never counted as a retry). Accounted in usage."""
         while True:
-            sent = self.traits.shape(params)
             try:
                 try:  # the first attempt outside tenacity: its bookkeeping costs more CPU than a successful call
-                    completion = await self._send(messages, sent)
+                    completion = await self._send(messages, params)
                 except RetryableError as first:
-                    completion = await self._retry(messages, sent, first)
+                    completion = await self._retry(messages, params, first)
             except Refused as exc:
                 if exc.field == "context_length":
                     self.usage.rejected_prompts += 1
                     raise PromptRejected(self.role, exc) from None
+                sent = getattr(exc, "sent", params)
                 if exc.field in ("response_format", "guided_json") and self.traits.step_down(sent, str(exc)):
                     await self._learned(None)
                     continue
@@ -180,6 +180,9 @@ class Teacher:
 
     async def _send(self, messages: list[Message], params: GenerationParams) -> Completion:
         async with self._slots:
+            if params.n > 1 and self.traits.supports_n is False:  # found while this call waited for its slot
+                raise Refused("n", f"{self.label} lacks n (found earlier in this run)")
+            params = self.traits.shape(params)  # shaped once it has a slot: the latest finding applies
             estimate = 0.0
             if self._limiter is not None:
                 estimate = sum(len(m.get("content", "")) for m in messages) / 4 + params.n * (
@@ -191,6 +194,9 @@ class Teacher:
                 completion = await self.provider.complete(messages, params)
             except RetryableError:
                 self._failures.record(True)
+                raise
+            except Refused as exc:
+                exc.sent = params  # type: ignore[attr-defined]  # the shape that was refused
                 raise
             finally:
                 self.usage.in_flight -= 1
