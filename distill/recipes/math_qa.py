@@ -37,8 +37,10 @@ from distill.run.records import make_record
 from distill.text.decontam import Decontaminator
 from distill.text.math_answers import (
     equivalent,
-    extract_boxed,
+    final_answers,
+    is_math_answer,
     normalize,
+    reference_answer,
     trim_after_boxed,
 )
 
@@ -85,12 +87,12 @@ class MathQA(Recipe):
 
     async def _problem(self, row: InputRow) -> None:
         truth = row.source.get(self.options.answer_field)
+        truth = reference_answer(str(truth)) if truth is not None else None  # GSM8K: "... #### 72" -> "72"
         item = {"index": row.index, "problem": row.instruction}
         field = self.reference_field
         reference = row.source.get(field) if field else None
-        jobs = [self._solve(lambda j: order_key(row.index, j), row.instruction,
-                            str(truth) if truth is not None else None, {"index": row.index, "source": "seed"},
-                            str(reference) if reference is not None else None)]
+        jobs = [self._solve(lambda j: order_key(row.index, j), row.instruction, truth,
+                            {"index": row.index, "source": "seed"}, str(reference) if reference is not None else None)]
         for a in range(self.options.augment):
             jobs.append(self._augmented(row, a, item))
         await asyncio.gather(*jobs)
@@ -138,7 +140,7 @@ class MathQA(Recipe):
             return
         candidates: list[tuple[int, str, str]] = []  # (sample, solution, answer)
         for j, choice in enumerate(reply.choices):
-            boxed = extract_boxed(choice.text)
+            boxed = final_answers(choice.text)  # \\boxed{} answers, else a GSM8K-style `#### 72` line
             reason = None
             if choice.finish_reason == "length":
                 reason = "truncated"
@@ -146,6 +148,8 @@ class MathQA(Recipe):
                 reason = "no_boxed_answer"
             elif len({normalize(b) for b in boxed}) > 1:
                 reason = "multiple_boxed_answers"
+            elif truth is None and not is_math_answer(boxed[-1]):
+                reason = "not_a_math_answer"  # code, markup and the like never count as votes
             if reason:
                 ctx.reject(at(j + 1), "solve", reason, item, raw=choice.text)
             else:
