@@ -11,15 +11,17 @@ Scores are cached like teacher answers: a re-run scores nothing twice.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Protocol
 
 from distill.engine.cache import CallCache, call_key
 from distill.engine.teacher import Teacher
 from distill.providers.base import GenerationParams, Message
-from distill.quality.replies import UnreadableReply
+from distill.quality.replies import MAX_REPLY_CHARS, UnreadableReply
 
-_PAIR = re.compile(r"([A-Za-z_][\w\-]*)\s*[:=]\s*(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)")
+_PAIR = re.compile(r"(?<![\w\-])([A-Za-z_][\w\-]{0,63})\s{0,8}[:=]\s{0,8}"  # a name starts at a word start
+                   r"(-?\d{1,12}(?:\.\d{1,12})?(?:[eE]-?\d{1,3})?)(?![\d.]*\d)")  # not a prefix of a longer number
 
 
 class RewardScorer(Protocol):
@@ -29,13 +31,17 @@ class RewardScorer(Protocol):
 
 
 def parse_reward_text(text: str) -> dict[str, float]:
-    pairs = _PAIR.findall(text)
-    if pairs:
-        return {name: float(value) for name, value in pairs}
-    try:
-        return {"reward": float(text.strip())}
-    except ValueError:
-        raise ValueError(f"cannot read reward scores from {text[:200]!r}") from None
+    pairs = _PAIR.findall(text[:MAX_REPLY_CHARS])  # linear: names start at a word start, repeats are bounded
+    scores = {name: float(value) for name, value in pairs} if pairs else {"reward": _bare(text.strip())}
+    if not all(math.isfinite(v) for v in scores.values()):
+        raise ValueError(f"cannot read reward scores from {text[:200]!r}")
+    return scores
+
+
+def _bare(text: str) -> float:
+    if len(text) > 40 or not re.fullmatch(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text):
+        raise ValueError(f"cannot read reward scores from {text[:200]!r}")
+    return float(text)
 
 
 class ServedReward:

@@ -10,7 +10,7 @@ from typing import Any
 from distill.engine.teacher import Teacher
 from distill.prompts import render
 from distill.quality.judge import json_format
-from distill.quality.replies import Unparseable, UnreadableReply, find_json_object, parse_score
+from distill.quality.replies import Unparseable, UnreadableReply, as_score, find_json_object, parse_score
 
 BINARY = {"type": "object", "additionalProperties": False, "required": ["score"],
           "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 1}}}
@@ -55,7 +55,7 @@ async def pair_ok(judge: Teacher, task: str, question: str, answer: str, context
 async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float, str]:
     raw = await _ask(judge, "lab/faithfulness.j2", VERDICT, 16, chunk=chunk, answer=answer)
     obj = find_json_object(raw)
-    m = re.match(r"\s*\**\s*(YES|NO)\b", str(obj.get("verdict", "")) if obj else raw, re.I)
+    m = re.match(r"[\s*]{0,16}(YES|NO)\b", str(obj.get("verdict", "")) if obj else raw, re.I)
     if not m:
         raise UnreadableReply("judge_unparseable", "faithfulness: no YES or NO", raw)
     yes = m.group(1).upper() == "YES"
@@ -65,10 +65,10 @@ async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float
 async def relevant(judge: Teacher, question: str, answer: str) -> tuple[bool, float, str]:
     raw = await _ask(judge, "lab/relevancy.j2", RELEVANCY, 24, question=question, answer=answer)
     obj = find_json_object(raw)
-    try:
-        total = int(obj["subject"]) + int(obj["focus"])  # type: ignore[index]
-    except (TypeError, KeyError, ValueError):
-        raise UnreadableReply("judge_unparseable", "relevancy: no subject/focus scores", raw) from None
+    scores = [as_score(obj.get(key)) if obj else None for key in ("subject", "focus")]
+    if not all(x in (0.0, 1.0) for x in scores):
+        raise UnreadableReply("judge_unparseable", "relevancy: no subject/focus scores of 0 or 1", raw)
+    total = sum(scores)  # type: ignore[arg-type]
     return total == 2, float(total), raw
 
 

@@ -22,7 +22,7 @@ from distill.run.progress import Progress
 from distill.quality.gate import QualityGate
 from distill.quality.replies import UnreadableReply
 from distill.quality.select import ScoreTable, distribution, select
-from distill.run.records import make_rejection
+from distill.run.records import acceptance_problem, make_rejection
 
 T = TypeVar("T")
 
@@ -82,6 +82,10 @@ class RunContext:
 
     # --- outcomes -------------------------------------------------------------------------------------------
     def accept(self, order: int, stage: str, record: dict[str, Any]) -> None:
+        problem = acceptance_problem(record)  # the same checks for every recipe: records/acceptance_problem
+        if problem is not None:
+            self.reject(order, stage, problem, record)
+            return
         note_event("accept", order, stage, record)
         self.folder.write("data", order, record)
         self.stage(stage).accepted += 1
@@ -96,8 +100,8 @@ class RunContext:
         """Send a candidate record through the quality gate (judge rubrics, reward model), then accept it with
         its scores or reject it; a selection, if configured, runs when every candidate is scored."""
         gate = self.gate
-        if gate is None or not gate.grades:
-            self.accept(order, stage, record)
+        if gate is None or not gate.grades or acceptance_problem(record):
+            self.accept(order, stage, record)  # (a record failing the shared checks is rejected there, unjudged)
             return
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
         prompt = [m for m in record["messages"] if m["role"] != "assistant"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -21,3 +22,22 @@ def make_rejection(*, stage: str, reason: str, item: dict[str, Any], raw: str | 
     if detail is not None:
         row["detail"] = detail
     return row
+
+
+MAX_TEXT_CHARS = 1_000_000  # one text field of an accepted record; anything longer is a runaway reply
+# C0 controls but tab / newline / carriage return (NUL, ANSI escapes, ...), DEL, and the bidirectional overrides
+# and isolates that can make text display differently from what it says ("Trojan Source")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def acceptance_problem(record: dict[str, Any]) -> str | None:
+    """Why a record must not be accepted whatever its recipe decided (`reply_too_large`, `control_characters`),
+    or None. Checks every text of the record a trainer reads: `messages` contents, instruction, input, output."""
+    texts = [m.get("content") for m in record.get("messages") or [] if isinstance(m, dict)]
+    texts += [record.get(key) for key in ("instruction", "input", "output")]
+    texts = [t for t in texts if isinstance(t, str)]
+    if any(len(t) > MAX_TEXT_CHARS for t in texts):
+        return "reply_too_large"
+    if any(_CONTROL.search(t) for t in texts):
+        return "control_characters"
+    return None
