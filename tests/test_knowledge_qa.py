@@ -3,21 +3,25 @@ decontamination and RAFT rendering, against a scripted teacher; one run on the e
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 
 import pytest
+from helpers import ROOT, distill, read_jsonl, write
 
 from distill.io.documents import chunk_words
 from distill.recipes.knowledge_parse import parse_checks, parse_pairs, quotes_chunk
-from helpers import ROOT, distill, read_jsonl, write
 
 
 def test_chunks_overlap_and_cover_the_text():
     words = " ".join(f"w{i}" for i in range(25))
     chunks = chunk_words("d", words, size=10, overlap=3)
-    assert [c.text.split()[0] for c in chunks] == ["w0", "w7", "w14", "w21"]
+    # one sentence longer than a chunk is cut between words; each chunk after the first repeats the last 3 words
+    # of the one before; the four chunks are evened out (9, 9, 9, 7 words) rather than ending on a 1-word tail
+    assert [c.text.split()[0] for c in chunks] == ["w0", "w6", "w12", "w18"]
     assert chunks[-1].text.split()[-1] == "w24" and all(len(c.text.split()) <= 10 for c in chunks)
+    assert all(a.text.split()[-3:] == b.text.split()[:3] for a, b in itertools.pairwise(chunks))
 
 
 def test_parsers():

@@ -1,5 +1,5 @@
 """User documents for grounded generation: a folder (or file) of markdown and plain text, read in a stable
-order, and split into overlapping word chunks."""
+order, and split into chunks on their structure (`chunking.py`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distill.errors import InputError
+from distill.io.chunking import chunk_ranges
 
 SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -38,14 +39,7 @@ def read_documents(path: Path) -> list[tuple[str, str]]:
 
 
 def chunk_words(doc: str, text: str, size: int, overlap: int) -> list[Chunk]:
-    """Chunks of at most `size` words, each starting `size - overlap` words after the previous one."""
-    words = text.split()
-    step = max(1, size - overlap)
-    chunks: list[Chunk] = []
-    start = 0
-    while start < len(words):
-        chunks.append(Chunk(doc, len(chunks), " ".join(words[start:start + size])))
-        if start + size >= len(words):
-            break
-        start += step
-    return chunks
+    """Chunks of at most `size` words cut on the document's structure (headings, paragraphs, sentences; tables and
+    code blocks whole where they fit), each after the first starting with up to `overlap` words of the end of the
+    one before, and the text kept as written. See `distill/io/chunking.py`."""
+    return [Chunk(doc, i, body) for i, body in enumerate(chunk_ranges(text, size, overlap))]
