@@ -4,14 +4,15 @@ per-leaf counts, against a scripted teacher; one run on the embedded teacher."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 
 import pytest
+from helpers import ROOT, distill, read_jsonl, write
 
 from distill.errors import InputError
 from distill.taxonomy.validate import load_taxonomy
-from helpers import ROOT, distill, read_jsonl, write
 
 TAXONOMY = ROOT / "recipes" / "taxonomy"
 
@@ -121,8 +122,9 @@ RULES = [
     {"match": r"understandable on its own", "reply": '{"score": 1}'},
     # generation (each echoes its leaf's first example so the test can see which seeds were used)
     {"match": r"Here are example questions for the task:\n\n- ([^\n]*)",
-     "reply": "Write a haiku about {h} rivers\n2. BADQ write a limerick instead\n3. Write a haiku about {h}b bees"},
-    {"match": r"Write \d+ new contexts", "reply": "Context 1:\n| a | b |\n|---|---|\n| {h} | 2 |\nContext 2:\n| x | y |"},
+     "reply": "Write a haiku about {h} rivers\n2. BADQ write a limerick {h}\n3. Write a haiku about {h}b bees"},
+    {"match": r"Write \d+ new contexts",
+     "reply": "Context 1:\n| a | b |\n|---|---|\n| {h} | 2 |\nContext 2:\n| x | y |\n| {h} | z |"},
     {"match": r"Context:\n(\|[^\n]*)[\s\S]*different questions", "reply": "What is in row one?\n2. Which column is b?"},
     {"match": r"Question: Which column is b\?\nAnswer:$", "reply": "It is WEAK"},
     {"match": r"Question: [^\n]*\nAnswer:$", "reply": "A fine answer."},
@@ -222,6 +224,111 @@ options: {{taxonomy: {root}, questions_per_seed: 1, contexts_per_seed: 1, questi
     assert len({b.split("Passage:\n")[1] for b in know}) == len(know) > 1  # one call per chunk
     # max_seeds_per_leaf 1 also limits the seed contexts: the one example passage, every time
     assert len({b.split("An example passage of this document:\n")[1][:80] for b in know}) == 1
+
+
+SKILL_RULES = [
+    {"match": r"good practice question", "reply": '{"rationale": "fine", "score": 1}'},
+    {"match": r"Rate how well the answer", "reply": '{"rationale": "r", "score": 3}'},
+    {"match": r"fully supported by the passage", "reply": "YES"},
+    {"match": r"Check the answer against the question", "reply": '{"subject": 1, "focus": 1}'},
+    {"match": r"understandable on its own", "reply": '{"score": 1}'},
+    # every haiku seed gets the same two questions back: the leaf keeps one copy of each
+    {"match": r"Here are example questions for the task", "reply": "1. Write a haiku about rain\n2. Write a haiku about snow"},
+    {"match": r"Write \d+ new contexts", "reply": "Context 1:\n| k | v |\n|---|---|\n| {h} | 1 |"},
+    {"match": r"different questions", "reply": "1. What is the value of k?"},
+    {"match": r"Question: [^\n]*\nAnswer:$", "reply": "A fine answer."},
+    {"match": r"write \d+ new question-answer pairs", "reply": "Q1: How wide is the {h} oven?\nA1: 60 cm."},
+]
+
+
+def test_skill_prompts_dedup_judge_context_and_single_chunk_raft(tmp_path, teacher_server):
+    teacher_server.configure(rules=SKILL_RULES)
+    root = _copy(tmp_path)
+    leaves = {leaf.path: leaf for leaf in load_taxonomy(root)}
+    cfg = write(tmp_path / "r.yaml", f"""recipe: lab
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+out: {tmp_path / 'run'}
+options: {{taxonomy: {root}, questions_per_seed: 2, contexts_per_seed: 1, questions_per_context: 1}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    bodies = [b["messages"][0]["content"] for b in teacher_server.bodies()]
+
+    # one seed question per prompt (InstructLab's way), each seed of the leaf in its own prompt
+    haiku = [b for b in bodies if "Here are example questions for the task" in b]
+    shown = [re.findall(r"^- (.*)$", b, re.MULTILINE) for b in haiku]
+    assert all(len(s) == 1 for s in shown)
+    assert sorted(s[0] for s in shown) == sorted(s.question for s in leaves["compositional_skills/writing/haiku"].seeds)
+    # the contexts prompt shows its seed's context once, as the one example
+    table = leaves["compositional_skills/grounded/table_reading"]
+    contexts = [b for b in bodies if "new contexts" in b]
+    for b in contexts:
+        examples = [s.context.strip() for s in table.seeds if s.context.strip() in b]
+        assert len(examples) == 1 and b.count(examples[0]) == 1
+    assert len({next(s.context for s in table.seeds if s.context.strip() in b) for b in contexts}) == 5
+    grounded_questions = [b for b in bodies if "different questions" in b]
+    assert all(len(re.findall(r"^- (.*)$", b, re.MULTILINE)) == 1 for b in grounded_questions)
+
+    # the freeform questions of a leaf are deduplicated: 5 seeds x 2 questions, 2 distinct
+    data = read_jsonl(out / "data.jsonl")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert sorted(r["instruction"] for r in data if r["meta"]["leaf"].endswith("haiku")) == [
+        "Write a haiku about rain", "Write a haiku about snow"]
+    dups = [r for r in rejected if r["reason"] == "duplicate_question"]
+    assert len(dups) == 8 and {r["stage"] for r in dups} == {"dedup"}
+
+    # the grounded question judge sees the context it judges against, and explains before scoring
+    judged = [b for b in bodies if "good practice question" in b and "What is the value of k?" in b]
+    assert len(judged) == 5
+    for b in judged:
+        assert "answerable solely from the context" in b and "rationale" in b
+        assert re.search(r"Context:\n\| k \| v \|\n\|---\|---\|\n\| \w+ \| 1 \|", b)
+
+    # the solar-cooker leaf is one chunk: its RAFT rows hold that chunk alone (no empty context, not a copy of
+    # the plain row)
+    know = [b for b in bodies if "new question-answer pairs" in b]
+    chunks = {b.split("Passage:\n")[1].split("\n\nWrite them")[0] for b in know}
+    assert len(chunks) == 1
+    chunk = chunks.pop()
+    raft = [r for r in data if r["meta"].get("form") == "raft"]
+    assert len(raft) == 5 and all(r["input"] == f"Document:\n{chunk}" and r["meta"]["gold_included"] for r in raft)
+
+
+def _knowledge_leaf(root, name, docs, text, marker):
+    """A knowledge leaf copied from the example one, with its own document and seed questions."""
+    src = (TAXONOMY / "knowledge/technology/solar_cooking/qna.yaml").read_text()
+    docs.mkdir(parents=True)
+    (docs / "doc.md").write_text(text)
+    leaf = root / "knowledge" / name / "qna.yaml"
+    leaf.parent.mkdir(parents=True)
+    leaf.write_text(src.replace("../../../../data/docs", str(docs)).replace("solar_cooker.md", "doc.md")
+                    .replace("Brightwell", marker))
+
+
+def test_order_keys_keep_a_large_knowledge_leaf_before_the_next(tmp_path, teacher_server):
+    # 1,002 chunks in the first leaf: `leaf * 1000 + 500 + chunk` put its last chunks on and after the second
+    # leaf's keys; structured keys keep every row of a leaf together, in leaf order
+    teacher_server.configure(rules=[{"match": r"new question-answer pairs", "reply": "NOTHING TO ASK"}])
+    root = tmp_path / "tax"
+    sentence = "The tide pool at marker {i} holds crabs, snails and anemones that wait for the sea to return."
+    para = " ".join([sentence] * 3)  # 54 words: one paragraph per chunk at chunk_words 54
+    big = "\n\n".join(para.replace("{i}", str(i)) for i in range(1002))
+    assert len(para.split()) == 54
+    _knowledge_leaf(root, "a_big", tmp_path / "docs_a", big, "Brightwool")
+    _knowledge_leaf(root, "b_small", tmp_path / "docs_b", para.replace("{i}", "x"), "Brightstone")
+    cfg = write(tmp_path / "r.yaml", f"""recipe: lab
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}, max_concurrency: 32}}
+out: {tmp_path / 'run'}
+options: {{taxonomy: {root}, chunk_words: 54, max_seeds_per_leaf: 1, knowledge_pairing: rotate}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert [r["item"]["leaf"] for r in rejected] == ["knowledge/a_big"] * 1002 + ["knowledge/b_small"]
+    assert [r["item"]["chunk"] for r in rejected] == list(range(1002)) + [0]
+    # a chunk with nothing to ask about may say so: counted under its own reason
+    assert {r["reason"] for r in rejected} == {"nothing_to_ask"}
 
 
 def test_raft_mixing_is_seeded_and_near_p():

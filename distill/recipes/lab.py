@@ -1,20 +1,27 @@
 """LAB (Sudalairaj et al. 2024, as implemented by InstructLab SDG): taxonomy-driven generation. Every leaf of the
 taxonomy generates from its own seed examples only, so diversity comes from the tree, not from one pool.
 
-* freeform skills: N new questions per seed (default 30) -> question judge (keep 1) -> answer -> pair judge
-  1-3 (keep >= 2);
-* grounded skills: new contexts per seed -> questions per context (3) -> the same judges;
+* freeform skills: N new questions per seed (default 30), each prompt showing that one seed question as the
+  example, as InstructLab does -> duplicate questions of the leaf dropped -> question judge (keep 1) -> answer ->
+  pair judge 1-3 (keep >= 2);
+* grounded skills: new contexts per seed (the seed's context as the example) -> questions per context (3, the
+  seed question as the example) -> duplicate (context, question) pairs dropped -> question judge, which sees the
+  context and must find the question answerable from it alone -> answer -> pair judge. The judges write their
+  rationale before the score, as InstructLab's do;
 * knowledge: the leaf's documents chunked (default ~1000 words, shrunk to fit the teacher's context) -> Q/A pairs
-  for every (chunk, seed context) pair, the seed context and its three Q/A as the example -> duplicate questions
-  dropped -> faithfulness (keep YES) -> relevancy (keep 2 of 2) -> question quality (keep 1 of 1).
+  for every (chunk, seed context) pair, the seed context and its three Q/A as the example (a chunk with nothing
+  to ask about, such as an index, may say so: "nothing_to_ask") -> duplicate questions dropped -> faithfulness
+  (keep YES) -> relevancy (keep 2 of 2) -> question quality (keep 1 of 1).
 * mixing: skills and knowledge as chat records; knowledge also rendered RAFT-style (with p = 0.4 the gold chunk
-  plus 3 distractor chunks, else 4 distractors, shuffled). Every record has `meta.leaf`; `select:` with
+  plus 3 distractor chunks, else 4 distractors, shuffled; a leaf with a single chunk has no distractors, so its
+  RAFT rows hold the gold chunk alone, as InstructLab falls back to). Every record has `meta.leaf`; `select:` with
   `group_by: meta.leaf` caps or balances per leaf (pair scores are in `meta.scores["lab.pair"]`).
 
 Differences from InstructLab SDG, on purpose: our own prompts and few-shot demos (the public faithfulness demo
 labels an unsupported claim YES; ours labels it NO); no spell-checked copy of each chunk (InstructLab's `full`
 pipeline generates from the original and a spell-checked chunk); foundational_skills leaves are generated like
-compositional ones (InstructLab skips them). `knowledge_pairing: rotate` gives each chunk one seed context in
+compositional ones (InstructLab skips them); question generation samples at temperature 0.7 where InstructLab
+uses 0 (one long list per prompt either way). `knowledge_pairing: rotate` gives each chunk one seed context in
 turn, for 1/N of the generation calls.
 """
 
@@ -50,6 +57,7 @@ from distill.taxonomy.model import Leaf, SeedQA
 from distill.taxonomy.validate import load_taxonomy
 from distill.text.dedup import normalized
 
+NOTHING_TO_ASK = "NOTHING TO ASK"  # knowledge_generate.j2's reply for a chunk with no content to ask about
 COUNTS = "lab_counts"  # per-leaf tallies (`ctx.tally`, so a replayed job counts again), folded into lab_leaves
 
 
@@ -104,14 +112,8 @@ class Lab(Recipe):
         self.leaves = load_taxonomy(ctx.config.resolve(self.options.taxonomy))
         self.judge = ctx.judge or ctx.teacher
         jobs: list[tuple[Any, ...]] = []
-        for li, leaf in enumerate(self.leaves):
-            seeds = leaf.seeds[: self.options.max_seeds_per_leaf] if leaf.seeds else []
-            if leaf.kind == "freeform":
-                jobs += [(self._freeform, li, leaf, si, s) for si, s in enumerate(seeds)]
-            elif leaf.kind == "grounded":
-                jobs += [(self._grounded, li, leaf, si, s) for si, s in enumerate(seeds)]
-            else:
-                jobs.append((self._knowledge, li, leaf, 0, None))
+        for li, leaf in enumerate(self.leaves):  # one job per leaf: duplicates are dropped across the whole leaf
+            jobs.append((self._knowledge if leaf.kind == "knowledge" else self._skills, li, leaf, 0, None))
         ctx.extra_manifest[COUNTS] = {}
         await ctx.map(list(enumerate(jobs)), lambda entry: entry[1][0](*entry[1][1:]), memo=job_identity)
         counts = ctx.extra_manifest.pop(COUNTS)
@@ -143,40 +145,59 @@ class Lab(Recipe):
         self.ctx.reject(order, stage, reason, {"leaf": leaf.path, **item}, raw=raw)
 
     def _freeform_prompt(self, leaf: Leaf, seed: SeedQA) -> list[dict[str, str]]:
-        others = [s.question for s in leaf.seeds if s is not seed][:4]
+        """One seed question as the example (InstructLab's way); each seed of the leaf gets its own prompt."""
         return [{"role": "user", "content": render("lab/freeform_questions.j2", task=leaf.task,
-                                                   examples=[seed.question] + others,
-                                                   count=self.options.questions_per_seed)}]
+                                                   examples=[seed.question], count=self.options.questions_per_seed)}]
 
     def _contexts_prompt(self, leaf: Leaf, seed: SeedQA | None = None) -> list[dict[str, str]]:
-        examples = [s.context for s in ([seed] if seed else []) + leaf.seeds if s.context][:3]
-        return [{"role": "user", "content": render("lab/grounded_contexts.j2", task=leaf.task, examples=examples,
-                                                   count=self.options.contexts_per_seed)}]
+        """The seed's own context as the one example."""
+        seed = seed or next(s for s in leaf.seeds if s.context)
+        return [{"role": "user", "content": render("lab/grounded_contexts.j2", task=leaf.task,
+                                                   examples=[seed.context], count=self.options.contexts_per_seed)}]
 
     # --- skills ------------------------------------------------------------------------------------------
-    async def _freeform(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> None:
+    async def _skills(self, li: int, leaf: Leaf, _si: int, _seed: Any) -> None:
+        """Every seed's questions, then one pass in seed order that drops the leaf's duplicate questions (for
+        grounded skills, a duplicate is the same question about the same context), then judges and answers."""
+        seeds = leaf.seeds[: self.options.max_seeds_per_leaf]
+        ask = self._freeform if leaf.kind == "freeform" else self._grounded
+        groups = await asyncio.gather(*(ask(li, leaf, si, seed) for si, seed in enumerate(seeds)))
+        seen: set[str] = set()
+        jobs = []
+        for si, questions in enumerate(groups):
+            for j, (question, context) in enumerate(questions):
+                key = normalized(question if context is None else f"{context}\n{question}")
+                if key in seen:
+                    self._reject(leaf, self._skill_key(li, si, j + 1), "dedup", "duplicate_question",
+                                 {"seed": si, "question": question, "context": context})
+                    continue
+                seen.add(key)
+                jobs.append(self._one_skill(li, leaf, si, j, question, context))
+        await asyncio.gather(*jobs)
+
+    async def _freeform(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
         try:
             reply = await self.ctx.teacher.complete(self._freeform_prompt(leaf, seed), self._gen())
         except CallFailed as exc:
             self.ctx.fail(base, "questions", {"leaf": leaf.path, "seed": si}, exc)
-            return
+            return []
         questions = parse_numbered(reply.choices[0].text, 1)
         if reply.choices[0].finish_reason == "length":
             questions = questions[:-1]
-        await self._answer_all(li, leaf, si, [(q, None) for q in questions[: self.options.questions_per_seed]],
+        return self._generated(li, leaf, si, [(q, None) for q in questions[: self.options.questions_per_seed]],
                                reply.choices[0].text)
 
-    async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> None:
+    async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
         try:
             reply = await self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen())
         except CallFailed as exc:
             self.ctx.fail(base, "contexts", {"leaf": leaf.path, "seed": si}, exc)
-            return
+            return []
         contexts = [c.strip() for c in re.split(r"(?:^|\n)\s*Context\s*\d+\s*:\s*", reply.choices[0].text)
                     if c.strip()][: self.options.contexts_per_seed]
-        examples = [s.question for s in leaf.seeds][:3]
+        examples = [seed.question]
 
         async def questions_for(context: str) -> list[tuple[str, str | None]]:
             prompt = render("lab/grounded_questions.j2", task=leaf.task, context=context, examples=examples,
@@ -188,22 +209,21 @@ class Lab(Recipe):
             groups = await asyncio.gather(*(questions_for(c) for c in contexts))
         except CallFailed as exc:
             self.ctx.fail(base, "questions", {"leaf": leaf.path, "seed": si}, exc)
-            return
-        await self._answer_all(li, leaf, si, [q for g in groups for q in g], reply.choices[0].text)
+            return []
+        return self._generated(li, leaf, si, [q for g in groups for q in g], reply.choices[0].text)
 
-    async def _answer_all(self, li: int, leaf: Leaf, si: int, questions: list[tuple[str, str | None]],
-                          raw: str) -> None:
+    def _generated(self, li: int, leaf: Leaf, si: int, questions: list[tuple[str, str | None]], raw: str
+                   ) -> list[tuple[str, str | None]]:
         if not questions:
             self._reject(leaf, self._skill_key(li, si, 0), "questions", "no_questions_parsed", {"seed": si}, raw)
-            return
         self._count(leaf, "generated", len(questions))
-        await asyncio.gather(*(self._one_skill(li, leaf, si, j, q, c) for j, (q, c) in enumerate(questions)))
+        return questions
 
     async def _one_skill(self, li: int, leaf: Leaf, si: int, j: int, question: str, context: str | None) -> None:
         ctx, order = self.ctx, self._skill_key(li, si, j + 1)
         item = {"seed": si, "question": question, "context": context}
         try:
-            ok, qscore, raw = await question_ok(self.judge, leaf.task, question)
+            ok, qscore, raw = await question_ok(self.judge, leaf.task, question, context)
             if not ok:
                 self._reject(leaf, order, "question_judge", "question_judge_0", item, raw)
                 return
@@ -274,8 +294,9 @@ class Lab(Recipe):
             return []
         pairs = parse_pairs(reply.choices[0].text)
         if not pairs:
-            self._reject(leaf, base, "knowledge", "no_pairs_parsed", {"chunk": k, "seed_context": e},
-                         reply.choices[0].text)
+            nothing = NOTHING_TO_ASK in reply.choices[0].text.upper()
+            self._reject(leaf, base, "knowledge", "nothing_to_ask" if nothing else "no_pairs_parsed",
+                         {"chunk": k, "seed_context": e}, reply.choices[0].text)
         self._count(leaf, "generated", len(pairs))
         return pairs
 
@@ -306,7 +327,7 @@ class Lab(Recipe):
                                                          meta={**meta, "form": "qa"}))
         rng = random.Random(f"{ctx.seed}:lab-raft:{order}")
         others = [c for i, c in enumerate(chunks) if i != k]
-        gold = rng.random() < self.options.raft_p
+        gold = rng.random() < self.options.raft_p or not others  # no distractors: the gold chunk alone
         docs = rng.sample(others, min(len(others), self.options.raft_distractors + (0 if gold else 1)))
         if gold:
             docs.append(chunk)

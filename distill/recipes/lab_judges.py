@@ -14,6 +14,9 @@ from distill.quality.replies import Unparseable, UnreadableReply, as_score, find
 
 BINARY = {"type": "object", "additionalProperties": False, "required": ["score"],
           "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 1}}}
+EXPLAINED_BINARY = {"type": "object", "additionalProperties": False, "required": ["rationale", "score"],
+                    "properties": {"rationale": {"type": "string"},
+                                   "score": {"type": "integer", "minimum": 0, "maximum": 1}}}
 PAIR = {"type": "object", "additionalProperties": False, "required": ["rationale", "score"],
         "properties": {"rationale": {"type": "string"}, "score": {"type": "integer", "minimum": 1, "maximum": 3}}}
 VERDICT = {"type": "object", "additionalProperties": False, "required": ["verdict"],
@@ -38,8 +41,11 @@ def _score(raw: str, scale: tuple[int, int], name: str) -> float:
         raise UnreadableReply("judge_unparseable", f"{name}: {exc}", raw) from None
 
 
-async def question_ok(judge: Teacher, task: str, question: str) -> tuple[bool, float, str]:
-    raw = await _ask(judge, "lab/question_judge.j2", BINARY, 16, task=task, question=question)
+async def question_ok(judge: Teacher, task: str, question: str, context: str | None = None
+                      ) -> tuple[bool, float, str]:
+    """Keep 1. A grounded skill's question is judged with its context: it must be answerable from it alone."""
+    raw = await _ask(judge, "lab/question_judge.j2", EXPLAINED_BINARY, 256, task=task, question=question,
+                     context=context)
     score = _score(raw, (0, 1), "question judge")
     return score == 1, score, raw
 
