@@ -44,6 +44,25 @@ class PushSpec(BaseModel):
     format: str = "messages"
     license: str = "other"
 
+    @field_validator("repo_id", "config_name", "split")
+    @classmethod
+    def _hub_name(cls, v: str, info: Any) -> str:
+        from distill.publish import names
+
+        check = {"repo_id": names.repo_id_problem, "config_name": names.config_name_problem,
+                 "split": names.split_problem}[info.field_name]
+        problem = check(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str) -> str:
+        if v not in ("messages", "alpaca", "sharegpt", "preference"):
+            raise ValueError("format: choose one of messages, alpaca, sharegpt, preference")
+        return v
+
 
 def _provider(value: Any) -> Any:
     return short_form(value) if isinstance(value, str) else value
@@ -63,7 +82,7 @@ class RunConfig(BaseModel):
     select: SelectSpec | None = None
     generation: GenerationParams = GenerationParams()
     input: InputSpec | None = None
-    num: int | None = Field(None, ge=1)
+    num: int | None = Field(None, ge=1, le=2**36 - 1)  # the run folder orders up to 2**36 items per stage
     seed: int = 0
     out: str | None = None
     push: PushSpec | None = None

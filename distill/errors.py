@@ -4,6 +4,7 @@
   line or key and says what to do.
 * `TeacherError` (exit 1): the teacher (or judge) refused the work in a way retrying cannot fix —
   wrong key, unknown model, a prompt too long for its context.
+* `DiskFull` (exit 3): the run folder's disk ran out of space; answers received are kept, re-run to resume.
 
 Both are raised before anything is half-written; the CLI prints the message alone, no traceback.
 """
@@ -21,6 +22,12 @@ class InputError(DistillError):
 
 class TeacherError(DistillError):
     exit_code = 1
+
+
+class DiskFull(DistillError):
+    """The run folder's disk filled up (or nearly): the run stopped cleanly, keeping every received answer."""
+
+    exit_code = 3
 
 
 class RetryableError(Exception):

@@ -1,4 +1,9 @@
-"""`distill export RUN_DIR`: write the accepted records as parquet (and a `datasets` folder)."""
+"""`distill export RUN_DIR`: write the accepted records as parquet (and a `datasets` folder).
+
+Files inside the run folder are distill's own and are replaced freely. Outside it, export writes only what it is
+told to and never replaces what it did not write: an existing `--to` file, or a `--save-to-disk` folder that is
+neither empty nor an earlier `datasets` save, is refused (exit 2, nothing written) unless `--overwrite` is given.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +22,46 @@ def add_parser(sub: Any) -> None:
                    help="messages (chat, TRL-ready), alpaca, sharegpt, or preference (prompt/chosen/rejected); "
                         "default: all columns as in data.jsonl")
     p.add_argument("--save-to-disk", type=Path, help="also write a datasets.save_to_disk folder here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --to file or --save-to-disk folder outside the run folder")
     p.set_defaults(handler=handle)
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    return path.resolve().parent == folder.resolve()
+
+
+def check_targets(args: argparse.Namespace) -> None:
+    """Refuse, before writing anything, to replace a file or fill a folder that distill did not write."""
+    from distill.errors import InputError
+
+    to = args.to
+    if to is not None and to.exists() and not _inside(args.run_dir, to):
+        if to.is_dir():
+            raise InputError(f"--to {to} is a folder; give a .parquet or .jsonl file name")
+        if not args.overwrite:
+            raise InputError(f"--to {to} already exists outside the run folder; distill does not replace a file "
+                             "it did not write. Choose another name, or pass --overwrite.")
+    if to is not None and to.suffix not in (".parquet", ".jsonl"):
+        raise InputError(f"--to {to}: choose a .parquet or .jsonl file name")
+    disk = args.save_to_disk
+    if disk is not None and disk.exists() and not args.overwrite:
+        if not disk.is_dir():
+            raise InputError(f"--save-to-disk {disk} is a file; give a new or empty folder")
+        names = {p.name for p in disk.iterdir()}
+        saved = {"state.json", "dataset_info.json"} <= names and all(
+            n in ("state.json", "dataset_info.json") or (n.startswith("data-") and n.endswith(".arrow"))
+            for n in names)
+        if names and not saved:
+            raise InputError(f"--save-to-disk {disk} is not empty and holds no earlier `datasets` save; distill "
+                             "does not write into a folder holding other files. Give a new or empty folder, or "
+                             "pass --overwrite.")
 
 
 def handle(args: argparse.Namespace) -> int:
     from distill.errors import InputError
 
+    check_targets(args)
     if args.format:
         from distill.publish.formats import write
 

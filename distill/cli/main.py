@@ -1,6 +1,7 @@
 """`distill` entry point: builds the argument parser from the command modules and maps errors to exit codes.
 
-Exit codes: 0 done, 1 the teacher failed (key, model, context), 2 bad input (config, files, options),
+Exit codes: 0 done, 1 the teacher failed (key, model, context), 2 bad input (config, files, options), 3 the disk
+filled up (answers kept; free space and re-run),
 130 interrupted (resume with the same command).
 """
 
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except DistillError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from distill.redact import redact_text, strip_controls
+
+        print(f"error: {redact_text(strip_controls(str(exc)))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)

@@ -63,7 +63,9 @@ def handle(args: argparse.Namespace) -> int:
 
         print(dry_run(cfg, src))
         return 0
-    command = "distill run " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["run"] else None
+    from distill.redact import redact_text
+
+    command = "distill run " + " ".join(map(redact_text, sys.argv[2:])) if sys.argv[1:2] == ["run"] else None
     try:
         result = execute(cfg, src, progress=False if args.no_progress else None, command=command)
     except Interrupted as exc:

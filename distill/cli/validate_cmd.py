@@ -25,6 +25,7 @@ def handle(args: argparse.Namespace) -> int:
     import sys
 
     from distill.errors import InputError
+    from distill.redact import redact_text, strip_controls
 
     if args.schema:
         print(json.dumps(full_schema(), indent=2))
@@ -37,7 +38,7 @@ def handle(args: argparse.Namespace) -> int:
             print(_check(path, args))
         except InputError as exc:
             failed += 1
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {redact_text(strip_controls(str(exc)))}", file=sys.stderr)
     if failed:
         print(f"{failed} of {len(args.recipes)} recipe file(s) failed", file=sys.stderr)
     return 2 if failed else 0
@@ -51,6 +52,9 @@ def _check(path: Path, args: argparse.Namespace) -> str:
     cfg, src = load_config(path, sets=parse_sets(args))
     validate_options(cfg, src)
     rows = check_inputs(cfg)
+    from distill.run.folder import check_folder
+
+    check_folder(out_dir(cfg))  # a folder distill may not write into is refused here, as by `run`
     for role, spec in (("teacher", cfg.teacher), ("judge", cfg.judge), ("answer_teacher", cfg.answer_teacher),
                        ("reward", cfg.reward)):
         if spec is not None and spec.provider == "openai":

@@ -1,7 +1,9 @@
 """The content-addressed call store: one SQLite row per teacher answer, committed before the answer is used.
 
 A key is the SHA-256 of the canonical JSON of (provider identity, messages, generation parameters, sample
-index). API keys are never part of it. Because each answer is committed (WAL, synchronous=NORMAL) before any
+index). The identity (`key_identity`) is the provider's plus the teacher's `extra_body` — anything the server
+reads can change its answer — with credentials left out: API keys, a key in the URL or a secret-named
+`extra_body` value never change a key (a rotated key keeps the cache) and are never stored (only the hash is). Because each answer is committed (WAL, synchronous=NORMAL) before any
 record is derived from it, a process killed at any moment loses no answer it received, and a re-run sends only
 the calls whose answers never arrived. Failed calls are not stored, so the next run retries them.
 
@@ -51,6 +53,21 @@ INSERT_ITEM = "INSERT OR REPLACE INTO items (scope, position, digest, value) VAL
 SELECT_ITEMS = "SELECT position, digest, value FROM items WHERE scope = ? AND position >= ? AND position < ?"
 COMMIT_EVERY = 0.005  # seconds: answers arriving within this window share a transaction
 PREFETCH = 512  # items read per query on a re-run, which asks for them in position order
+
+
+def key_identity(provider: Any) -> dict[str, Any]:
+    """What names a provider's answers in cache keys: its identity with credentials in the URL masked, plus
+    the spec's `extra_body` (without secret-named entries) when one is set. Without `extra_body` the identity
+    is the provider's own, so keys made before `extra_body` counted are unchanged."""
+    from distill.redact import is_secret_name, redact_url
+
+    identity = dict(provider.identity)
+    if isinstance(identity.get("base_url"), str):
+        identity["base_url"] = redact_url(identity["base_url"])
+    extra = getattr(getattr(provider, "spec", None), "extra_body", None)
+    if extra:
+        identity["extra_body"] = {k: v for k, v in extra.items() if not is_secret_name(k)}
+    return identity
 
 
 def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any], sample: int) -> bytes:

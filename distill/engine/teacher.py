@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from distill.engine.cache import CallCache, call_key
+from distill.engine.cache import CallCache, call_key, key_identity
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
@@ -64,7 +64,7 @@ class Teacher:
                          if self.spec.requests_per_minute or self.spec.tokens_per_minute else None)
         self._completion_avg = 256.0
         self._failures = FailureRate()
-        self._identity = provider.identity
+        self._identity = key_identity(provider)  # includes extra_body; credentials left out
         self._dumped: dict[int, tuple[GenerationParams, dict[str, Any]]] = {}  # params objects are frozen
         self._traits_key = traits_key(self._identity)
         traits = getattr(provider, "traits", None)  # shared by every role that uses this provider object

@@ -2,11 +2,16 @@
 
 Retry: 408, 409, 429, 5xx (Retry-After honoured). Stop the run with a message saying what to fix:
 400 (usually the prompt is too long for the model's context), 401/403 (key), 404 (model or URL), 422.
+
+The server's body is untrusted: before it is quoted in a message (printed, or stored in failed.jsonl) it is
+sanitised by `redact.clean_text` — ANSI escapes and control characters removed, echoed `Authorization` headers,
+bearer tokens and keys masked, cut to 300 characters.
 """
 
 from __future__ import annotations
 
 from distill.errors import RetryableError, TeacherError
+from distill.redact import clean_text
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524})
 
@@ -48,5 +53,4 @@ def error_for_status(status: int, body: str, *, label: str, retry_after: str | N
 
 
 def _snippet(body: str, limit: int = 300) -> str:
-    body = " ".join(body.split())
-    return body if len(body) <= limit else body[:limit] + "..."
+    return clean_text(body, limit)

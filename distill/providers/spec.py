@@ -6,6 +6,7 @@ Short forms: `local`, `openai:gpt-4o-mini`, `openai:MODEL@http://127.0.0.1:8000/
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -50,8 +51,23 @@ class ProviderSpec(BaseModel):
         if v is None:
             return v
         if not v.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {v!r}")
+            from distill.redact import redact_url
+
+            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(v)!r}")
         return v.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_name_not_a_key(cls, v: str) -> str:
+        """The *name* of an environment variable. A key pasted here would be written to the manifest, so it is
+        refused — and never echoed back."""
+        from distill.redact import looks_like_key
+
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) or looks_like_key(v):
+            raise ValueError("api_key_env must be the NAME of an environment variable (like OPENAI_API_KEY), "
+                             "and this value is not a variable name (it may be a key itself; it is not shown). "
+                             "Put the key in an environment variable and name that variable here.")
+        return v
 
     @model_validator(mode="after")
     def _needs_model(self) -> "ProviderSpec":
@@ -64,9 +80,11 @@ class ProviderSpec(BaseModel):
         return self.provider + (f":{self.model}" if self.model else "")
 
     def label(self) -> str:
-        """A human name for messages: `openai:gpt-4o-mini@http://...`."""
+        """A human name for messages: `openai:gpt-4o-mini@http://...` (credentials in the URL masked)."""
+        from distill.redact import redact_url
+
         out = self.provider + (f":{self.model}" if self.model else "")
-        return out + (f"@{self.base_url}" if self.base_url else "")
+        return out + (f"@{redact_url(self.base_url)}" if self.base_url else "")
 
 
 def parse_provider(value: Any, *, where: str) -> ProviderSpec:

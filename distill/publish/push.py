@@ -18,6 +18,8 @@ from typing import Any
 from distill.errors import DistillError, InputError
 from distill.publish.card import parse_front_matter, render_card
 from distill.publish.formats import FORMATS, require_records, write
+from distill.publish.names import push_names_problem
+from distill.redact import clean_text, redact_tree
 
 
 @dataclass
@@ -57,15 +59,16 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
+    problem = push_names_problem(repo_id, config_name, split)
+    if problem:  # before the Hub is contacted: these names become paths in the repo
+        raise InputError(problem)
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.exists():
         raise InputError(f"{run_dir}: no manifest.json, so not a finished run folder; finish the run first")
     if fmt not in FORMATS:
         raise InputError(f"--format: choose one of {', '.join(FORMATS)}")
-    if "/" not in repo_id:
-        raise InputError(f"repo id {repo_id!r}: use the form NAMESPACE/NAME")
     require_records(run_dir, fmt)  # before the Hub is contacted
-    manifest = json.loads(manifest_path.read_text())
+    manifest = redact_tree(json.loads(manifest_path.read_text()))  # a run made before redaction existed, too
     api = HfApi(token=_token())
     try:
         api.whoami()
@@ -85,7 +88,8 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
             rows = write(run_dir, fmt, parquet)
             data_path = f"data/{config_name}/{split}-00000-of-00001.parquet"
             ops: list[Any] = [CommitOperationAdd(data_path, str(parquet)),
-                   CommitOperationAdd(f"distill/{config_name}/manifest.json", manifest_path.read_bytes()),
+                   CommitOperationAdd(f"distill/{config_name}/manifest.json",
+                                      json.dumps(manifest, indent=2).encode("utf-8")),
                    CommitOperationAdd("README.md", card.encode("utf-8"))]
             stale = [f for f in api.list_repo_files(repo_id, repo_type="dataset")
                      if f.startswith(f"data/{config_name}/{split}-") and f != data_path]
@@ -98,7 +102,8 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
                                              f"-> {config_name}/{split}")
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
-        raise PublishError(f"pushing to {repo_id} failed (HTTP {status}): {str(exc).splitlines()[0]}") from None
+        raise PublishError(f"pushing to {repo_id} failed (HTTP {status}): {clean_text(str(exc).splitlines()[0])}"
+                           ) from None
     (run_dir / "README.md").write_text(card, encoding="utf-8")
     return PushResult(url=f"{api.endpoint}/datasets/{repo_id}", rows=rows,
                       files=[op.path_in_repo for op in ops if isinstance(op, CommitOperationAdd)])

@@ -5,6 +5,11 @@ turns them into `data.jsonl`, `rejected.jsonl` and `failed.jsonl` (sorted into i
 and renamed), then writes `manifest.json` last. A killed run leaves only partial files, which the next run of
 the same command discards and rebuilds from the call cache (`cache.sqlite`) — so no answer is paid twice and no
 record is lost or duplicated.
+
+distill writes only into a folder that is new, empty, or its own run folder: one marked by a `.distill-run`
+file (written when the folder is first prepared), or an older run folder made before the marker existed,
+recognised by its manifest or call cache (it is adopted and marked). Anything else — a folder holding someone's
+files, `.` inside a repository, `/` — is refused before anything is written and before any call.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 from array import array
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +25,7 @@ from typing import IO, Any
 import orjson
 
 from distill.errors import InputError
+from distill.redact import clean_text
 
 OUTPUTS = ("data", "rejected", "failed", "pairs")
 MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -95,6 +102,8 @@ class _Stream:
         return len(ranked)
 
 
+MARKER = ".distill-run"
+SQLITE_HEADER = b"SQLite format 3\0"
 EXPORTS = ("data.parquet", "messages.parquet", "alpaca.parquet", "sharegpt.parquet", "preference.parquet")
 
 
@@ -106,6 +115,39 @@ def _finished_recipe(path: Path) -> str | None:
     return recipe if isinstance(recipe, str) else None
 
 
+def _made_by_distill(path: Path) -> bool:
+    """A run folder from before the marker: its manifest says distill wrote it, or its call cache is there."""
+    try:
+        manifest = orjson.loads((path / "manifest.json").read_bytes())
+        if isinstance(manifest, dict) and "distill_version" in manifest and "recipe" in manifest:
+            return True
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(path / "cache.sqlite", "rb") as fh:
+            return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def check_folder(path: Path) -> None:
+    """Refuse (InputError, exit 2) an output folder distill may not write into; writes nothing."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"output folder {path} is a file, not a folder. Choose another --out (or name:).")
+    if not path.is_dir() or (path / MARKER).is_file():
+        return
+    try:
+        entries = sorted(p.name for p in path.iterdir())
+    except OSError as exc:
+        raise InputError(f"output folder {path} cannot be read ({exc.strerror}). Choose another --out.") from None
+    if not entries or _made_by_distill(path):
+        return
+    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+    raise InputError(f"output folder {path} is not empty and is not a distill run folder (it holds {shown}). "
+                     "distill writes only into a new or empty folder or one of its own run folders, so it never "
+                     "overwrites or deletes a file it did not write. Choose another --out (or name:).")
+
+
 class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -114,18 +156,20 @@ class RunFolder:
         self.streams: dict[str, _Stream] = {}
 
     def prepare(self, recipe: str) -> None:
-        """Create the folder, take its lock, prove it is writable with room to spare, and clear partial files
-        of an interrupted run. Raises InputError before any teacher call if any of that fails, or if the folder
-        holds another recipe's finished run (its dataset would be replaced)."""
+        """Create (or adopt) the folder and mark it as a run folder, take its lock, prove it is writable with room
+        to spare, and clear partial files of an interrupted run. Raises InputError before any teacher call and
+        before writing anything if the folder is not distill's (see `check_folder`), if it holds another
+        recipe's finished run (its dataset would be replaced), or if any of the rest fails."""
+        check_folder(self.path)
         previous = _finished_recipe(self.path)
         if previous is not None and previous != recipe:
             raise InputError(f"output folder {self.path} holds a finished {previous!r} run; this {recipe!r} run "
                              "would replace its dataset. Choose another --out (or name:), or delete the folder.")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-probe"
-            probe.write_bytes(b"ok")
-            probe.unlink()
+            marker = self.path / MARKER
+            if not marker.is_file():  # also proves the folder is writable
+                marker.write_bytes(orjson.dumps({"distill_run": 1, "recipe": recipe, "marked": time.time()}))
         except OSError as exc:
             raise InputError(f"output folder {self.path} is not writable ({exc.strerror}). "
                              "Choose another with --out or fix its permissions.") from None
@@ -152,6 +196,8 @@ class RunFolder:
         self.streams = {name: _Stream(self.path / f"{name}.jsonl.partial") for name in OUTPUTS}
 
     def write(self, stream: str, order: str, row: dict[str, Any]) -> None:
+        if stream == "failed" and isinstance(row.get("error"), str):  # a server's words: no secrets, no escapes
+            row = {**row, "error": clean_text(row["error"], 2000)}
         self.streams[stream].append(order, row)
 
     def flush(self) -> None:
@@ -168,6 +214,33 @@ class RunFolder:
         for name in self.removed_exports:  # made by `distill export` from the records just replaced
             (self.path / name).unlink()
         return counts
+
+    def pending_bytes(self) -> int:
+        """Bytes of partial records so far: what `finish` will copy once more into the final files."""
+        return sum(s.pos for s in self.streams.values())
+
+    def write_text(self, name: str, text: str) -> None:
+        """A whole file in the run folder, written to a temp file first so a full disk never leaves half of it."""
+        tmp = self.path / f"{name}.tmp"
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.path / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def discard_partials(self) -> None:
+        """After a fatal error (a full disk included): close and remove partial and temporary files."""
+        for stream in self.streams.values():
+            if not stream.fh.closed:
+                try:
+                    stream.fh.close()  # its flush fails on a full disk; the file goes anyway
+                except OSError:
+                    pass
+            stream.path.unlink(missing_ok=True)
+        for name in OUTPUTS:
+            (self.path / f"{name}.jsonl.tmp").unlink(missing_ok=True)
+        for name in ("manifest.json.tmp", "README.md.tmp"):
+            (self.path / name).unlink(missing_ok=True)
 
     def release(self) -> None:
         self.flush()

@@ -12,6 +12,7 @@ already paid for); Ctrl+C flushes what is done and prints how to resume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import platform
 import sys
 import time
@@ -37,6 +38,7 @@ from distill.run.context import RunContext
 from distill.run.fingerprint import run_fingerprint
 from distill.run.folder import RunFolder
 from distill.run.progress import Progress
+from distill.run.space import disk_full, guarded, is_disk_full
 from distill.yaml_source import YamlSource
 
 
@@ -99,8 +101,10 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
     except KeyboardInterrupt:
         folder.release()
         raise Interrupted(folder.path) from None
-    except BaseException:
+    except BaseException as exc:
         _discard(folder, created)
+        if is_disk_full(exc):  # e.g. writing the final files: a message, not a traceback
+            raise disk_full(folder.path, str(exc)) from None
         raise
 
 
@@ -115,11 +119,9 @@ def run_loop(main: Any) -> Any:
 
 
 def _discard(folder: RunFolder, created: bool) -> None:
-    """After a fatal error: drop partial outputs; drop the whole folder if this run made it and paid nothing."""
-    for stream in folder.streams.values():
-        if not stream.fh.closed:
-            stream.fh.close()
-        stream.path.unlink(missing_ok=True)
+    """After a fatal error: drop partial and temporary outputs; drop the whole folder if this run made it and
+    paid nothing."""
+    folder.discard_partials()
     folder.release()
     if created:
         cache = folder.cache_path
@@ -191,7 +193,11 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     bar.stages = ctx.stages
     recipe = cls(ctx, options)
     try:
-        await recipe.run()
+        await guarded(recipe.run(), folder.path, folder.pending_bytes)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            cache.close()  # commits answers whose callers were stopped: nothing received is lost
+        raise
     finally:
         bar.close()
         folder.flush()
@@ -204,7 +210,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     counts = folder.finish(manifest, keep)
     from distill.publish.card import render_card
 
-    (folder.path / "README.md").write_text(render_card(manifest), encoding="utf-8")
+    folder.write_text("README.md", render_card(manifest))
     cache.close()
     folder.release()
     return RunResult(folder.path, counts, manifest, folder.removed_exports, usage)
@@ -212,9 +218,12 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
 
 def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float, wall: float,
                    command: str | None) -> dict[str, Any]:
+    """What the run was and what it did. Passed through `redact_tree`: credentials in URLs, secret-named
+    `extra_body` values and keys on the command line are masked (the manifest is pushed with the data)."""
     from distill import __version__
+    from distill.redact import redact_tree
 
-    return {
+    return redact_tree({
         "distill_version": __version__,
         "recipe": cfg.recipe,
         "name": cfg.run_name(),
@@ -233,7 +242,7 @@ def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float
         "wall_seconds": round(wall, 3),
         "versions": package_versions(),
         **ctx.extra_manifest,
-    }
+    })
 
 
 def _price_entry(spec: ProviderSpec) -> dict[str, Any]:
@@ -256,6 +265,8 @@ def package_versions() -> dict[str, str]:
 
 
 def interrupted_message(folder: Path) -> str:
-    argv = " ".join(sys.argv[1:]) or "run RECIPE.yaml"
+    from distill.redact import redact_text
+
+    argv = redact_text(" ".join(sys.argv[1:])) or "run RECIPE.yaml"
     return (f"\nInterrupted. Every answer received so far is saved in {folder / 'cache.sqlite'}.\n"
             f"Resume with the same command (distill {argv}); finished calls are not sent again.")

@@ -1,0 +1,124 @@
+"""Keeping secrets and terminal tricks out of everything distill shows or stores.
+
+A key can reach distill in more places than `api_key_env`: inside a URL (`https://user:KEY@host/v1`,
+`...?api-key=KEY`), in `extra_body` (`{"api_key": ...}`), on the command line, or echoed back by a server in an
+error body (`Authorization: Bearer KEY`). Everything that is written to the run folder, the dataset card, the Hub
+or the terminal passes through one of these functions first:
+
+* `redact_url` — a URL with its userinfo and secret-named query values masked;
+* `redact_text` — the same for every URL inside free text, plus bearer tokens, `name: value` / `name=value`
+  pairs whose name is secret-like, and well-known key shapes (`sk-...`, `hf_...`, `ghp_...`, `AKIA...`);
+* `redact_tree` — a JSON-like value (a manifest) with secret-named keys masked and every string redacted;
+* `clean_text` — server-supplied text made safe to print or store: ANSI escapes, control and bidi characters
+  removed, secrets redacted, length bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "***"
+SECRET_PARTS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "pwd", "authorization",
+                          "auth", "credential", "credentials", "signature", "sig", "bearer", "cookie", "session"})
+_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s@?#]+)@")
+_QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-]+)=([^&#\s\"'<>]*)")
+_BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}"
+                     r"|\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
+_NAMED = re.compile(r"""(?x)(["']?)([A-Za-z][A-Za-z0-9_\-]*)\1(\s*[:=]\s*)(["']?)([^"'\s,;&}\]]+)""")
+_KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_\-]{12,}|hf_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}"
+                         r"|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}"
+                         r"|AIza[0-9A-Za-z_\-]{30,}|eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+)")
+_ANSI = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a key / header / parameter name is one a secret hides under (`api_key`, `X-Api-Key`,
+    `access_token`, `Authorization`, `password`), but not `max_tokens` or `api_key_env` (a variable's name)."""
+    parts = [p.lower() for p in _PART.findall(name)]
+    if not parts or parts[-1] == "env":
+        return False
+    joined = "".join(parts)
+    return any(p in SECRET_PARTS for p in parts) or "apikey" in joined or "accesskey" in joined
+
+
+def redact_url(url: str) -> str:
+    """`https://user:KEY@host/v1?api-key=KEY` -> `https://user:***@host/v1?api-key=***`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    query = _QUERY_PAIR.sub(_mask_pair, "?" + parts.query)[1:] if parts.query else parts.query
+    fragment = redact_text(parts.fragment) if parts.fragment else parts.fragment
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def _mask_pair(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{m.group(2)}={MASK}" if is_secret_name(m.group(2)) and m.group(3) else m.group(0)
+
+
+def _mask_userinfo(m: re.Match[str]) -> str:
+    user, colon, _ = m.group(2).partition(":")
+    return f"{m.group(1)}{user}:{MASK}@" if colon else f"{m.group(1)}{MASK}@"
+
+
+def _mask_named(m: re.Match[str]) -> str:
+    if not is_secret_name(m.group(2)) or m.group(5) in (MASK, "null", "None", "true", "false"):
+        return m.group(0)
+    return f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}"
+
+
+def redact_text(text: str) -> str:
+    """Every secret distill can recognise in free text, masked."""
+    if not text:
+        return text
+    text = _USERINFO.sub(_mask_userinfo, text)
+    text = _QUERY_PAIR.sub(_mask_pair, text)
+    text = _BEARER.sub(lambda m: f"{m.group(1) or m.group(3)}{m.group(2) or m.group(4)}{MASK}", text)
+    text = _NAMED.sub(_mask_named, text)
+    return _KEY_SHAPES.sub(MASK, text)
+
+
+def redact_tree(value: Any) -> Any:
+    """A JSON-like value with every secret-named key's value masked and every string redacted."""
+    if isinstance(value, dict):
+        return {k: (MASK if isinstance(k, str) and is_secret_name(k) and _is_set(v) else redact_tree(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_tree(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value != "" and not isinstance(value, bool)
+
+
+def strip_controls(text: str) -> str:
+    """ANSI escape sequences, control characters (tab and newline kept) and bidi overrides removed."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+def clean_text(text: str, limit: int = 300) -> str:
+    """Text that came from a server, safe to print or store: one line, no escapes, no secrets, at most `limit`
+    characters (plus an ellipsis)."""
+    text = " ".join(strip_controls(text[: 16 * limit]).split())
+    text = redact_text(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def looks_like_key(value: str) -> bool:
+    """Whether a string looks like a credential rather than a name (for `api_key_env`)."""
+    if _KEY_SHAPES.search(value):
+        return True
+    return (len(value) >= 20 and "_" not in value and any(c.islower() for c in value)
+            and any(c.isdigit() for c in value))
