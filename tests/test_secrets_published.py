@@ -1,0 +1,194 @@
+"""No secret reaches the run folder, the card, the console or the Hub — wherever the user put it: a key inside
+`base_url` (`user:KEY@host`, `?api-key=KEY`, `?key=KEY`), secret-named `extra_body` values, the command line, or
+an `Authorization` header a server echoes back in its error body (which is also stripped of terminal escapes and
+cut short). A key pasted into `api_key_env` is refused before the run, without echoing it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fake_hub import FakeHub
+from helpers import distill, read_jsonl, write, write_instructions
+
+KEY = "sk-planted-0123456789abcdefPLANTEDKEY"
+HF_TOKEN = "hf_test_token_write"
+RULES = [{"match": r"# Rubric", "reply": '{"rationale": "fine", "score": 8}'}]
+
+
+@pytest.fixture
+def hub():
+    with FakeHub(tokens=(HF_TOKEN,)) as h:
+        yield h
+
+
+def _hub_env(hub: FakeHub, tmp_path: Path) -> dict[str, str]:
+    return {"HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": HF_TOKEN, "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_OFFLINE": "0"}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _leaks(blobs: dict[str, bytes]) -> list[str]:
+    needles = (KEY.encode(), KEY[3:].encode(), b"PLANTEDKEY")
+    return [name for name, blob in blobs.items() if any(n in blob for n in needles)]
+
+
+def test_a_planted_key_is_in_no_file_no_message_and_not_on_the_hub(tmp_path, teacher_server, hub):
+    teacher_server.configure(rules=RULES, fail=0.3, seed=7)
+    port = teacher_server.port
+    inp = write_instructions(tmp_path / "in.jsonl", 12)
+    out = tmp_path / "run"
+    cfg = write(tmp_path / "r.yaml", f"""\
+recipe: respond
+name: secrets
+teacher:
+  provider: openai
+  model: fake-model
+  base_url: http://127.0.0.1:{port}/v1
+  max_retries: 0
+  timeout: 5
+  extra_body: {{api_key: {KEY}, authorization: "Bearer {KEY}", repetition_penalty: 1.05}}
+judge:
+  provider: openai
+  model: fake-model
+  base_url: "http://127.0.0.1:{port}/v1?key={KEY}&token={KEY}"
+quality: {{rubric: overall}}
+generation: {{max_tokens: 32}}
+input: {{path: {inp}}}
+out: {out}
+""")
+    url = f"http://user:{KEY}@127.0.0.1:{port}/v1?api-key={KEY}"
+    console = []
+    res = distill("run", str(cfg), "--no-progress", "--set", f"teacher.base_url={url}")
+    console.append(res.stdout + res.stderr)
+    assert res.returncode == 0, res.stderr
+    bodies = teacher_server.bodies()
+    assert any(b.get("api_key") == KEY for b in bodies)  # the key did reach the server, as asked
+    assert read_jsonl(out / "failed.jsonl"), "some calls should have failed, so failed.jsonl quotes errors"
+    assert read_jsonl(out / "data.jsonl")
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["teacher"]["base_url"] == "http://user:***@127.0.0.1:%d/v1?api-key=***" % port
+    assert manifest["config"]["teacher"]["extra_body"] == {"api_key": "***", "authorization": "***",
+                                                           "repetition_penalty": 1.05}
+    assert manifest["judge"]["base_url"].endswith("/v1?key=***&token=***")
+    assert "teacher.base_url=http://user:***@" in manifest["command"]
+
+    for args in (["show", str(out)], ["validate", str(cfg)], ["run", str(cfg), "--dry-run"]):
+        r = distill(*args, "--set", f"teacher.base_url={url}") if args[0] != "show" else distill(*args)
+        console.append(r.stdout + r.stderr)
+    res = distill("push", str(out), "tester/secrets", env=_hub_env(hub, tmp_path))
+    console.append(res.stdout + res.stderr)
+    assert res.returncode == 0, res.stderr
+
+    pushed = {f"hub:{k}": v for k, v in hub.repos["tester/secrets"].files.items()}
+    pushed.update({f"hub-lfs:{k}": v for k, v in hub.lfs.items()})
+    assert "hub:README.md" in pushed and "hub:distill/default/manifest.json" in pushed
+    written = {**_files(out), **pushed, **{f"console{i}": c.encode() for i, c in enumerate(console)}}
+    assert _leaks(written) == []
+
+
+def test_an_old_run_folders_manifest_is_redacted_when_pushed(tmp_path, teacher_server, hub):
+    out = tmp_path / "run"
+    inp = write_instructions(tmp_path / "in.jsonl", 2)
+    cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
+                                     f"'{teacher_server.url}'}}\ninput: {{path: {inp}}}\nout: {out}\n")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())  # as distill wrote it before redaction existed
+    manifest["config"]["teacher"]["base_url"] = f"http://me:{KEY}@10.0.0.1/v1"
+    manifest["command"] = f"distill run r.yaml --set teacher.base_url=http://me:{KEY}@10.0.0.1/v1"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    res = distill("push", str(out), "tester/old", env=_hub_env(hub, tmp_path))
+    assert res.returncode == 0, res.stderr
+    pushed = hub.repos["tester/old"].files
+    assert _leaks({k: v for k, v in pushed.items()}) == []
+    assert _leaks({"README.md": (out / "README.md").read_bytes()}) == []
+
+
+@pytest.mark.parametrize("pasted", [KEY, "hf_AbCdEfGhIjKlMnOpQrStUv0123", "3f9a0c1d2b7e4f6a8c9d0e1f2a3b4c5d"])
+def test_a_key_pasted_into_api_key_env_is_refused_without_echoing_it(tmp_path, pasted):
+    inp = write_instructions(tmp_path / "in.jsonl", 1)
+    cfg = write(tmp_path / "r.yaml", "recipe: respond\nteacher: {provider: openai, model: m, base_url: "
+                                     f"'http://127.0.0.1:9/v1', api_key_env: '{pasted}'}}\ninput: {{path: {inp}}}\n"
+                                     f"out: {tmp_path / 'run'}\n")
+    for args in (["validate", str(cfg)], ["run", str(cfg), "--no-progress"]):
+        res = distill(*args)
+        assert res.returncode == 2, res.stderr
+        assert "api_key_env must be the NAME of an environment variable" in res.stderr
+        assert pasted not in res.stdout + res.stderr and pasted[-8:] not in res.stdout + res.stderr
+    assert not (tmp_path / "run").exists()
+
+
+class _EchoingServer:
+    """A teacher that answers every call with an error whose body echoes the request's headers (the bearer
+    key), a terminal escape show (clear screen, set the window title, a bidi override), NUL bytes, and 50 KB."""
+
+    def __init__(self, status: int) -> None:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                echoed = "\n".join(f"{k}: {v}" for k, v in self.headers.items())
+                body = (f'{{"error": "upstream said no", "request": "{echoed}"}}\x1b[2J\x1b[31mRED\x1b[0m'
+                        f"\x1b]0;owned\x07\x00\u202egnp.exe\n" + "A" * 50_000).encode()
+                self.send_response(server.status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.status = status
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.mark.parametrize("status", [500, 401])
+def test_echoed_headers_and_escapes_in_error_bodies_are_sanitised(tmp_path, status):
+    server = _EchoingServer(status)
+    try:
+        inp = write_instructions(tmp_path / "in.jsonl", 3)
+        out = tmp_path / "run"
+        cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
+                                         f"'{server.url}', api_key_env: MY_KEY, max_retries: 0}}\n"
+                                         f"input: {{path: {inp}}}\nout: {out}\n")
+        res = distill("run", str(cfg), "--no-progress", env={"MY_KEY": KEY})
+    finally:
+        server.close()
+    console = res.stdout + res.stderr
+    assert "Traceback" not in console
+    written = {**_files(out), "console": console.encode()} if out.exists() else {"console": console.encode()}
+    assert _leaks(written) == []
+    for name, blob in written.items():
+        if name.endswith(".sqlite"):
+            continue  # binary; holds no error text (failed calls are not cached)
+        assert b"\x1b" not in blob and b"\x00" not in blob and "\u202e".encode() not in blob, name
+    if status == 500:  # retries ran out: each item is recorded as failed, with a short, clean error
+        failed = read_jsonl(out / "failed.jsonl")
+        assert len(failed) == 3
+        for row in failed:
+            assert "upstream said no" in row["error"] and "Authorization: ***" in row["error"]
+            assert len(row["error"]) < 600
+    else:  # the key was refused: the run stops with the server's words, cleaned
+        assert res.returncode == 1 and "rejected the API key (HTTP 401)" in res.stderr
+        assert max(len(line) for line in res.stderr.splitlines()) < 600
