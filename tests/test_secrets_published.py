@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fake_hub import FakeHub
 from helpers import distill, read_jsonl, write, write_instructions
 
@@ -76,7 +75,7 @@ out: {out}
     assert read_jsonl(out / "data.jsonl")
 
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["config"]["teacher"]["base_url"] == "http://user:***@127.0.0.1:%d/v1?api-key=***" % port
+    assert manifest["config"]["teacher"]["base_url"] == f"http://user:***@127.0.0.1:{port}/v1?api-key=***"
     assert manifest["config"]["teacher"]["extra_body"] == {"api_key": "***", "authorization": "***",
                                                            "repetition_penalty": 1.05}
     assert manifest["judge"]["base_url"].endswith("/v1?key=***&token=***")
