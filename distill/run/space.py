@@ -35,10 +35,14 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
-def disk_full(folder: Path, detail: str) -> DiskFull:
-    return DiskFull(f"the disk holding {folder} is full ({detail}); the run stopped. Every answer received so far "
-                    f"is kept in {folder / 'cache.sqlite'}. Free some space (or choose another --out) and run the "
-                    "same command again to resume: no answer is requested twice.")
+def disk_full(folder: Path, detail: str, *, all_kept: bool = False) -> DiskFull:
+    """The message. `all_kept`: the watcher stopped the run in time, so every answer was committed; after a failed
+    write, the answers of the batch being committed when the disk filled may be asked again."""
+    kept = ("Every answer received so far is kept" if all_kept else
+            "Every answer committed before the disk filled is kept (the last few may be asked again)")
+    return DiskFull(f"the disk holding {folder} is full ({detail}); the run stopped. {kept} in "
+                    f"{folder / 'cache.sqlite'}. Free some space (or choose another --out) and run the same command "
+                    "again to resume: no answer that was kept is requested twice.")
 
 
 def free_bytes(path: Path) -> int:
@@ -70,7 +74,7 @@ async def guarded(main: Awaitable[T], folder: Path, pending_bytes: Any) -> T:
             if low is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-                raise disk_full(folder, low)
+                raise disk_full(folder, low, all_kept=True)
     except BaseException:
         if not task.done():
             task.cancel()
