@@ -191,3 +191,17 @@ def test_echoed_headers_and_escapes_in_error_bodies_are_sanitised(tmp_path, stat
     else:  # the key was refused: the run stops with the server's words, cleaned
         assert res.returncode == 1 and "rejected the API key (HTTP 401)" in res.stderr
         assert max(len(line) for line in res.stderr.splitlines()) < 600
+
+
+def test_show_does_not_pass_a_models_terminal_escapes_to_the_terminal(tmp_path, teacher_server):
+    reply = "fine \x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m \u202eevil done"
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": f"Say it [[reply:{reply}]]"}) + "\n")
+    out = tmp_path / "run"
+    cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
+                                     f"'{teacher_server.url}'}}\ninput: {{path: {inp}}}\nout: {out}\n")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert "\x1b]0;owned" in read_jsonl(out / "data.jsonl")[0]["output"]  # the record keeps what was said
+    res = distill("show", str(out), "--full")
+    assert res.returncode == 0, res.stderr
+    assert "fine" in res.stdout and "done" in res.stdout
+    assert "\x1b" not in res.stdout and "\u202e" not in res.stdout

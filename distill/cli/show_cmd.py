@@ -189,7 +189,11 @@ def _plain(value: Any) -> str:
 
 
 def _cut(text: str, limit: int | None) -> str:
-    """At most `limit` characters, cut at a word boundary, saying how much is left out (never mid-word)."""
+    """At most `limit` characters, cut at a word boundary, saying how much is left out (never mid-word). A model's
+    terminal escapes and control characters are dropped: they would act on the terminal, not be shown."""
+    from distill.redact import strip_controls
+
+    text = strip_controls(text)
     if limit is None or len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
