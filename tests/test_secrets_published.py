@@ -200,8 +200,12 @@ def test_show_does_not_pass_a_models_terminal_escapes_to_the_terminal(tmp_path, 
     cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
                                      f"'{teacher_server.url}'}}\ninput: {{path: {inp}}}\nout: {out}\n")
     assert distill("run", str(cfg), "--no-progress").returncode == 0
-    assert "\x1b]0;owned" in read_jsonl(out / "data.jsonl")[0]["output"]  # the record keeps what was said
-    res = distill("show", str(out), "--full")
-    assert res.returncode == 0, res.stderr
-    assert "fine" in res.stdout and "done" in res.stdout
-    assert "\x1b" not in res.stdout and "\u202e" not in res.stdout
+    kept = read_jsonl(out / "data.jsonl") + read_jsonl(out / "rejected.jsonl")  # accepted, or rejected as unclean
+    assert "\\u001b]0;owned" in json.dumps(kept)  # the files keep what was said (JSON-escaped)
+    shown = ""
+    for extra in ([], ["--rejected"]):
+        res = distill("show", str(out), "--full", *extra)
+        assert res.returncode == 0, res.stderr
+        shown += res.stdout
+    assert "fine" in shown and "evil done" in shown
+    assert "\x1b" not in shown and "\u202e" not in shown
