@@ -201,6 +201,7 @@ class Teacher:
             finally:
                 self.usage.in_flight -= 1
             self._failures.record(False)
+            del completion.choices[params.n:]  # a server that sends more choices than asked: only n count
             if self._limiter is not None:
                 actual = completion.usage.prompt_tokens + completion.usage.completion_tokens
                 self._limiter.settle(estimate, actual or estimate)
