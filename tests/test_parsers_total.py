@@ -1,0 +1,150 @@
+"""Every parser and judge-reply reader is total: fed arbitrary text, deep nesting, huge numbers and long runs of
+newlines (hypothesis), each returns a parse or its documented rejection within DEADLINE per input, never
+another exception. Inputs reach ~300,000 characters, so a quadratic reader misses the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from distill.providers.base import Choice, Completion
+from distill.quality.replies import (
+    Unparseable,
+    UnreadableReply,
+    find_json_object,
+    parse_score,
+    parse_winner,
+)
+from distill.quality.reward import parse_reward_text
+from distill.recipes import (
+    alpaca_parse,
+    evol_elimination,
+    instruction_filters,
+    knowledge_parse,
+    lab_judges,
+)
+from distill.recipes import self_instruct_parse as si
+from distill.text import math_answers as ma
+
+DEADLINE = timedelta(seconds=5)  # generous: linear readers take milliseconds on the largest inputs here
+
+FRAGMENTS = [
+    "{", "}", "[", "]", '"', "\\", ":", ",", '{"score": ', '"winner": "A"', "true", "NaN", "-", "9" * 60, "0.5",
+    "\n", "\r\n", " ", "\t", "\\boxed{", "\\fbox{", "#### ", "\\frac{", "\\sqrt", "^", "10^", "(", ")", "!", "%",
+    "Q1 [factual]:", "A1:", "Q2:", "A2:", "Question 1:", "1.", "2.", "9. ", "###", "Instruction:", "Input:",
+    "Output:", "Example 1", "Class label:", "Context 1:", "Score:", "[[", "]]", "[RESULT]", "YES", "NO", "Equal",
+    "Not Equal", "**", "<think>", "</think>", "```json", "```", "\x00", "\u202e", "\x1b[31m", "é", "\U0001f600",
+    "__import__('os').system('id')", "sorry", "x", "=", '{"a":',
+]
+_fragment = st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8))
+_run = st.tuples(st.sampled_from(FRAGMENTS), st.integers(1, 5000)).map(lambda t: t[0] * t[1])
+HOSTILE = st.one_of(st.text(), st.lists(st.one_of(_fragment, _run), max_size=10).map("".join))
+SETTINGS = settings(deadline=DEADLINE, max_examples=60, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.large_base_example])
+
+
+class _Judge:
+    """Just enough of a Teacher for lab_judges: every call answers `text`."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.provider = SimpleNamespace(capabilities=SimpleNamespace(supports_json_schema=False))
+        self.spec = SimpleNamespace(supports_json_schema=False)
+
+    def params(self, **kw: Any) -> None:
+        return None
+
+    async def complete(self, messages: Any, params: Any) -> Completion:
+        return Completion(choices=[Choice(text=self.text)])
+
+
+def _lab(judge: Any, text: str) -> Any:
+    j = _Judge(text)
+    calls = {"question_ok": (j, "task", "q"), "pair_ok": (j, "task", "q", "a", "ctx"), "faithful": (j, "c", "a"),
+             "relevant": (j, "q", "a"), "standalone": (j, "q")}
+    return asyncio.run(getattr(lab_judges, judge)(*calls[judge]))
+
+
+def _rejecting(fn: Any, *errors: type[BaseException]) -> Any:
+    def call(text: str) -> Any:
+        try:
+            return fn(text)
+        except errors:
+            return "rejected"
+    return call
+
+
+READERS: dict[str, Any] = {
+    "math.extract_boxed": ma.extract_boxed,
+    "math.final_answers": ma.final_answers,
+    "math.reference_answer": ma.reference_answer,
+    "math.trim_after_boxed": ma.trim_after_boxed,
+    "math.normalize": ma.normalize,
+    "math.parse_answer": ma.parse_answer,
+    "math.is_math_answer": ma.is_math_answer,
+    "math.equivalent": lambda t: (ma.equivalent(t, "1"), ma.equivalent(t, t), ma.equivalent("x+1", t)),
+    "math.equivalent_boxed": lambda t: [ma.equivalent(b, "\\frac{1}{2}") for b in ma.extract_boxed(t)[:5]],
+    "replies.find_json_object": find_json_object,
+    "replies.parse_score": _rejecting(lambda t: parse_score(t, (1, 10)), Unparseable),
+    "replies.parse_winner": _rejecting(parse_winner, Unparseable),
+    "reward.parse_reward_text": _rejecting(parse_reward_text, ValueError),
+    "knowledge.parse_pairs": knowledge_parse.parse_pairs,
+    "knowledge.parse_checks": knowledge_parse.parse_checks,
+    "knowledge.quotes_chunk": lambda t: knowledge_parse.quotes_chunk(t, t),
+    "self_instruct.parse_numbered": lambda t: si.parse_numbered(t, 9),
+    "self_instruct.parse_input_first": si.parse_input_first,
+    "self_instruct.parse_output_first": si.parse_output_first,
+    "alpaca.parse_alpaca": lambda t: alpaca_parse.parse_alpaca(t, 4),
+    "evol.parse_equality": evol_elimination.parse_equality,
+    "evol.answer_rejection": evol_elimination.answer_rejection,
+    "evol.copied_prompt_words": evol_elimination.copied_prompt_words,
+    "filters.instruction_rejection": lambda t: instruction_filters.instruction_rejection(
+        instruction_filters.clean_instruction(t) or "x"),
+}
+READERS.update({f"lab_judges.{name}": _rejecting(lambda t, name=name: _lab(name, t), UnreadableReply)
+                for name in ("question_ok", "pair_ok", "faithful", "relevant", "standalone")})
+try:  # h-chat's reply cleaning and the parsers rewritten on it, where they have landed
+    from distill.text import reply_text
+
+    READERS["reply_text.clean_reply"] = reply_text.clean_reply
+    PENDING: set[tuple[str, str]] = set()
+except ImportError:  # before that, these take quadratic time or worse (issue 15 item 4; reported, not rewritten here)
+    PENDING = {("alpaca.parse_alpaca", "digits"), ("alpaca.parse_alpaca", "newlines"),
+               ("self_instruct.parse_numbered", "newlines"), ("self_instruct.parse_input_first", "newlines"),
+               ("self_instruct.parse_output_first", "newlines"), ("knowledge.parse_pairs", "newlines"),
+               ("knowledge.parse_pairs", "hypothesis")}  # ~N^4 on a label followed by blank lines
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_reader_is_total_on_hostile_text(name):
+    if (name, "hypothesis") in PENDING:
+        pytest.skip(f"{name} takes ~N^4 time on runs of newlines until h-chat's parser rewrite lands")
+    reader = READERS[name]
+
+    @SETTINGS
+    @given(HOSTILE)
+    def total(text: str) -> None:
+        reader(text)  # any exception other than the documented rejection fails; so does a slow return
+
+    total()
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+@pytest.mark.parametrize("text", [
+    '{"score":' * 5000 + "1" + "}" * 5000, "[" * 5000 + "]" * 5000, '{"score": ' + "9" * 5000 + "}",
+    "\\boxed{" + "{" * 5000 + "1" + "}" * 5001, "Q1 [factual]: What?" + "\n" * 100_000 + "A1: This.\n1." + "\n" * 100_000, "9" * 100_000, " " * 100_000 + "x",
+], ids=["deep_json", "deep_list", "big_number", "deep_boxed", "newlines", "digits", "spaces"])
+def test_reader_is_total_on_the_issue_cases(name, text, request):
+    if (name, request.node.callspec.id.split("-")[0]) in PENDING:
+        pytest.skip(f"{name} is quadratic on this input until h-chat's parser rewrite lands")
+    start = time.perf_counter()
+    READERS[name](text)
+    assert time.perf_counter() - start < DEADLINE.total_seconds()
