@@ -11,6 +11,7 @@ Run it as a process (`python tests/hostile_teacher.py`, which prints its port) o
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import re
@@ -81,6 +82,19 @@ def reply_for(prompt: str, seed: str) -> str:
     if re.search(r"\n\s*1\.\s*$|Task \d+:\s*$|\d+\.\s*$", prompt):  # numbered lists
         return "".join(f"{i}. Describe {_pick(TEXT_PAYLOADS, seed + str(i))} in a few words.\n" for i in range(1, 5))
     return f"Here is an answer that mentions {p} in passing, as asked."
+
+
+@functools.cache
+def knowledge_parse_is_linear() -> bool:
+    """Whether `knowledge_parse.parse_pairs` reads a Q/A reply with 400 blank lines in a few seconds. Its old
+    regex took about N^4 time (15 s at 500 lines, 1,000 never finished); h-chat is replacing it. Tests that feed it
+    long newline runs are skipped until then, probed in a subprocess so that a stuck regex cannot stall the suite."""
+    probe = "from distill.recipes.knowledge_parse import parse_pairs; parse_pairs('Q1 [fact]: What?' + chr(10) * 400)"
+    try:
+        subprocess.run([sys.executable, "-c", probe], timeout=8, check=True, capture_output=True)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def make_app(stats: dict[str, int]) -> Any:
