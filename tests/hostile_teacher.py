@@ -1,7 +1,8 @@
 """A hostile OpenAI-compatible teacher on 127.0.0.1: it answers every recipe stage in the shape that stage asks
 for, with hostile content inside — code in `\\boxed{}`, `\\boxed{[1][5]}`, `\\boxed{10^10^10}`, judge JSON nested
 5,000 deep, 5,000-digit scores, `{"score": true}`, NaN, NUL bytes, bidi overrides, ANSI escapes, long runs of
-newlines, an enormous (> 1 MB) reply, and 50 choices when one was asked for. Which payload a reply carries is a
+newlines, an enormous (> 1 MB) reply, a lone surrogate (`\\ud800`), token counts that are not counts, and 50
+choices when one was asked for. Which payload a reply carries is a
 hash of the request, so a run is reproducible.
 
 Run it as a process (`python tests/hostile_teacher.py`, which prints its port) or use `HostileTeacher` from Python.
@@ -113,10 +114,16 @@ def make_app(stats: dict[str, int]) -> Any:
         if _pick(["normal"] * 12 + ["huge"], h + "huge") == "huge":
             texts[0] = "A" * HUGE_CHARS + " " + texts[0]
             stats["huge"] += 1
+        if _pick(["normal"] * 15 + ["surrogate"], h + "surrogate") == "surrogate":
+            texts[0] = "a lone \ud800 surrogate, which UTF-8 cannot hold"  # sent as the JSON escape \ud800
+            stats["surrogate"] += 1
+        usage = _pick([{"prompt_tokens": 10, "completion_tokens": 10}] * 4 + [
+            {"prompt_tokens": "many"}, {"prompt_tokens": 10**30}, {"completion_tokens": True}, [1]], h + "usage")
+        model = _pick([body.get("model")] * 4 + [{"name": "m"}], h + "model")
         choices = [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
                    for i, t in enumerate(texts)]
-        return web.json_response({"id": f"chatcmpl-{h[:12]}", "object": "chat.completion", "model": body.get("model"),
-                                  "choices": choices, "usage": {"prompt_tokens": 10, "completion_tokens": 10}})
+        return web.json_response({"id": f"chatcmpl-{h[:12]}", "object": "chat.completion", "model": model,
+                                  "choices": choices, "usage": usage})
 
     async def get_stats(request: web.Request) -> web.Response:
         return web.json_response(stats)
@@ -170,7 +177,7 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     print(sock.getsockname()[1], flush=True)
-    stats = {"requests": 0, "fifty_choices": 0, "huge": 0}
+    stats = {"requests": 0, "fifty_choices": 0, "huge": 0, "surrogate": 0}
     web.run_app(make_app(stats), sock=sock, print=None, access_log=None)
 
 

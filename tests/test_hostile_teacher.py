@@ -18,6 +18,8 @@ RECIPES = {
     "respond": f"""input: {{path: {DATA / 'instructions.jsonl'}}}
 num: 8
 quality: {{rubric: overall}}""",
+    "respond-sdk": f"""input: {{path: {DATA / 'instructions.jsonl'}}}
+num: 8""",
     "self_instruct": f"""num: 4
 quality: {{rubric: overall}}
 options: {{seeds: {DATA / 'self_instruct_seeds.jsonl'}, patience: 3, in_flight: 2}}""",
@@ -56,9 +58,10 @@ def test_every_recipe_survives_a_hostile_teacher(recipe, hostile, tmp_path):
         pytest.skip("knowledge_parse.parse_pairs still takes ~N^4 time on runs of newlines (issue 15 item 4, h-chat)")
     out, cwd = tmp_path / "run", tmp_path / "cwd"
     cwd.mkdir()
-    cfg = write(tmp_path / "r.yaml", f"""recipe: {recipe}
+    transport = "sdk" if recipe.endswith("-sdk") else "http"  # the official client reads replies its own way
+    cfg = write(tmp_path / "r.yaml", f"""recipe: {recipe.split("-")[0]}
 name: hostile-{recipe}
-teacher: {{provider: openai, model: m, base_url: {hostile.url}, max_retries: 1, timeout: 60}}
+teacher: {{provider: openai, model: m, base_url: {hostile.url}, max_retries: 1, timeout: 60, transport: {transport}}}
 judge: {{provider: openai, model: j, base_url: {hostile.url}, max_retries: 1, timeout: 60}}
 out: {out}
 seed: 1
@@ -68,7 +71,7 @@ seed: 1
     for attempt in ("first run", "re-run"):
         res = distill("run", str(cfg), "--no-progress", cwd=cwd, timeout=120)
         assert "Traceback" not in res.stderr, f"{attempt}: {res.stderr[-3000:]}"
-        assert res.returncode == 0 or (res.returncode == 2 and res.stderr.startswith("error:")), res.stderr[-3000:]
+        assert res.returncode == 0 or res.stderr.strip(), f"{attempt}: exit {res.returncode} without a message"
         for stream in (res.stdout, res.stderr):
             assert not any(mark in stream for mark in FORBIDDEN), f"{attempt} printed a control character"
         assert list(cwd.iterdir()) == [], f"{attempt} wrote into the working directory"
@@ -78,7 +81,9 @@ seed: 1
             for record in read_jsonl(out / "data.jsonl"):
                 assert _accepted_problems(record) == [], f"{attempt} accepted {json.dumps(record)[:300]}"
     if recipe == "respond":  # one outcome per instruction, though the server sent 50 choices for some n=1 calls
-        assert len(read_jsonl(out / "data.jsonl")) + len(read_jsonl(out / "rejected.jsonl")) == 8
+        outcomes = [len(read_jsonl(out / f"{name}.jsonl")) for name in ("data", "rejected", "failed")
+                    if (out / f"{name}.jsonl").exists()]
+        assert sum(outcomes) == 8
     if res.returncode == 0:
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["counts"]["rejected"] > 0  # the hostile replies were met and rejected, not skipped
@@ -86,4 +91,4 @@ seed: 1
 
 def test_the_hostile_teacher_serves_what_it_promises(hostile):
     stats = hostile.stats()
-    assert stats["requests"] > 0 and stats["fifty_choices"] > 0 and stats["huge"] > 0
+    assert stats["requests"] > 0 and stats["fifty_choices"] > 0 and stats["huge"] > 0 and stats["surrogate"] > 0

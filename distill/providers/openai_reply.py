@@ -12,7 +12,8 @@ def parse_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
     import orjson
 
     try:
-        data = orjson.loads(raw) if isinstance(raw, (bytes, str)) else raw
+        data = orjson.loads(raw if isinstance(raw, (bytes, str)) else orjson.dumps(raw))  # SDK dicts too: a lone
+        # surrogate (`\ud800`) or a non-JSON value fails here, as on the wire, not later in the cache
         choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
         out = [Choice(text=_text(c), finish_reason=c.get("finish_reason")) for c in choices]
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -21,10 +22,16 @@ def parse_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
                              ) from None
     if not out:
         raise RetryableError(f"{label}: the reply has no choices")
-    usage = data.get("usage") or {}
-    return Completion(choices=out, model=data.get("model"),
-                      usage=Usage(prompt_tokens=usage.get("prompt_tokens") or 0,
-                                  completion_tokens=usage.get("completion_tokens") or 0))
+    usage, model = data.get("usage"), data.get("model")
+    return Completion(choices=out, model=model if isinstance(model, str) else None,
+                      usage=Usage(prompt_tokens=_count(usage, "prompt_tokens"),
+                                  completion_tokens=_count(usage, "completion_tokens")))
+
+
+def _count(usage: Any, key: str) -> int:
+    """A token count from the server's `usage`, or 0 when it sent something else (a string, a bool, -1, 10**30)."""
+    value = usage.get(key) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53 else 0
 
 
 def _text(choice: dict[str, Any]) -> str:
