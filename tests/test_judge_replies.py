@@ -113,3 +113,33 @@ quality: {{rubric: overall}}
         assert rejected["Question [huge]"]["reason"] == "reply_too_large"
     judged = [b for b in teacher_server.bodies() if b["model"] == "judge-m"]
     assert len(judged) == 5  # records failing the shared checks are not sent to the judge
+
+
+PAIR_RULES = [
+    {"match": r"# Response A\n+Sample \w+x0", "reply": '{"rationale": "first is better", "winner": "A"}'},
+    {"match": r"# Response B\n+Sample \w+x0", "reply": '{"rationale": "second is better", "winner": "B"}'},
+    {"match": r"\[nul\]", "reply": "Sample {h} carries a NUL \x00 byte."},
+    {"match": r"\[plain\]", "reply": "Sample {h} is plain text."},
+]
+
+
+def test_preference_pairs_pass_the_shared_check_too(tmp_path, teacher_server):
+    teacher_server.configure(rules=PAIR_RULES)
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Question [{m}]"}) + "\n"
+                                               for m in ("plain", "nul")))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: openai, model: teacher-m, base_url: {teacher_server.url}}}
+generation: {{max_tokens: 32}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+quality: {{pairwise: true}}
+options: {{samples: 2}}
+""")
+    res = distill("run", str(cfg), "--no-progress", timeout=120)
+    assert res.returncode == 0, res.stderr
+    pairs = read_jsonl(tmp_path / "run" / "pairs.jsonl")
+    assert [p["prompt"][-1]["content"] for p in pairs] == ["Question [plain]"]
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert {(r["stage"], r["reason"]) for r in rejected} == {("respond", "control_characters"),
+                                                             ("pairwise", "control_characters")}
+    assert acceptance_problem(pairs[0]) is None

@@ -145,6 +145,10 @@ class RunContext:
             "meta": {**meta, "pairwise": verdict}})
 
     def add_pair(self, order: int, pair: dict[str, Any]) -> None:
+        problem = acceptance_problem(pair)  # the shared checks, as for records
+        if problem is not None:
+            self.reject(order, "pairwise", problem, pair)
+            return
         note_event("pair", order, pair)
         self.folder.write("pairs", order, pair)
         self.stage("pairwise").accepted += 1

@@ -32,8 +32,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069
 
 def acceptance_problem(record: dict[str, Any]) -> str | None:
     """Why a record must not be accepted whatever its recipe decided (`reply_too_large`, `control_characters`),
-    or None. Checks every text of the record a trainer reads: `messages` contents, instruction, input, output."""
-    texts = [m.get("content") for m in record.get("messages") or [] if isinstance(m, dict)]
+    or None. Checks every text of the record a trainer reads: instruction, input, output and the contents of its
+    chat lists (`messages`; a preference pair's `prompt`, `chosen`, `rejected`)."""
+    chats = [record.get(key) for key in ("messages", "prompt", "chosen", "rejected")]
+    texts = [m.get("content") for chat in chats if isinstance(chat, list) for m in chat if isinstance(m, dict)]
     texts += [record.get(key) for key in ("instruction", "input", "output")]
     texts = [t for t in texts if isinstance(t, str)]
     if any(len(t) > MAX_TEXT_CHARS for t in texts):
