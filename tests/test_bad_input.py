@@ -7,8 +7,7 @@ import json
 import os
 
 import pytest
-
-from helpers import distill, recipe_yaml, write, write_instructions
+from helpers import distill, read_jsonl, recipe_yaml, write, write_instructions
 
 
 def _run(cfg, *extra):
@@ -95,7 +94,6 @@ def test_refused_connection_is_a_teacher_error(tmp_path, instructions):
 @pytest.mark.parametrize("setting,code_text,hint", [
     ({"api_key": "sk-right"}, "HTTP 401", "api_key_env"),
     ({"models": ["other-model"]}, "404", "Check the model name"),
-    ({"max_prompt_chars": 5}, "too long for the model", "max_tokens"),
 ])
 @pytest.mark.parametrize("transport", ["http", "sdk"])
 def test_teacher_refusals_stop_with_exit_1_and_advice(tmp_path, instructions, teacher_server, setting, code_text,
@@ -108,6 +106,19 @@ def test_teacher_refusals_stop_with_exit_1_and_advice(tmp_path, instructions, te
     assert code_text in res.stderr and hint in res.stderr and "fake-model" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("transport", ["http", "sdk"])
+def test_a_prompt_over_the_context_length_rejects_its_item_not_the_run(tmp_path, instructions, teacher_server,
+                                                                        transport):
+    teacher_server.configure(max_prompt_chars=5)
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, instructions, tmp_path / "run",
+                      teacher_extra=f"transport: {transport}")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert len(rejected) == 20 and {r["reason"] for r in rejected} == {"context_length"}
+    assert "Traceback" not in res.stderr
 
 
 @pytest.fixture
