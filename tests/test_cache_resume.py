@@ -60,7 +60,7 @@ def test_exhausted_retries_are_recorded_and_retried_by_the_next_run(tmp_path, te
     cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out, teacher_extra="max_retries: 1")
     teacher_server.configure(fail=1.0)  # every call answers 500
     res = distill("run", str(cfg))
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1 and "every item failed" in res.stderr, res.stderr  # nothing made: not a success
     assert "0 accepted, 0 rejected, 10 failed" in res.stdout
     failed = read_jsonl(out / "failed.jsonl")
     assert len(failed) == 10 and "HTTP 500" in failed[0]["error"] and failed[0]["attempts"] == 2
