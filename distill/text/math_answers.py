@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from distill.text.math_expr import (
     MAX_CHARS,
@@ -93,9 +94,14 @@ def trim_after_boxed(text: str) -> str:
 
 
 def normalize(answer: str) -> str:
+    if len(answer) > MAX_NORMALIZE_CHARS:  # not an answer to normalise (nor to keep in the cache below)
+        return "".join(answer.split())
+    return _normalize(answer)
+
+
+@lru_cache(maxsize=4096)  # majority voting compares every pair of up to 512 sampled answers
+def _normalize(answer: str) -> str:
     a = answer.strip()
-    if len(a) > MAX_NORMALIZE_CHARS:
-        return "".join(a.split())
     a = re.sub(r"\\text\{([^{}]*)\}", r"\1", a)
     a = re.sub(r"\\(?:mathrm|mathbf|textbf|mbox)\{([^{}]*)\}", r"\1", a)
     a = a.replace("\\left", "").replace("\\right", "").replace("\\!", "").replace("\\,", "").replace("\\;", "")
@@ -123,6 +129,11 @@ class Answer:
 
 def parse_answer(answer: str) -> Answer | None:
     """The parsed form of an answer, or None when the grammar does not read it (it is then text)."""
+    return None if len(answer) > MAX_NORMALIZE_CHARS else _parse_answer(answer)
+
+
+@lru_cache(maxsize=4096)
+def _parse_answer(answer: str) -> Answer | None:
     a = normalize(answer)
     percent = a.endswith("%")
     a = a[:-1] if percent else a
@@ -208,17 +219,34 @@ def _readings(answer: Answer) -> list[Tree]:
 
 def _same(x: Tree, y: Tree) -> bool:
     """Equal values at each of a few fixed points for the symbols (exact where the arithmetic is rational)."""
-    names = sorted(symbols(x) | symbols(y))
+    names = sorted(_symbols(x) | _symbols(y))
+    if not names:
+        vx, vy = _constant(x), _constant(y)
+        return vx is not None and vy is not None and _close(vx, vy)
     compared = 0
     for k in range(3 if names else 1):
-        env = {name: _point(i, k) for i, name in enumerate(names)}
-        vx, vy = evaluate(x, env), evaluate(y, env)
+        vx, vy = _value_at(x, tuple(names), k), _value_at(y, tuple(names), k)
         if vx is None or vy is None:
             continue
         if not _close(vx, vy):
             return False
         compared += 1
     return compared > 0
+
+
+@lru_cache(maxsize=4096)  # answers repeat across the pairs majority voting compares
+def _symbols(tree: Tree) -> frozenset[str]:
+    return frozenset(symbols(tree))
+
+
+@lru_cache(maxsize=4096)
+def _constant(tree: Tree) -> Value | None:
+    return evaluate(tree, {})
+
+
+@lru_cache(maxsize=16384)
+def _value_at(tree: Tree, names: tuple[str, ...], k: int) -> Value | None:
+    return evaluate(tree, {name: _point(i, k) for i, name in enumerate(names)})
 
 
 def _point(i: int, k: int) -> Fraction:
