@@ -166,7 +166,7 @@ def _pack(us: list[Unit], budget: int, overlap: int) -> list[tuple[int, int]]:
     return chunks
 
 
-def chunk_ranges(text: str, size: int, overlap: int = 0) -> list[str]:
+def chunk_text(text: str, size: int, overlap: int = 0) -> list[str]:
     """The chunks of `text` (see the module docstring)."""
     text = text.replace("\r\n", "\n")
     us = units(text, size)

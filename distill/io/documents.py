@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distill.errors import InputError
-from distill.io.chunking import chunk_ranges
+from distill.io.chunking import chunk_text
 
 SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -42,4 +42,4 @@ def chunk_words(doc: str, text: str, size: int, overlap: int) -> list[Chunk]:
     """Chunks of at most `size` words cut on the document's structure (headings, paragraphs, sentences; tables and
     code blocks whole where they fit), each after the first starting with up to `overlap` words of the end of the
     one before, and the text kept as written. See `distill/io/chunking.py`."""
-    return [Chunk(doc, i, body) for i, body in enumerate(chunk_ranges(text, size, overlap))]
+    return [Chunk(doc, i, body) for i, body in enumerate(chunk_text(text, size, overlap))]
