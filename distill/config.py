@@ -148,7 +148,7 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None,
     data = dict(src.data)
     for key, value in (overrides or {}).items():
         if value is not None:
-            data[key] = value
+            data[key] = merge_short_form(data.get(key), value) if key in ("teacher", "judge") else value
     origins = apply_sets(data, sets or [])
     src.origins.update(origins)
     try:
@@ -160,6 +160,24 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None,
         cfg.input.path = resolve_path(cfg.input.path, path.parent)
     cfg.prompts = {name: str((path.parent / Path(file).expanduser()).resolve()) for name, file in cfg.prompts.items()}
     return cfg, src
+
+
+def merge_short_form(current: Any, value: Any) -> Any:
+    """`--teacher openai:MODEL@URL` over the recipe's `teacher:` mapping. The short form names the endpoint
+    (provider, model, base_url); the rest of the mapping (supports_n, price, max_concurrency, timeouts, extra_body,
+    ...) is kept when the provider is the same. Another provider starts from the short form alone, since those
+    keys were written for a different backend."""
+    if not isinstance(value, str):
+        return value
+    try:
+        new = short_form(value)
+    except ValueError:
+        return value  # validation reports it
+    base = short_form(current) if isinstance(current, str) else current
+    if not isinstance(base, dict) or base.get("provider", "local") != new["provider"]:
+        return new
+    kept = {k: v for k, v in base.items() if k not in ("model", "base_url", "path")}
+    return {**kept, **new}
 
 
 def resolve_path(value: str, base: Path) -> str:
