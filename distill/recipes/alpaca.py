@@ -115,7 +115,7 @@ class Alpaca(Recipe):
         if reason:
             ctx.reject(order, "generate", reason, item)
             return None
-        kept, score, nearest = novelty.offer(text)
+        kept, score, nearest = novelty.offer(text, exact_score=True)
         if not kept:
             ctx.reject(order, "generate", "rouge_l_above_threshold", item,
                        detail={"rouge_l": round(score, 4), "similar_to": nearest})

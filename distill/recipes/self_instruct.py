@@ -157,7 +157,7 @@ class SelfInstruct(Recipe):
         if reason:
             ctx.reject(order, "bootstrap", reason, item, raw=raw)
             return
-        kept, score, nearest = novelty.offer(text)
+        kept, score, nearest = novelty.offer(text, exact_score=True)
         if not kept:
             ctx.reject(order, "bootstrap", "rouge_l_above_threshold", item, raw=raw,
                        detail={"rouge_l": round(score, 4), "similar_to": nearest})
