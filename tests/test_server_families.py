@@ -83,6 +83,21 @@ def test_supports_json_schema_false_still_sends_plain_requests(tmp_path):
         assert reasons == {"judge_unparseable": 6}  # the scripted judge is unreadable without a constraint
 
 
+@pytest.mark.parametrize("edit", [
+    ("transport: http", "transport: http, structured_output: json_object"),  # the judge's form fixed
+    ("quality:", "generation: {response_format: {type: json_object}}\nquality:"),  # every call asks for it
+])
+def test_a_form_the_config_chose_is_not_changed_and_its_refusal_is_reported(tmp_path, edit):
+    with FamilyTeacher("guided_only") as server:
+        cfg = _judged(tmp_path, server.url)
+        cfg.write_text(cfg.read_text().replace(*edit))
+        res = distill("run", str(cfg), "--no-progress", timeout=60)
+        assert res.returncode == 1 and "refused response_format (HTTP 400)" in res.stderr
+        asked = [b for b in server.bodies() if _shape(b) != "text"]  # as configured, never changed, none retried
+        assert asked and {_shape(b) for b in asked} == {"json_object"}
+        assert len(asked) == len({json.dumps(b) for b in asked})
+
+
 def _math(tmp_path, url):
     rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"}]
     inp = write(tmp_path / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))

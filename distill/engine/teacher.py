@@ -17,7 +17,7 @@ from distill.engine.cache import CallCache, call_key, key_identity
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
-from distill.engine.server_traits import ServerTraits, traits_key
+from distill.engine.server_traits import LADDER, ServerTraits, traits_key
 from distill.engine.usage import RoleUsage
 from distill.errors import RetryableError
 from distill.providers.base import (
@@ -135,7 +135,9 @@ class Teacher:
     async def _fetch(self, messages: list[Message], params: GenerationParams) -> Completion:
         """One answer from the endpoint: retried on transient errors, and sent again in another shape when the
         endpoint refuses the form of structured output (never counted as a retry). Accounted in usage."""
-        while True:
+        adaptable = (params.response_format or {}).get("type") == "json_schema"  # a form we may change
+        last: Refused | None = None
+        for _ in range(len(LADDER)):  # at most one step down the ladder per form
             try:
                 try:  # the first attempt outside tenacity: its bookkeeping costs more CPU than a successful call
                     completion = await self._send(messages, params)
@@ -145,13 +147,16 @@ class Teacher:
                 if exc.field == "context_length":
                     self.usage.rejected_prompts += 1
                     raise PromptRejected(self.role, exc) from None
-                sent = getattr(exc, "sent", params)
-                if exc.field in ("response_format", "guided_json") and self.traits.step_down(sent, str(exc)):
+                sent, last = getattr(exc, "sent", params), exc
+                if adaptable and exc.field in ("response_format", "guided_json") and self.traits.step_down(
+                        sent, str(exc)):
                     await self._learned(None)
                     continue
-                raise
+                raise  # a form the recipe or the config chose itself: the refusal stands
             self.usage.add_answer(completion, self.spec.price)
             return completion
+        assert last is not None
+        raise last
 
     async def _learned(self, change: Any) -> None:
         """Apply a change to the endpoint's traits; record them in the manifest and keep them for later runs."""
