@@ -17,6 +17,9 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * `limit_rps`: at most that many requests in any 1-second window, else 429 (a provider's rate limit); `GET
   /arrivals` gives every request's arrival time.
 * Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
+* `raw: true` — also serve `POST /v1/completions` (a plain `prompt`, answered like a chat whose last user message
+  is the prompt: same rules, `choices[i].text`) and llama-server's `POST /apply-template` (the messages rendered
+  in ChatML, generation prompt included), as vLLM / llama.cpp servers do; without it both answer 404 (chat only).
 * `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
   answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset counters.
 """
@@ -41,7 +44,7 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "latency": 0.0, "jitter": 0.0, "sigma": 0.0, "fail": 0.0, "rate": 0.0, "retry_after": 0.2, "drop": 0.0,
     "garbage": 0.0, "slow": 0.0, "slow_seconds": 30.0, "api_key": None, "models": None,
-    "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0, "limit_rps": None,
+    "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0, "limit_rps": None, "raw": False,
 }
 
 
@@ -158,7 +161,30 @@ def make_app(state: State) -> Any:
         state.arrivals, state.window = [], collections.deque()
         return web.json_response({"ok": True})
 
+    async def completions(request: web.Request) -> web.Response:
+        if not state.cfg["raw"]:
+            return web.json_response({"error": {"message": "Not Found"}}, status=404)
+        body = await request.json()
+        state.bodies.append(body)
+        chat_like = {**body, "messages": [{"role": "user", "content": body["prompt"]}]}
+        h = request_hash(chat_like)
+        choices = [_choice(i, chat_like, h, state.cfg) for i in range(int(body.get("n") or 1))]
+        state.stats["answered"] += 1
+        return web.json_response({"id": f"cmpl-{h}", "object": "text_completion", "model": body.get("model"),
+                                  "choices": [{"index": c["index"], "text": c["message"]["content"],
+                                               "finish_reason": c["finish_reason"]} for c in choices],
+                                  "usage": {"prompt_tokens": len(body["prompt"]) // 4 + 1, "completion_tokens": 1}})
+
+    async def apply_template(request: web.Request) -> web.Response:
+        if not state.cfg["raw"]:
+            return web.json_response({"error": {"message": "Not Found"}}, status=404)
+        messages = (await request.json())["messages"]
+        prompt = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return web.json_response({"prompt": prompt + "<|im_start|>assistant\n"})
+
     app = web.Application(client_max_size=64 * 2**20)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_post("/apply-template", apply_template)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/stats", stats)
     app.router.add_get("/log", log)

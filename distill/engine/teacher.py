@@ -30,6 +30,9 @@ from distill.providers.base import (
 from distill.providers.openai_refusals import Refused
 
 
+RAW_ROLE = "distill.raw_prompt"  # marks a raw completion's prompt inside the engine (never sent as a role)
+
+
 class CallFailed(Exception):
     """A teacher call whose retries ran out. The item it belongs to is recorded as failed, not lost."""
 
@@ -166,6 +169,30 @@ class Teacher:
         self.usage.capabilities = report
         await self.cache.put_raw(self._traits_key, "traits", report)
 
+    async def complete_raw(self, prompt: str, params: GenerationParams | None = None, *, sample: int = 0
+                           ) -> Completion:
+        """A raw completion of `prompt` (no chat template), cached, retried and accounted exactly like
+        `complete`. Providers that serve chat only raise TeacherError (exit 1, with a message)."""
+        params = params or self.defaults
+        raw = [{"role": RAW_ROLE, "content": prompt}]  # its own cache key: never equal to a chat call's
+        key = self.key(raw, params, sample)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.usage.cache_hits += 1
+            note_call(self.role)
+            return hit
+        if params.n > 1 and self.traits.supports_n is False:
+            completion = await self._fan_out(raw, params, sample, [])
+        else:
+            completion = await self._fetch(raw, params)
+        await self.cache.put(key, self.role, completion)
+        note_call(self.role)
+        return completion
+
+    async def render_chat(self, messages: list[Message]) -> str:
+        """The prompt text the model's own chat template makes of `messages` (rendered by the backend)."""
+        return await self.provider.render_chat(messages)
+
     async def _retry(self, messages: list[Message], params: GenerationParams, first: RetryableError) -> Completion:
         """Attempts 2..max_retries+1 under tenacity (backoff, Retry-After), after `first` failed."""
         attempts = 1
@@ -196,7 +223,9 @@ class Teacher:
             self.usage.requests += 1
             self.usage.in_flight += 1
             try:
-                completion = await self.provider.complete(messages, params)
+                completion = (await self.provider.complete_raw(messages[0]["content"], params)
+                              if messages[0].get("role") == RAW_ROLE else
+                              await self.provider.complete(messages, params))
             except RetryableError:
                 self._failures.record(True)
                 raise

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from distill.errors import TeacherError
 from distill.providers.spec import ProviderSpec
 
 Message = dict[str, str]
@@ -88,5 +89,21 @@ class Provider:
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         pass
+
+    # --- raw completions (Magpie and other prompt-free recipes) ----------------------------------------------
+    async def complete_raw(self, prompt: str, params: GenerationParams) -> Completion:
+        """Continue `prompt` as plain text, with no chat template applied (a /v1/completions-style call)."""
+        raise TeacherError(chat_only(self.spec.label(), "raw completions (plain-text prompts)"))
+
+    async def render_chat(self, messages: list[Message]) -> str:
+        """The prompt text the model's own chat template makes of `messages`, generation prompt included. The
+        backend renders it (llama.cpp, transformers, the server); distill never renders a model's template."""
+        raise TeacherError(chat_only(self.spec.label(), "its chat template"))
+
+
+def chat_only(label: str, what: str) -> str:
+    return (f"teacher {label} serves chat only: it gives no access to {what}. This recipe needs a teacher that "
+            "does: the embedded model (`local`), `transformers`, or an OpenAI-compatible server with "
+            "/v1/completions (vLLM, llama.cpp's llama-server).")
 
 

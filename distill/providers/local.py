@@ -99,6 +99,51 @@ class LocalProvider(Provider):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._generate, messages, params)
 
+    def _generate_raw(self, prompt: str, params: GenerationParams) -> Completion:
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._load()
+            choices, usage = [], Usage()
+            for i in range(params.n):
+                seed = ((params.seed if params.seed is not None else 0) * 1_000_003 + i) % (2**31)
+                try:  # special tokens in the prompt (<|im_start|> ...) are parsed as tokens, as a template's are
+                    out = self._llm.create_completion(
+                        prompt, max_tokens=params.max_tokens or 256,
+                        temperature=0.8 if params.temperature is None else params.temperature,
+                        top_p=1.0 if params.top_p is None else params.top_p, stop=params.stop, seed=seed,
+                        presence_penalty=params.presence_penalty or 0.0,
+                        frequency_penalty=params.frequency_penalty or 0.0)
+                except ValueError as exc:
+                    raise TeacherError(f"teacher local:{DEFAULT_MODEL}: {exc}") from None
+                c = out["choices"][0]
+                choices.append(Choice(text=c.get("text") or "", finish_reason=c.get("finish_reason")))
+                usage.prompt_tokens += out["usage"]["prompt_tokens"]
+                usage.completion_tokens += out["usage"]["completion_tokens"]
+            return Completion(choices=choices, usage=usage, model=self.spec.model or DEFAULT_MODEL)
+
+    async def complete_raw(self, prompt: str, params: GenerationParams) -> Completion:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._generate_raw, prompt, params)
+
+    def _render(self, messages: list[Message]) -> str:
+        """The GGUF's own `tokenizer.chat_template`, rendered by llama-cpp-python's (sandboxed) formatter."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._load()
+            llm = self._llm
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise TeacherError(f"teacher local:{self.path.name}: the GGUF has no tokenizer.chat_template")
+            bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
+            eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace")
+        return str(Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=messages).prompt)
+
+    async def render_chat(self, messages: list[Message]) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._render, messages)
+
     def count_tokens(self, text: str) -> int:
         with self._lock:
             if self._llm is None:

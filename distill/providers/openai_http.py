@@ -88,6 +88,18 @@ class OpenAIHTTPProvider(Provider):
                                    retry_after=headers.get("retry-after"))
         return parse_reply(raw, label=self._label)
 
+    async def complete_raw(self, prompt: str, params: GenerationParams) -> Completion:
+        from distill.providers import openai_raw
+
+        if self._client is None:
+            self._client = self._open()
+        return await openai_raw.complete_raw(self.spec, self._key, self._client, prompt, params)
+
+    async def render_chat(self, messages: list[Message]) -> str:
+        from distill.providers import openai_raw
+
+        return await openai_raw.render_chat(self.spec, self._key, messages)
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()

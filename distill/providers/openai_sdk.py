@@ -64,6 +64,33 @@ class OpenAISDKProvider(Provider):
         data = resp if isinstance(resp, dict) else resp.model_dump()
         return parse_reply(data, label=self._label)
 
+    async def complete_raw(self, prompt: str, params: GenerationParams) -> Completion:
+        """`completions.create` (the legacy completions API); a chat-only server gets a clear error."""
+        import openai
+
+        from distill.providers.base import chat_only
+        from distill.providers.openai_raw import completion_body, parse_text_reply
+
+        if self._client is None:
+            self._client = self._open()
+        body = completion_body(self.spec, prompt, params)
+        known = {k: body.pop(k) for k in list(body) if k in ("model", "prompt", *params.wire())}
+        try:
+            resp = await self._client.completions.create(**known, extra_body=body or None)
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):
+                raise TeacherError(chat_only(self.spec.label(), "raw completions")) from None
+            raise error_for_status(exc.status_code, exc.response.text, label=self._label,
+                                   retry_after=exc.response.headers.get("retry-after")) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise RetryableError(f"{self._label}: {exc}") from None
+        return parse_text_reply(resp.model_dump(), label=self._label)
+
+    async def render_chat(self, messages: list[Message]) -> str:
+        from distill.providers.openai_raw import render_chat
+
+        return await render_chat(self.spec, None if self._key == "not-needed" else self._key, messages)
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()

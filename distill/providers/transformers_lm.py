@@ -61,7 +61,8 @@ class TransformersProvider(Provider):
     def _generate_batch(self, batch: list[tuple[list[Message], GenerationParams]]) -> list[Completion]:
         torch, tok = self.torch, self.tokenizer
         params = batch[0][1]
-        texts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m, _ in batch]
+        texts = [m if isinstance(m, str) else tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
+                 for m, _ in batch]  # a str is a raw completion's prompt (complete_raw)
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         max_new = params.max_tokens or 256
         window = getattr(self.model.config, "max_position_embeddings", None)
@@ -102,6 +103,16 @@ class TransformersProvider(Provider):
     async def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
         group = orjson.dumps(params.model_dump(exclude_none=True), option=orjson.OPT_SORT_KEYS)
         return await self.worker.submit((messages, params), group=group)  # type: ignore[no-any-return]
+
+    async def complete_raw(self, prompt: str, params: GenerationParams) -> Completion:
+        group = b"raw" + orjson.dumps(params.model_dump(exclude_none=True), option=orjson.OPT_SORT_KEYS)
+        return await self.worker.submit((prompt, params), group=group)  # type: ignore[no-any-return]
+
+    async def render_chat(self, messages: list[Message]) -> str:
+        """The tokenizer's own chat template (tokenizer_config.json or GGUF metadata), rendered by transformers."""
+        if not self.tokenizer.chat_template:
+            raise TeacherError(f"teacher transformers:{self.source}: the tokenizer has no chat_template")
+        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
     async def close(self) -> None:
         self.worker.close()

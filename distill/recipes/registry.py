@@ -19,6 +19,8 @@ RECIPES: dict[str, str] = {
     "math_qa": "distill.recipes.math_qa:MathQA",
     "knowledge_qa": "distill.recipes.knowledge_qa:KnowledgeQA",
     "lab": "distill.recipes.lab:Lab",
+    "magpie": "distill.recipes.magpie:Magpie",
+    "personas": "distill.recipes.personas:Personas",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -29,6 +31,8 @@ SUMMARIES: dict[str, str] = {
     "math_qa": "verifiable math QA (OpenMathInstruct-style): k solutions, boxed answers checked",
     "knowledge_qa": "QA grounded in your documents: chunk, generate, judge faithfulness, dedup, RAFT",
     "lab": "LAB (InstructLab): taxonomy-driven skills and knowledge generation with judges and mixing",
+    "magpie": "Magpie: queries drawn from the chat template's pre-query prefix alone, filtered, tagged, answered",
+    "personas": "persona-driven tasks (Persona Hub / Tulu 3): personas x task kinds, verified math, dedup",
 }
 
 

@@ -1,0 +1,190 @@
+"""Magpie (Xu et al. 2024, arXiv 2406.08464): instructions with no seed at all. An aligned model is sent only
+its chat template's pre-query prefix (the text up to where a user's message begins) as a raw completion, so it
+writes a user query itself; the query is filtered, tagged, deduplicated and then answered as a normal chat turn.
+
+The prefix comes from the model's own template (GGUF `tokenizer.chat_template`, the tokenizer config, or the
+server's rendering — see recipes/pre_query.py), so it needs a teacher with raw completions: the embedded model,
+`transformers`, or an OpenAI-compatible server with /v1/completions (vLLM, llama-server). A chat-only teacher
+stops the run with a message (exit 1) before any query is drawn.
+
+Defaults follow the paper and its released code: queries at temperature 1.0, top_p 1.0; answers greedy
+(temperature 0, top_p 1.0) from the same model; difficulty and input-quality tags on the five-point scales of the
+Magpie datasets (very easy .. very hard, very poor .. excellent); the filtered releases' rules: input quality at
+least "good", incomplete queries (ending in ":") and repetitive ones dropped, English only, duplicates removed.
+Differences: tags come from one judge call per query (the paper used one call per tag, with Llama-3-8B-Instruct
+as the tagger); duplicates are found by word 3-gram MinHash (Jaccard >= 0.8) instead of the paper's sentence
+embedding nearest-neighbour distance; language is a dependency-free heuristic (text/query_checks.py), not a
+classifier; there is no reward-model difference filter (add `reward:` and `select:` for one); max_tokens are
+ours (512 for a query, 1024 for an answer), and the query count is `count` (or --num), not 4M.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.engine.in_order import InOrder
+from distill.engine.teacher import CallFailed
+from distill.prompts import render
+from distill.providers.base import GenerationParams
+from distill.quality.judge import json_format
+from distill.quality.replies import find_json_object
+from distill.recipes.base import Recipe
+from distill.recipes.pre_query import SENTINEL, PreQuery, pre_query
+from distill.run.folder import order_key
+from distill.run.records import make_record
+from distill.text.dedup import Deduplicator
+from distill.text.query_checks import query_rejection
+
+DIFFICULTY = ["very easy", "easy", "medium", "hard", "very hard"]
+QUALITY = ["very poor", "poor", "average", "good", "excellent"]
+TAG_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["difficulty", "quality"],
+              "properties": {"difficulty": {"type": "string", "enum": DIFFICULTY},
+                             "quality": {"type": "string", "enum": QUALITY}}}
+
+
+class MagpieOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    count: int = Field(1000, ge=1, description="queries to draw (--num overrides)")
+    system: str | None = Field(None, description="a system prompt in the pre-query prefix, to steer topics")
+    answer_with_system: bool = Field(True, description="send the system prompt with the answer call too")
+    keep_system: bool = Field(False, description="keep the system turn in the records' messages")
+    query: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=512)
+    answer: GenerationParams = GenerationParams(temperature=0.0, top_p=1.0, max_tokens=1024)
+    min_words: int = Field(3, ge=1)
+    max_words: int = Field(400, ge=1)
+    language: Literal["en"] | None = "en"
+    max_repetition: float = Field(0.3, ge=0, le=1, description="share of repeated word 3-grams allowed")
+    drop_incomplete: bool = True
+    dedup: Literal["near", "exact", "off"] = "near"
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+    tags: bool = Field(True, description="judge each query's difficulty and quality")
+    min_quality: Literal["very poor", "poor", "average", "good", "excellent"] | None = "good"
+    min_difficulty: Literal["very easy", "easy", "medium", "hard", "very hard"] | None = None
+    tag_generation: GenerationParams = GenerationParams(temperature=0.0, max_tokens=64)
+
+
+class Magpie(Recipe):
+    name = "magpie"
+    summary = "Magpie: user queries drawn from the pre-query template alone, then answered"
+    Options: ClassVar[type[BaseModel]] = MagpieOptions
+    options: MagpieOptions
+
+    def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
+        system = [{"role": "system", "content": self.options.system}] if self.options.system else []
+        return [system + [{"role": "user", "content": f"(the model writes this turn; raw prompt = the text "
+                                                      f"before {SENTINEL} in its chat template)"}]]
+
+    def estimate_calls(self, rows: int) -> int:
+        return self.options.count * (3 if self.options.tags else 2)
+
+    async def run(self) -> None:
+        ctx, opts = self.ctx, self.options
+        self.pq: PreQuery = await pre_query(ctx.teacher, opts.system)
+        self.dedup = Deduplicator(threshold=opts.near_duplicate_threshold, near=opts.dedup == "near")
+        self.turns = InOrder()
+        count = ctx.config.num or opts.count
+        ctx.extra_manifest["magpie"] = {"pre_query_template": self.pq.prefix, "stop": self.pq.stop,
+                                        "queries": count}
+        await ctx.map(range(count), self._one)
+        if opts.dedup != "off":
+            ctx.extra_manifest["dedup"] = self.dedup.stats
+
+    async def _one(self, i: int) -> None:
+        ctx, opts = self.ctx, self.options
+        item: dict[str, Any] = {"index": i}
+        params = ctx.teacher.params(**opts.query.model_dump(exclude_none=True)).merged(
+            seed=ctx.seed * 1_000_003 + i, stop=(opts.query.stop or []) + self.pq.stop or None)
+        try:
+            reply: Any = await ctx.teacher.complete_raw(self.pq.prefix, params, sample=i)
+        except CallFailed as exc:
+            reply = exc
+        async with self.turns.turn(i):  # the dedup index sees queries in index order, whatever order they came
+            query = self._screen(i, item, reply)
+        if query is not None:
+            await self._answer(i, query)
+
+    def _screen(self, i: int, item: dict[str, Any], reply: Any) -> str | None:
+        ctx, opts = self.ctx, self.options
+        order = order_key(i)
+        if isinstance(reply, CallFailed):
+            ctx.fail(order, "query", item, reply)
+            return None
+        choice = reply.choices[0]
+        query = choice.text.strip()
+        item["query"] = query
+        reason = "truncated" if choice.finish_reason == "length" else query_rejection(
+            query, min_words=opts.min_words, max_words=opts.max_words, language=opts.language,
+            max_repetition=opts.max_repetition, drop_incomplete=opts.drop_incomplete)
+        if reason:
+            ctx.reject(order, "query", reason, item, raw=choice.text)
+            return None
+        if opts.dedup != "off":
+            dup = self.dedup.seen(query)
+            if dup:
+                ctx.reject(order, "dedup", f"{dup}_duplicate", item)
+                return None
+        return query
+
+    async def _answer(self, i: int, query: str) -> None:
+        ctx, opts = self.ctx, self.options
+        order, item = order_key(i), {"index": i, "query": query}
+        system = [{"role": "system", "content": opts.system}] if opts.system and opts.answer_with_system else []
+        answer_params = ctx.answerer.params(**opts.answer.model_dump(exclude_none=True))
+        calls = [ctx.answerer.complete(system + [{"role": "user", "content": query}], answer_params)]
+        if opts.tags:
+            calls.append(self._tag(query))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, CallFailed):
+                raise r
+        failed = next((r for r in results if isinstance(r, CallFailed)), None)
+        if failed is not None:
+            ctx.fail(order, "answer", item, failed)
+            return
+        scores: dict[str, float] = {}
+        tags: dict[str, str] = {}
+        if opts.tags:
+            tags_or_raw = results[1]
+            if isinstance(tags_or_raw, str):
+                ctx.reject(order, "tag", "tag_unparseable", item, raw=tags_or_raw)
+                return
+            tags = tags_or_raw
+            scores = {"magpie.difficulty": DIFFICULTY.index(tags["difficulty"]) + 1,
+                      "magpie.quality": QUALITY.index(tags["quality"]) + 1}
+            if opts.min_quality and QUALITY.index(tags["quality"]) < QUALITY.index(opts.min_quality):
+                ctx.reject(order, "tag", "low_quality", {**item, "tags": tags})
+                return
+            if opts.min_difficulty and DIFFICULTY.index(tags["difficulty"]) < DIFFICULTY.index(opts.min_difficulty):
+                ctx.reject(order, "tag", "too_easy", {**item, "tags": tags})
+                return
+        choice = results[0].choices[0]
+        answer = choice.text.strip()
+        if choice.finish_reason == "length" or not answer:
+            ctx.reject(order, "answer", "truncated" if answer else "empty", item, raw=choice.text)
+            return
+        meta = {"recipe": self.name, "index": i, "teacher": ctx.teacher.spec.short_name(),
+                "stages": ["query", "tag", "answer"] if opts.tags else ["query", "answer"], "scores": scores}
+        if tags:
+            meta["tags"] = tags
+        if opts.system:
+            meta["system"] = opts.system
+        record = make_record(instruction=query, output=answer, meta=meta,
+                             system=opts.system if opts.keep_system else None)
+        await ctx.submit(order, "answer", record)
+
+    async def _tag(self, query: str) -> dict[str, str] | str:
+        """The query's tags, or the raw reply when no valid tags can be read from it."""
+        judge = self.ctx.judge or self.ctx.teacher
+        params = judge.params(**self.options.tag_generation.model_dump(exclude_none=True)).merged(
+            n=1, response_format=json_format(judge, TAG_SCHEMA, "magpie_tags"))
+        reply = await judge.complete([{"role": "user", "content": render("magpie/tag.j2", query=query)}], params)
+        text = reply.choices[0].text
+        obj = find_json_object(text) or {}
+        difficulty = str(obj.get("difficulty", "")).strip().lower()
+        quality = str(obj.get("quality", "")).strip().lower()
+        if difficulty not in DIFFICULTY or quality not in QUALITY:
+            return text
+        return {"difficulty": difficulty, "quality": quality}
