@@ -19,6 +19,7 @@ from distill.errors import InputError
 from distill.providers.base import GenerationParams
 from distill.providers.spec import ProviderSpec, short_form
 from distill.quality.config import QualitySpec, SelectSpec
+from distill.recipes.multi_turn import MultiTurnSpec
 from distill.yaml_source import YamlSource
 
 
@@ -90,6 +91,8 @@ class RunConfig(BaseModel):
     prompts: dict[str, str] = Field(default_factory=dict, description=(
         "replace packaged templates with your own files: {'respond/user.j2': my_user.j2}; a file may use only "
         "the variables the stage passes"))
+    turns: int = Field(1, ge=1, le=16, description="extend each record into a conversation of this many turns")
+    multi_turn: MultiTurnSpec | None = None
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
     def resolve(self, value: str) -> Path:

@@ -43,6 +43,8 @@ def _templates(manifest: dict[str, Any]) -> list[Path]:
     cfg = manifest["config"]
     if cfg.get("quality"):
         folders.append("judge")
+    if (cfg.get("turns") or 1) > 1:
+        folders.append("multi_turn")
     root = prompts_dir()
     return [p for f in folders for p in sorted((root / f).glob("*.j2"))]
 
@@ -126,7 +128,8 @@ def _scores(manifest: dict[str, Any]) -> list[str]:
 
 def _hygiene(manifest: dict[str, Any]) -> list[str]:
     out = []
-    for key, title in (("dedup", "Deduplication"), ("decontamination", "Decontamination")):
+    for key, title in (("dedup", "Deduplication"), ("decontamination", "Decontamination"),
+                       ("turns", "Conversations built, by number of turns")):
         if manifest.get(key):
             out += ["", f"## {title}", "", "```json", json.dumps(manifest[key], indent=2, sort_keys=True), "```"]
     if manifest.get("evol_rounds"):

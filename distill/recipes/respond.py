@@ -51,9 +51,7 @@ class Respond(Recipe):
     async def run(self) -> None:
         self.params = self.ctx.teacher.params(n=self.options.samples)
         self._rendered: dict[int, list[dict[str, str]]] = {}  # at most one window's worth
-        gate = self.ctx.gate
-        sync_ok = (gate is None or not gate.grades) and not (self.ctx.config.quality and
-                                                               self.ctx.config.quality.pairwise)
+        sync_ok = not self.ctx.submits and not (self.ctx.config.quality and self.ctx.config.quality.pairwise)
         await self.ctx.map(self.ctx.inputs(), self._one, fast=self._cached if sync_ok else None, memo=InputRow.identity)
 
     def _cached(self, row: InputRow) -> bool:
@@ -91,7 +89,7 @@ class Respond(Recipe):
         system = messages[0]["content"] if messages[0]["role"] == "system" else None
         good: list[str] = []
         jobs: list[Any] = []
-        grading = ctx.gate is not None and ctx.gate.grades
+        grading = ctx.submits  # a grading gate, or multi-turn extension
         for j, choice in enumerate(completion.choices):
             order = order_key(row.index, j)
             text = choice.text.strip()

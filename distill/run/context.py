@@ -95,10 +95,23 @@ class RunContext:
             groups = {r.group_by: str(_lookup(record, r.group_by)) for r in rules if r.group_by}
             self.scores.add(record.get("meta", {}).get("scores", {}), groups, order)
 
+    @property
+    def submits(self) -> bool:
+        """Whether candidates must go through `submit` (a grading gate, or `turns:` to extend them)."""
+        return (self.gate is not None and self.gate.grades) or self.config.turns > 1
+
     async def submit(self, order: int, stage: str, record: dict[str, Any], *, reference: str | None = None
                      ) -> None:
         """Send a candidate record through the quality gate (judge rubrics, reward model), then accept it with
-        its scores or reject it; a selection, if configured, runs when every candidate is scored."""
+        its scores or reject it; a selection, if configured, runs when every candidate is scored. With `turns:`
+        N > 1 the record first becomes an N-turn conversation (recipes/multi_turn.py)."""
+        if self.config.turns > 1:
+            from distill.recipes import multi_turn
+
+            extended = await multi_turn.extend(self, order, stage, record)
+            if extended is None:
+                return
+            record = extended
         gate = self.gate
         if gate is None or not gate.grades or acceptance_problem(record):
             self.accept(order, stage, record)  # (a record failing the shared checks is rejected there, unjudged)
@@ -106,7 +119,12 @@ class RunContext:
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
         prompt = [m for m in record["messages"] if m["role"] != "assistant"]
         try:
-            result = await gate.assess(user, record["output"], reference=reference, messages=prompt)
+            if self.config.turns > 1:
+                from distill.recipes import multi_turn
+
+                result = await multi_turn.assess(gate, record, reference)
+            else:
+                result = await gate.assess(user, record["output"], reference=reference, messages=prompt)
         except UnreadableReply as exc:
             self.reject(order, "quality", exc.reason, record, raw=exc.raw, detail=str(exc))
             return

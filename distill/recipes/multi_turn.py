@@ -1,0 +1,133 @@
+"""Multi-turn conversations for every recipe: `turns: N` in a recipe YAML extends each candidate record into an
+N-turn conversation before the quality gate.
+
+For each extra turn the teacher plays the user (prompts/multi_turn/user.j2): it reads the conversation so far and
+writes a follow-up of one kind — ask to clarify, go deeper, change a constraint, or push back — in the character
+of the record's persona when it has one (`meta.persona`). The answering model (`answer_teacher`, else the teacher)
+then replies with the whole history, the record's system turn included. Follow-up kinds rotate through
+`multi_turn.followups`, starting at a place fixed by the record's position, so a run is reproducible.
+
+The judge scores the conversation: each assistant turn is graded in context (later turns see the earlier
+conversation through prompts/multi_turn/judge_turn.j2; a reward model sees the real message list), and each
+score is the conversation's minimum over its turns — a conversation is as good as its worst reply. `meta.scores`
+holds those minima, `meta.turn_scores` the per-turn scores. Records keep TRL's `messages` format (alternating
+user / assistant turns after an optional system turn); `instruction` / `output` stay the first exchange.
+
+After Nemotron-4 340B's synthetic dialogues (three turns; the model alternately plays user and assistant; polite
+boilerplate dropped from user turns). Differences: the follow-up kinds and their rotation are ours; the user turns
+are sampled (temperature 0.8) rather than greedy, for variety; the paper's reward-model threshold is not published,
+so filtering is left to `select:`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.providers.base import GenerationParams
+
+FollowUp = Literal["clarify", "deeper", "constraint", "push_back"]
+STAGE = "multi_turn"
+
+
+class MultiTurnSpec(BaseModel):
+    """`multi_turn:` in a recipe YAML (used when `turns:` is 2 or more)."""
+
+    model_config = ConfigDict(extra="forbid")
+    followups: list[FollowUp] = Field(default_factory=lambda: ["clarify", "deeper", "constraint", "push_back"],
+                                      min_length=1)
+    user: GenerationParams = GenerationParams(temperature=0.8, top_p=0.95, max_tokens=200)
+    assistant: GenerationParams | None = Field(None, description="the answers' sampling; unset: `generation:`")
+
+
+_LABEL = re.compile(r"^\s*(?:\[?user\]?|me)\s*:\s*", re.I)
+_THANKS = re.compile(r"^\s*(?:thanks|thank you)\b[^.!?\n]*[.!?]\s*", re.I)
+
+
+def clean_followup(text: str) -> str:
+    """The user turn as a user would type it: no "User:" label, no wrapping quotes, no opening thanks."""
+    text = _LABEL.sub("", text.strip()).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    rest = _THANKS.sub("", text, count=1)
+    return rest if rest.strip() else text
+
+
+async def extend(ctx: Any, order: int, stage: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """`record` extended to `ctx.config.turns` turns, or None when a turn failed (rejected or failed, with why)."""
+    from distill.engine.teacher import CallFailed
+    from distill.prompts import render
+
+    spec = ctx.config.multi_turn or MultiTurnSpec()
+    meta = record.setdefault("meta", {})
+    persona = meta.get("persona")
+    convo: list[dict[str, str]] = list(record["messages"])
+    user_params = ctx.teacher.params(**spec.user.model_dump(exclude_none=True)).merged(n=1)
+    answer_params = (ctx.answerer.params(**spec.assistant.model_dump(exclude_none=True)) if spec.assistant
+                     else ctx.answerer.params()).merged(n=1)
+    kinds: list[str] = []
+    start = (order ^ (order >> 20)) % len(spec.followups)
+    for turn in range(2, ctx.config.turns + 1):
+        kind = spec.followups[(start + turn) % len(spec.followups)]
+        shown = [m for m in convo if m["role"] != "system"]
+        prompt = render("multi_turn/user.j2", turns=shown, kind=kind, persona=persona)
+        item = {"record": record, "turn": turn, "followup": kind}
+        try:
+            asked = await ctx.teacher.complete([{"role": "user", "content": prompt}], user_params)
+            choice = asked.choices[0]
+            followup = clean_followup(choice.text)
+            if choice.finish_reason == "length" or not followup:
+                ctx.reject(order, STAGE, "followup_truncated" if followup else "followup_empty", item,
+                           raw=choice.text)
+                return None
+            reply = await ctx.answerer.complete(convo + [{"role": "user", "content": followup}], answer_params)
+        except CallFailed as exc:
+            ctx.fail(order, STAGE, item, exc)
+            return None
+        answer = reply.choices[0]
+        if answer.finish_reason == "length" or not answer.text.strip():
+            ctx.reject(order, STAGE, "answer_truncated" if answer.text.strip() else "answer_empty",
+                       {**item, "followup_text": followup}, raw=answer.text)
+            return None
+        convo += [{"role": "user", "content": followup}, {"role": "assistant", "content": answer.text.strip()}]
+        kinds.append(kind)
+    record["messages"] = convo
+    meta["turns"] = ctx.config.turns
+    meta["followups"] = kinds
+    meta.setdefault("stages", []).append(STAGE)
+    ctx.tally("turns", str(ctx.config.turns))  # conversations built, by number of turns (manifest and card)
+    return record
+
+
+async def assess(gate: Any, record: dict[str, Any], reference: str | None) -> Any:
+    """The gate's assessment of a whole conversation: every assistant turn graded in context, scores = minima."""
+    from distill.prompts import render
+
+    convo = record["messages"]
+    jobs = []
+    first = True
+    for k, m in enumerate(convo):
+        if m["role"] != "assistant":
+            continue
+        history = convo[:k]
+        latest = history[-1]["content"]
+        earlier = [x for x in history[:-1] if x["role"] != "system"]
+        instruction = render("multi_turn/judge_turn.j2", earlier=earlier, latest=latest) if earlier else latest
+        jobs.append(gate.assess(instruction, m["content"], reference=reference if first else None,
+                                messages=history))
+        first = False
+    results = await asyncio.gather(*jobs)
+    worst = results[0]
+    scores: dict[str, float] = {}
+    for name in results[0].scores:
+        values = [r.scores[name] for r in results]
+        scores[name] = min(values)
+    if scores:
+        name = next(iter(scores))
+        worst = min(results, key=lambda r: r.scores[name])
+    record.setdefault("meta", {})["turn_scores"] = [r.scores for r in results]
+    worst.scores = scores
+    return worst
