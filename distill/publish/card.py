@@ -12,7 +12,7 @@ import yaml
 from distill.prompts import prompts_dir
 
 PROMPT_FOLDERS = {"respond": ["respond"], "self_instruct": ["self_instruct"], "alpaca": ["alpaca"],
-                  "evol_instruct": ["evol_instruct"]}
+                  "evol_instruct": ["evol_instruct"], "personas": ["personas", "math_qa"]}
 TASK_CATEGORY = {"math_qa": "question-answering", "knowledge_qa": "question-answering"}
 
 

@@ -1,0 +1,186 @@
+"""Persona-driven generation (Persona Hub, Ge et al. 2024, arXiv 2406.20094; Tulu 3's Persona-MATH/GSM/Python/IF
+sets, arXiv 2411.15124). Every persona from the input (a JSONL file or a `datasets` dataset such as PersonaHub or
+Nemotron-Personas; `input.field` names the persona column) is crossed with task kinds: the teacher writes one
+task of each kind for that persona — an instruction, a math word problem, a Python coding task, a knowledge-rich
+question — and the task is then answered. Near-duplicate tasks are removed across personas; each record keeps
+its persona in `meta.persona` (and `meta.task`), which `turns:` uses to keep the simulated user in character.
+
+Math problems are verified: `math_samples` step-by-step solutions are sampled and their `\\boxed{}` answers
+compared with the checker of the math_qa recipe (text/math_answers.py: numbers, fractions, sympy); a problem is
+kept only when a majority agrees (at least `min_votes` and `min_agreement` of the readable answers), with one
+agreeing solution. Coding answers must contain a fenced code block.
+
+Defaults: the task writer samples at temperature 1.0 (Persona Hub's method relies on the persona, not on seed
+examples, for diversity); answers at 0.7 / top_p 0.95, solutions as in math_qa (OpenMathInstruct: 1.0 / 0.95).
+Differences from the papers: Persona Hub and Tulu 3 used GPT-4(o) both to write and to answer, and Persona Hub
+deduplicated with MinHash and then embeddings; here dedup is word 3-gram MinHash at Jaccard >= 0.8, with no
+embedding pass. The papers' problems were answered by GPT-4o in one pass; here every math problem is verified by
+a majority of sampled solutions and dropped without one. The four task templates are ours; math solutions use
+the math_qa recipe's few-shot template (prompts/math_qa/solve.j2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from itertools import islice
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.engine.in_order import InOrder
+from distill.engine.teacher import CallFailed
+from distill.io.inputs import InputRow
+from distill.prompts import render
+from distill.providers.base import GenerationParams
+from distill.recipes.base import Recipe
+from distill.run.folder import order_key
+from distill.run.records import make_record
+from distill.text.dedup import Deduplicator
+from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
+
+Kind = Literal["instruction", "math", "code", "knowledge"]
+_LABEL = re.compile(r"^\s*\**\s*(?:math problem|word problem|problem|task|question|request|instruction)\s*\**\s*:"
+                    r"\s*\**\s*", re.I)
+_LEAK = re.compile(r"\n\s*\**(?:solution|answer|step 1)\**\s*:", re.I)
+
+
+class PersonasOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tasks: list[Kind] = Field(default_factory=lambda: ["instruction", "math", "code", "knowledge"], min_length=1)
+    write: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=384)
+    answer: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=1024)
+    solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=768)
+    math_samples: int = Field(4, ge=1, le=64)
+    min_votes: int = Field(2, ge=1)
+    min_agreement: float = Field(0.5, gt=0, le=1)
+    require_code_block: bool = True
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+
+
+def clean_task(text: str) -> str:
+    """The task as written, without a "Problem:" style label, wrapping quotes or a trailing solution."""
+    text = _LABEL.sub("", text.strip()).strip()
+    leak = _LEAK.search(text)
+    if leak:
+        text = text[: leak.start()].strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
+    return text
+
+
+class Personas(Recipe):
+    name = "personas"
+    summary = "persona-driven tasks (Persona Hub / Tulu 3): instructions, verified math, code, knowledge"
+    Options: ClassVar[type[BaseModel]] = PersonasOptions
+    options: PersonasOptions
+
+    def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
+        return [[{"role": "user", "content": render(f"personas/{kind}.j2", persona=row.instruction)}]
+                for row in islice(rows, limit) for kind in self.options.tasks][:limit]
+
+    def estimate_calls(self, rows: int) -> int:
+        per = sum(1 + (self.options.math_samples if k == "math" else 1) for k in self.options.tasks)
+        return rows * per
+
+    async def run(self) -> None:
+        self.dedup = Deduplicator(threshold=self.options.near_duplicate_threshold)
+        self.turns = InOrder()
+        await self.ctx.map(self.ctx.inputs(), self._persona)
+        self.ctx.extra_manifest["dedup"] = self.dedup.stats
+
+    def _item(self, row: InputRow, kind: str, task: str | None = None) -> dict[str, Any]:
+        item = {"index": row.index, "persona": row.instruction, "task": kind}
+        return {**item, "text": task} if task is not None else item
+
+    async def _persona(self, row: InputRow) -> None:
+        kinds = self.options.tasks
+        drafts = await asyncio.gather(*(self._write(row, k, kind) for k, kind in enumerate(kinds)))
+        kept = []
+        async with self.turns.turn(row.index):  # the dedup index sees personas in input order
+            for k, (kind, task) in enumerate(zip(kinds, drafts)):
+                if task is None:
+                    continue
+                dup = self.dedup.seen(task)
+                if dup:
+                    self.ctx.reject(order_key(row.index, k * 1000), "dedup", f"{dup}_duplicate",
+                                    self._item(row, kind, task))
+                else:
+                    kept.append((k, kind, task))
+        await asyncio.gather(*(self._answer(row, k, kind, task) for k, kind, task in kept))
+
+    async def _write(self, row: InputRow, k: int, kind: str) -> str | None:
+        ctx = self.ctx
+        order = order_key(row.index, k * 1000)
+        prompt = [{"role": "user", "content": render(f"personas/{kind}.j2", persona=row.instruction)}]
+        try:
+            reply = await ctx.teacher.complete(prompt, ctx.teacher.params(**self.options.write.model_dump(
+                exclude_none=True)).merged(n=1))
+        except CallFailed as exc:
+            ctx.fail(order, "write", self._item(row, kind), exc)
+            return None
+        choice = reply.choices[0]
+        task = clean_task(choice.text)
+        if choice.finish_reason == "length" or len(task.split()) < 4:
+            ctx.reject(order, "write", "truncated" if choice.finish_reason == "length" else "too_short",
+                       self._item(row, kind), raw=choice.text)
+            return None
+        return task
+
+    async def _answer(self, row: InputRow, k: int, kind: str, task: str) -> None:
+        ctx, opts = self.ctx, self.options
+        order = order_key(row.index, k * 1000)
+        item = self._item(row, kind, task)
+        meta: dict[str, Any] = {"recipe": self.name, "index": row.index, "persona": row.instruction, "task": kind,
+                                "teacher": ctx.teacher.spec.short_name(), "stages": ["write", "answer"],
+                                "scores": {}}
+        if "id" in row.source:
+            meta["persona_id"] = row.source["id"]
+        if kind == "math":
+            return await self._solve(order, task, item, meta)
+        try:
+            reply = await ctx.answerer.complete([{"role": "user", "content": task}], ctx.answerer.params(
+                **opts.answer.model_dump(exclude_none=True)).merged(n=1))
+        except CallFailed as exc:
+            ctx.fail(order, "answer", item, exc)
+            return None
+        choice = reply.choices[0]
+        text = choice.text.strip()
+        reason = "truncated" if choice.finish_reason == "length" else "empty" if not text else None
+        if reason is None and kind == "code" and opts.require_code_block and "```" not in text:
+            reason = "no_code_block"
+        if reason:
+            ctx.reject(order, "answer", reason, item, raw=choice.text)
+            return None
+        await ctx.submit(order, "answer", make_record(instruction=task, output=text, meta=meta))
+
+    async def _solve(self, order: int, problem: str, item: dict[str, Any], meta: dict[str, Any]) -> None:
+        ctx, opts = self.ctx, self.options
+        prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
+        try:
+            reply = await ctx.answerer.complete(prompt, ctx.answerer.params(**opts.solve.model_dump(
+                exclude_none=True)).merged(n=opts.math_samples))
+        except CallFailed as exc:
+            ctx.fail(order, "verify", item, exc)
+            return
+        readable = []  # (solution, answer) of the untruncated samples with one boxed answer
+        for choice in reply.choices:
+            boxed = extract_boxed(choice.text)
+            if choice.finish_reason != "length" and boxed and len({normalize(b) for b in boxed}) == 1:
+                readable.append((choice.text, boxed[-1]))
+        clusters: list[list[tuple[str, str]]] = []
+        for sol in readable:
+            home = next((c for c in clusters if equivalent(sol[1], c[0][1])), None)
+            home.append(sol) if home is not None else clusters.append([sol])
+        best = max(clusters, key=len) if clusters else []  # the first-seen cluster wins ties
+        share = round(len(best) / len(readable), 3) if readable else 0.0
+        votes = {"samples": len(reply.choices), "readable": len(readable), "agreeing": len(best),
+                 "agreement": share}
+        if len(best) < opts.min_votes or share < opts.min_agreement:
+            ctx.reject(order, "verify", "no_majority" if readable else "no_boxed_answer", item,
+                       raw=reply.choices[0].text, detail=votes)
+            return
+        solution, answer = best[0]
+        meta.update({"answer": answer, "votes": votes, "stages": ["write", "solve", "verify"]})
+        await ctx.submit(order, "verify", make_record(instruction=problem, output=trim_after_boxed(solution.strip()),
+                                                      meta=meta))
