@@ -98,7 +98,7 @@ class Personas(Recipe):
         drafts = await asyncio.gather(*(self._write(row, k, kind) for k, kind in enumerate(kinds)))
         kept = []
         async with self.turns.turn(row.index):  # the dedup index sees personas in input order
-            for k, (kind, task) in enumerate(zip(kinds, drafts)):
+            for k, (kind, task) in enumerate(zip(kinds, drafts, strict=True)):
                 if task is None:
                     continue
                 dup = self.dedup.seen(task)
