@@ -106,7 +106,7 @@ options: {{count: 2, tags: false, language: null, min_words: 1, max_repetition: 
 
 def test_shipped_magpie_recipe_runs_on_the_embedded_smollm2(tmp_path):
     out = tmp_path / "run"
-    res = distill("run", "recipes/magpie.yaml", "--num", "2", "--out", str(out))
+    res = distill("run", "recipes/magpie.yaml", "--num", "2", "--out", str(out), timeout=900)
     assert res.returncode == 0, res.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["magpie"]["pre_query_template"].startswith("<|im_start|>system\n")  # SmolLM2's GGUF template

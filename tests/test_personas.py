@@ -87,7 +87,7 @@ def test_shipped_personas_recipe_runs_on_the_embedded_smollm2(tmp_path):
     cfg = cfg.replace("math_samples: 4", "math_samples: 2\n  min_votes: 1")
     out = tmp_path / "run"
     path = write(tmp_path / "personas.yaml", cfg)
-    res = distill("run", str(path), "--num", "2", "--out", str(out))
+    res = distill("run", str(path), "--num", "2", "--out", str(out), timeout=900)
     assert res.returncode == 0, res.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["accepted"] + manifest["counts"]["rejected"] >= 4  # 2 personas x 2 kinds, all decided
