@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,7 +57,7 @@ def clean_followup(text: str) -> str:
     return rest if rest.strip() else text
 
 
-async def extend(ctx: Any, order: int, stage: str, record: dict[str, Any]) -> dict[str, Any] | None:
+async def extend(ctx: Any, order: Any, stage: str, record: dict[str, Any]) -> dict[str, Any] | None:
     """`record` extended to `ctx.config.turns` turns, or None when a turn failed (rejected or failed, with why)."""
     from distill.engine.teacher import CallFailed
     from distill.prompts import render
@@ -69,7 +70,7 @@ async def extend(ctx: Any, order: int, stage: str, record: dict[str, Any]) -> di
     answer_params = (ctx.answerer.params(**spec.assistant.model_dump(exclude_none=True)) if spec.assistant
                      else ctx.answerer.params()).merged(n=1)
     kinds: list[str] = []
-    start = (order ^ (order >> 20)) % len(spec.followups)
+    start = zlib.crc32(str(order).encode()) % len(spec.followups)  # fixed by the record's place in the run
     for turn in range(2, ctx.config.turns + 1):
         kind = spec.followups[(start + turn) % len(spec.followups)]
         shown = [m for m in convo if m["role"] != "system"]

@@ -103,7 +103,7 @@ class Personas(Recipe):
                     continue
                 dup = self.dedup.seen(task)
                 if dup:
-                    self.ctx.reject(order_key(row.index, k * 1000), "dedup", f"{dup}_duplicate",
+                    self.ctx.reject(order_key(row.index, k), "dedup", f"{dup}_duplicate",
                                     self._item(row, kind, task))
                 else:
                     kept.append((k, kind, task))
@@ -111,7 +111,7 @@ class Personas(Recipe):
 
     async def _write(self, row: InputRow, k: int, kind: str) -> str | None:
         ctx = self.ctx
-        order = order_key(row.index, k * 1000)
+        order = order_key(row.index, k)
         prompt = [{"role": "user", "content": render(f"personas/{kind}.j2", persona=row.instruction)}]
         try:
             reply = await ctx.teacher.complete(prompt, ctx.teacher.params(**self.options.write.model_dump(
@@ -129,7 +129,7 @@ class Personas(Recipe):
 
     async def _answer(self, row: InputRow, k: int, kind: str, task: str) -> None:
         ctx, opts = self.ctx, self.options
-        order = order_key(row.index, k * 1000)
+        order = order_key(row.index, k)
         item = self._item(row, kind, task)
         meta: dict[str, Any] = {"recipe": self.name, "index": row.index, "persona": row.instruction, "task": kind,
                                 "teacher": ctx.teacher.spec.short_name(), "stages": ["write", "answer"],
@@ -154,7 +154,7 @@ class Personas(Recipe):
             return None
         await ctx.submit(order, "answer", make_record(instruction=task, output=text, meta=meta))
 
-    async def _solve(self, order: int, problem: str, item: dict[str, Any], meta: dict[str, Any]) -> None:
+    async def _solve(self, order: str, problem: str, item: dict[str, Any], meta: dict[str, Any]) -> None:
         ctx, opts = self.ctx, self.options
         prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
         try:
