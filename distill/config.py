@@ -93,6 +93,9 @@ class RunConfig(BaseModel):
         "the variables the stage passes"))
     turns: int = Field(1, ge=1, le=16, description="extend each record into a conversation of this many turns")
     multi_turn: MultiTurnSpec | None = None
+    keep_reasoning: bool = Field(False, description="keep a reasoning model's thinking behind each answer (a <think> "
+                                 "block or the server's reasoning field) in the record's meta.reasoning; it is "
+                                 "always removed from the text a recipe reads")
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
     def resolve(self, value: str) -> Path:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from distill.errors import TeacherError
 from distill.providers.spec import ProviderSpec
+from distill.text.reply_text import normalize_newlines, split_reasoning
 
 Message = dict[str, str]
 
@@ -43,8 +44,21 @@ class GenerationParams(BaseModel):
 
 
 class Choice(BaseModel):
+    """One sample of a reply. `text` is what the model answered, with LF line ends and without its reasoning: a
+    leading `<think>...</think>` block (or one left open, or closed without an opening tag) moves to
+    `reasoning`, where a server's separate reasoning field (`reasoning_content`) also goes."""
+
     text: str
     finish_reason: str | None = None
+    reasoning: str | None = None
+
+    @model_validator(mode="after")
+    def _split_reasoning(self) -> Choice:
+        text, reasoning = split_reasoning(normalize_newlines(self.text))
+        if reasoning is not None:
+            self.reasoning = f"{self.reasoning}\n\n{reasoning}" if self.reasoning else reasoning
+        self.text = text
+        return self
 
 
 class Usage(BaseModel):

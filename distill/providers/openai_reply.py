@@ -15,7 +15,8 @@ def parse_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
         data = orjson.loads(raw if isinstance(raw, (bytes, str)) else orjson.dumps(raw))  # SDK dicts too: a lone
         # surrogate (`\ud800`) or a non-JSON value fails here, as on the wire, not later in the cache
         choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        out = [Choice(text=_text(c), finish_reason=c.get("finish_reason")) for c in choices]
+        out = [Choice(text=_text(c), finish_reason=c.get("finish_reason"), reasoning=_reasoning(c))
+               for c in choices]
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         preview = raw[:200] if isinstance(raw, (bytes, str)) else str(raw)[:200]
         raise RetryableError(f"{label}: the reply is not a chat completion ({type(exc).__name__}): {preview!r}"
@@ -41,3 +42,9 @@ def _text(choice: dict[str, Any]) -> str:
     if isinstance(content, list):  # some servers return content parts
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return str(content)
+
+
+def _reasoning(choice: dict[str, Any]) -> str | None:
+    """A reasoning model's thinking sent apart from the content (vLLM, SGLang, DeepSeek: `reasoning_content`)."""
+    value = choice["message"].get("reasoning_content") or choice["message"].get("reasoning")
+    return value if isinstance(value, str) and value.strip() else None

@@ -1,11 +1,25 @@
-"""Parsing an Alpaca-style reply: `###`-separated items of `N. Instruction:`, `N. Input:`, `N. Output:`."""
+"""Parsing an Alpaca-style reply: items of `N. Instruction:`, `N. Input:`, `N. Output:`, separated by `###`.
+
+Read as the reference code reads them (stanford_alpaca's `post_process_gpt3_response`): every item is an
+instruction, an input and an output, in that order, or it is rejected whole. Items are found by their labels,
+not only by `###`, so a reply that numbers every line and leaves the separators out still pairs each output with
+its own instruction. The reply is cleaned first (`clean_reply`): a lead-in, a reasoning block, a whole-reply code
+fence and closing remarks are not items, and markdown labels (`**4. Instruction:**`, `### Task 5`) are read as
+plain ones.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-NO_INPUT = re.compile(r"^\s*(<\s*no\s*input\s*>|no input|none|n/?a)\s*\.?\s*$", re.I)
+from distill.text.reply_text import clean_reply, plain_labels, strip_emphasis
+
+NO_INPUT = re.compile(r"^\s*(<\s*no\s*-?\s*input\s*>|no input|none|n/?a)\s*\.?\s*$", re.IGNORECASE)
+_LABEL = re.compile(r"^(?:(\d+)\. )?(instruction|input|output)[ \t]*(\d*):[ \t]?", re.MULTILINE | re.IGNORECASE)
+# what ends an output besides the next label: a `###` or `---` separator, or a heading such as "### Task 5"
+_SEPARATOR = re.compile(r"^[ \t]*(?:#{3,}|-{3,}|\*{3,})[ \t]*$|^(?:\d+\. )?(?:task|item|example)[ \t]*\d+:[ \t]*$",
+                        re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -16,20 +30,35 @@ class AlpacaItem:
 
 
 def parse_alpaca(reply: str, first_number: int) -> list[AlpacaItem | str]:
-    """Items in order; an item that does not split into the three fields comes back as its raw text (the caller
-    rejects it as unparseable)."""
-    text = f"{first_number}. Instruction: {reply.lstrip()}" if not re.match(r"\s*\d+\s*\.", reply) else reply
+    """Items in order; an item that is not instruction, input, output in that order (or whose labels carry
+    different numbers) comes back as its raw text, for the caller to reject as unparseable. The prompt leaves
+    `N. Instruction:` open, so text before the first label is item N's instruction."""
+    text = plain_labels(clean_reply(reply), r"instruction|input|output|task|item|example")
+    marks = list(_LABEL.finditer(text))
+    head = text[: marks[0].start()] if marks else text
+    if head.strip() and not _SEPARATOR.fullmatch(head.strip()):
+        text = f"{first_number}. Instruction: {text}"
+        marks = list(_LABEL.finditer(text))
+    groups: list[list[re.Match[str]]] = []
+    for m in marks:
+        if m.group(2).lower() == "instruction" or not groups:
+            groups.append([])
+        groups[-1].append(m)
     out: list[AlpacaItem | str] = []
-    for block in re.split(r"\n?\s*###\s*\n?", text):
-        if not block.strip():
-            continue
-        parts = re.split(r"\d+\s*\.\s*(Instruction|Input|Output)\s*:", block)
-        fields: dict[str, str] = {}
-        for name, value in zip(parts[1::2], parts[2::2]):
-            fields.setdefault(name.lower(), value.strip())
-        if "instruction" in fields and "output" in fields:
-            inp = fields.get("input", "")
-            out.append(AlpacaItem(fields["instruction"], "" if NO_INPUT.match(inp) else inp, fields["output"]))
-        else:
-            out.append(block.strip())
+    for k, group in enumerate(groups):
+        end = groups[k + 1][0].start() if k + 1 < len(groups) else len(text)
+        out.append(_item(text, group, end))
     return out
+
+
+def _item(text: str, group: list[re.Match[str]], end: int) -> AlpacaItem | str:
+    names = [m.group(2).lower() for m in group]
+    numbers = {m.group(1) or m.group(3) for m in group} - {""}
+    raw = text[group[0].start(): end].strip()
+    if names != ["instruction", "input", "output"] or len(numbers) > 1:
+        return _SEPARATOR.split(raw)[0].strip() if raw else raw
+    values = [text[m.end(): group[i + 1].start() if i + 1 < len(group) else end] for i, m in enumerate(group)]
+    values = [_SEPARATOR.split(v)[0].strip() for v in values]
+    instruction = " ".join(strip_emphasis(values[0]).split())
+    inp = "" if NO_INPUT.match(values[1]) else values[1]
+    return AlpacaItem(instruction, inp, values[2])

@@ -37,3 +37,10 @@ class Recipe:
 
     async def run(self) -> None:
         raise NotImplementedError
+
+    def reasoning_meta(self, choice: Any) -> dict[str, Any]:
+        """`{"reasoning": ...}` for the meta of a record whose output is this choice's text, when the run keeps
+        reasoning (`keep_reasoning: true`) and the teacher reasoned; else nothing."""
+        if choice.reasoning and self.ctx.config.keep_reasoning:
+            return {"reasoning": choice.reasoning}
+        return {}

@@ -40,11 +40,13 @@ class Window:
 
 async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationParams,
                            prompt: Callable[[int], Messages], done: Callable[[], int],
-                           handle: Callable[[Choice, int], list[Awaitable[Any]]]) -> int:
+                           handle: Callable[[Choice, int], list[Awaitable[Any]]],
+                           ask: Callable[[Messages], Awaitable[Completion]] | None = None) -> int:
     """Send prompts until `done()` reaches the target or patience runs out; return how many replies were read.
 
     `prompt(slot)` builds the slot-th prompt; `handle(choice, slot)` reads its reply and returns the work it
-    started (quality-gate submissions), which runs alongside and is awaited before this returns."""
+    started (quality-gate submissions), which runs alongside and is awaited before this returns. `ask(messages)`,
+    when given, makes the call instead of `ctx.teacher.complete(messages, params)` (a recipe that may ask again)."""
     ctx.progress.phase("bootstrap", window.target)  # the bar counts new items toward the target
     sent: dict[int, asyncio.Future[Completion]] = {}
     jobs: list[asyncio.Future[Any]] = []
@@ -69,7 +71,7 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
         await reader_blocked.wait()
         async with slots:
             started.add(slot)
-            return await ctx.teacher.complete(messages, params)
+            return await (ask(messages) if ask is not None else ctx.teacher.complete(messages, params))
 
     def may_send() -> bool:
         waiting, have = len(sent), done()

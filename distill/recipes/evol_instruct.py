@@ -45,6 +45,7 @@ from distill.recipes.evol_elimination import (
     parse_equality,
 )
 from distill.recipes.evol_operations import Operation, choose, operations
+from distill.recipes.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
 
@@ -224,7 +225,7 @@ class EvolInstruct(Recipe):
         params = ctx.teacher.params(**opts.evolve.model_dump(exclude_none=True)).merged(seed=ctx.seed * 7919 + rnd)
         reply = await ctx.teacher.complete([{"role": "user", "content": op.prompt(current)}], params, sample=rnd)
         choice = reply.choices[0]
-        evolved = choice.text.strip()
+        evolved = parse_rewrite(choice.text)
         if choice.finish_reason == "length" or not evolved:
             self._eliminate(rnd, root, "truncated_evolution" if evolved else "empty_evolution", item, choice.text)
             return None

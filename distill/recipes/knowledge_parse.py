@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from distill.quality.replies import find_json_object
+from distill.text.reply_text import clean_reply, plain_labels, strip_emphasis
 
 
 @dataclass(frozen=True)
@@ -15,12 +16,30 @@ class QAPair:
     answer: str
 
 
+_QA_LABELS = r"q|a|question|answer"
+_QA = re.compile(r"^(?:\d+\. )?(q|question|a|answer)[ \t]*(?:(\d+)[ \t]*)?(?:\[([^\]\n]*)\]|\(([^)\n]*)\))?:[ \t]?",
+                 re.MULTILINE | re.IGNORECASE)
+
+
 def parse_pairs(reply: str) -> list[QAPair]:
+    """`Q1 [kind]: question` / `A1: answer` pairs (also `Question 1:` / `Answer 1:`, unnumbered `Q:` / `A:`, and
+    markdown-dressed labels). An answer runs to the next question. Linear in the reply's length: labels are found
+    line by line, never by backtracking across runs of blank lines."""
+    text = plain_labels(clean_reply(reply), _QA_LABELS)
+    marks = list(_QA.finditer(text))
     out = []
-    pattern = re.compile(r"Q(\d+)\s*(?:\[([^\]]*)\])?\s*:\s*(.+?)\s*\n+\s*A\1\s*:\s*(.+?)(?=\n\s*Q\d+|\Z)", re.S)
-    for m in pattern.finditer(reply):
-        out.append(QAPair((m.group(2) or "").strip().lower(), " ".join(m.group(3).split()),
-                          m.group(4).strip()))
+    for k, m in enumerate(marks[:-1]):
+        nxt = marks[k + 1]
+        if m.group(1).lower() not in ("q", "question") or nxt.group(1).lower() not in ("a", "answer"):
+            continue
+        if m.group(2) and nxt.group(2) and m.group(2) != nxt.group(2):
+            continue  # Q1 followed by A2: not a pair
+        end = marks[k + 2].start() if k + 2 < len(marks) else len(text)
+        question = " ".join(strip_emphasis(text[m.end(): nxt.start()]).split())
+        answer = text[nxt.end(): end].strip()
+        kind = (m.group(3) or m.group(4) or "").strip().lower()
+        if question and answer:
+            out.append(QAPair(kind, question, answer))
     return out
 
 
@@ -43,7 +62,7 @@ def parse_checks(reply: str) -> dict[str, bool] | None:
 def quotes_chunk(answer: str, chunk: str, min_words: int = 4) -> bool:
     """RAFT-style check: the answer quotes at least one span of >= min_words words verbatim from the chunk."""
     norm_chunk = " ".join(chunk.split())
-    for q in re.findall(r"\"([^\"]+)\"|“([^”]+)”|##begin_quote##(.+?)##end_quote##", answer, re.S):
+    for q in re.findall(r"\"([^\"]+)\"|“([^”]+)”|##begin_quote##(.+?)##end_quote##", answer, re.DOTALL):
         span = " ".join(next(x for x in q if x).split()).strip(" .")
         if len(span.split()) >= min_words and span in norm_chunk:
             return True

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import re
 from typing import Any, ClassVar, Literal
 
 import orjson
@@ -43,6 +42,7 @@ from distill.providers.base import GenerationParams
 from distill.quality.replies import UnreadableReply
 from distill.recipes.base import Recipe
 from distill.recipes.knowledge_parse import parse_pairs
+from distill.recipes.lab_parse import parse_contexts, parse_questions
 from distill.recipes.lab_judges import (
     faithful,
     pair_ok,
@@ -50,7 +50,6 @@ from distill.recipes.lab_judges import (
     relevant,
     standalone,
 )
-from distill.recipes.self_instruct_parse import parse_numbered
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.taxonomy.model import Leaf, SeedQA
@@ -182,7 +181,7 @@ class Lab(Recipe):
         except CallFailed as exc:
             self.ctx.fail(base, "questions", {"leaf": leaf.path, "seed": si}, exc)
             return []
-        questions = parse_numbered(reply.choices[0].text, 1)
+        questions = parse_questions(reply.choices[0].text)
         if reply.choices[0].finish_reason == "length":
             questions = questions[:-1]
         return self._generated(li, leaf, si, [(q, None) for q in questions[: self.options.questions_per_seed]],
@@ -195,15 +194,14 @@ class Lab(Recipe):
         except CallFailed as exc:
             self.ctx.fail(base, "contexts", {"leaf": leaf.path, "seed": si}, exc)
             return []
-        contexts = [c.strip() for c in re.split(r"(?:^|\n)\s*Context\s*\d+\s*:\s*", reply.choices[0].text)
-                    if c.strip()][: self.options.contexts_per_seed]
+        contexts = parse_contexts(reply.choices[0].text)[: self.options.contexts_per_seed]
         examples = [seed.question]
 
         async def questions_for(context: str) -> list[tuple[str, str | None]]:
             prompt = render("lab/grounded_questions.j2", task=leaf.task, context=context, examples=examples,
                             count=self.options.questions_per_context)
             r = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
-            return [(q, context) for q in parse_numbered(r.choices[0].text, 1)[: self.options.questions_per_context]]
+            return [(q, context) for q in parse_questions(r.choices[0].text)[: self.options.questions_per_context]]
 
         try:
             groups = await asyncio.gather(*(questions_for(c) for c in contexts))

@@ -32,6 +32,7 @@ from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes.base import Recipe
+from distill.recipes.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.decontam import Decontaminator
@@ -107,7 +108,7 @@ class MathQA(Recipe):
         except CallFailed as exc:
             ctx.fail(order, "augment", item, exc)
             return
-        problem = reply.choices[0].text.strip()
+        problem = parse_rewrite(reply.choices[0].text)
         if not problem or reply.choices[0].finish_reason == "length":
             ctx.reject(order, "augment", "empty_problem" if not problem else "truncated_problem", item,
                        raw=reply.choices[0].text)
@@ -177,7 +178,7 @@ class MathQA(Recipe):
             meta = {"recipe": self.name, **origin, "sample": j, "answer": answer, "expected": reference,
                     "expected_source": "ground_truth" if truth is not None else "majority",
                     "agreement": agreement, "teacher": ctx.teacher.spec.short_name(),
-                    "stages": ["solve", "verify"], "scores": {}}
+                    "stages": ["solve", "verify"], "scores": {}, **self.reasoning_meta(reply.choices[j])}
             judged_against = (grading_reference or reference) if self.reference_field else None
             jobs.append(ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta),
                                    reference=judged_against))

@@ -100,7 +100,8 @@ class Respond(Recipe):
             else:
                 good.append(text)
                 meta = {"recipe": self.name, "index": row.index, "sample": j,
-                        "teacher": ctx.teacher.spec.short_name(), "stages": [STAGE], "scores": {}}
+                        "teacher": ctx.teacher.spec.short_name(), "stages": [STAGE], "scores": {},
+                        **self.reasoning_meta(choice)}
                 record = make_record(instruction=row.instruction, input=row.input, output=text, system=system,
                                      meta=meta)
                 if grading:

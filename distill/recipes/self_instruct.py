@@ -8,6 +8,9 @@ by the length limit discarded, the same instruction filters and the ROUGE-L > 0.
 sequentially; classification identification at temperature 0 with 3 tokens; instances at temperature 0 with
 presence penalty 1.5, at most 5 per task. Deliberate differences, each switchable:
 * chat models, not GPT-3 completions: the list is sent as a user turn and the reply is read as its continuation;
+  a reply's lead-in, reasoning block, markdown and closing remarks are not tasks (`self_instruct_parse.py`), and a
+  reply the "\\n\\n" stop cut down to its lead-in ("Sure! Here are more tasks:" and a blank line) is asked once
+  more without that stop (counted in the manifest as `asked_again_without_blank_line_stop`);
 * our own, shorter few-shot demonstrations for stages 2 and 3 (10 and 4+3 worked tasks instead of 31, 11, 16),
   so the prompts fit small local teachers;
 * the 5 prompts run as a sliding window read in order, not as batches that wait for their slowest reply (see
@@ -28,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.engine.teacher import CallFailed
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
-from distill.providers.base import Choice, GenerationParams
+from distill.providers.base import Choice, Completion, GenerationParams
 from distill.recipes.base import Recipe
 from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
@@ -36,10 +39,12 @@ from distill.recipes.self_instruct_parse import (RawInstance, conflicting, insta
                                                  parse_numbered, parse_output_first)
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.text.reply_text import clean_reply, strip_emphasis
 from distill.text.rouge_novelty import NoveltyFilter
 
 BOOTSTRAP, CLASSIFY, INSTANCES = 0, 1, 2  # order-key stages
 COUNTS = "self_instruct_counts"  # tallies (`ctx.tally`, so a replayed task counts again)
+COUNTS_BOOTSTRAP = "self_instruct_bootstrap"  # replies cut to a lead-in by the "\n\n" stop and asked again
 
 
 class SelfInstructOptions(BaseModel):
@@ -142,8 +147,21 @@ class SelfInstruct(Recipe):
 
         window = Window("bootstrap", opts.in_flight, opts.pool_lag or 4 * opts.in_flight, opts.patience, target)
         params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
+        relaxed = params.merged(stop=[s for s in params.stop or [] if s != "\n\n"])
+
+        async def ask(messages: list[dict[str, str]]) -> Completion:
+            reply = await ctx.teacher.complete(messages, params)
+            choice = reply.choices[0]
+            if relaxed.stop != params.stop and choice.finish_reason != "length" and not parse_numbered(
+                    choice.text, first_number):
+                # a chat model's lead-in ("Sure! Here are more tasks:") or reasoning block is followed by a blank
+                # line, where the paper's "\n\n" stop cut the list off: ask once more without that stop
+                ctx.tally(COUNTS_BOOTSTRAP, "asked_again_without_blank_line_stop")
+                return await ctx.teacher.complete(messages, relaxed)
+            return reply
+
         ctx.extra_manifest["bootstrap_prompts"] = await bootstrap_window(
-            ctx, window, params, prompt, lambda: len(machine), handle)
+            ctx, window, params, prompt, lambda: len(machine), handle, ask)
         return machine
 
     def _consider(self, raw: str, slot: int, j: int, novelty: NoveltyFilter,
@@ -177,7 +195,7 @@ class SelfInstruct(Recipe):
         except CallFailed as exc:
             ctx.fail(order_key(i, 0, CLASSIFY), "classify", item, exc)
             return
-        is_clf = verdict.choices[0].text.strip().lower().startswith("yes")
+        is_clf = strip_emphasis(clean_reply(verdict.choices[0].text)).lstrip(" \"'").lower().startswith("yes")
         ctx.passed("classify")
         if is_clf:
             ctx.tally(COUNTS, "classification")

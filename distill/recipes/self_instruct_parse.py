@@ -6,21 +6,61 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ITEM = re.compile(r"(?:^|\n)\s*(\d+)\s?\.\s*")
+from distill.text.reply_text import (
+    clean_reply,
+    is_lead_in,
+    plain_labels,
+    strip_emphasis,
+)
+
+_ITEM_WORD = re.compile(r"(?:task|instruction|question|item|prompt)(?![a-z])[ \t]*#?(?=\d)", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+")
+_TITLE = re.compile(r"^\*\*([^*\n]{1,60}?)(?::\*\*|\*\*:)\s+(?=\S+\s+\S+\s+\S)")  # "**Haiku:** Write a ..."
+
+
+def item_start(line: str) -> tuple[int, str] | None:
+    """(number, rest of the line) when the line starts a numbered list item: "9. ", "9) ", "**9.** ", "### 9. ",
+    "Task 9: ", "**Task 9:**", "### Task 9"; None otherwise ("3.14 is pi", "10 apples"). No backtracking."""
+    s = line.lstrip(" \t").lstrip("#").lstrip(" \t").lstrip("*_").lstrip(" \t")
+    worded = _ITEM_WORD.match(s)
+    if worded:
+        s = s[worded.end():]
+    m = _NUMBER.match(s)
+    if m is None:
+        return None
+    rest = s[m.end():].lstrip(" \t*_")
+    if rest[:1] in (".", ")", ":"):
+        rest = rest[1:].lstrip("*_")  # "**9.** ": the number's own emphasis closes
+    elif not worded:
+        return None
+    if rest[:1] not in ("", " ", "\t"):
+        return None
+    return int(m.group()), rest.lstrip(" \t")
 
 
 def parse_numbered(reply: str, first_number: int) -> list[str]:
     """Items of a numbered list that continues at `first_number` (the prompt left "N." open, so the reply may
-    or may not repeat it). A final item cut off mid-line is kept; the caller drops whole replies that hit the
-    length limit, as the paper does."""
-    text = reply.lstrip()
-    if not _ITEM.match(text):
-        text = f"{first_number}. {text}"
-    parts = _ITEM.split(text)
-    # parts: ["", num, body, num, body, ...]
+    or may not repeat it), as one-line plain text. The reply is cleaned first (`clean_reply`): a lead-in, a
+    reasoning block, a code fence and closing remarks are not items; text before the first number is the
+    continued item only when it is not a lead-in and no item carries `first_number` itself. A final item cut off
+    mid-line is kept; the caller drops whole replies that hit the length limit, as the paper does."""
+    head: list[str] = []
+    bodies: list[list[str]] = []
+    numbers: list[int] = []
+    for line in clean_reply(reply).split("\n"):
+        start = item_start(line)
+        if start is not None:
+            numbers.append(start[0])
+            bodies.append([start[1]])
+        else:
+            (bodies[-1] if bodies else head).append(line)
+    if any(x.strip() for x in head) and first_number not in numbers[:1] and not is_lead_in(
+            next(x for x in head if x.strip())):
+        bodies.insert(0, head)
     items = []
-    for body in parts[2::2]:
-        body = body.strip()
+    for lines in bodies:
+        body = _TITLE.sub("", "\n".join(lines).strip())
+        body = " ".join(strip_emphasis(body).split())
         if body:
             items.append(body)
     return items
@@ -32,27 +72,61 @@ class RawInstance:
     output: str
 
 
+_INSTANCE_LABELS = r"example|instance|input|output|class label|label"
+_LABEL = re.compile(r"^(?:\d+\. )?(example|instance|input|output|class label|label)[ \t]*(\d*):[ \t]?", re.MULTILINE | re.IGNORECASE)
+
+
+def _labels(reply: str) -> tuple[str, list[tuple[str, re.Match[str]]]]:
+    text = plain_labels(clean_reply(reply), _INSTANCE_LABELS)
+    return text, [(m.group(1).lower(), m) for m in _LABEL.finditer(text)]
+
+
+def _value(text: str, marks: list[tuple[str, re.Match[str]]], k: int) -> str:
+    end = marks[k + 1][1].start() if k + 1 < len(marks) else len(text)
+    return text[marks[k][1].end(): end].strip()
+
+
 def parse_input_first(reply: str) -> list[RawInstance]:
-    """`Example 1\\nInput: ...\\nOutput: ...` blocks (Input may be absent for tasks that need none)."""
-    out = []
-    for block in re.split(r"(?:^|\n)\s*Example\s*\d+\s*:?\s*", reply):
-        if not block.strip():
-            continue
-        head, sep, tail = block.partition("Output:")
-        if not sep:
-            continue
-        inp = re.sub(r"^\s*Input\s*:\s*", "", head.strip()).strip()
-        out.append(RawInstance(inp, tail.strip()))
+    """`Example 1\\nInput: ...\\nOutput: ...` blocks (Input may be absent for tasks that need none), read as
+    the paper's code reads them: `Output N:` is an output label too, and an output ends at the next `Input:`.
+    Example headers are optional: a new instance starts at a header, or at an Input or Output label once the
+    current instance has its output."""
+    text, marks = _labels(reply)
+    out: list[RawInstance] = []
+    inp: str | None = None
+    outp: str | None = None
+
+    def close() -> None:
+        if outp is not None:
+            out.append(RawInstance(inp or "", outp))
+
+    for k, (label, _m) in enumerate(marks):
+        if label in ("example", "instance") or (label in ("input", "output") and outp is not None):
+            close()
+            inp = outp = None
+        if label == "input":
+            inp = _value(text, marks, k)
+        elif label == "output":
+            outp = _value(text, marks, k)
+    close()
     return out
 
 
 def parse_output_first(reply: str) -> list[RawInstance]:
     """`Class label: X\\nInput: ...` blocks: the label is the output; what follows is the input."""
-    out = []
-    for block in re.split(r"(?:^|\n)\s*Class label\s*:\s*", "\n" + reply)[1:]:
-        label, _, rest = block.strip().partition("\n")
-        inp = re.sub(r"^\s*Input\s*:\s*", "", rest.strip()).strip()
-        out.append(RawInstance(inp, label.strip()))
+    text, marks = _labels(reply)
+    out: list[RawInstance] = []
+    for k, (label, _m) in enumerate(marks):
+        if label not in ("class label", "label"):
+            continue
+        value = _value(text, marks, k)
+        first, _, rest = value.partition("\n")
+        inp = ""
+        if k + 1 < len(marks) and marks[k + 1][0] == "input":
+            inp = _value(text, marks, k + 1)
+        elif rest.strip():
+            inp = rest.strip()  # the paper's form: the input on the lines under the label, unlabelled
+        out.append(RawInstance(inp, first.strip()))
     return out
 
 

@@ -1,0 +1,33 @@
+"""Parsing LAB's generation replies: the new contexts of a grounded skill (`Context N:` blocks) and the
+numbered questions of a skill. The reply is cleaned first (`clean_reply`), so a lead-in, a reasoning block, a
+whole-reply code fence and closing remarks never become a context or a question, and markdown headers
+(`**Context 1:**`, `### Context 2`) split like plain ones."""
+
+from __future__ import annotations
+
+import re
+
+from distill.recipes.self_instruct_parse import parse_numbered
+from distill.text.reply_text import clean_reply, plain_labels
+
+_CONTEXT = re.compile(r"^(?:\d+\. )?context(?: \d+)?:[ \t]?", re.MULTILINE | re.IGNORECASE)
+
+
+def parse_contexts(reply: str) -> list[str]:
+    """The contexts in order. Text before the first `Context N:` header is not a context; a reply with no
+    header at all is one context (a teacher asked for one at a time)."""
+    text = plain_labels(clean_reply(reply), "context")
+    marks = list(_CONTEXT.finditer(text))
+    if not marks:
+        return [text] if text else []
+    out = []
+    for k, m in enumerate(marks):
+        body = text[m.end(): marks[k + 1].start() if k + 1 < len(marks) else len(text)].strip()
+        if body:
+            out.append(body)
+    return out
+
+
+def parse_questions(reply: str) -> list[str]:
+    """A skill's new questions: a numbered list starting at 1."""
+    return parse_numbered(reply, 1)
