@@ -247,7 +247,7 @@ class Lab(Recipe):
         meta = {"recipe": self.name, "leaf": leaf.path, "leaf_kind": leaf.kind, "seed": si, "form": "qa",
                 "teacher": ctx.teacher.spec.short_name(), "stages": ["questions", "question_judge", "answer",
                                                                      "pair_judge"],
-                "scores": {"lab.question": qscore, "lab.pair": pscore}}
+                "scores": {"lab.question": qscore, "lab.pair": pscore}, **self.reasoning_meta(reply.choices[0])}
         user = question if context is None else f"{context}\n\n{question}"
         self._count(leaf, "accepted")
         await ctx.submit(order, "pair_judge", make_record(instruction=user, output=answer, meta=meta))
