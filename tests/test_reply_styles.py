@@ -118,6 +118,12 @@ def test_content_is_kept_as_written() -> None:
     assert clean_reply(reply) == "def f():\n\n    return 1"
     answer = "Dear team,\n\nI hope to see you all on Friday.\n\nBest,\nAna"
     assert clean_reply(answer) == answer
+    table = "Here is a table of sales:\n| month | sales |\n|---|---|\n| May | 12 |\nWhich month sold most?"
+    assert parse_rewrite(table) == table  # presents content, not the reply: not a lead-in
+    assert parse_rewrite("Let's plan a trip to Japan: list five cities to visit.") == (
+        "Let's plan a trip to Japan: list five cities to visit.")
+    assert parse_numbered("Great Barrier Reef: describe its ecosystem.\n10. Name two reef fish.", 9) == [
+        "Great Barrier Reef: describe its ecosystem.", "Name two reef fish."]
 
 
 def test_qa_parsing_is_linear_in_runs_of_newlines() -> None:

@@ -14,18 +14,23 @@ import re
 _THINK_OPEN = re.compile(r"\A\s*<(think|thinking|reasoning)>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
 
-# A line that introduces the answer rather than being part of it.
-_LEAD_IN = re.compile(
-    r"(?:sure|certainly|of course|absolutely|okay|ok|alright|all right|great|no problem|gladly|got it|understood|"
-    r"happy to|glad to|here(?:'s|’s| is| are| you go)|below (?:is|are)|as requested|"
-    r"i(?:'d|’d| would) (?:be )?(?:happy|glad|love)|i(?:'ll|’ll| will| can|'ve|’ve| have) |let me |let's |"
-    r"the following (?:is|are)|following (?:is|are))", re.IGNORECASE)
+# A line that introduces the answer rather than being part of it: a courtesy ("Sure!", "Certainly,") or a
+# presentation of the reply ("Here are 10 more tasks:", "Below is the rewritten prompt:"). "Here is a table of
+# sales:" or "Let's plan a trip:" present content, not the reply, and stay.
+_COURTESY = re.compile(r"(?:sure|certainly|of course|absolutely|okay|ok|alright|all right|great|no problem|gladly|"
+                       r"got it|understood|happy to help|glad to help|yes)\s*[!,.:;\u2014-]", re.IGNORECASE)
+_PRESENT = re.compile(r"(?:here(?:'s|\u2019s| is| are| you go)|below (?:is|are)|(?:the )?following (?:is|are)|"
+                      r"as requested|i(?:'d|\u2019d| would) (?:be )?(?:happy|glad|love) to|"
+                      r"i(?:'ll|\u2019ll| will| can|'ve|\u2019ve| have)|let me|let's|let us)\b", re.IGNORECASE)
+_REPLY_NOUN = re.compile(r"\b(?:more|new|rewritten|revised|updated|evolved|harder|(?:the|a|this|my) list|tasks?|questions?|examples?|"
+                         r"instances?|pairs?|contexts?|prompts?|problems?|instructions?|items?|versions?|ones|"
+                         r"requested|asked for|you go|continu\w*)\b", re.IGNORECASE)
 # A closing remark about the reply itself, not part of the content.
 _REMARK = re.compile(
     r"(?:let me know|i hope (?:this|these|that|it|you)|hope (?:this|these|that|it)|hopefully|feel free|"
     r"if you(?:'d|’d| would)? (?:like|need|want|have|prefer)|would you like|do you want|want me to|shall i|"
     r"should i |i can (?:also|provide|generate|create|write|make|adjust|give|come up)|happy to help|glad to help|"
-    r"enjoy|good luck|need (?:more|any|another)|any (?:other |more |further )?questions|"
+    r"enjoy(?:[!.]|$| (?:these|this|your) )|good luck[!.]|need (?:more|any|another)|any (?:other |more |further )?questions|"
     r"(?:these|this|the above) (?:\w+ ){0,3}(?:tasks?|examples?|questions?|contexts?|problems?|instructions?|"
     r"pairs?|list|prompts?|set|items?|rewrites?|versions?) (?:should|are|cover|can|will|were|is|offer|provide|"
     r"range|span|vary|have|include|add|make|keep|require|test)|"
@@ -74,7 +79,12 @@ def _bare(line: str) -> str:
 
 def is_lead_in(line: str) -> bool:
     bare = _bare(line).strip()
-    return bool(bare) and len(bare) <= 240 and _LEAD_IN.match(bare) is not None
+    if not bare or len(bare) > 240:
+        return False
+    if _COURTESY.match(bare):
+        return True
+    return (_PRESENT.match(bare) is not None and _REPLY_NOUN.search(bare) is not None
+            and bare.rstrip(" *_").endswith((":", "!")))
 
 
 def is_remark(line: str) -> bool:
