@@ -47,11 +47,15 @@ def _recipe(src: Path, dest: Path, url: str, out: Path, changes: dict[str, Any])
     return dest
 
 
+DOC_LINES = {line.strip() for path in (ROOT / "recipes/data/docs").iterdir()
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
 def _teacher_text(record: dict[str, Any]) -> str:
-    """What the teacher wrote in a record; documents the user supplied (RAFT context) are theirs, not checked."""
+    """What the teacher wrote in a record: the lines of the user's own documents (RAFT contexts) are theirs."""
     text = "\n".join([record["instruction"], record["input"], record["output"],
                       *(m["content"] for m in record["messages"])])
-    return re.sub(r"<DOCUMENT>.*?</DOCUMENT>", "", text, flags=re.S)
+    return "\n".join(line for line in text.split("\n") if line.strip() not in DOC_LINES)
 
 
 def test_every_recipe_survives_a_chatty_teacher(tmp_path: Path) -> None:
@@ -82,6 +86,14 @@ def test_every_recipe_survives_a_chatty_teacher(tmp_path: Path) -> None:
             "a bootstrap reply cut to its lead-in by the blank-line stop is asked again, not lost"
         manifest = json.loads((tmp_path / "out" / "self_instruct" / "manifest.json").read_text())
         assert json.dumps(manifest).count("asked_again_without_blank_line_stop")
+
+        # a re-run of the bootstrap reads the same two cached answers for a prompt that was asked again: no call
+        before = teacher.stats()["requests"]
+        data = (tmp_path / "out" / "self_instruct" / "data.jsonl").read_text()
+        result = distill("run", str(tmp_path / "recipes/chatty_self_instruct.yaml"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert teacher.stats()["requests"] == before
+        assert (tmp_path / "out" / "self_instruct" / "data.jsonl").read_text() == data
 
         # keep_reasoning: the same run again, in the same folder, keeps each answer's reasoning in meta; the
         # reasoning comes from the cache (no call)

@@ -41,12 +41,13 @@ class Window:
 async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationParams,
                            prompt: Callable[[int], Messages], done: Callable[[], int],
                            handle: Callable[[Choice, int], list[Awaitable[Any]]],
-                           ask: Callable[[Messages], Awaitable[Completion]] | None = None) -> int:
+                           again: Callable[[Messages, Completion], GenerationParams | None] | None = None) -> int:
     """Send prompts until `done()` reaches the target or patience runs out; return how many replies were read.
 
     `prompt(slot)` builds the slot-th prompt; `handle(choice, slot)` reads its reply and returns the work it
-    started (quality-gate submissions), which runs alongside and is awaited before this returns. `ask(messages)`,
-    when given, makes the call instead of `ctx.teacher.complete(messages, params)` (a recipe that may ask again)."""
+    started (quality-gate submissions), which runs alongside and is awaited before this returns. `again(messages, reply)`,
+    when given, may return other parameters to ask the same prompt once more with (a reply the recipe cannot use
+    as it came, such as a lead-in cut off by a stop sequence); the second reply is the one read."""
     ctx.progress.phase("bootstrap", window.target)  # the bar counts new items toward the target
     sent: dict[int, asyncio.Future[Completion]] = {}
     jobs: list[asyncio.Future[Any]] = []
@@ -57,6 +58,9 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
 
     def start(slot: int, messages: Messages) -> asyncio.Future[Completion]:
         hit = ctx.teacher.cached(messages, params)
+        retry = again(messages, hit) if hit is not None and again is not None else None
+        if retry is not None:
+            hit = ctx.teacher.cached(messages, retry)
         if hit is not None:  # costs nothing and takes no slot
             future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
             future.set_result(hit)
@@ -71,7 +75,9 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
         await reader_blocked.wait()
         async with slots:
             started.add(slot)
-            return await (ask(messages) if ask is not None else ctx.teacher.complete(messages, params))
+            reply = await ctx.teacher.complete(messages, params)
+            retry = again(messages, reply) if again is not None else None
+            return reply if retry is None else await ctx.teacher.complete(messages, retry)
 
     def may_send() -> bool:
         waiting, have = len(sent), done()

@@ -149,19 +149,23 @@ class SelfInstruct(Recipe):
         params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
         relaxed = params.merged(stop=[s for s in params.stop or [] if s != "\n\n"])
 
-        async def ask(messages: list[dict[str, str]]) -> Completion:
-            reply = await ctx.teacher.complete(messages, params)
+        asked_again: set[str] = set()
+
+        def again(messages: list[dict[str, str]], reply: Completion) -> GenerationParams | None:
+            """A chat model's lead-in ("Sure! Here are more tasks:") or reasoning block is followed by a blank
+            line, where the paper's "\\n\\n" stop cuts the list off: such a reply is asked once more without
+            that stop. Decided by the reply alone, so a re-run reads the same two cached answers."""
             choice = reply.choices[0]
-            if relaxed.stop != params.stop and choice.finish_reason != "length" and not parse_numbered(
+            if relaxed.stop == params.stop or choice.finish_reason == "length" or parse_numbered(
                     choice.text, first_number):
-                # a chat model's lead-in ("Sure! Here are more tasks:") or reasoning block is followed by a blank
-                # line, where the paper's "\n\n" stop cut the list off: ask once more without that stop
+                return None
+            if messages[-1]["content"] not in asked_again:
+                asked_again.add(messages[-1]["content"])
                 ctx.tally(COUNTS_BOOTSTRAP, "asked_again_without_blank_line_stop")
-                return await ctx.teacher.complete(messages, relaxed)
-            return reply
+            return relaxed
 
         ctx.extra_manifest["bootstrap_prompts"] = await bootstrap_window(
-            ctx, window, params, prompt, lambda: len(machine), handle, ask)
+            ctx, window, params, prompt, lambda: len(machine), handle, again)
         return machine
 
     def _consider(self, raw: str, slot: int, j: int, novelty: NoveltyFilter,
