@@ -55,7 +55,8 @@ class Pick:
     def question(self) -> str:
         a, b = self.words(ADJ, 2)
         n1, n2, n3, n4 = self.words(NOUN, 4)
-        return f"{self.rng.choice(['Why', 'How', 'When', 'Where'])} did the {a} {n1} follow the {b} {n2} past {n3} {n4}?"
+        opener = self.rng.choice(["Why", "How", "When", "Where"])
+        return f"{opener} did the {a} {n1} follow the {b} {n2} past {n3} {n4}?"
 
     def sentence(self) -> str:
         a = self.words(ADJ, 1)[0]
@@ -105,7 +106,8 @@ def _label(name: str, s: dict[str, bool]) -> str:
 def _judge(prompt: str, p: Pick) -> str:
     if "Rate how difficult" in prompt:
         instruction = prompt.split("Instruction:\n", 1)[-1].split("\n\nReply with JSON", 1)[0]
-        return json.dumps({"rationale": "PONDERING the constraints.", "score": min(10, 1 + len(instruction.split()) // 4)})
+        score = min(10, 1 + len(instruction.split()) // 4)  # longer rewrites rate harder
+        return json.dumps({"rationale": "PONDERING the constraints.", "score": score})
     if "verdict JSON only" in prompt:
         return json.dumps({"supported": "yes", "standalone": "yes", "answerable": "yes"})
     if "Decide whether the answer is fully supported" in prompt:
@@ -119,7 +121,8 @@ def _judge(prompt: str, p: Pick) -> str:
     return json.dumps({"rationale": "Clear and correct.", "score": 8})  # rubric judges (quality gate)
 
 
-JUDGE_MARKS = ("Reply with JSON", "verdict JSON only", "Decide whether the answer is fully supported", "Reply with the verdict")
+JUDGE_MARKS = ("Reply with JSON", "verdict JSON only", "Decide whether the answer is fully supported",
+               "Reply with the verdict")
 
 
 def reply_for(prompt: str, h: str, cfg: dict[str, Any]) -> tuple[str, str | None]:
@@ -168,9 +171,10 @@ def reply_for(prompt: str, h: str, cfg: dict[str, Any]) -> tuple[str, str | None
                               f"**Output:** {p.sentence()}")
             else:
                 n = f"{k})" if s["paren"] else f"{k}."
-                lab = (lambda x: f"**{n} {x}:**") if s["bold"] else (lambda x: f"{n} {x}:")
-                blocks.append(f"{lab('Instruction')} {p.instruction()}\n{lab('Input')}\n{inp}\n"
-                              f"{lab('Output')}\n{p.sentence()}")
+                mark = "**" if s["bold"] else ""
+                labels = {x: f"{mark}{n} {x}:{mark}" for x in ("Instruction", "Input", "Output")}
+                blocks.append(f"{labels['Instruction']} {p.instruction()}\n{labels['Input']}\n{inp}\n"
+                              f"{labels['Output']}\n{p.sentence()}")
         return _wrap("\n###\n".join(blocks), s, "Sure, here are 16 more tasks:", remark), reasoning
     m = re.search(r"(?:Original prompt|Programming task|Problem):\n([\s\S]*)$", prompt)
     if m and ("rewrite" in prompt or "brand-new prompt" in prompt or "more difficult" in prompt

@@ -80,7 +80,8 @@ def test_a_reply_cut_to_its_lead_in_has_no_task() -> None:
 
 def test_alpaca_items_numbered_per_line_pair_each_output_with_its_own_instruction() -> None:
     """Issue 17: without `###` separators the old parser took the first input and output of the whole reply."""
-    reply = ("5. Instruction: Describe the animal in one sentence.\n5. Input: cats\n5. Output: Cats are small mammals.\n"
+    reply = ("5. Instruction: Describe the animal in one sentence.\n5. Input: cats\n"
+             "5. Output: Cats are small mammals.\n"
              "6. Instruction: Name the capital of France.\n"
              "7. Instruction: Add the two numbers.\n7. Input: 2 and 3\n7. Output: 5\n"
              "8. Instruction: Translate to French.\n8. Output: Bonjour.\n8. Input: Hello\n")

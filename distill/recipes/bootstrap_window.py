@@ -45,9 +45,10 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
     """Send prompts until `done()` reaches the target or patience runs out; return how many replies were read.
 
     `prompt(slot)` builds the slot-th prompt; `handle(choice, slot)` reads its reply and returns the work it
-    started (quality-gate submissions), which runs alongside and is awaited before this returns. `again(messages, reply)`,
-    when given, may return other parameters to ask the same prompt once more with (a reply the recipe cannot use
-    as it came, such as a lead-in cut off by a stop sequence); the second reply is the one read."""
+    started (quality-gate submissions), which runs alongside and is awaited before this returns.
+    `again(messages, reply)`, when given, may return other parameters to ask the same prompt once more with (a
+    reply the recipe cannot use as it came, such as a lead-in cut off by a stop sequence); the second reply is the
+    one read."""
     ctx.progress.phase("bootstrap", window.target)  # the bar counts new items toward the target
     sent: dict[int, asyncio.Future[Completion]] = {}
     jobs: list[asyncio.Future[Any]] = []

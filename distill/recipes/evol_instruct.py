@@ -178,13 +178,14 @@ class EvolInstruct(Recipe):
                 return
             if step is None:
                 continue  # eliminated: the same instruction is evolved again next round
-            evolved, answer, difficulty = step
+            evolved, answer, difficulty, reasoning = step
             node = {"round": rnd, "id": f"e{row.index}-{rnd}", "operation": op.name, "difficulty": difficulty}
             lineage.append(node)
             meta = {"recipe": self.name, "root_index": row.index, "root": root_text, "id": node["id"],
                     "parent_id": parent_id, "round": rnd, "operation": op.name, "difficulty": difficulty,
                     "lineage": list(lineage), "teacher": ctx.teacher.spec.short_name(),
-                    "answer_teacher": ctx.answerer.spec.short_name(), "stages": ["evolve", "answer"], "scores": {}}
+                    "answer_teacher": ctx.answerer.spec.short_name(), "stages": ["evolve", "answer"], "scores": {},
+                    **reasoning}
             record = make_record(instruction=evolved, output=answer, meta=meta)
             await ctx.submit(order_key(row.index, rnd), f"round_{rnd}", record)
             current, parent_id, parent_difficulty = evolved, node["id"], difficulty
@@ -211,13 +212,15 @@ class EvolInstruct(Recipe):
         meta = {"recipe": self.name, "root_index": row.index, "root": root_text, "id": lineage[0]["id"],
                 "parent_id": None, "round": 0, "operation": None, "difficulty": difficulty,
                 "lineage": list(lineage), "teacher": ctx.teacher.spec.short_name(),
-                "answer_teacher": answerer.spec.short_name(), "stages": ["answer"], "scores": {}}
+                "answer_teacher": answerer.spec.short_name(), "stages": ["answer"], "scores": {},
+                **self.reasoning_meta(choice)}
         await ctx.submit(order_key(row.index, 0), "round_0", make_record(instruction=root_text, output=answer,
                                                                          meta=meta))
         return True
 
     async def _evolve(self, rnd: int, root: int, current: str, op: Operation, item: dict[str, Any],
-                      parent_difficulty: float | None = None) -> tuple[str, str, float | None] | None:
+                      parent_difficulty: float | None = None
+                      ) -> tuple[str, str, float | None, dict[str, Any]] | None:
         ctx, opts = self.ctx, self.options
         ctx.tally(COUNTS, f"r{rnd}.attempts")
         # a new seed and sample index per round: an instruction evolved again after an elimination must not
@@ -273,4 +276,4 @@ class EvolInstruct(Recipe):
             return None
         ctx.tally(COUNTS, f"r{rnd}.survived")
         self._rated(rnd, difficulty)
-        return evolved, answer, difficulty
+        return evolved, answer, difficulty, self.reasoning_meta(answer_choice)

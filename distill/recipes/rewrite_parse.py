@@ -20,7 +20,8 @@ _QUALIFIER = (r"(?:rewritten|new|created|evolved|revised|updated|modified|harder
 _NOUN = r"(?:prompt|problem|task|instruction|question|version|math problem|word problem|programming task)"
 # a label line (or a label before the text on the same line): "#Rewritten Prompt#:", "**New problem:**", "Problem:"
 _LABEL = re.compile(rf"^[ \t>#*_]*(?:{_QUALIFIER}[ \t]+)?{_NOUN}[ \t#*_]*(?::|$)", re.IGNORECASE | re.MULTILINE)
-_AFTER = re.compile(r"^[ \t>#*_]*(?:explanation|rationale|changes?(?: made)?|what (?:changed|i changed)|why (?:it|this) "
+_AFTER = re.compile(r"^[ \t>#*_]*(?:explanation|rationale|changes?(?: made)?|what (?:changed|i changed)|"
+                    r"why (?:it|this) "
                     r"is (?:harder|easier|more \w+)|note|notes|difficulty|reasoning|key changes)[ \t*_]*:?",
                     re.IGNORECASE | re.MULTILINE)
 _THIS = re.compile(r"^[ \t*_]*(?:this|the) (?:rewritten |new |revised |evolved |updated |harder |easier )?"

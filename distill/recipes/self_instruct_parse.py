@@ -73,7 +73,8 @@ class RawInstance:
 
 
 _INSTANCE_LABELS = r"example|instance|input|output|class label|label"
-_LABEL = re.compile(r"^(?:\d+\. )?(example|instance|input|output|class label|label)[ \t]*(\d*):[ \t]?", re.MULTILINE | re.IGNORECASE)
+_LABEL = re.compile(r"^(?:\d+\. )?(example|instance|input|output|class label|label)[ \t]*(\d*):[ \t]?",
+                    re.MULTILINE | re.IGNORECASE)
 
 
 def _labels(reply: str) -> tuple[str, list[tuple[str, re.Match[str]]]]:

@@ -22,7 +22,8 @@ _COURTESY = re.compile(r"(?:sure|certainly|of course|absolutely|okay|ok|alright|
 _PRESENT = re.compile(r"(?:here(?:'s|\u2019s| is| are| you go)|below (?:is|are)|(?:the )?following (?:is|are)|"
                       r"as requested|i(?:'d|\u2019d| would) (?:be )?(?:happy|glad|love) to|"
                       r"i(?:'ll|\u2019ll| will| can|'ve|\u2019ve| have)|let me|let's|let us)\b", re.IGNORECASE)
-_REPLY_NOUN = re.compile(r"\b(?:more|new|rewritten|revised|updated|evolved|harder|(?:the|a|this|my) list|tasks?|questions?|examples?|"
+_REPLY_NOUN = re.compile(r"\b(?:more|new|rewritten|revised|updated|evolved|harder|(?:the|a|this|my) list|tasks?|"
+                         r"questions?|examples?|"
                          r"instances?|pairs?|contexts?|prompts?|problems?|instructions?|items?|versions?|ones|"
                          r"requested|asked for|you go|continu\w*)\b", re.IGNORECASE)
 # A closing remark about the reply itself, not part of the content.
@@ -30,7 +31,8 @@ _REMARK = re.compile(
     r"(?:let me know|i hope (?:this|these|that|it|you)|hope (?:this|these|that|it)|hopefully|feel free|"
     r"if you(?:'d|’d| would)? (?:like|need|want|have|prefer)|would you like|do you want|want me to|shall i|"
     r"should i |i can (?:also|provide|generate|create|write|make|adjust|give|come up)|happy to help|glad to help|"
-    r"enjoy(?:[!.]|$| (?:these|this|your) )|good luck[!.]|need (?:more|any|another)|any (?:other |more |further )?questions|"
+    r"enjoy(?:[!.]|$| (?:these|this|your) )|good luck[!.]|need (?:more|any|another)|"
+    r"any (?:other |more |further )?questions|"
     r"(?:these|this|the above) (?:\w+ ){0,3}(?:tasks?|examples?|questions?|contexts?|problems?|instructions?|"
     r"pairs?|list|prompts?|set|items?|rewrites?|versions?) (?:should|are|cover|can|will|were|is|offer|provide|"
     r"range|span|vary|have|include|add|make|keep|require|test)|"
