@@ -293,7 +293,7 @@ class ChattyTeacher:
                 time.sleep(0.05)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()

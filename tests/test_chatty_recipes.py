@@ -13,8 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from chatty_teacher import LEAD_INS, REMARKS, REWRITE_LEAD_INS, REWRITE_NOTES, ChattyTeacher
+from chatty_teacher import (
+    LEAD_INS,
+    REMARKS,
+    REWRITE_LEAD_INS,
+    REWRITE_NOTES,
+    ChattyTeacher,
+)
 from helpers import ROOT, distill, read_jsonl
 
 # a few items each; everything else as shipped
@@ -30,7 +35,7 @@ SMALL: dict[str, dict[str, Any]] = {
 WRAPPING = [*LEAD_INS, *REMARKS, *REWRITE_LEAD_INS, *REWRITE_NOTES, "PONDERING", "<think", "</think>", "**", "```",
             "\r", "Sure, here are", "Here is my evaluation", "Rewritten Prompt", "New Problem"]
 LABEL_LINE = re.compile(r"^\s*(?:#{1,6}\s|(?:Input|Output|Instruction|Context|Class label|Question)\s*\d*:|"
-                        r"Example \d|Task \d|Q\d|A\d|\d+[.)]\s)", re.M)
+                        r"Example \d|Task \d|Q\d|A\d|\d+[.)]\s)", re.MULTILINE)
 
 
 def _recipe(src: Path, dest: Path, url: str, out: Path, changes: dict[str, Any]) -> Path:

@@ -18,7 +18,11 @@ from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
 from distill.recipes.knowledge_parse import parse_pairs
 from distill.recipes.lab_parse import parse_contexts, parse_questions
 from distill.recipes.rewrite_parse import parse_rewrite
-from distill.recipes.self_instruct_parse import parse_input_first, parse_numbered, parse_output_first
+from distill.recipes.self_instruct_parse import (
+    parse_input_first,
+    parse_numbered,
+    parse_output_first,
+)
 from distill.text.reply_text import clean_reply, split_reasoning
 
 CORPUS = Path(__file__).parent / "reply_styles"

@@ -42,7 +42,6 @@ from distill.providers.base import GenerationParams
 from distill.quality.replies import UnreadableReply
 from distill.recipes.base import Recipe
 from distill.recipes.knowledge_parse import parse_pairs
-from distill.recipes.lab_parse import parse_contexts, parse_questions
 from distill.recipes.lab_judges import (
     faithful,
     pair_ok,
@@ -50,6 +49,7 @@ from distill.recipes.lab_judges import (
     relevant,
     standalone,
 )
+from distill.recipes.lab_parse import parse_contexts, parse_questions
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.taxonomy.model import Leaf, SeedQA
