@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 from family_teacher import FamilyTeacher
-from helpers import distill, read_jsonl, write, write_instructions
+from helpers import ROOT, distill, read_jsonl, write, write_instructions
 
 LONG = " We work it out carefully, one step after another, checking each intermediate value along the way." * 3
 MATH_RULES = [{"match": r"Problem:\nWhat is 2 \+ 2\?\n+Solution:$", "reply": "Case {h}." + LONG + " \\\\boxed{4}"},
@@ -163,3 +163,35 @@ out: {tmp_path / 'run'}
     assert manifest["usage"]["judge"]["retries"] == 0
     assert distill("run", str(cfg), "--no-progress").returncode == 0
     assert teacher_server.stats()["requests"] == 16
+
+
+def test_a_refused_prompt_is_remembered_so_a_rerun_sends_nothing(tmp_path, teacher_server):
+    """Alpaca's bootstrap reads every reply from the cache on a re-run (no item logs): a prompt refused as too
+    long must be rejected again from the run folder, not sent again."""
+    from test_self_instruct import ALPACA_REPLY
+
+    seeds = ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"
+    teacher_server.configure(rules=[{"match": r"Instruction:$", "reply": ALPACA_REPLY}])
+
+    def cfg(out):
+        return write(tmp_path / "r.yaml", f"""recipe: alpaca
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: 6
+out: {out}
+options: {{seeds: {seeds}, in_flight: 3}}
+""")
+
+    assert distill("run", str(cfg(tmp_path / "probe")), "--no-progress").returncode == 0
+    lengths = sorted(len(b["messages"][0]["content"]) for b in teacher_server.bodies())
+    teacher_server.configure(rules=[{"match": r"Instruction:$", "reply": ALPACA_REPLY}],
+                             max_prompt_chars=lengths[len(lengths) // 2])  # about half the prompts too long
+    out = tmp_path / "run"
+    res = distill("run", str(cfg(out)), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    refused = [r for r in read_jsonl(out / "rejected.jsonl") if r["reason"] == "context_length"]
+    assert refused and len(read_jsonl(out / "data.jsonl")) == 6
+    files = {name: (out / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")}
+    calls = teacher_server.stats()["requests"]
+    assert distill("run", str(cfg(out)), "--no-progress").returncode == 0
+    assert teacher_server.stats()["requests"] == calls
+    assert {name: (out / name).read_bytes() for name in files} == files

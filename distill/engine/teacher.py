@@ -11,6 +11,7 @@ run of the same command tries again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 
 from distill.engine.cache import CallCache, call_key, key_identity
@@ -19,7 +20,7 @@ from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
 from distill.engine.server_traits import LADDER, ServerTraits, traits_key
 from distill.engine.usage import RoleUsage
-from distill.errors import RetryableError
+from distill.errors import RetryableError, TeacherError
 from distill.providers.base import (
     Completion,
     GenerationParams,
@@ -113,26 +114,40 @@ class Teacher:
             self.usage.cache_hits += 1
             note_call(self.role)
             return hit
-        if params.n > 1 and self.traits.supports_n is False:
-            completion = await self._fan_out(messages, params, sample, [])
-        else:
-            try:
-                completion = await self._fetch(messages, params)
-            except Refused as exc:
-                if exc.field != "n" or params.n == 1:
-                    raise
-                why = str(exc)
-                await self._learned(lambda: self.traits.lacks_n(why))
-                completion = await self._fan_out(messages, params, sample, [])
-            else:
-                if len(completion.choices) > params.n:  # never more samples than were asked for
-                    completion = completion.model_copy(update={"choices": completion.choices[:params.n]})
-                elif len(completion.choices) < params.n:  # `n` ignored: send the rest as single calls
-                    got = len(completion.choices)
-                    await self._learned(lambda: self.traits.lacks_n(f"{got} of n={params.n} choices returned"))
-                    completion = await self._fan_out(messages, params, sample, [completion])
+        refused = hashlib.sha256(b"refused:" + key).digest()  # a prompt the endpoint refused for good
+        stored = self.cache.get_raw(refused)
+        if stored is not None:  # refused by an earlier run: rejected again without asking
+            self.usage.cache_hits += 1
+            note_call(self.role)
+            raise PromptRejected(self.role, TeacherError(stored["error"]))
+        try:
+            completion = await self._answer(messages, params, sample)
+        except PromptRejected as exc:
+            await self.cache.put_raw(refused, self.role, {"error": str(exc.error)})
+            note_call(self.role)
+            raise
         await self.cache.put(key, self.role, completion)
         note_call(self.role)
+        return completion
+
+    async def _answer(self, messages: list[Message], params: GenerationParams, sample: int) -> Completion:
+        """`params.n` choices from the endpoint, whatever it turns out to accept."""
+        if params.n > 1 and self.traits.supports_n is False:
+            return await self._fan_out(messages, params, sample, [])
+        try:
+            completion = await self._fetch(messages, params)
+        except Refused as exc:
+            if exc.field != "n" or params.n == 1:
+                raise
+            why = str(exc)
+            await self._learned(lambda: self.traits.lacks_n(why))
+            return await self._fan_out(messages, params, sample, [])
+        if len(completion.choices) > params.n:  # never more samples than were asked for
+            return completion.model_copy(update={"choices": completion.choices[:params.n]})
+        if len(completion.choices) < params.n:  # `n` ignored: send the rest as single calls
+            got = len(completion.choices)
+            await self._learned(lambda: self.traits.lacks_n(f"{got} of n={params.n} choices returned"))
+            return await self._fan_out(messages, params, sample, [completion])
         return completion
 
     async def _fetch(self, messages: list[Message], params: GenerationParams) -> Completion:
