@@ -73,7 +73,7 @@ class Teacher:
         self._traits_key = traits_key(self._identity)
         traits = getattr(provider, "traits", None)  # shared by every role that uses this provider object
         if not isinstance(traits, ServerTraits):
-            traits = ServerTraits(self.spec, cache.get_raw(self._traits_key))
+            traits = ServerTraits(self.spec, cache.get_raw(self._traits_key), provider.capabilities.supports_n)
             provider.traits = traits  # type: ignore[attr-defined]
         self.traits: ServerTraits = traits
         usage.capabilities = traits.report()
