@@ -11,6 +11,7 @@ server accepts:
 * `guided_only` — older vLLM: any `response_format` but text is refused (400); `guided_json` constrains.
 * `n_ignored`   — `n` is accepted and ignored: one choice comes back (Ollama, llama.cpp).
 * `n_refused`   — `n` > 1 is refused with HTTP 400 naming `n`.
+* `n_extra`     — three times the choices asked for (a broken or hostile server).
 
 A constrained request (json_schema, json_object with a schema, guided_json — whichever the family accepts) is
 answered with a JSON object built from the schema, as a grammar would force: integers take the schema's
@@ -34,7 +35,7 @@ LLAMA_CPP_500 = ("1 validation error:\n  {'type': 'literal_error', 'loc': ('body
                  "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', 'ctx': {'expected': "
                  "\"'text' or 'json_object'\"}}\n\n  File \"llama_cpp/server/app.py\", line 376, in "
                  "create_chat_completion\n    POST /v1/chat/completions")
-FAMILIES = ("schema_400", "schema_500", "guided_only", "n_ignored", "n_refused")
+FAMILIES = ("schema_400", "schema_500", "guided_only", "n_ignored", "n_refused", "n_extra")
 
 
 def refusal(family: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
@@ -107,6 +108,8 @@ def family_app(state: State, family: str) -> Any:
                 choice["message"]["content"] = json.dumps(fill(schema))
         if family == "n_ignored":
             reply["choices"] = reply["choices"][:1]
+        if family == "n_extra":
+            reply["choices"] = [dict(c, index=i) for i, c in enumerate(reply["choices"] * 3)]
         return web.json_response(reply)
 
     app = make_app(state)

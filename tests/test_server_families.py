@@ -195,3 +195,16 @@ options: {{seeds: {seeds}, in_flight: 3}}
     assert distill("run", str(cfg(out)), "--no-progress").returncode == 0
     assert teacher_server.stats()["requests"] == calls
     assert {name: (out / name).read_bytes() for name in files} == files
+
+
+def test_more_choices_than_asked_for_are_dropped(tmp_path):
+    with FamilyTeacher("n_extra") as server:
+        inp = write_instructions(tmp_path / "in.jsonl", 5)
+        cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: openai, model: m, base_url: {server.url}}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+""")
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 5  # one record per row, not three
