@@ -109,7 +109,9 @@ def family_app(state: State, family: str) -> Any:
         if family == "n_ignored":
             reply["choices"] = reply["choices"][:1]
         if family == "n_extra":
-            reply["choices"] = [dict(c, index=i) for i, c in enumerate(reply["choices"] * 3)]
+            reply["choices"] = [dict(c, index=i, message={"role": "assistant", "content": f"{c['message']['content']}"
+                                                          f" and a distinct extra answer number {i}"})
+                                for i, c in enumerate(reply["choices"] * 3)]
         return web.json_response(reply)
 
     app = make_app(state)

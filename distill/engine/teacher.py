@@ -142,8 +142,6 @@ class Teacher:
             why = str(exc)
             await self._learned(lambda: self.traits.lacks_n(why))
             return await self._fan_out(messages, params, sample, [])
-        if len(completion.choices) > params.n:  # never more samples than were asked for
-            return completion.model_copy(update={"choices": completion.choices[:params.n]})
         if len(completion.choices) < params.n:  # `n` ignored: send the rest as single calls
             got = len(completion.choices)
             await self._learned(lambda: self.traits.lacks_n(f"{got} of n={params.n} choices returned"))
