@@ -30,7 +30,9 @@ RULES = [
     {"match": r"First instruction:\ngamma[\s\S]*Are they equal", "reply": "Equal"},
     {"match": r"Are they equal", "reply": "Not Equal"},
     # evolution
-    {"match": r"(?:Original prompt|Programming task):\nbeta", "reply": "#Rewritten Prompt#: beta task, but more"},
+    # a chat model's leading "#Rewritten Prompt#:" label is taken off (rewrite_parse); copied words inside remain
+    {"match": r"(?:Original prompt|Programming task):\nbeta",
+     "reply": "#Rewritten Prompt#: beta task, but more than the given prompt"},
     {"match": r"(?:Original prompt|Programming task):\neta", "reply": "eta task, in other words"},
     {"match": r"(?:Original prompt|Programming task):\ntheta", "reply": "Solution: theta comes to 42."},
     {"match": r"(?:Original prompt|Programming task):\n([\s\S]*)$", "reply": "\\1 harder"},
