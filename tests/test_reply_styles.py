@@ -111,6 +111,8 @@ def test_reasoning_forms() -> None:
     assert split_reasoning("plan from a template that opened the tag\n</think>\nanswer") == (
         "answer", "plan from a template that opened the tag")
     assert split_reasoning("Use <think> tags in your prompt.") == ("Use <think> tags in your prompt.", None)
+    prose = "R1's reasoning ends with </think> and the answer follows."
+    assert split_reasoning(prose) == (prose, None)
     choice = parse_reply({"choices": [{"message": {"content": "42", "reasoning_content": "6 x 7"}}]},
                          label="t").choices[0]
     assert (choice.text, choice.reasoning) == ("42", "6 x 7")

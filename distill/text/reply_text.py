@@ -13,6 +13,7 @@ import re
 
 _THINK_OPEN = re.compile(r"\A\s*<(think|thinking|reasoning)>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
+_LONE_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>(?=[ \t]*(?:\n|\Z))", re.IGNORECASE)
 
 # A line that introduces the answer rather than being part of it: a courtesy ("Sure!", "Certainly,") or a
 # presentation of the reply ("Here are 10 more tasks:", "Below is the rewritten prompt:"). "Here is a table of
@@ -51,8 +52,8 @@ def split_reasoning(text: str) -> tuple[str, str | None]:
     parts: list[str] = []
     opened = _THINK_OPEN.match(text)
     if opened is None:
-        close = _THINK_CLOSE.search(text)
-        if close is None or "<" + close.group(0)[2:] in text[: close.start()]:
+        close = _LONE_CLOSE.search(text)  # at a line end: "ends with </think> and then" is prose about tags
+        if close is None or re.search(r"<(?:think|thinking|reasoning)>", text[: close.start()], re.IGNORECASE):
             return text, None
         parts.append(text[: close.start()])
         text = text[close.end():]
