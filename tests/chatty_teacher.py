@@ -142,10 +142,12 @@ def reply_for(prompt: str, h: str, cfg: dict[str, Any]) -> tuple[str, str | None
                      "The second one adds a requirement."), reasoning
     if "Is it classification?" in prompt:
         task = prompt.rsplit("Task:", 1)[-1]
-        return ("Yes" if "Classify" in task else "No"), reasoning
+        word = "Yes" if "Classify" in task else "No"
+        verdict = p.rng.choice([word, f"**{word}.**", f"{word}, it is{'' if word == 'Yes' else ' not'} one."])
+        return _wrap(verdict, {**s, "lead_in": False, "remark": False, "fence": False}, lead, remark), reasoning
     m = re.search(r"\n(\d+)\.\s*$", prompt)
     if "Invent a list of new" in prompt and m:
-        items = [p.instruction() for _ in range(4)] + [f"Classify the {p.phrase()} as calm or stormy."]
+        items = [p.instruction(), f"Classify the {p.phrase()} as calm or stormy."] + [p.instruction() for _ in range(3)]
         return _wrap(_numbered(items, int(m.group(1)), s), s, lead, remark), reasoning
     if "Write examples for each task" in prompt:
         pairs = [(" ".join(p.words(NOUN, 3)), p.sentence()) for _ in range(2)]

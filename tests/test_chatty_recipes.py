@@ -86,6 +86,8 @@ def test_every_recipe_survives_a_chatty_teacher(tmp_path: Path) -> None:
                 label = LABEL_LINE.search(text)
                 assert label is None, f"{name}: label residue {label.group(0)!r} in {record}"
                 assert "reasoning" not in record["meta"]
+        instances = read_jsonl(tmp_path / "out" / "self_instruct" / "data.jsonl")
+        assert any(r["meta"]["is_classification"] for r in instances), "'**Yes.**' reads as a classification task"
         rejected = read_jsonl(tmp_path / "out" / "self_instruct" / "rejected.jsonl")
         assert not [r for r in rejected if r["reason"] == "no_instructions_parsed"], \
             "a bootstrap reply cut to its lead-in by the blank-line stop is asked again, not lost"

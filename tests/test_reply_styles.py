@@ -22,6 +22,7 @@ from distill.recipes.self_instruct_parse import (
     parse_input_first,
     parse_numbered,
     parse_output_first,
+    says_yes,
 )
 from distill.text.reply_text import clean_reply, split_reasoning
 
@@ -97,6 +98,13 @@ def test_alpaca_items_numbered_per_line_pair_each_output_with_its_own_instructio
     ]
     mixed = "5. Instruction: Name a colour.\n5. Input: <noinput>\n6. Output: Blue."
     assert parse_alpaca(mixed, 5) == [mixed]  # labels of different items
+
+
+def test_classification_verdict_in_chat_forms() -> None:
+    for reply in ("Yes", "**Yes.**", "Yes, it is a classification task.", "<think>labels?</think>\n\nYes", "\"Yes\""):
+        assert says_yes(reply), reply
+    for reply in ("No", "**No.**", "No, it is open-ended.", "Not a classification task", ""):
+        assert not says_yes(reply), reply
 
 
 def test_instance_output_ends_at_the_next_input() -> None:

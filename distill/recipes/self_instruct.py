@@ -36,10 +36,9 @@ from distill.recipes.base import Recipe
 from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
 from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
-                                                 parse_numbered, parse_output_first)
+                                                 parse_numbered, parse_output_first, says_yes)
 from distill.run.folder import order_key
 from distill.run.records import make_record
-from distill.text.reply_text import clean_reply, strip_emphasis
 from distill.text.rouge_novelty import NoveltyFilter
 
 BOOTSTRAP, CLASSIFY, INSTANCES = 0, 1, 2  # order-key stages
@@ -199,7 +198,7 @@ class SelfInstruct(Recipe):
         except CallFailed as exc:
             ctx.fail(order_key(i, 0, CLASSIFY), "classify", item, exc)
             return
-        is_clf = strip_emphasis(clean_reply(verdict.choices[0].text)).lstrip(" \"'").lower().startswith("yes")
+        is_clf = says_yes(verdict.choices[0].text)
         ctx.passed("classify")
         if is_clf:
             ctx.tally(COUNTS, "classification")

@@ -10,6 +10,7 @@ from distill.text.reply_text import (
     clean_reply,
     is_lead_in,
     plain_labels,
+    split_reasoning,
     strip_emphasis,
 )
 
@@ -129,6 +130,11 @@ def parse_output_first(reply: str) -> list[RawInstance]:
             inp = rest.strip()  # the paper's form: the input on the lines under the label, unlabelled
         out.append(RawInstance(inp, first.strip()))
     return out
+
+
+def says_yes(reply: str) -> bool:
+    """The classification verdict: "Yes", "**Yes.**", "Yes, it is one." (its reasoning already split off)."""
+    return strip_emphasis(split_reasoning(reply)[0]).lstrip(" \t\r\n\"'#>`").lower().startswith("yes")
 
 
 def instance_rejection(inst: RawInstance) -> str | None:
