@@ -27,7 +27,7 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s@?#]+)@")
 _QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-]+)=([^&#\s\"'<>]*)")
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}"
                      r"|\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
-_NAMED = re.compile(r"""(?x)(["']?)([A-Za-z][A-Za-z0-9_\-]*)\1(\s*[:=]\s*)(["']?)([^"'\s,;&}\]]+)""")
+_NAMED = re.compile(r"""(?x)(["']?)([A-Za-z][A-Za-z0-9_\-]*)\1(\s*[:=]\s*)(["']?)([^"'\s,;&}\]]*[^"'\s,;&}\]:])""")
 _KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_\-]{12,}|hf_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}"
                          r"|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}"
                          r"|AIza[0-9A-Za-z_\-]{30,}|eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+)")
@@ -41,6 +41,10 @@ def is_secret_name(name: str) -> bool:
     parts = [p.lower() for p in _PART.findall(name)]
     if not parts or parts[-1] == "env":
         return False
+    return _names_a_secret(parts)
+
+
+def _names_a_secret(parts: list[str]) -> bool:
     joined = "".join(parts)
     return any(p in SECRET_PARTS for p in parts) or "apikey" in joined or "accesskey" in joined
 
@@ -71,7 +75,12 @@ def _mask_userinfo(m: re.Match[str]) -> str:
 
 
 def _mask_named(m: re.Match[str]) -> str:
-    if not is_secret_name(m.group(2)) or m.group(5) in (MASK, "null", "None", "true", "false"):
+    name, value = m.group(2), m.group(5)
+    if value in (MASK, "null", "None", "true", "false"):
+        return m.group(0)
+    # `api_key_env=<a pasted key>`: a name that holds a key's *name*, given what looks like a key
+    pasted = looks_like_key(value) and _names_a_secret([p.lower() for p in _PART.findall(name)])
+    if not (is_secret_name(name) or pasted):
         return m.group(0)
     return f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}"
 

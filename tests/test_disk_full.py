@@ -113,3 +113,17 @@ def test_the_watcher_stops_a_run_when_free_space_runs_short(tmp_path, teacher_se
     answered = teacher_server.stats()["answered"]
     assert 0 < answered < ITEMS and _cached(out) >= answered - 4
     assert not [p.name for p in out.iterdir() if p.name.endswith((".partial", ".tmp"))]
+
+
+def test_export_onto_a_full_disk_is_a_message(tmp_path, teacher_server, small_disk):
+    inp = write_instructions(tmp_path / "in.jsonl", 5)
+    out = tmp_path / "run"
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out)
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    _fill(small_disk, 0)
+    for args in (["--to", str(small_disk / "data.parquet")],
+                 ["--format", "alpaca", "--to", str(small_disk / "alpaca.jsonl")]):
+        res = distill("export", str(out), *args)
+        assert res.returncode == 3, res.stderr
+        assert "disk is full" in res.stderr and "Traceback" not in res.stderr
+        assert sorted(os.listdir(small_disk)) == ["ballast"]  # no half-written export, no temporary file

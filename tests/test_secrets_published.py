@@ -118,7 +118,9 @@ def test_a_key_pasted_into_api_key_env_is_refused_without_echoing_it(tmp_path, p
     cfg = write(tmp_path / "r.yaml", "recipe: respond\nteacher: {provider: openai, model: m, base_url: "
                                      f"'http://127.0.0.1:9/v1', api_key_env: '{pasted}'}}\ninput: {{path: {inp}}}\n"
                                      f"out: {tmp_path / 'run'}\n")
-    for args in (["validate", str(cfg)], ["run", str(cfg), "--no-progress"]):
+    on_the_command_line = ["validate", str(cfg), "--set", "teacher.api_key_env=MY_KEY", "--set",
+                           f"teacher.api_key_env={pasted}"]
+    for args in (["validate", str(cfg)], ["run", str(cfg), "--no-progress"], on_the_command_line):
         res = distill(*args)
         assert res.returncode == 2, res.stderr
         assert "api_key_env must be the NAME of an environment variable" in res.stderr

@@ -85,7 +85,15 @@ def handle(args: argparse.Namespace) -> int:
 
     ds = datasets.load_dataset("json", data_files=str(data), split="train")
     target = args.to or args.run_dir / "data.parquet"
-    ds.to_parquet(str(target))
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        if target.suffix == ".jsonl":
+            ds.to_json(str(tmp))
+        else:
+            ds.to_parquet(str(tmp))
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no half file behind
     print(f"wrote {target} ({len(ds)} rows, columns: {', '.join(ds.column_names)})")
     if args.save_to_disk:
         ds.save_to_disk(str(args.save_to_disk))

@@ -67,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk while exporting or pushing: a message, not a traceback
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"error: the disk is full ({exc.strerror}: {exc.filename or ''}); free some space and run the "
+              "same command again", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

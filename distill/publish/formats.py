@@ -59,15 +59,17 @@ def write(run_dir: Path, fmt: str, target: Path) -> int:
 
     require_records(run_dir, fmt)
     data = list(rows(run_dir, fmt))
+    if target.suffix not in (".jsonl", ".parquet"):
+        raise InputError(f"{target}: choose a .parquet or .jsonl file name")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    if target.suffix == ".jsonl":
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for r in data:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    elif target.suffix == ".parquet":
-        pq.write_table(pa.Table.from_pylist(data), tmp)
-    else:
-        raise InputError(f"{target}: choose a .parquet or .jsonl file name")
-    tmp.replace(target)
+    try:
+        if target.suffix == ".jsonl":
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in data)
+        else:
+            pq.write_table(pa.Table.from_pylist(data), tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no half file behind
     return len(data)
