@@ -86,25 +86,30 @@ def _mask_named(m: re.Match[str]) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Every secret distill can recognise in free text, masked."""
+    """Every secret distill can recognise in free text (a message, a command line), masked — including any
+    `name: value` / `name=value` whose name is secret-like."""
     if not text:
         return text
+    return _KEY_SHAPES.sub(MASK, _NAMED.sub(_mask_named, _redact_value(text)))
+
+
+def _redact_value(text: str) -> str:
+    """URL credentials and bearer tokens: what can hide in a config value (a prompt's `key: value` is left)."""
     text = _USERINFO.sub(_mask_userinfo, text)
     text = _QUERY_PAIR.sub(_mask_pair, text)
-    text = _BEARER.sub(lambda m: f"{m.group(1) or m.group(3)}{m.group(2) or m.group(4)}{MASK}", text)
-    text = _NAMED.sub(_mask_named, text)
-    return _KEY_SHAPES.sub(MASK, text)
+    return _BEARER.sub(lambda m: f"{m.group(1) or m.group(3)}{m.group(2) or m.group(4)}{MASK}", text)
 
 
-def redact_tree(value: Any) -> Any:
-    """A JSON-like value with every secret-named key's value masked and every string redacted."""
+def redact_tree(value: Any, *, _key: str = "") -> Any:
+    """A JSON-like value (a manifest) with every secret-named key's value masked, URL credentials, bearer tokens
+    and key shapes masked in every string, and a `command` string redacted as free text."""
     if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and is_secret_name(k) and _is_set(v) else redact_tree(v))
+        return {k: (MASK if isinstance(k, str) and is_secret_name(k) and _is_set(v) else redact_tree(v, _key=k))
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact_tree(v) for v in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value) if _key == "command" else _KEY_SHAPES.sub(MASK, _redact_value(value))
     return value
 
 

@@ -60,6 +60,7 @@ judge:
   model: fake-model
   base_url: "http://127.0.0.1:{port}/v1?key={KEY}&token={KEY}"
 quality: {{rubric: overall}}
+options: {{system_prompt: "Reply as key: value lines, token=word"}}
 generation: {{max_tokens: 32}}
 input: {{path: {inp}}}
 out: {out}
@@ -80,6 +81,7 @@ out: {out}
                                                            "repetition_penalty": 1.05}
     assert manifest["judge"]["base_url"].endswith("/v1?key=***&token=***")
     assert "teacher.base_url=http://user:***@" in manifest["command"]
+    assert manifest["config"]["options"]["system_prompt"] == "Reply as key: value lines, token=word"  # not a secret
 
     for args in (["show", str(out)], ["validate", str(cfg)], ["run", str(cfg), "--dry-run"]):
         r = distill(*args, "--set", f"teacher.base_url={url}") if args[0] != "show" else distill(*args)
