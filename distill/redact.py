@@ -78,7 +78,10 @@ def _mask_named(m: re.Match[str]) -> str:
     name, value = m.group(2), m.group(5)
     if value in (MASK, "null", "None", "true", "false"):
         return m.group(0)
-    # `api_key_env=<a pasted key>`: a name that holds a key's *name*, given what looks like a key
+    # in free text only a credential-like value is masked (8+ characters with a digit), so that `KEY=VALUE` or
+    # `max_token: unknown key` stay readable; `api_key_env=<a pasted key>` counts as a secret name here
+    if len(value) < 8 or not any(c.isdigit() for c in value):
+        return m.group(0)
     pasted = looks_like_key(value) and _names_a_secret([p.lower() for p in _PART.findall(name)])
     if not (is_secret_name(name) or pasted):
         return m.group(0)

@@ -190,7 +190,7 @@ def test_echoed_headers_and_escapes_in_error_bodies_are_sanitised(tmp_path, stat
         failed = read_jsonl(out / "failed.jsonl")
         assert len(failed) == 3
         for row in failed:
-            assert "upstream said no" in row["error"] and "Authorization: ***" in row["error"]
+            assert "upstream said no" in row["error"] and "Authorization: Bearer ***" in row["error"]
             assert len(row["error"]) < 600
     else:  # the key was refused: the run stops with the server's words, cleaned
         assert res.returncode == 1 and "rejected the API key (HTTP 401)" in res.stderr
