@@ -100,6 +100,14 @@ def test_alpaca_items_numbered_per_line_pair_each_output_with_its_own_instructio
     assert parse_alpaca(mixed, 5) == [mixed]  # labels of different items
 
 
+def test_a_title_above_the_list_is_not_an_item() -> None:
+    """A model that restarts the numbering under a title: the title is neither a task nor an instruction."""
+    assert parse_numbered("## More tasks\n\n1. Write a poem about rain.\n2. Name three rivers in Asia.", 9) == [
+        "Write a poem about rain.", "Name three rivers in Asia."]
+    assert parse_alpaca("## New tasks\n\n4. Instruction: Name a colour.\n4. Input: <noinput>\n4. Output: Blue.",
+                        4) == [AlpacaItem("Name a colour.", "", "Blue.")]
+
+
 def test_classification_verdict_in_chat_forms() -> None:
     for reply in ("Yes", "**Yes.**", "Yes, it is a classification task.", "<think>labels?</think>\n\nYes", "\"Yes\""):
         assert says_yes(reply), reply

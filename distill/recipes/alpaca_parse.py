@@ -22,6 +22,9 @@ _SEPARATOR = re.compile(r"^[ \t]*(?:#{3,}|-{3,}|\*{3,})[ \t]*$|^(?:\d+\. )?(?:ta
                         re.MULTILINE | re.IGNORECASE)
 
 
+_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]")  # "## Tasks" above the first item is a title
+
+
 @dataclass(frozen=True)
 class AlpacaItem:
     instruction: str
@@ -35,9 +38,11 @@ def parse_alpaca(reply: str, first_number: int) -> list[AlpacaItem | str]:
     `N. Instruction:` open, so text before the first label is item N's instruction."""
     text = plain_labels(clean_reply(reply), r"instruction|input|output|task|item|example")
     marks = list(_LABEL.finditer(text))
-    head = text[: marks[0].start()] if marks else text
-    if head.strip() and not _SEPARATOR.fullmatch(head.strip()):
-        text = f"{first_number}. Instruction: {text}"
+    cut = marks[0].start() if marks else len(text)
+    head = "\n".join(line for line in text[:cut].split("\n")
+                     if not _HEADING.match(line) and not _SEPARATOR.fullmatch(line))
+    if head.strip():
+        text = f"{first_number}. Instruction: {head.strip()}\n{text[cut:]}"
         marks = list(_LABEL.finditer(text))
     groups: list[list[re.Match[str]]] = []
     for m in marks:

@@ -16,6 +16,7 @@ from distill.text.reply_text import (
 
 _ITEM_WORD = re.compile(r"(?:task|instruction|question|item|prompt)(?![a-z])[ \t]*#?(?=\d)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+")
+_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]")
 _TITLE = re.compile(r"^\*\*([^*\n]{1,60}?)(?::\*\*|\*\*:)\s+(?=\S+\s+\S+\s+\S)")  # "**Haiku:** Write a ..."
 
 
@@ -53,8 +54,10 @@ def parse_numbered(reply: str, first_number: int) -> list[str]:
         if start is not None:
             numbers.append(start[0])
             bodies.append([start[1]])
-        else:
-            (bodies[-1] if bodies else head).append(line)
+        elif bodies:
+            bodies[-1].append(line)
+        elif not _HEADING.match(line):  # "## More tasks" above the list is a title, not the continued item
+            head.append(line)
     if any(x.strip() for x in head) and first_number not in numbers[:1] and not is_lead_in(
             next(x for x in head if x.strip())):
         bodies.insert(0, head)
