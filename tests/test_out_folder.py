@@ -125,3 +125,19 @@ def test_export_does_not_replace_files_outside_the_run_folder(tmp_path, teacher_
     res = distill("export", str(out), "--to", str(mine), "--overwrite")
     assert res.returncode == 0, res.stderr
     assert mine.read_bytes().startswith(b"PAR1")
+
+
+def test_export_never_replaces_the_runs_own_files_or_a_foreign_folders_parquet(tmp_path, teacher_server):
+    out = tmp_path / "run"
+    assert distill("run", str(_cfg(tmp_path, teacher_server, out)), "--no-progress").returncode == 0
+    data = (out / "data.jsonl").read_bytes()
+    res = distill("export", str(out), "--format", "alpaca", "--to", str(out / "data.jsonl"))
+    assert res.returncode == 2 and "the run's own data.jsonl" in res.stderr
+    assert (out / "data.jsonl").read_bytes() == data
+
+    mine = tmp_path / "mine"  # someone's folder that happens to hold a data.jsonl and their own data.parquet
+    write(mine / "data.jsonl", data.decode())
+    write(mine / "data.parquet", "my parquet\n")
+    res = distill("export", str(mine))
+    assert res.returncode == 2 and "already exists" in res.stderr
+    assert (mine / "data.parquet").read_text() == "my parquet\n"

@@ -27,22 +27,26 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(handler=handle)
 
 
-def _inside(folder: Path, path: Path) -> bool:
-    return path.resolve().parent == folder.resolve()
+RUN_FILES = frozenset({"data.jsonl", "rejected.jsonl", "failed.jsonl", "pairs.jsonl", "manifest.json",
+                       "cache.sqlite", "README.md", ".distill-run", ".lock"})
 
 
 def check_targets(args: argparse.Namespace) -> None:
     """Refuse, before writing anything, to replace a file or fill a folder that distill did not write."""
     from distill.errors import InputError
+    from distill.run.folder import is_run_folder
 
-    to = args.to
-    if to is not None and to.exists() and not _inside(args.run_dir, to):
+    to = args.to or args.run_dir / (f"{args.format}.parquet" if args.format else "data.parquet")
+    inside = to.resolve().parent == args.run_dir.resolve() and is_run_folder(args.run_dir)
+    if inside and to.name in RUN_FILES:
+        raise InputError(f"--to {to} would replace the run's own {to.name}; choose another name")
+    if to.exists() and not inside:
         if to.is_dir():
             raise InputError(f"--to {to} is a folder; give a .parquet or .jsonl file name")
         if not args.overwrite:
-            raise InputError(f"--to {to} already exists outside the run folder; distill does not replace a file "
-                             "it did not write. Choose another name, or pass --overwrite.")
-    if to is not None and to.suffix not in (".parquet", ".jsonl"):
+            raise InputError(f"{to} already exists and is not in a distill run folder; distill does not replace a "
+                             "file it did not write. Choose another --to, or pass --overwrite.")
+    if to.suffix not in (".parquet", ".jsonl"):
         raise InputError(f"--to {to}: choose a .parquet or .jsonl file name")
     disk = args.save_to_disk
     if disk is not None and disk.exists() and not args.overwrite:

@@ -130,6 +130,11 @@ def _made_by_distill(path: Path) -> bool:
         return False
 
 
+def is_run_folder(path: Path) -> bool:
+    """A folder distill made for a run: marked, or an older run recognised by its manifest or cache."""
+    return path.is_dir() and ((path / MARKER).is_file() or _made_by_distill(path))
+
+
 def check_folder(path: Path) -> None:
     """Refuse (InputError, exit 2) an output folder distill may not write into; writes nothing."""
     if path.exists() and not path.is_dir():
