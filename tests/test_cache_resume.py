@@ -79,7 +79,9 @@ def _received_hashes(cache_path) -> set[str]:
     if not cache_path.exists():
         return set()
     db = sqlite3.connect(str(cache_path))
-    try:
+    try:  # a kill between the file's creation and its schema leaves no table: nothing was received yet
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'answers'").fetchone() is None:
+            return set()
         rows = db.execute("SELECT value FROM answers").fetchall()
     finally:
         db.close()
