@@ -19,7 +19,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
 * `raw: true` — also serve `POST /v1/completions` (a plain `prompt`, answered like a chat whose last user message
   is the prompt: same rules, `choices[i].text`) and llama-server's `POST /apply-template` (the messages rendered
-  in ChatML, generation prompt included), as vLLM / llama.cpp servers do; without it both answer 404 (chat only).
+  in ChatML, generation prompt included); `raw: "vllm"` serves vLLM's `/tokenize` (messages) and `/detokenize`
+  instead of /apply-template; without `raw` all of them answer 404 (a chat-only server).
 * `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
   answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset counters.
 """
@@ -162,7 +163,7 @@ def make_app(state: State) -> Any:
         return web.json_response({"ok": True})
 
     async def completions(request: web.Request) -> web.Response:
-        if not state.cfg["raw"]:
+        if state.cfg["raw"] not in (True, "vllm"):
             return web.json_response({"error": {"message": "Not Found"}}, status=404)
         body = await request.json()
         state.bodies.append(body)
@@ -175,16 +176,28 @@ def make_app(state: State) -> Any:
                                                "finish_reason": c["finish_reason"]} for c in choices],
                                   "usage": {"prompt_tokens": len(body["prompt"]) // 4 + 1, "completion_tokens": 1}})
 
-    async def apply_template(request: web.Request) -> web.Response:
-        if not state.cfg["raw"]:
+    def chatml(messages: list[dict[str, str]]) -> str:
+        return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages) + \
+            "<|im_start|>assistant\n"
+
+    async def apply_template(request: web.Request) -> web.Response:  # llama-server's
+        if state.cfg["raw"] is not True:
             return web.json_response({"error": {"message": "Not Found"}}, status=404)
-        messages = (await request.json())["messages"]
-        prompt = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return web.json_response({"prompt": prompt + "<|im_start|>assistant\n"})
+        return web.json_response({"prompt": chatml((await request.json())["messages"])})
+
+    async def tokenize(request: web.Request) -> web.Response:  # vLLM's, with messages; one "token" per character
+        if state.cfg["raw"] != "vllm":
+            return web.json_response({"error": {"message": "Not Found"}}, status=404)
+        return web.json_response({"tokens": [ord(c) for c in chatml((await request.json())["messages"])]})
+
+    async def detokenize(request: web.Request) -> web.Response:
+        return web.json_response({"prompt": "".join(map(chr, (await request.json())["tokens"]))})
 
     app = web.Application(client_max_size=64 * 2**20)
     app.router.add_post("/v1/completions", completions)
     app.router.add_post("/apply-template", apply_template)
+    app.router.add_post("/tokenize", tokenize)
+    app.router.add_post("/detokenize", detokenize)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/stats", stats)
     app.router.add_get("/log", log)

@@ -76,6 +76,17 @@ def test_duplicates_and_low_quality_queries_are_rejected_with_reasons(tmp_path):
     assert read_jsonl(out / "data.jsonl") == []
 
 
+def test_the_template_is_read_through_vllm_tokenize_when_there_is_no_apply_template(tmp_path):
+    rules = [{"match": r"^<\|im_start\|>user\n$", "reply": "How do tides depend on the moon's orbit {h}?"}]
+    out = tmp_path / "run"
+    with FakeTeacher(raw="vllm", rules=rules) as server:
+        res = distill("run", str(_recipe(tmp_path, server.url, out, "count: 2, tags: false")))
+        raw = [b["prompt"] for b in server.bodies() if "prompt" in b]
+    assert res.returncode == 0, res.stderr
+    assert "2 accepted" in res.stdout
+    assert raw == ["<|im_start|>user\n"] * 2  # no system turn: the prefix is the user header alone
+
+
 def test_a_chat_only_endpoint_is_refused_with_a_message(tmp_path):
     out = tmp_path / "run"
     with FakeTeacher() as server:  # serves /v1/chat/completions only
