@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from helpers import ROOT, distill, read_jsonl, write
 from distill.recipes.personas import clean_task
 
@@ -80,6 +82,7 @@ def test_multi_turn_follow_ups_stay_in_the_persona(tmp_path, teacher_server):
     assert sorted(p.split("The user is: ")[1].split("\n")[0] for p in prompts) == sorted(PERSONAS)
 
 
+@pytest.mark.slow  # 47 s with one llama.cpp thread; over 900 s with two on a 2-core box at load 16
 def test_shipped_personas_recipe_runs_on_the_embedded_smollm2(tmp_path):
     cfg = (ROOT / "recipes" / "personas.yaml").read_text().replace("data/personas.jsonl",
                                                                    str(ROOT / "recipes/data/personas.jsonl"))
