@@ -5,8 +5,11 @@ another exception. Inputs reach ~300,000 characters, so a quadratic reader misse
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,9 +32,14 @@ from distill.recipes import (
     instruction_filters,
     knowledge_parse,
     lab_judges,
+    lab_parse,
+    multi_turn,
+    personas,
+    rewrite_parse,
 )
 from distill.recipes import self_instruct_parse as si
 from distill.text import math_answers as ma
+from distill.text import query_checks, reply_text
 
 DEADLINE = timedelta(seconds=5)  # generous: linear readers take milliseconds on the largest inputs here
 
@@ -111,24 +119,36 @@ READERS: dict[str, Any] = {
 }
 READERS.update({f"lab_judges.{name}": _rejecting(lambda t, name=name: _lab(name, t), UnreadableReply)
                 for name in ("question_ok", "pair_ok", "faithful", "relevant", "standalone")})
-try:  # h-chat's reply cleaning and the parsers rewritten on it, where they have landed
-    from distill.text import reply_text
+READERS.update({
+    "reply_text.clean_reply": reply_text.clean_reply, "reply_text.split_reasoning": reply_text.split_reasoning,
+    "reply_text.normalize_newlines": reply_text.normalize_newlines,
+    "reply_text.unwrap_fence": reply_text.unwrap_fence, "reply_text.strip_emphasis": reply_text.strip_emphasis,
+    "reply_text.plain_labels": lambda t: reply_text.plain_labels(t, r"q|a|question|answer|input|output"),
+    "lab.parse_contexts": lab_parse.parse_contexts, "lab.parse_questions": lab_parse.parse_questions,
+    "evol.parse_rewrite": rewrite_parse.parse_rewrite, "personas.clean_task": personas.clean_task,
+    "multi_turn.clean_followup": multi_turn.clean_followup,
+    "magpie.query_rejection": lambda t: query_checks.query_rejection(
+        t, min_words=3, max_words=400, language="en", max_repetition=0.5, drop_incomplete=True),
+})
 
-    READERS["reply_text.clean_reply"] = reply_text.clean_reply
-    PENDING: set[tuple[str, str]] = set()
-except ImportError:  # before that, these take quadratic time or worse (issue 15 item 4; reported, not rewritten here)
-    PENDING = {("alpaca.parse_alpaca", "digits"), ("alpaca.parse_alpaca", "newlines"),
-               ("self_instruct.parse_numbered", "newlines"), ("self_instruct.parse_input_first", "newlines"),
-               ("self_instruct.parse_output_first", "newlines"), ("knowledge.parse_pairs", "newlines"),
-               ("knowledge.parse_pairs", "hypothesis"),  # ~N^4 on a label followed by blank lines
-               ("alpaca.parse_alpaca", "hypothesis"), ("self_instruct.parse_numbered", "hypothesis"),
-               ("self_instruct.parse_input_first", "hypothesis"), ("self_instruct.parse_output_first", "hypothesis")}
+# Found by this file in other engineers' readers, reported to them; skipped while a probe (the case in a subprocess,
+# 8 s cap) still times out, so the test runs for real once the reader is fixed.
+REPORTED = {("personas.clean_task", "newlines"): "personas._LABEL and _LEAK backtrack over whitespace runs "
+                                                 "(441 s on the 'newlines' case; reported to the personas owner)"}
+
+
+def _still_slow(name: str, case: str) -> bool:
+    code = (f"import sys; sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}; "
+            f"import test_parsers_total as t; t.READERS[{name!r}](t.CASES[{case!r}])")
+    try:
+        subprocess.run([sys.executable, "-c", code], timeout=8, check=True, capture_output=True)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
 
 
 @pytest.mark.parametrize("name", sorted(READERS))
 def test_reader_is_total_on_hostile_text(name):
-    if (name, "hypothesis") in PENDING:
-        pytest.skip(f"{name} is quadratic or worse on long runs until h-chat's parser rewrite lands")
     reader = READERS[name]
 
     @SETTINGS
@@ -139,14 +159,19 @@ def test_reader_is_total_on_hostile_text(name):
     total()
 
 
+CASES = {
+    "deep_json": '{"score":' * 5000 + "1" + "}" * 5000, "deep_list": "[" * 5000 + "]" * 5000,
+    "big_number": '{"score": ' + "9" * 5000 + "}", "deep_boxed": "\\boxed{" + "{" * 5000 + "1" + "}" * 5001,
+    "newlines": "Q1 [factual]: What?" + "\n" * 100_000 + "A1: This.\n1." + "\n" * 100_000,
+    "digits": "9" * 100_000, "spaces": " " * 100_000 + "x",
+}
+
+
 @pytest.mark.parametrize("name", sorted(READERS))
-@pytest.mark.parametrize("text", [
-    '{"score":' * 5000 + "1" + "}" * 5000, "[" * 5000 + "]" * 5000, '{"score": ' + "9" * 5000 + "}",
-    "\\boxed{" + "{" * 5000 + "1" + "}" * 5001, "Q1 [factual]: What?" + "\n" * 100_000 + "A1: This.\n1." + "\n" * 100_000, "9" * 100_000, " " * 100_000 + "x",
-], ids=["deep_json", "deep_list", "big_number", "deep_boxed", "newlines", "digits", "spaces"])
-def test_reader_is_total_on_the_issue_cases(name, text, request):
-    if (name, request.node.callspec.id.split("-")[0]) in PENDING:
-        pytest.skip(f"{name} is quadratic on this input until h-chat's parser rewrite lands")
+@pytest.mark.parametrize("case", list(CASES))
+def test_reader_is_total_on_the_issue_cases(name, case):
+    if (name, case) in REPORTED and _still_slow(name, case):
+        pytest.skip(REPORTED[name, case])
     start = time.perf_counter()
-    READERS[name](text)
+    READERS[name](CASES[case])
     assert time.perf_counter() - start < DEADLINE.total_seconds()
