@@ -12,7 +12,6 @@ Run it as a process (`python tests/hostile_teacher.py`, which prints its port) o
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import json
 import re
@@ -85,19 +84,6 @@ def reply_for(prompt: str, seed: str) -> str:
     return f"Here is an answer that mentions {p} in passing, as asked."
 
 
-@functools.cache
-def knowledge_parse_is_linear() -> bool:
-    """Whether `knowledge_parse.parse_pairs` reads a Q/A reply with 400 blank lines in a few seconds. Its old
-    regex took about N^4 time (15 s at 500 lines, 1,000 never finished); h-chat is replacing it. Tests that feed it
-    long newline runs are skipped until then, probed in a subprocess so that a stuck regex cannot stall the suite."""
-    probe = "from distill.recipes.knowledge_parse import parse_pairs; parse_pairs('Q1 [fact]: What?' + chr(10) * 400)"
-    try:
-        subprocess.run([sys.executable, "-c", probe], timeout=8, check=True, capture_output=True)
-    except subprocess.TimeoutExpired:
-        return False
-    return True
-
-
 def make_app(stats: dict[str, int]) -> Any:
     from aiohttp import web
 
@@ -125,11 +111,31 @@ def make_app(stats: dict[str, int]) -> Any:
         return web.json_response({"id": f"chatcmpl-{h[:12]}", "object": "chat.completion", "model": model,
                                   "choices": choices, "usage": usage})
 
+    async def apply_template(request: web.Request) -> web.Response:  # llama-server's chat-template rendering
+        body = await request.json()
+        turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in body["messages"])
+        return web.json_response({"prompt": turns + "<|im_start|>assistant\n"})
+
+    async def completions(request: web.Request) -> web.Response:  # raw completions (Magpie's queries)
+        body = await request.json()
+        stats["requests"] += 1
+        h = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        n = int(body.get("n") or 1)
+        texts = [f"How do I write about {_pick(TEXT_PAYLOADS, f'{h}-{i}')} in a letter to a friend?"
+                 for i in range(n if _pick(["one"] * 5 + ["fifty"], h) == "one" else 50)]
+        return web.json_response({"id": f"cmpl-{h[:12]}", "object": "text_completion",
+                                  "model": _pick([body.get("model"), 7], h + "model"),
+                                  "choices": [{"index": i, "text": t, "finish_reason": "stop"}
+                                              for i, t in enumerate(texts)],
+                                  "usage": _pick([{"prompt_tokens": 3}, {"prompt_tokens": "x"}], h + "usage")})
+
     async def get_stats(request: web.Request) -> web.Response:
         return web.json_response(stats)
 
     app = web.Application(client_max_size=64 * 2**20)
     app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_post("/apply-template", apply_template)
     app.router.add_get("/stats", get_stats)
     return app
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import ROOT, distill, read_jsonl, write
-from hostile_teacher import FORBIDDEN, HostileTeacher, knowledge_parse_is_linear
+from hostile_teacher import FORBIDDEN, HostileTeacher
 
 from distill.run.records import MAX_TEXT_CHARS
 
@@ -33,6 +33,10 @@ options: {{rounds: 2}}""",
     "math_qa": f"""input: {{path: {DATA / 'math_problems.jsonl'}, field: problem, input_field: null}}
 num: 6
 options: {{samples: 4, min_solution_chars: 60, augment: 1}}""",
+    "personas": f"""input: {{path: {DATA / 'personas.jsonl'}, field: persona, input_field: null}}
+num: 3
+options: {{math_samples: 3}}""",
+    "magpie": """options: {count: 4}""",
     "knowledge_qa": f"""options: {{documents: {DATA / 'docs'}, chunk_words: 100, overlap_words: 20, pairs_per_chunk: 3}}""",
 }
 
@@ -54,8 +58,6 @@ def _accepted_problems(record: dict) -> list[str]:
 
 @pytest.mark.parametrize("recipe", list(RECIPES))
 def test_every_recipe_survives_a_hostile_teacher(recipe, hostile, tmp_path):
-    if recipe in ("lab", "knowledge_qa") and not knowledge_parse_is_linear():
-        pytest.skip("knowledge_parse.parse_pairs still takes ~N^4 time on runs of newlines (issue 15 item 4, h-chat)")
     out, cwd = tmp_path / "run", tmp_path / "cwd"
     cwd.mkdir()
     transport = "sdk" if recipe.endswith("-sdk") else "http"  # the official client reads replies its own way
@@ -75,7 +77,7 @@ seed: 1
         for stream in (res.stdout, res.stderr):
             assert not any(mark in stream for mark in FORBIDDEN), f"{attempt} printed a control character"
         assert list(cwd.iterdir()) == [], f"{attempt} wrote into the working directory"
-        assert set(tmp_path.iterdir()) == before | {out}, f"{attempt} wrote next to the run folder"
+        assert set(tmp_path.iterdir()) <= before | {out}, f"{attempt} wrote next to the run folder"
         assert not (ROOT / "PWNED").exists() and not Path("PWNED").exists()
         if res.returncode == 0:
             for record in read_jsonl(out / "data.jsonl"):

@@ -18,6 +18,7 @@ import orjson
 from distill.errors import RetryableError, TeacherError
 from distill.providers.base import Choice, Completion, GenerationParams, Message, Usage, chat_only
 from distill.providers.http_errors import error_for_status
+from distill.providers.openai_reply import token_count
 from distill.providers.spec import ProviderSpec
 
 CHAT_ONLY_STATUSES = (404, 405, 501)
@@ -65,9 +66,9 @@ def parse_text_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
         raise RetryableError(f"{label}: the reply is not a text completion ({type(exc).__name__})") from None
     if not out:
         raise RetryableError(f"{label}: the reply has no choices")
-    usage = data.get("usage") or {}
-    return Completion(choices=out, model=data.get("model"), usage=Usage(
-        prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0))
+    usage, model = data.get("usage"), data.get("model")  # read only when they are what the protocol says
+    return Completion(choices=out, model=model if isinstance(model, str) else None, usage=Usage(
+        prompt_tokens=token_count(usage, "prompt_tokens"), completion_tokens=token_count(usage, "completion_tokens")))
 
 
 def completion_body(spec: ProviderSpec, prompt: str, params: GenerationParams) -> dict[str, Any]:

@@ -25,11 +25,11 @@ def parse_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
         raise RetryableError(f"{label}: the reply has no choices")
     usage, model = data.get("usage"), data.get("model")
     return Completion(choices=out, model=model if isinstance(model, str) else None,
-                      usage=Usage(prompt_tokens=_count(usage, "prompt_tokens"),
-                                  completion_tokens=_count(usage, "completion_tokens")))
+                      usage=Usage(prompt_tokens=token_count(usage, "prompt_tokens"),
+                                  completion_tokens=token_count(usage, "completion_tokens")))
 
 
-def _count(usage: Any, key: str) -> int:
+def token_count(usage: Any, key: str) -> int:
     """A token count from the server's `usage`, or 0 when it sent something else (a string, a bool, -1, 10**30)."""
     value = usage.get(key) if isinstance(usage, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53 else 0
