@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from distill.errors import InputError
+from distill.executors.base import ExecutorSpec
 from distill.providers.base import GenerationParams
 from distill.providers.spec import ProviderSpec, short_form
 from distill.quality.config import QualitySpec, SelectSpec
@@ -87,6 +88,7 @@ class RunConfig(BaseModel):
     seed: int = 0
     out: str | None = None
     push: PushSpec | None = None
+    executor: ExecutorSpec = ExecutorSpec()
     options: dict[str, Any] = Field(default_factory=dict)
     prompts: dict[str, str] = Field(default_factory=dict, description=(
         "replace packaged templates with your own files: {'respond/user.j2': my_user.j2}; a file may use only "

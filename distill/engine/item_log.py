@@ -1,10 +1,13 @@
-"""What one work item did, recorded while it runs: its outcomes (accepted / rejected records, pairs) and how
-many teacher calls it used. A finished item's log is stored in the call cache under a digest of the item and the
-run's configuration, so re-running a finished run replays each item's outcomes without re-rendering a prompt or
-re-reading an answer (`RunContext.map(..., memo=...)`).
+"""What one work item did, recorded while it runs: its outcomes (accepted / rejected records, pairs, counters,
+failures — see `run/outcomes.py` for the event forms) and how many teacher calls it used.
 
-The current item's log lives in a context variable: each sliding-window task sets its own, and the teacher and
-the run context append to whatever log is current (none outside `map`).
+The log is the contract between an item and the driver: the item only appends to its log, and when it finishes
+the driver applies the events (`Outcomes.apply`). A finished item's log is also stored in the call cache under
+a digest of the item and the run's configuration, so re-running a finished run replays each item's events
+without re-rendering a prompt or re-reading an answer (`RunContext.map(..., memo=...)`).
+
+The current item's log lives in a context variable: each work item sets its own, and the teacher and the
+outcome recorder append to whatever log is current (none outside `map`: outcomes then apply at once).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-CURRENT: ContextVar["ItemLog | None"] = ContextVar("distill_item_log", default=None)
+CURRENT: ContextVar[ItemLog | None] = ContextVar("distill_item_log", default=None)
 
 
 class ItemLog:
@@ -21,7 +24,7 @@ class ItemLog:
     def __init__(self) -> None:
         self.events: list[list[Any]] = []
         self.calls: dict[str, int] = {}
-        self.failed = False
+        self.failed = False  # the item ended with a failed call: it must run again next time, so it is not kept
 
     def to_json(self) -> dict[str, Any]:
         return {"events": self.events, "calls": self.calls}
@@ -32,16 +35,3 @@ def note_call(role: str) -> None:
     log = CURRENT.get()
     if log is not None:
         log.calls[role] = log.calls.get(role, 0) + 1
-
-
-def note_event(*event: Any) -> None:
-    log = CURRENT.get()
-    if log is not None:
-        log.events.append(list(event))
-
-
-def note_failure() -> None:
-    """The item ended with a failed call: it must run again next time, so its log is not kept."""
-    log = CURRENT.get()
-    if log is not None:
-        log.failed = True

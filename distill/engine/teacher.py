@@ -82,6 +82,11 @@ class Teacher:
     def label(self) -> str:
         return self.spec.label()
 
+    @property
+    def context_tokens(self) -> int | None:
+        """The model's context window when known, for recipes that size their inputs to it."""
+        return self.provider.context_tokens
+
     def key(self, messages: list[Message], params: GenerationParams, sample: int = 0) -> bytes:
         dumped = self._dumped.get(id(params))
         if dumped is None or dumped[0] is not params:

@@ -93,7 +93,7 @@ class KnowledgeQA(Recipe):
 
     async def run(self) -> None:
         ctx, opts = self.ctx, self.options
-        self.chunks = self._chunks(ctx.config, ctx.teacher.provider.context_tokens)
+        self.chunks = self._chunks(ctx.config, ctx.teacher.context_tokens)
         self.dedup = Deduplicator(threshold=opts.near_duplicate_threshold)
         paths = [ctx.config.resolve(p) for p in opts.decontaminate]
         self.decontam = Decontaminator.from_files(paths) if paths else None

@@ -256,7 +256,7 @@ class Lab(Recipe):
     async def _knowledge(self, li: int, leaf: Leaf, _si: int, _seed: Any) -> None:
         examples = min(len(leaf.knowledge), self.options.max_seeds_per_leaf or len(leaf.knowledge))
         size = self.options.chunk_words
-        context = self.ctx.teacher.provider.context_tokens
+        context = self.ctx.teacher.context_tokens
         if context:  # room for the reply, the prompt frame and the longest example (~0.75 words per token)
             example = max(len(s.context.split()) + sum(len(f"{q.question} {q.answer}".split()) for q in s.qa[:3])
                           for s in leaf.knowledge[:examples])

@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from distill.engine.teacher import CallFailed
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.recipes.base import Recipe
@@ -69,10 +68,8 @@ class Respond(Recipe):
         ctx = self.ctx
         messages = self._rendered.pop(row.index, None) or self._messages(row)
         item = {"index": row.index, "instruction": row.instruction, "input": row.input}
-        try:
-            completion = await ctx.teacher.complete(messages, self.params)
-        except CallFailed as exc:
-            ctx.fail(order_key(row.index), STAGE, item, exc)
+        completion = await ctx.call(order_key(row.index), STAGE, item, ctx.teacher.complete(messages, self.params))
+        if completion is None:
             return
         jobs = self._outcomes(row, messages, completion)
         if len(jobs) == 1:

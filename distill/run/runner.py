@@ -28,8 +28,10 @@ from distill.engine.prices import price_info, with_price
 from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
 from distill.errors import InputError
+from distill.executors import create_executor
+from distill.executors.base import Executor
 from distill.io.inputs import Inputs
-from distill.providers.registry import create_provider
+from distill.providers.base import Provider
 from distill.providers.spec import ProviderSpec
 from distill.quality.gate import QualityGate
 from distill.recipes.base import Recipe
@@ -37,6 +39,8 @@ from distill.recipes.registry import recipe_class
 from distill.run.context import RunContext
 from distill.run.fingerprint import run_fingerprint
 from distill.run.folder import RunFolder
+from distill.run.models import Models
+from distill.run.outcomes import Outcomes
 from distill.run.progress import Progress
 from distill.run.space import disk_full, guarded, is_disk_full
 from distill.yaml_source import YamlSource
@@ -135,38 +139,39 @@ def _discard(folder: RunFolder, created: bool) -> None:
             shutil.rmtree(folder.path, ignore_errors=True)
 
 
-def _teacher(role: str, spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunConfig) -> Teacher:
+def _teacher(role: str, provider: Provider, cache: CallCache, usage: Usage, cfg: RunConfig) -> Teacher:
     params = cfg.generation
     if params.seed is None:
         params = params.merged(seed=cfg.seed)
-    return Teacher(role, create_provider(with_price(spec)), cache, usage.role(role), params)
+    return Teacher(role, provider, cache, usage.role(role), params)
 
 
-def _judge(cfg: RunConfig, teacher: Teacher, cache: CallCache, usage: Usage) -> Teacher | None:
+def _judge(cfg: RunConfig, teacher: Teacher, provider: Provider | None, cache: CallCache, usage: Usage
+           ) -> Teacher | None:
     """The judge: its own model when `judge:` names one, else the teacher's model (same provider instance)."""
     from distill.providers.base import GenerationParams
 
     params = GenerationParams(seed=cfg.seed)
-    if cfg.judge is not None:
-        return Teacher("judge", create_provider(with_price(cfg.judge)), cache, usage.role("judge"), params)
+    if provider is not None:
+        return Teacher("judge", provider, cache, usage.role("judge"), params)
     if cfg.quality is not None and (cfg.quality.rubrics() or cfg.quality.pairwise):
         return Teacher("judge", teacher.provider, cache, usage.role("judge"), params)
     return None
 
 
-def build_gate(cfg: RunConfig, judge: Teacher | None, cache: CallCache, usage: Usage) -> QualityGate | None:
+def build_gate(cfg: RunConfig, judge: Teacher | None, reward: Any) -> QualityGate | None:
     if cfg.quality is None and cfg.reward is None:
         return None
     from distill.quality.config import QualitySpec
     from distill.quality.judge import Judge
 
     spec = cfg.quality or QualitySpec()
-    reward = create_reward(cfg.reward, cache, usage, cfg) if cfg.reward is not None else None
     j = Judge(judge, max_tokens=spec.judge_max_tokens, temperature=spec.judge_temperature) if judge else None
     return QualityGate(spec, j, reward, cfg.select)
 
 
-def create_reward(spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunConfig) -> Any:
+async def create_reward(spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunConfig, executor: Executor
+                        ) -> Any:
     from distill.quality.reward import CachedScorer, ServedReward
 
     if spec.provider == "transformers":
@@ -174,7 +179,18 @@ def create_reward(spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunCo
 
         model = TransformersReward(spec)
         return CachedScorer(model, model.identity, cache)
-    return ServedReward(_teacher("reward", spec, cache, usage, cfg))
+    return ServedReward(_teacher("reward", await executor.provider(with_price(spec)), cache, usage, cfg))
+
+
+async def build_models(cfg: RunConfig, executor: Executor, cache: CallCache, usage: Usage) -> Models:
+    """The teacher, judge, answering teacher and gate, each call dispatched by `executor`."""
+    teacher = _teacher("teacher", await executor.provider(with_price(cfg.teacher)), cache, usage, cfg)
+    judge_provider = await executor.provider(with_price(cfg.judge)) if cfg.judge else None
+    judge = _judge(cfg, teacher, judge_provider, cache, usage)
+    answerer = (_teacher("answer", await executor.provider(with_price(cfg.answer_teacher)), cache, usage, cfg)
+                if cfg.answer_teacher else None)
+    reward = await create_reward(cfg.reward, cache, usage, cfg, executor) if cfg.reward is not None else None
+    return Models(teacher, judge, answerer, build_gate(cfg, judge, reward))
 
 
 async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: RunFolder, rows: int | None,
@@ -182,18 +198,18 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     started, t0 = time.time(), time.monotonic()
     cache = CallCache(folder.cache_path)
     usage = Usage()
-    teacher = _teacher("teacher", cfg.teacher, cache, usage, cfg)
-    judge = _judge(cfg, teacher, cache, usage)
-    answerer = _teacher("answer", cfg.answer_teacher, cache, usage, cfg) if cfg.answer_teacher else None
-    gate = build_gate(cfg, judge, cache, usage)
+    executor = create_executor(cfg.executor)
     bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress, usage=usage)
-    folder.open_streams()
-    ctx = RunContext(config=cfg, teacher=teacher, judge=judge, folder=folder, progress=bar, gate=gate,
-                     answer_teacher=answerer, usage=usage, fingerprint=run_fingerprint(cfg))
-    bar.stages = ctx.stages
-    recipe = cls(ctx, options)
+    models = None
     try:
-        await guarded(recipe.run(), folder.path, folder.pending_bytes)
+        await executor.start()
+        models = await build_models(cfg, executor, cache, usage)
+        folder.open_streams()
+        ctx = RunContext(config=cfg, models=models, outcomes=Outcomes(folder, bar, usage, models.gate),
+                         executor=executor, fingerprint=run_fingerprint(cfg))
+        bar.stages = ctx.stages
+        await guarded(cls(ctx, options).run(), folder.path, folder.pending_bytes)
+        ctx.extra_manifest["executor"] = executor.describe()  # where the calls ran, how many each actor answered
     except BaseException:
         with contextlib.suppress(Exception):
             cache.close()  # commits answers whose callers were stopped: nothing received is lost
@@ -201,10 +217,9 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     finally:
         bar.close()
         folder.flush()
-        for t in {id(x.provider): x for x in (teacher, judge, answerer) if x is not None}.values():
-            await t.provider.close()
-        if gate is not None:
-            await gate.close()
+        if models is not None:
+            await models.close()
+        await executor.close()
     keep = ctx.run_selection()
     manifest = build_manifest(cfg, ctx, usage, started, time.monotonic() - t0, command)
     counts = folder.finish(manifest, keep)

@@ -1,0 +1,48 @@
+"""The `local` executor: every call in this process, work items in the sliding window."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from distill.engine.window import sliding_window
+from distill.executors.base import ExecutorSpec
+from distill.providers.base import Provider
+from distill.providers.spec import ProviderSpec
+
+T = TypeVar("T")
+
+
+class LocalExecutor:
+    def __init__(self, spec: ExecutorSpec | None = None) -> None:
+        self.spec = spec or ExecutorSpec()
+        self._providers: dict[str, Provider] = {}
+
+    async def start(self) -> None:
+        pass
+
+    async def provider(self, spec: ProviderSpec) -> Provider:
+        """One provider per distinct spec: a teacher and an answering teacher with the same spec share it (one
+        model in memory for an in-process model)."""
+        key = spec.model_dump_json()
+        found = self._providers.get(key)
+        if found is None:
+            found = self._providers[key] = await self._make(spec)
+        return found
+
+    async def _make(self, spec: ProviderSpec) -> Provider:
+        from distill.providers.registry import create_provider
+
+        return create_provider(spec)
+
+    async def run(self, items: Iterable[T], step: Callable[[T], Awaitable[None]], width: int,
+                  fast: Callable[[T], bool] | None = None) -> None:
+        await sliding_window(items, step, width, fast)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.spec.kind}
+
+    async def close(self) -> None:
+        providers, self._providers = list(self._providers.values()), {}
+        for provider in providers:
+            await provider.close()
