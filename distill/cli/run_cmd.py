@@ -31,6 +31,7 @@ def add_parser(sub: Any) -> None:
                                             "knowledge_qa; new instructions for self_instruct and alpaca")
     p.add_argument("--out", help="run folder (default outputs/<name>)")
     p.add_argument("--seed", type=int, help="random seed (default from the recipe, else 0)")
+    p.add_argument("--executor", choices=["local", "ray"], help="where calls run (overrides executor.kind)")
     p.add_argument("--dry-run", action="store_true",
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
     p.add_argument("--no-progress", action="store_true", help="no live display and no periodic log lines")
@@ -46,6 +47,9 @@ def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
         current: dict[str, Any] = given if isinstance(given, dict) else {}
         out["input"] = {**current, **({"path": args.input} if args.input else {}),
                         **({"field": args.field} if args.field else {})}
+    if args.executor:  # --executor ray keeps the YAML's ray settings; local needs none
+        given = data.get("executor") if args.executor == "ray" else None
+        out["executor"] = {**(given if isinstance(given, dict) else {}), "kind": args.executor}
     return out
 
 

@@ -49,6 +49,7 @@ class LocalProvider(Provider):
         if not self.path.is_file():
             raise InputError(f"teacher.path: model file {self.path} does not exist")
         self._llm: Any = None
+        self.threads: int | None = None  # llama.cpp threads; all cores unless set (a Ray replica sets its CPUs)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="distill-llama")
 
@@ -67,7 +68,7 @@ class LocalProvider(Provider):
             raise InputError("the embedded teacher needs llama-cpp-python: pip install 'distill[local]'") from None
         import os
 
-        return Llama(model_path=str(self.path), n_ctx=CONTEXT_TOKENS, n_threads=os.cpu_count() or 2,
+        return Llama(model_path=str(self.path), n_ctx=CONTEXT_TOKENS, n_threads=self.threads or os.cpu_count() or 2,
                      verbose=False, seed=0)
 
     def _generate(self, messages: list[Message], params: GenerationParams) -> Completion:
