@@ -18,7 +18,7 @@ from distill.providers.base import Choice, Completion, GenerationParams, Provide
 from distill.providers.spec import ProviderSpec
 from distill.quality.replies import UnreadableReply
 from distill.run.context import RunContext
-from distill.run.folder import RunFolder
+from distill.run.folder import RunFolder, order_key
 from distill.run.models import Models
 from distill.run.outcomes import Outcomes
 from distill.run.progress import Progress
@@ -61,7 +61,7 @@ def test_an_items_outcomes_reach_the_folder_only_when_it_finishes(tmp_path):
     seen: list[int] = []
 
     async def worker(i: int) -> None:
-        ctx.accept(i, "s", {"i": i})
+        ctx.accept(order_key(i), "s", {"i": i})
         await asyncio.sleep(0.01 * (3 - i))
         seen.append(ctx.stage("s").accepted)  # what the driver had applied while this item was still running
 
@@ -72,7 +72,7 @@ def test_an_items_outcomes_reach_the_folder_only_when_it_finishes(tmp_path):
 
 def test_outcomes_reported_outside_an_item_apply_at_once(tmp_path):
     ctx = make_ctx(tmp_path)
-    ctx.accept(0, "s", {"x": 1})
+    ctx.accept(order_key(0), "s", {"x": 1})
     ctx.tally("sec", "k", 2)
     assert ctx.stage("s").accepted == 1 and ctx.extra_manifest["sec"] == {"k": 2}
 
@@ -82,11 +82,11 @@ def test_a_stored_item_log_replays_the_same_rows_and_a_failed_item_runs_again(tm
         async def worker(i: int) -> None:
             calls.append(i)
             reply = await ctx.teacher.complete([{"role": "user", "content": f"q{i}"}])
-            ctx.reject(i * 10, "s", "short", {"i": i}, raw=reply.choices[0].text)
+            ctx.reject(order_key(i, 0), "s", "short", {"i": i}, raw=reply.choices[0].text)
             if i == 1:
-                ctx.fail(i * 10 + 1, "s", {"i": i}, CallFailed("teacher", RetryableError("boom"), 3))
+                ctx.fail(order_key(i, 1), "s", {"i": i}, CallFailed("teacher", RetryableError("boom"), 3))
                 return
-            ctx.accept(i * 10 + 2, "s", {"i": i, "a": reply.choices[0].text})
+            ctx.accept(order_key(i, 2), "s", {"i": i, "a": reply.choices[0].text})
             ctx.tally("sec", "done")
         return worker
 
@@ -111,7 +111,7 @@ def test_a_different_fingerprint_never_replays(tmp_path):
 
         async def worker(i: int, ctx: RunContext = ctx) -> None:
             calls.append(i)
-            ctx.accept(i, "s", {"i": i})
+            ctx.accept(order_key(i), "s", {"i": i})
 
         asyncio.run(ctx.map(range(2), worker, memo=lambda i: (i, b"x")))
         ctx.teacher.cache.close()
@@ -131,13 +131,16 @@ def test_call_turns_an_unreadable_reply_into_a_rejection_and_exhausted_retries_i
         return 5
 
     async def main() -> list:
-        return [await ctx.call(1, "quality", {"k": 1}, unreadable()), await ctx.call(2, "quality", {"k": 2}, exhausted()),
-                await ctx.call(3, "quality", {"k": 3}, fine())]
+        return [await ctx.call(order_key(1), "quality", {"k": 1}, unreadable()),
+                await ctx.call(order_key(2), "quality", {"k": 2}, exhausted()),
+                await ctx.call(order_key(3), "quality", {"k": 3}, fine())]
 
     assert asyncio.run(main()) == [None, None, 5]
-    assert rows(ctx, "rejected") == [(1, {"stage": "quality", "reason": "judge_unparseable", "item": {"k": 1},
-                                          "raw": "Great answer!", "detail": "no score"})]
-    assert rows(ctx, "failed") == [(2, {"stage": "quality", "item": {"k": 2}, "error": "HTTP 500", "attempts": 7})]
+    assert rows(ctx, "rejected") == [(order_key(1), {
+        "stage": "quality", "reason": "judge_unparseable", "item": {"k": 1}, "raw": "Great answer!",
+        "detail": "no score"})]
+    assert rows(ctx, "failed") == [(order_key(2), {
+        "stage": "quality", "item": {"k": 2}, "error": "HTTP 500", "attempts": 7})]
 
 
 def test_call_lets_a_fatal_error_through(tmp_path):
@@ -149,7 +152,7 @@ def test_call_lets_a_fatal_error_through(tmp_path):
         raise TeacherError("wrong key")
 
     with pytest.raises(TeacherError):
-        asyncio.run(ctx.call(0, "s", {}, refused()))
+        asyncio.run(ctx.call(order_key(0), "s", {}, refused()))
 
 
 def test_the_local_executor_makes_one_provider_per_spec_and_closes_it(monkeypatch):

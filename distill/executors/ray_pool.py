@@ -25,7 +25,7 @@ from ray.exceptions import RayActorError
 
 from distill.engine.cache import completion_from_json
 from distill.errors import RetryableError, TeacherError
-from distill.executors.ray_worker import Call
+from distill.executors.ray_worker import Call, unpack_error
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
 from distill.providers.spec import ProviderSpec
 
@@ -41,7 +41,7 @@ class Replica:
     actor: Any
     name: str
     pending: list[Call] = field(default_factory=list)
-    waiting: dict[int, asyncio.Future[Completion]] = field(default_factory=dict)
+    waiting: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
     live: bool = True  # False from a death until the restarted actor answers
     gone: bool = False  # restarts ran out
     poller: asyncio.Task[None] | None = None
@@ -80,11 +80,20 @@ class RayPool(Provider):
         return self.spec.context_tokens or self._context_tokens
 
     async def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
+        return completion_from_json(orjson.loads(await self._call("chat", messages, params)))
+
+    async def complete_raw(self, prompt: str, params: GenerationParams) -> Completion:
+        return completion_from_json(orjson.loads(await self._call("raw", prompt, params)))
+
+    async def render_chat(self, messages: list[Message]) -> str:
+        return await self._call("render", messages, None)  # type: ignore[no-any-return]
+
+    async def _call(self, what: str, payload: Any, params: GenerationParams | None) -> Any:
         replica = self._choose()
         call_id = next(self._ids)
-        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         replica.waiting[call_id] = future
-        replica.pending.append((call_id, messages, params))
+        replica.pending.append((call_id, what, payload, params))
         if replica not in self._flushing:
             self._flushing.add(replica)
             asyncio.get_running_loop().call_soon(self._flush, replica)
@@ -131,9 +140,9 @@ class RayPool(Provider):
                 if future is None or future.done():
                     continue  # a call given up on (cancelled, or already re-sent after a death)
                 if ok:
-                    future.set_result(completion_from_json(orjson.loads(payload)))
+                    future.set_result(payload)
                 else:
-                    future.set_exception(payload)
+                    future.set_exception(unpack_error(payload))
 
     def _lose(self, replica: Replica, ids: list[int], exc: BaseException) -> None:
         replica.live = False

@@ -24,8 +24,10 @@ from distill.errors import DistillError
 from distill.providers.base import Completion, GenerationParams, Message
 from distill.providers.spec import ProviderSpec
 
-Call = tuple[int, list[Message], GenerationParams]
-Result = tuple[int, bool, Any]  # (call id, ok, completion JSON bytes | the exception)
+# (call id, what, payload, params): what is "chat" (messages), "raw" (a prompt string, a raw completion) or
+# "render" (messages -> the prompt text the model's chat template makes; params unused)
+Call = tuple[int, str, Any, GenerationParams | None]
+Result = tuple[int, bool, Any]  # (call id, ok, completion JSON bytes or rendered text | a packed exception)
 
 
 class ProviderWorker:
@@ -78,29 +80,45 @@ class ProviderWorker:
             self.wake = asyncio.Event()
         return self.wake
 
-    async def _one(self, call_id: int, messages: list[Message], params: GenerationParams) -> None:
+    async def _one(self, call_id: int, what: str, payload: Any, params: GenerationParams | None) -> None:
         result: Result
         try:
             if self.error is not None:
                 raise self.error
-            estimate = await self.limit.acquire(messages, params) if self.limit is not None else 0.0
-            completion = await self.provider.complete(messages, params)
-            if self.limit is not None:
-                self.limit.settle(estimate, completion, params)
-            result = (call_id, True, completion_to_json(completion))
+            if what == "render":
+                result = (call_id, True, await self.provider.render_chat(payload))
+            else:
+                assert params is not None
+                messages = payload if what == "chat" else [{"role": "user", "content": payload}]
+                estimate = await self.limit.acquire(messages, params) if self.limit is not None else 0.0
+                completion = await (self.provider.complete(payload, params) if what == "chat" else
+                                    self.provider.complete_raw(payload, params))
+                if self.limit is not None:
+                    self.limit.settle(estimate, completion, params)
+                result = (call_id, True, completion_to_json(completion))
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the driver's retry logic
-            result = (call_id, False, portable(exc))
+            result = (call_id, False, pack_error(exc))
         self.ready.append(result)
         self._wake().set()
 
 
-def portable(exc: BaseException) -> BaseException:
-    """The exception itself when it survives pickling (RetryableError keeps its status and Retry-After), else a
-    RuntimeError that names it."""
+def pack_error(exc: BaseException) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
+    """An exception as (class, args, attributes), rebuilt by `unpack_error` without calling its __init__: an
+    error whose __init__ takes other arguments than its args (e.g. a refusal naming the refused field) comes
+    back whole, attributes included (a 429's Retry-After). One that cannot be pickled becomes a RuntimeError."""
+    packed = (type(exc), exc.args, dict(vars(exc)))
     try:
-        pickle.loads(pickle.dumps(exc))
+        pickle.dumps(packed)
     except Exception:  # noqa: BLE001
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        return (RuntimeError, (f"{type(exc).__name__}: {exc}",), {})
+    return packed
+
+
+def unpack_error(packed: tuple[type, tuple[Any, ...], dict[str, Any]]) -> BaseException:
+    cls, args, attributes = packed
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    vars(exc).update(attributes)
     return exc
 
 

@@ -109,17 +109,17 @@ class RunContext:
         return self.outcomes.stage(name)
 
     # --- outcomes -------------------------------------------------------------------------------------------
-    def accept(self, order: int, stage: str, record: dict[str, Any]) -> None:
+    def accept(self, order: str, stage: str, record: dict[str, Any]) -> None:
         self.outcomes.accept(order, stage, record)
 
-    def reject(self, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
+    def reject(self, order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
                detail: Any = None) -> None:
         self.outcomes.reject(order, stage, reason, item, raw, detail)
 
-    def fail(self, order: int, stage: str, item: dict[str, Any], error: CallFailed) -> None:
+    def fail(self, order: str, stage: str, item: dict[str, Any], error: CallFailed) -> None:
         self.outcomes.fail(order, stage, item, error)
 
-    def add_pair(self, order: int, pair: dict[str, Any]) -> None:
+    def add_pair(self, order: str, pair: dict[str, Any]) -> None:
         self.outcomes.add_pair(order, pair)
 
     def passed(self, stage: str) -> None:
@@ -134,7 +134,7 @@ class RunContext:
     def run_selection(self) -> list[bool] | None:
         return self.outcomes.run_selection()
 
-    async def call(self, order: int, stage: str, item: dict[str, Any], work: Awaitable[R]) -> R | None:
+    async def call(self, order: str, stage: str, item: dict[str, Any], work: Awaitable[R]) -> R | None:
         """Await `work` (a teacher call, a grading) and return its result; when the reply cannot be read, reject
         `item` with the reply's reason and raw text, and when the call ran out of retries, record `item` as
         failed — then return None, and the caller stops there. (`work` itself must not return None.)
@@ -156,7 +156,7 @@ class RunContext:
         """Whether candidates must go through `submit` (a grading gate, or `turns:` to extend them)."""
         return (self.gate is not None and self.gate.grades) or self.config.turns > 1
 
-    async def submit(self, order: int, stage: str, record: dict[str, Any], *, reference: str | None = None
+    async def submit(self, order: str, stage: str, record: dict[str, Any], *, reference: str | None = None
                      ) -> None:
         """Send a candidate record through the quality gate (judge rubrics, reward model), then accept it with
         its scores or reject it; a selection, if configured, runs when every candidate is scored. With `turns:`
@@ -190,7 +190,7 @@ class RunContext:
         meta.setdefault("stages", []).append("quality")
         self.accept(order, "quality", record)
 
-    async def submit_pair(self, order: int, stage: str, prompt: list[dict[str, str]], first: str, second: str,
+    async def submit_pair(self, order: str, stage: str, prompt: list[dict[str, str]], first: str, second: str,
                           meta: dict[str, Any]) -> None:
         """Judge two responses in both orders; agreeing verdicts give a preference pair, the rest are ties."""
         assert self.gate is not None

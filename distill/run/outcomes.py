@@ -58,18 +58,18 @@ class Outcomes:
         return self.stages.setdefault(name, StageCounts())
 
     # --- what a recipe reports --------------------------------------------------------------------------
-    def accept(self, order: int, stage: str, record: dict[str, Any]) -> None:
+    def accept(self, order: str, stage: str, record: dict[str, Any]) -> None:
         problem = acceptance_problem(record)  # the same checks for every recipe: records/acceptance_problem
         if problem is not None:
             self.reject(order, stage, problem, record)
             return
         self._emit(["accept", order, stage, record])
 
-    def reject(self, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
+    def reject(self, order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
                detail: Any = None) -> None:
         self._emit(["reject", order, stage, reason, item, raw, detail])
 
-    def fail(self, order: int, stage: str, item: dict[str, Any], error: CallFailed) -> None:
+    def fail(self, order: str, stage: str, item: dict[str, Any], error: CallFailed) -> None:
         """An item whose call ran out of retries: written to failed.jsonl; its log is not kept. A prompt refused
         for good (too long for the context) is a rejection instead."""
         if isinstance(error, PromptRejected):
@@ -80,7 +80,7 @@ class Outcomes:
             log.failed = True
         self._emit(["fail", order, stage, item, str(error.error), error.attempts])
 
-    def add_pair(self, order: int, pair: dict[str, Any]) -> None:
+    def add_pair(self, order: str, pair: dict[str, Any]) -> None:
         problem = acceptance_problem(pair)  # the shared checks, as for records
         if problem is not None:
             self.reject(order, "pairwise", problem, pair)
@@ -114,7 +114,7 @@ class Outcomes:
         for role, n in log["calls"].items():
             self.usage.role(role).cache_hits += n
 
-    def _accept(self, order: int, stage: str, record: dict[str, Any]) -> None:
+    def _accept(self, order: str, stage: str, record: dict[str, Any]) -> None:
         self.folder.write("data", order, record)
         self.stage(stage).accepted += 1
         self.progress.count("accepted")
@@ -123,7 +123,7 @@ class Outcomes:
             groups = {r.group_by: str(_lookup(record, r.group_by)) for r in rules if r.group_by}
             self.scores.add(record.get("meta", {}).get("scores", {}), groups, order)
 
-    def _reject(self, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
+    def _reject(self, order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
                 detail: Any = None) -> None:
         self.folder.write("rejected", order, make_rejection(stage=stage, reason=reason, item=item, raw=raw,
                                                             detail=detail))
@@ -131,12 +131,12 @@ class Outcomes:
         counts[reason] = counts.get(reason, 0) + 1
         self.progress.count("rejected")
 
-    def _fail(self, order: int, stage: str, item: dict[str, Any], error: str, attempts: int) -> None:
+    def _fail(self, order: str, stage: str, item: dict[str, Any], error: str, attempts: int) -> None:
         self.folder.write("failed", order, {"stage": stage, "item": item, "error": error, "attempts": attempts})
         self.stage(stage).failed += 1
         self.progress.count("failed")
 
-    def _pair(self, order: int, pair: dict[str, Any]) -> None:
+    def _pair(self, order: str, pair: dict[str, Any]) -> None:
         self.folder.write("pairs", order, pair)
         self.stage("pairwise").accepted += 1
 
