@@ -21,6 +21,7 @@ from distill.providers.base import GenerationParams
 from distill.providers.spec import ProviderSpec, short_form
 from distill.quality.config import QualitySpec, SelectSpec
 from distill.recipes.multi_turn import MultiTurnSpec
+from distill.report.config import ReportSpec
 from distill.yaml_source import YamlSource
 
 
@@ -89,6 +90,7 @@ class RunConfig(BaseModel):
     out: str | None = None
     push: PushSpec | None = None
     executor: ExecutorSpec = ExecutorSpec()
+    report: bool | ReportSpec = True  # the data report written at the end (distill/report/); false: none
     options: dict[str, Any] = Field(default_factory=dict)
     prompts: dict[str, str] = Field(default_factory=dict, description=(
         "replace packaged templates with your own files: {'respond/user.j2': my_user.j2}; a file may use only "

@@ -24,6 +24,8 @@ The default teacher is SmolLM2-135M-Instruct, run in-process (pip install 'disti
 OpenAI-compatible server with --teacher openai:MODEL@http://host:port/v1, or at OpenAI with
 --teacher openai:gpt-4o-mini and OPENAI_API_KEY set."""
 
+COMMANDS += ("report", "compare")  # the data report: distill/report/, cli/report_cmd.py, cli/compare_cmd.py
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="distill", description=DESCRIPTION,

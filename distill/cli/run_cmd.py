@@ -36,6 +36,7 @@ def add_parser(sub: Any) -> None:
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
     p.add_argument("--no-progress", action="store_true", help="no live display and no periodic log lines")
     add_override_flags(p)
+    p.add_argument("--no-report", action="store_true", help="do not write the data report (report.html) at the end")
     p.set_defaults(handler=handle)
 
 
@@ -50,6 +51,8 @@ def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     if args.executor:  # --executor ray keeps the YAML's ray settings; local needs none
         given = data.get("executor") if args.executor == "ray" else None
         out["executor"] = {**(given if isinstance(given, dict) else {}), "kind": args.executor}
+    if args.no_report:
+        out["report"] = False
     return out
 
 

@@ -49,7 +49,8 @@ def _templates(manifest: dict[str, Any]) -> list[Path]:
     return [p for f in folders for p in sorted((root / f).glob("*.j2"))]
 
 
-def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, split: str) -> str:
+def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, split: str,
+         report: dict[str, Any] | None = None, image: str | None = None) -> str:
     cfg = manifest["config"]
     teacher = manifest["teacher"]
     lines = [f"# {manifest['name']}", "",
@@ -79,6 +80,10 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
         reasons = ", ".join(f"{k}: {v}" for k, v in c["rejected"].items()) or "-"
         lines.append(f"| {stage} | {c['accepted']} | {reasons} | {c['failed']} |")
     lines += _scores(manifest) + _hygiene(manifest) + _usage(manifest)
+    if report:  # the data report's headline figures and overview image (distill/report/)
+        from distill.report.card_section import card_lines
+
+        lines += card_lines(report, image)
     lines += ["", "## Known limitations", "",
               "This data was written by a language model and filtered automatically. It can contain factual "
               "errors, outdated or biased statements, and answers that sound confident but are wrong; filters "
@@ -152,11 +157,13 @@ def _usage(manifest: dict[str, Any]) -> list[str]:
 
 def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: str | None = None,
                 config_name: str = "default", split: str = "train",
-                configs: list[dict[str, Any]] | None = None) -> str:
+                configs: list[dict[str, Any]] | None = None, report: dict[str, Any] | None = None,
+                image: str | None = "report.png") -> str:
     configs = configs if configs is not None else [
         {"config_name": config_name, "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]}]
     meta = yaml.safe_dump(front_matter(manifest, license=license, configs=configs), sort_keys=False)
-    return f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split)
+    return f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split,
+                                         report=report, image=image)
 
 
 def parse_front_matter(text: str) -> dict[str, Any]:

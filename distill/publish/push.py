@@ -54,6 +54,17 @@ def _existing_configs(api: Any, repo_id: str) -> list[dict[str, Any]]:
         return []
 
 
+def _report(run_dir: Path) -> dict[str, Any] | None:
+    """The run's report.json (distill/report/), its image only if the file is still there."""
+    path = run_dir / "report.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text(encoding="utf-8"))
+    if report.get("image") and not (run_dir / report["image"]).is_file():
+        report["image"] = None
+    return report  # type: ignore[no-any-return]
+
+
 def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str = "default",
          split: str = "train", fmt: str = "messages", license: str = "other") -> PushResult:
     from huggingface_hub import CommitOperationAdd, HfApi
@@ -81,8 +92,9 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
         configs = [c for c in _existing_configs(api, repo_id) if c.get("config_name") != config_name]
         configs.append({"config_name": config_name,
                         "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]})
+        report, image = _report(run_dir), f"distill/{config_name}/report.png"  # the data report, when written
         card = render_card(manifest, license=license, repo_id=repo_id, config_name=config_name, split=split,
-                           configs=sorted(configs, key=lambda c: c["config_name"]))
+                           configs=sorted(configs, key=lambda c: c["config_name"]), report=report, image=image)
         with tempfile.TemporaryDirectory() as tmp:
             parquet = Path(tmp) / "data.parquet"
             rows = write(run_dir, fmt, parquet)
@@ -91,6 +103,8 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
                    CommitOperationAdd(f"distill/{config_name}/manifest.json",
                                       json.dumps(manifest, indent=2).encode("utf-8")),
                    CommitOperationAdd("README.md", card.encode("utf-8"))]
+            if report and report.get("image"):
+                ops.append(CommitOperationAdd(image, str(run_dir / report["image"])))
             stale = [f for f in api.list_repo_files(repo_id, repo_type="dataset")
                      if f.startswith(f"data/{config_name}/{split}-") and f != data_path]
             if stale:

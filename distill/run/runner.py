@@ -224,8 +224,10 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     manifest = build_manifest(cfg, ctx, usage, started, time.monotonic() - t0, command)
     counts = folder.finish(manifest, keep)
     from distill.publish.card import render_card
+    from distill.report.run_end import run_end_report
 
-    folder.write_text("README.md", render_card(manifest))
+    report = run_end_report(cfg, folder.path)
+    folder.write_text("README.md", render_card(manifest, report=report))
     cache.close()
     folder.release()
     return RunResult(folder.path, counts, manifest, folder.removed_exports, usage)

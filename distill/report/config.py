@@ -1,0 +1,18 @@
+"""`report:` in a recipe: the report `distill run` writes when it finishes (`report: false` turns it off)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReportSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # The run-end report stays cheap: no sentence embeddings unless asked for (`distill report RUN` embeds by
+    # default). Asked for but not installed, the embedding sections are skipped with a note; the run never fails.
+    embeddings: bool = False
+    embedding_model: str = "default"  # default | a sentence-transformers folder | openai:MODEL@BASE_URL
+    reference: str | None = None  # a JSONL file, a run folder or a `datasets` dataset
+    benchmarks: list[str] = Field(default_factory=list)  # JSONL files of benchmark questions
+    sample: int = Field(2000, ge=10)  # self-similarity queries and lexical sample size

@@ -1,0 +1,41 @@
+"""The report `distill run` writes when a run finishes (`report: false` in the recipe or `--no-report` turns it
+off). It is kept cheap: no sentence embeddings unless `report: {embeddings: true}`, and nothing in it can fail
+the run: a missing library or model, or any error, leaves a one-line note on stderr and the run's data as it is."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from distill.report.config import ReportSpec
+
+
+def spec_of(value: Any) -> ReportSpec:
+    if isinstance(value, ReportSpec):
+        return value
+    return ReportSpec(enabled=bool(value))
+
+
+def run_end_report(cfg: Any, folder: Path) -> dict[str, Any] | None:
+    spec = spec_of(cfg.report)
+    if not spec.enabled:
+        return None
+    try:
+        from distill.report.build import Options, write
+
+        seeds = (cfg.options or {}).get("seeds")
+        opts = Options(reference=str(cfg.resolve(spec.reference)) if spec.reference else None,
+                       benchmarks=[str(cfg.resolve(b)) for b in spec.benchmarks], embeddings=spec.embeddings,
+                       embedding_model=spec.embedding_model, sample=spec.sample,
+                       seeds=str(cfg.resolve(seeds)) if isinstance(seeds, str) and cfg.resolve(seeds).is_file()
+                       else None)
+        report = write(folder, opts)
+    except Exception as exc:  # noqa: BLE001  # the report must never cost the user their run
+        print(f"warning: the data report was not written ({type(exc).__name__}: {exc}); "
+              f"try `distill report {folder}`", file=sys.stderr)
+        return None
+    skipped = (report.get("embeddings") or {}).get("skipped")
+    if skipped and spec.embeddings:
+        print(f"note: report embedding sections skipped: {skipped}", file=sys.stderr)
+    return report
