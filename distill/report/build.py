@@ -110,6 +110,7 @@ def build(run_dir: Path, opts: Options) -> tuple[dict[str, Any], Arrays]:
     report["headline"] = headline(report)
     if cache is not None:
         report["embeddings"] = {**cache.stats, "seconds": round(cache.stats["seconds"], 3),
+                                "load_seconds": round(cache.stats["load_seconds"], 3),
                                 "rate_per_second": round(cache.stats["new"] / cache.stats["seconds"], 1)
                                 if cache.stats["seconds"] else None}
     report["timings"] = timer.times
@@ -140,7 +141,8 @@ def _reference(opts: Options, report: dict[str, Any], syn: Any, cache: Any, xs: 
     xr = timer("embeddings", cache.embed, real.instructions) if cache is not None else None
     report["reference"] = timer("reference", reference.compare, syn, real, opts.sample, xs, xr)
     for part in ("instructions", "responses"):
-        arrays.real_lengths[part] = lengths.token_counts(getattr(real, part))
+        if any(t.strip() for t in getattr(real, part)):  # a reference of prompts only has no response lengths
+            arrays.real_lengths[part] = lengths.token_counts(getattr(real, part))
     if xs is not None and xr is not None and len(xr) >= 2:
         from sklearn.decomposition import PCA
 

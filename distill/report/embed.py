@@ -8,7 +8,7 @@ Models (`--embeddings` / `report.embedding_model`):
 - a folder path: any sentence-transformers model on disk.
 - `openai:MODEL@BASE_URL`: an OpenAI-compatible `/v1/embeddings` endpoint (vLLM, TEI, Ollama, OpenAI), through the
   official `openai` client; the key comes from OPENAI_API_KEY when set.
-Vectors are L2-normalised float32. The cache is `RUN/embeddings/<model>.npz`: a SHA-1 of each text and its
+Vectors are L2-normalised float32. `stats` separates loading the model from embedding (the rate). The cache is `RUN/embeddings/<model>.npz`: a SHA-1 of each text and its
 vector, so a re-run embeds only texts it has not seen.
 """
 
@@ -110,7 +110,7 @@ class EmbeddingCache:
                 self.vectors = z["vectors"]
                 self.keys = {bytes(k): i for i, k in enumerate(z["keys"])}
         self.embedder: Any = None
-        self.stats = {"new": 0, "cached": 0, "seconds": 0.0, "model": spec}
+        self.stats = {"new": 0, "cached": 0, "seconds": 0.0, "load_seconds": 0.0, "model": spec}
 
     def embed(self, texts: list[str]) -> np.ndarray:
         digests = [hashlib.sha1(t.encode("utf-8")).digest() for t in texts]
@@ -118,9 +118,11 @@ class EmbeddingCache:
         self.stats["cached"] += len(texts) - sum(1 for d in digests if d not in self.keys)
         if missing:
             by_digest = {d: t for d, t in zip(digests, texts)}
-            t0 = time.perf_counter()
             if self.embedder is None:
+                t0 = time.perf_counter()
                 self.embedder = make_embedder(self.spec)
+                self.stats["load_seconds"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
             fresh = self.embedder.encode([by_digest[d] for d in missing])
             self.stats["seconds"] += time.perf_counter() - t0
             self.stats["new"] += len(missing)

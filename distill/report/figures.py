@@ -34,7 +34,8 @@ def figures(report: dict[str, Any], arrays: Any) -> dict[str, str]:
         out[f"lengths_{part}"] = plots.svg(_lengths(report, arrays, part), width=4.6, height=3.0)
     if "to_rest" in report["self_similarity"] or "to_seeds" in report["self_similarity"]:
         out["self_similarity"] = plots.svg(_selfsim(report))
-    out["verbs"] = plots.svg(lambda ax: plots.draw_sunburst(ax, report["verbs"]), width=6.4, height=6.4)
+    if report["verbs"]["top"]:
+        out["verbs"] = plots.svg(lambda ax: plots.draw_sunburst(ax, report["verbs"]), width=6.4, height=6.4)
     sem = report.get("semantic")
     if sem:
         top = sem["clusters"][:20]

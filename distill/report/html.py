@@ -15,12 +15,12 @@ figure.plot{display:inline-block;margin:6px}figure.plot svg{max-width:100%;heigh
 td.text{max-width:480px;white-space:pre-wrap;word-break:break-word}"""
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, sep: str = ", ") -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (list, dict)):
-        return escape(", ".join(map(str, value)) if isinstance(value, list) else
-                      ", ".join(f"{k}: {v}" for k, v in value.items()))
+        return escape(sep.join(map(str, value)) if isinstance(value, list) else
+                      sep.join(f"{k}: {v}" for k, v in value.items()))
     return escape(str(value))
 
 
@@ -28,7 +28,7 @@ def table(rows: list[dict[str, Any]], columns: list[str], text: tuple[str, ...] 
     if not rows:
         return '<p class="note">none</p>'
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f'<td class="text">{_cell(r.get(c, ""))}</td>' if c in text else
+    body = "".join("<tr>" + "".join(f'<td class="text">{_cell(r.get(c, ""), chr(10))}</td>' if c in text else
                                     f"<td>{_cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 

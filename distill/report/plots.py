@@ -64,7 +64,7 @@ def draw_funnel(ax: Any, f: dict[str, Any]) -> None:
     ax.set_yticks(y, names)
     ax.set_xlabel("items")
     ax.set_title("Funnel")
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 def draw_hist(ax: Any, series: list[tuple[str, np.ndarray, str]], title: str, xlabel: str, bins: int = 30) -> None:
