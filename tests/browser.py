@@ -27,9 +27,9 @@ def open_page(page: Path, tmp: Path, width: int = 1200, height: int = 4000) -> t
     shot = tmp / f"{page.stem}.png"
     base = [chromium(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
     url = page.resolve().as_uri()
-    res = subprocess.run([*base, f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([*base, f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120, check=False)
     assert shot.exists(), res.stderr[-2000:]
-    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=False)
     assert dom.returncode == 0, dom.stderr[-2000:]
     return Image.open(shot).convert("RGB"), dom.stdout
 

@@ -35,7 +35,7 @@ out: {tmp_path / name}
 
 def test_run_writes_a_self_contained_report_that_renders_in_a_browser(tmp_path, teacher_server):
     rows = [f"Write a short poem about topic {i} [score={3 + i % 7}]" for i in range(30)]
-    run, res = make_run(tmp_path, teacher_server, rows,
+    run, _res = make_run(tmp_path, teacher_server, rows,
                         extra="quality: {rubric: overall}\nselect: {rules: [{score: judge.overall, min: 5}]}")
     report = json.loads((run / "report.json").read_text())
     f = report["funnel"]
@@ -55,7 +55,7 @@ def test_run_writes_a_self_contained_report_that_renders_in_a_browser(tmp_path, 
     image, dom = open_page(run / "report.html", tmp_path)
     for plot in ("funnel", "lengths_instructions", "lengths_responses", "self_similarity", "verbs",
                  "scores_judge.overall"):
-        m = re.search(rf'<figure class="plot" data-plot="{re.escape(plot)}">\s*<svg.*?</svg>', dom, re.S)
+        m = re.search(rf'<figure class="plot" data-plot="{re.escape(plot)}">\s*<svg.*?</svg>', dom, re.DOTALL)
         assert m and m.group(0).count("<path") >= 3, plot
     assert 'id="verdict"' in dom and "Semantic diversity" in dom and "Skipped" in dom
     assert pixels_near(image, BLUE) > 2000 and pixels_near(image, RED) > 300  # bars drawn, kept and dropped
@@ -87,6 +87,14 @@ def test_metrics_match_hand_computed_values():
                                         ["the cat sat on the mat", "the cat sat", "dogs bark loudly"], exclude=[0, 1, 2])
     assert list(np.round(best, 4)) == [round(2 * 0.5 * 1 / 1.5, 4), round(2 * 0.5 * 1 / 1.5, 4), 0.0]  # LCS 3 of 6 and 3
     assert list(nearest[:2]) == [1, 0]
+    from rouge_score import rouge_scorer  # the fast path gives rouge_score's own floats, ties included
+
+    scorer, rng_words = rouge_scorer.RougeScorer(["rougeL"]), random.Random(0)
+    texts = [" ".join(rng_words.choice("the a cat dog sat ran on mat big red".split())
+                      for _ in range(rng_words.randint(1, 12))) for _ in range(150)]
+    best, _ = selfsim.max_rouge_l(texts, texts, exclude=list(range(150)))
+    assert list(best) == [max(scorer.score(texts[j], t)["rougeL"].fmeasure for j in range(150) if j != i)
+                          for i, t in enumerate(texts)]
 
     assert verbs.verb_object("Given a sentence, classify its sentiment.") == ("classify", "sentiment")
     assert verbs.verb_object("Please give me a list of 5 ideas for dinner") == ("give", "list")
@@ -105,7 +113,7 @@ def test_metrics_match_hand_computed_values():
     synthetic = rng.normal(0, 0.1, (5, 2))  # all at the first real cluster
     cov = reference.coverage(synthetic, real, [f"s{i}" for i in range(5)], [f"r{i}" for i in range(18)])
     assert cov["k"] == 3 and cov["coverage"] == round(1 / 3, 4) and len(cov["under"]) == 2
-    over = [c for c in cov["clusters"] if c["cluster"] == cov["over"][0]][0]
+    over = next(c for c in cov["clusters"] if c["cluster"] == cov["over"][0])
     assert over["ratio"] == 3.0 and over["real_share"] == round(1 / 3, 4) and over["synthetic_share"] == 1.0
     separable = np.vstack([rng.normal(0, 1, (20, 3)) + 10, rng.normal(0, 1, (20, 3))])
     assert reference.embedding_auc(separable[:20], separable[20:])["auc"] == 1.0
@@ -145,7 +153,7 @@ def test_a_cooking_only_set_is_shifted_and_a_random_split_is_not(tmp_path, teach
     assert c_ref["coverage"]["coverage"] <= 0.35 and s_ref["coverage"]["coverage"] >= 0.8
     assert c_ref["classifier"]["embedding"]["auc"] >= 0.85 and s_ref["classifier"]["embedding"]["auc"] <= 0.65
     assert c_ref["mmd"]["p_value"] <= 0.01 and s_ref["mmd"]["p_value"] > 0.05
-    over = [c for c in c_ref["coverage"]["clusters"] if c["cluster"] == c_ref["coverage"]["over"][0]][0]
+    over = next(c for c in c_ref["coverage"]["clusters"] if c["cluster"] == c_ref["coverage"]["over"][0])
     assert any(w in " ".join(over["real_examples"]).lower() for w in ("bake", "butter", "recipe", "spices", "soggy"))
     assert "reaches 1 of" in " ".join(cooking["verdict"]["findings"]) or "reaches 2 of" in " ".join(
         cooking["verdict"]["findings"])
@@ -159,8 +167,13 @@ def test_embeddings_endpoint_cache_and_contamination_pairs(tmp_path, teacher_ser
     rows = [f"Solve this: {question}?", " ".join(reversed(f"Solve this: {question}".split())),
             "Write a haiku about autumn leaves", "Write a haiku about autumn leaves."]
     run, _ = make_run(tmp_path, teacher_server, rows)
+    import datasets  # the reference may be a `datasets` dataset saved to disk
+
+    datasets.Dataset.from_list([{"prompt": f"Real question {i} about sheep"} for i in range(12)]).save_to_disk(
+        str(tmp_path / "real_ds"))
     with FakeEmbeddings() as server:
-        args = ("report", str(run), "--benchmark", str(bench), "--embeddings", f"openai:bag@{server.url}")
+        args = ("report", str(run), "--benchmark", str(bench), "--embeddings", f"openai:bag@{server.url}",
+                "--reference", str(tmp_path / "real_ds"))
         res = distill(*args)
         assert res.returncode == 0, res.stderr
         first = json.loads((run / "report.json").read_text())
@@ -168,8 +181,10 @@ def test_embeddings_endpoint_cache_and_contamination_pairs(tmp_path, teacher_ser
         res = distill(*args)
         assert res.returncode == 0, res.stderr
         again = json.loads((run / "report.json").read_text())
-        assert server.texts == asked == 4 + 2  # the re-run embedded nothing: every vector came from the cache
-    assert first["embeddings"]["new"] == 6 and again["embeddings"]["new"] == 0 and again["embeddings"]["cached"] == 6
+        assert server.texts == asked == 4 + 12 + 2  # the re-run embedded nothing: every vector came from the cache
+    assert first["embeddings"]["new"] == 18 and again["embeddings"]["new"] == 0 and again["embeddings"]["cached"] == 18
+    assert first["reference"]["name"] == "real_ds" and first["reference"]["count"] == 12
+    assert first["reference"]["coverage"]["k"] == 2
     assert list((run / "embeddings").glob("*.npz"))
     c = first["contamination"][0]
     assert c["name"] == "bench.jsonl" and c["ngram"]["n"] == 13

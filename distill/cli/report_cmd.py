@@ -30,8 +30,8 @@ def add_parser(sub: Any) -> None:
                         "openai:MODEL@BASE_URL | none")
     p.add_argument("--seeds", help="seed instructions (JSONL) for the ROUGE-L-to-seeds figure "
                                    "(default: the recipe's seeds when they can be found)")
-    p.add_argument("--sample", type=int, default=2000,
-                   help="instructions sampled for self-similarity and lexical figures (default 2000)")
+    p.add_argument("--sample", type=int, default=1000,
+                   help="instructions sampled for self-similarity and lexical figures (default 1000)")
     p.set_defaults(handler=handle)
 
 

@@ -23,7 +23,7 @@ class Options:
     benchmarks: list[str] = field(default_factory=list)
     embeddings: bool = True
     embedding_model: str = "default"
-    sample: int = 2000
+    sample: int = 1000
     seeds: str | None = None
     split: str = "train"
 

@@ -15,4 +15,4 @@ class ReportSpec(BaseModel):
     embedding_model: str = "default"  # default | a sentence-transformers folder | openai:MODEL@BASE_URL
     reference: str | None = None  # a JSONL file, a run folder or a `datasets` dataset
     benchmarks: list[str] = Field(default_factory=list)  # JSONL files of benchmark questions
-    sample: int = Field(2000, ge=10)  # self-similarity queries and lexical sample size
+    sample: int = Field(1000, ge=10)  # self-similarity queries and lexical sample size
