@@ -87,10 +87,11 @@ def test_metrics_match_hand_computed_values():
                                         ["the cat sat on the mat", "the cat sat", "dogs bark loudly"], exclude=[0, 1, 2])
     assert list(np.round(best, 4)) == [round(2 * 0.5 * 1 / 1.5, 4), round(2 * 0.5 * 1 / 1.5, 4), 0.0]  # LCS 3 of 6 and 3
     assert list(nearest[:2]) == [1, 0]
-    from rouge_score import rouge_scorer  # the fast path gives rouge_score's own floats, ties included
+    from rouge_score import rouge_scorer
 
+    # the fast path gives rouge_score's own floats, ties included
     scorer, rng_words = rouge_scorer.RougeScorer(["rougeL"]), random.Random(0)
-    texts = [" ".join(rng_words.choice("the a cat dog sat ran on mat big red".split())
+    texts = [" ".join(rng_words.choice(["the", "a", "cat", "dog", "sat", "ran", "on", "mat", "big", "red"])
                       for _ in range(rng_words.randint(1, 12))) for _ in range(150)]
     best, _ = selfsim.max_rouge_l(texts, texts, exclude=list(range(150)))
     assert list(best) == [max(scorer.score(texts[j], t)["rougeL"].fmeasure for j in range(150) if j != i)
@@ -255,3 +256,15 @@ def test_push_sends_the_card_with_its_report_image(tmp_path, teacher_server):
     assert files["distill/v1/report.png"] == (run / "report.png").read_bytes()
     card = files["README.md"].decode()
     assert "## Data report" in card and "(distill/v1/report.png)" in card and "| records | 6 |" in card
+
+
+def test_the_embedding_cache_keeps_every_text_across_runs(tmp_path):
+    from distill.report.embed import EmbeddingCache
+
+    texts = [f"text {i}" for i in range(200)]  # the SHA-1 of "text 171" ends in a zero byte
+    with FakeEmbeddings() as server:
+        first = EmbeddingCache(tmp_path, f"openai:bag@{server.url}").embed(texts)
+        again = EmbeddingCache(tmp_path, f"openai:bag@{server.url}")
+        second = again.embed(texts)
+        assert server.texts == 200 and again.stats["new"] == 0 and again.stats["cached"] == 200
+    assert (first == second).all()

@@ -108,7 +108,7 @@ class EmbeddingCache:
         if self.path.exists():
             with np.load(self.path) as z:
                 self.vectors = z["vectors"]
-                self.keys = {bytes(k): i for i, k in enumerate(z["keys"])}
+                self.keys = {k.tobytes(): i for i, k in enumerate(z["keys"])}
         self.embedder: Any = None
         self.stats = {"new": 0, "cached": 0, "seconds": 0.0, "load_seconds": 0.0, "model": spec}
 
@@ -135,7 +135,8 @@ class EmbeddingCache:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = np.array(sorted(self.keys, key=self.keys.__getitem__), dtype="S20")
+        # digests as raw bytes rows: numpy's fixed-width "S" strings would drop trailing zero bytes
+        keys = np.frombuffer(b"".join(sorted(self.keys, key=self.keys.__getitem__)), dtype=np.uint8).reshape(-1, 20)
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez(tmp, keys=keys, vectors=self.vectors)
         tmp.replace(self.path)
