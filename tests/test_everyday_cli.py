@@ -126,3 +126,20 @@ out: {tmp_path / 'run'}
     assert res.returncode == 0, res.stderr
     data = read_jsonl(tmp_path / "run" / "data.jsonl")
     assert [r["instruction"] for r in data] == ["How many 0?", "How many 1?", "How many 2?"]
+
+
+def test_another_teacher_never_replaces_an_earlier_run(tmp_path, teacher_server):
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Hi"}) + "\n")
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, tmp_path / "run")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    before = (tmp_path / "run" / "data.jsonl").read_text()
+    other = distill("run", str(cfg), "--no-progress", "--set", "teacher.model=other-model")
+    assert other.returncode == 2
+    assert "teacher openai:fake-model@" in other.stderr and "-> openai:other-model@" in other.stderr
+    assert f"--out {tmp_path / 'run'}-other-model" in other.stderr and "--overwrite" in other.stderr
+    assert (tmp_path / "run" / "data.jsonl").read_text() == before
+    # the same models with an edited option is this run's to rebuild; --overwrite replaces on purpose
+    assert distill("run", str(cfg), "--no-progress", "--set", "options.min_words=1").returncode == 0
+    res = distill("run", str(cfg), "--no-progress", "--set", "teacher.model=other-model", "--overwrite")
+    assert res.returncode == 0, res.stderr
+    assert "other-model" in json.loads((tmp_path / "run" / "manifest.json").read_text())["config"]["teacher"]["model"]

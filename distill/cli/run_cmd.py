@@ -34,6 +34,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--executor", choices=["local", "ray"], help="where calls run (overrides executor.kind)")
     p.add_argument("--dry-run", action="store_true",
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished run in the folder that was made with other models (refused otherwise)")
     p.add_argument("--no-progress", action="store_true", help="no live display and no periodic log lines")
     add_override_flags(p)
     p.add_argument("--no-report", action="store_true", help="do not write the data report (report.html) at the end")
@@ -74,7 +76,8 @@ def handle(args: argparse.Namespace) -> int:
 
     command = "distill run " + " ".join(map(redact_text, sys.argv[2:])) if sys.argv[1:2] == ["run"] else None
     try:
-        result = execute(cfg, src, progress=False if args.no_progress else None, command=command)
+        result = execute(cfg, src, progress=False if args.no_progress else None, command=command,
+                         overwrite=args.overwrite)
     except Interrupted as exc:
         print(interrupted_message(exc.folder), file=sys.stderr)
         return 130

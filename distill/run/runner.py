@@ -89,16 +89,56 @@ def out_dir(cfg: RunConfig) -> Path:
     return Path(cfg.out) if cfg.out else Path("outputs") / cfg.run_name()
 
 
+ROLES = ("teacher", "judge", "answer_teacher", "reward")
+
+
+def _models(config: dict[str, Any]) -> dict[str, str]:
+    """role -> `provider:model@url` (credentials masked) of a config as the manifest records it."""
+    from distill.redact import redact_url
+
+    out = {}
+    for role in ROLES:
+        spec = config.get(role)
+        if isinstance(spec, dict):
+            name = f"{spec.get('provider')}:{spec.get('model') or spec.get('path') or ''}"
+            out[role] = name + (f"@{redact_url(spec['base_url'])}" if spec.get("base_url") else "")
+    return out
+
+
+def keep_earlier_results(path: Path, cfg: RunConfig) -> None:
+    """Refuse to replace a finished run made with other models: its dataset is not this run's to rebuild (an
+    edited option or template is, and is rebuilt from the cache). Say how to keep both, or how to replace it."""
+    import orjson
+
+    try:
+        manifest = orjson.loads((path / "manifest.json").read_bytes())
+        before = _models(manifest["config"]) if manifest.get("recipe") == cfg.recipe else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    if before is None:
+        return  # not a finished run of this recipe: RunFolder.prepare decides
+    now = _models(cfg.model_dump(mode="json"))
+    changed = [f"{role} {before.get(role) or 'none'} -> {now.get(role) or 'none'}" for role in ROLES
+               if before.get(role) != now.get(role)]
+    if changed:
+        model = (cfg.teacher.model or cfg.teacher.provider).replace("/", "-").replace(":", "-")
+        raise InputError(f"{path} holds a finished run made with other models ({'; '.join(changed)}); this run "
+                         f"would replace its dataset. To keep both, give this run its own folder (--out "
+                         f"{path}-{model}, or --name); to replace it, add --overwrite.")
+
+
 def check_inputs(cfg: RunConfig) -> int | None:
     return Inputs(cfg.input, cfg.num).check() if cfg.input is not None else None
 
 
 def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | None = None,
-            command: str | None = None) -> RunResult:
+            command: str | None = None, overwrite: bool = False) -> RunResult:
     cls, options = validate_options(cfg, src)
     rows = check_inputs(cfg)
     folder = RunFolder(out_dir(cfg))
     created = not folder.path.exists()
+    if not overwrite:
+        keep_earlier_results(folder.path, cfg)
     folder.prepare(cfg.recipe)
     try:
         return run_loop(_run(cfg, cls, options, folder, rows, progress, command))
