@@ -143,3 +143,29 @@ def test_another_teacher_never_replaces_an_earlier_run(tmp_path, teacher_server)
     res = distill("run", str(cfg), "--no-progress", "--set", "teacher.model=other-model", "--overwrite")
     assert res.returncode == 0, res.stderr
     assert "other-model" in json.loads((tmp_path / "run" / "manifest.json").read_text())["config"]["teacher"]["model"]
+
+
+def test_unreachable_teachers_end_with_one_clean_message(tmp_path):
+    import socket
+    import threading
+
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Hi"}) + "\n")
+    plain = socket.socket()
+    plain.bind(("127.0.0.1", 0))
+    plain.listen()
+
+    def answer_plain_http() -> None:  # an http server where the config says https
+        for _ in range(4):
+            conn, _ = plain.accept()
+            conn.recv(1000)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            conn.close()
+
+    threading.Thread(target=answer_plain_http, daemon=True).start()
+    for url, says in (("http://no-such-host.invalid:8000/v1", "cannot connect"),
+                      (f"https://127.0.0.1:{plain.getsockname()[1]}/v1", "WRONG_VERSION_NUMBER")):
+        cfg = recipe_yaml(tmp_path / "r.yaml", url, inp, tmp_path / "run", teacher_extra="max_retries: 1")
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 1 and says in res.stderr, res.stderr
+        assert "never retrieved" not in res.stderr and "Traceback" not in res.stderr, res.stderr
+    plain.close()
