@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from distill.providers.base import Choice
+from distill.quality.replies import parse_score, parse_winner
 from distill.providers.openai_reply import parse_reply
 from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
 from distill.recipes.knowledge_parse import parse_pairs
@@ -24,6 +25,7 @@ from distill.recipes.self_instruct_parse import (
     parse_output_first,
     says_yes,
 )
+from distill.text.math_answers import final_answers
 from distill.text.reply_text import clean_reply, split_reasoning
 
 CORPUS = Path(__file__).parent / "reply_styles"
@@ -44,6 +46,9 @@ PARSERS = {
     "lab_contexts": parse_contexts,
     "qa_pairs": lambda text: [[p.kind, p.question, p.answer] for p in parse_pairs(text)],
     "rewrite": parse_rewrite,
+    "boxed": lambda text: final_answers(text)[-1],
+    "judge_score": lambda text: parse_score(text, (1, 10))[0],
+    "judge_winner": lambda text: parse_winner(text)[0],
 }
 
 

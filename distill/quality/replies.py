@@ -36,9 +36,10 @@ class UnreadableReply(Exception):
 _NUMBER = r"(\d{1,4}(?:\.\d{1,4})?)(?![\d.]*\d)"
 _SCORE_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"\[\[ {0,8}" + _NUMBER + r" {0,8}\]\]", r"\[RESULT\]\s{0,8}" + _NUMBER,
-    r"\b(?:score|rating)\s{0,8}[:=]\s{0,8}" + _NUMBER)]
+    r"\b(?:score|rating)[*_]{0,2}\s{0,8}[:=]\s{0,8}[*_]{0,2}\s{0,8}" + _NUMBER)]  # **Score:** 7 too
 _WINNER_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
-    r"\[\[ {0,8}(A|B|C|tie) {0,8}\]\]", r"\[RESULT\]\s{0,8}(A|B|tie)\b", r"\bwinner\s{0,8}[:=]\s{0,8}\"?(A|B|tie)\b")]
+    r"\[\[ {0,8}(A|B|C|tie) {0,8}\]\]", r"\[RESULT\]\s{0,8}(A|B|tie)\b",
+    r"\bwinner[*_]{0,2}\s{0,8}[:=]\s{0,8}[*_]{0,2}\s{0,8}\"?(A|B|tie)\b")]
 _STRUCTURE = re.compile(r'\\.|["{}\[\]]', re.DOTALL)
 _CLOSES = {"}": "{", "]": "["}
 
