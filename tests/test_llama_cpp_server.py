@@ -21,6 +21,7 @@ from helpers import ROOT, distill, read_jsonl
 from distill.providers.local import packaged_gguf
 
 FILES = ("data.jsonl", "rejected.jsonl")
+pytestmark = pytest.mark.slow  # runs the real SmolLM2 model (CI runs the slow tests too)
 
 
 @pytest.fixture(scope="module")
