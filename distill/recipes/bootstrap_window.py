@@ -50,14 +50,14 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
     reply the recipe cannot use as it came, such as a lead-in cut off by a stop sequence); the second reply is the
     one read."""
     ctx.progress.phase("bootstrap", window.target)  # the bar counts new items toward the target
-    sent: dict[int, asyncio.Future[Completion]] = {}
+    sent: dict[int, asyncio.Future[Completion] | None] = {}  # None: made, not cached, not launched yet
+    unstarted: dict[int, Messages] = {}
     jobs: list[asyncio.Future[Any]] = []
     read, idle = 0, 0  # replies read so far; how many of the last ones added nothing
     slots = asyncio.Semaphore(window.in_flight)  # FIFO: the oldest prompt made goes out first
     started: set[int] = set()  # prompts that got a slot (sent)
-    reader_blocked = asyncio.Event()  # set while the reader waits for a reply that has not arrived
 
-    def start(slot: int, messages: Messages) -> asyncio.Future[Completion]:
+    def start(slot: int, messages: Messages) -> asyncio.Future[Completion] | None:
         hit = ctx.teacher.cached(messages, params)
         retry = again(messages, hit) if hit is not None and again is not None else None
         if retry is not None:
@@ -66,14 +66,20 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
             future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
             future.set_result(hit)
             return future
-        return asyncio.ensure_future(call(slot, messages))
+        unstarted[slot] = messages
+        return None
+
+    def launch() -> None:
+        """A prompt the cache cannot answer is launched only when the reader must wait for a reply that is not
+        there (as a task would first run then anyway): on a re-run of a finished run every reply it reads is
+        cached, so it reaches the target without waiting and nothing is sent. (Launched as soon as made, the
+        prompts made ahead of the reader went out through the free slots, past those the first run sent, and
+        every re-run paid for a few more.)"""
+        for slot, messages in unstarted.items():
+            sent[slot] = asyncio.ensure_future(call(slot, messages))
+        unstarted.clear()
 
     async def call(slot: int, messages: Messages) -> Completion:
-        # A prompt the cache cannot answer goes out only once the reader waits for a reply that is not there:
-        # on a re-run of a finished run every reply it reads is cached, so it reaches the target without
-        # waiting and nothing is sent (without this, the prompts made ahead of the reader went out at once
-        # through the free slots, past those the first run sent, and every re-run paid for a few more).
-        await reader_blocked.wait()
         async with slots:
             started.add(slot)
             reply = await ctx.teacher.complete(messages, params)
@@ -97,9 +103,10 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
             if not sent:
                 break
             before = done()
+            if sent[read] is None or not sent[read].done():  # type: ignore[union-attr]
+                launch()
             future = sent.pop(read)
-            if not future.done():
-                reader_blocked.set()
+            assert future is not None
             try:
                 reply = await future
             except CallFailed as exc:
@@ -107,20 +114,21 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
             else:
                 jobs.extend(asyncio.ensure_future(job) for job in handle(reply.choices[0], read))
                 jobs = _prune(jobs)
-            reader_blocked.clear()
             read += 1
             idle = idle + 1 if done() == before else 0
             ctx.progress.advance(done() - before)
             if done() >= window.target:
                 break  # later replies are not read (a received one stays cached for a run with a larger target)
         await asyncio.gather(*jobs)
-        for slot, future in sent.items():
+        launched = {slot: f for slot, f in sent.items() if f is not None}
+        for slot, future in launched.items():
             if slot not in started:
                 future.cancel()  # never sent: costs nothing
-        await asyncio.gather(*sent.values(), return_exceptions=True)  # sent ones are paid for: keep their answers
+        await asyncio.gather(*launched.values(), return_exceptions=True)  # sent ones are paid for: keep answers
     finally:
         for future in [*sent.values(), *jobs]:
-            future.cancel()
+            if future is not None:
+                future.cancel()
     return read
 
 
