@@ -30,7 +30,6 @@ from distill.providers.base import (
 )
 from distill.providers.openai_refusals import Refused
 
-
 RAW_ROLE = "distill.raw_prompt"  # marks a raw completion's prompt inside the engine (never sent as a role)
 
 
