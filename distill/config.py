@@ -109,7 +109,7 @@ class RunConfig(BaseModel):
     _check_teacher = field_validator("teacher", "judge", "answer_teacher", "reward", mode="before")(_provider)
 
     @model_validator(mode="after")
-    def _gate_is_complete(self) -> "RunConfig":
+    def _gate_is_complete(self) -> RunConfig:
         if self.select is not None and self.quality is None and self.reward is None:
             raise ValueError("select: needs scores to select on; add quality: (a judge rubric) or reward:")
         return self

@@ -1,8 +1,8 @@
 """Requests-per-minute and tokens-per-minute limits as smooth token buckets.
 
 Each bucket refills continuously at 97% of the set rate and holds at most a quarter second of budget, so no
-one-second window sees more than ~1.25x the per-second rate (providers such as Together enforce per-second rates; a minute-sized bucket
-would burst into 429s). Tokens are reserved from an estimate before a call and the difference is settled from
+one-second window sees more than ~1.25x the per-second rate (providers such as Together enforce per-second rates;
+a minute-sized bucket would burst into 429s). Tokens are reserved from an estimate before a call and the difference is settled from
 the reply's real usage afterwards.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-
 
 HEADROOM = 0.97  # aim 3% under the limit, so event-loop jitter never tips a 1-second window over it
 
