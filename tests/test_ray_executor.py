@@ -151,12 +151,10 @@ def test_executor_config_and_cli_override(tmp_path, teacher_server):
     typo = write(tmp_path / "typo.yaml", base + "executor: {kind: ray, worker: 4}\n")
     res = distill("validate", str(typo))
     assert res.returncode == 2 and "executor.worker" in res.stderr
-    from argparse import Namespace
-
+    from distill.cli.main import build_parser
     from distill.cli.run_cmd import overrides
 
-    args = Namespace(teacher=None, judge=None, num=None, out=None, seed=None, input=None, field=None,
-                     executor="ray")
+    args = build_parser().parse_args(["run", "r.yaml", "--executor", "ray"])
     assert overrides(args, {"executor": {"kind": "local"}})["executor"] == {"kind": "ray"}
     assert overrides(args, {"executor": {"kind": "ray", "address": "auto"}})["executor"] == {
         "kind": "ray", "address": "auto"}
