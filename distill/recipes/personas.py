@@ -42,7 +42,7 @@ from distill.text.math_answers import equivalent, extract_boxed, normalize, trim
 Kind = Literal["instruction", "math", "code", "knowledge"]
 _LABEL = re.compile(r"^\s*\**\s*(?:math problem|word problem|problem|task|question|request|instruction)\s*\**\s*:"
                     r"\s*\**\s*", re.I)
-_LEAK = re.compile(r"\n\s*\**(?:solution|answer|step 1)\**\s*:", re.I)
+_LEAK = re.compile(r"\n[ \t]*\**(?:solution|answer|step 1)\**[ \t]*:", re.I)  # [ \t]: linear on runs of newlines
 
 
 class PersonasOptions(BaseModel):
