@@ -16,11 +16,11 @@ import json
 import random
 import re
 import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from typing import Any
+
+from fake_teacher import FakeTeacher
 
 LEAD_INS = ["Sure! Here are some more:", "Certainly! Here you go:", "Here is what you asked for:",
             "Of course. Below are the items you requested:", "Absolutely, here they are:"]
@@ -274,39 +274,11 @@ def make_app(cfg: dict[str, Any]) -> Any:
     return app
 
 
-class ChattyTeacher:
+class ChattyTeacher(FakeTeacher):
     """Starts the server in its own process; `url` is its OpenAI base URL."""
 
-    def __init__(self, **cfg: Any) -> None:
-        self.cfg = cfg
-        self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    def __enter__(self) -> ChattyTeacher:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--config", json.dumps(self.cfg)],
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.port = int(self.proc.stdout.readline().strip())
-        for _ in range(200):
-            try:
-                self.stats()
-                break
-            except OSError:
-                time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def stats(self) -> dict[str, int]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as r:
-            return json.loads(r.read())  # type: ignore[no-any-return]
+    def command(self) -> list[str]:
+        return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
 
 
 def main() -> None:

@@ -248,9 +248,12 @@ class FakeTeacher:
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
 
+    def command(self) -> list[str]:
+        """The server process to start; the other scripted servers in tests/ override only this."""
+        return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
+
     def __enter__(self) -> "FakeTeacher":
-        self.proc = subprocess.Popen([sys.executable, __file__, "--config", json.dumps(self.cfg)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline().strip())
         for _ in range(200):  # the port is bound before the app listens: wait until it answers

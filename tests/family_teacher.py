@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
-import subprocess
 import sys
-import time
 from typing import Any
 
 from fake_teacher import FakeTeacher, State, make_app
@@ -125,18 +123,8 @@ class FamilyTeacher(FakeTeacher):
         super().__init__(**cfg)
         self.family = family
 
-    def __enter__(self) -> FamilyTeacher:  # noqa: PYI034
-        self.proc = subprocess.Popen([sys.executable, __file__, "--family", self.family, "--config",
-                                      json.dumps(self.cfg)], stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.port = int(self.proc.stdout.readline().strip())
-        for _ in range(200):
-            try:
-                self.stats()
-                break
-            except OSError:
-                time.sleep(0.02)
-        return self
+    def command(self) -> list[str]:
+        return [sys.executable, __file__, "--family", self.family, "--config", json.dumps(self.cfg)]
 
 
 def main() -> None:

@@ -16,11 +16,10 @@ import hashlib
 import json
 import re
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from typing import Any
+
+from fake_teacher import FakeTeacher
 
 CODE = "__import__('os').system('touch PWNED')"
 DEEP_JSON = '{"score":' * 5000 + "1" + "}" * 5000
@@ -140,37 +139,11 @@ def make_app(stats: dict[str, int]) -> Any:
     return app
 
 
-class HostileTeacher:
+class HostileTeacher(FakeTeacher):
     """Starts the server in its own process and stops it on exit."""
 
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    def __enter__(self) -> HostileTeacher:  # noqa: PYI034
-        self.proc = subprocess.Popen([sys.executable, __file__], stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.port = int(self.proc.stdout.readline().strip())
-        for _ in range(200):
-            try:
-                self.stats()
-                break
-            except OSError:
-                time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def stats(self) -> dict[str, int]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as r:
-            return json.loads(r.read())  # type: ignore[no-any-return]
+    def command(self) -> list[str]:
+        return [sys.executable, __file__]
 
 
 def main() -> None:
