@@ -1,0 +1,154 @@
+"""The protocol a provider's batch API implements, and the small types it speaks in.
+
+A batch backend turns many chat requests into one deferred job and reads the answers back. The dispatcher owns
+everything around it (queueing, splitting at `limits`, recording what was submitted in `cache.sqlite`, polling
+with backoff, retrying entries); a backend only translates to one API's wire format. Two shapes fit:
+
+- OpenAI and compatible servers (vLLM serves /v1/batches too): `upload` posts a JSONL file and returns its id,
+  `create` starts a batch on that file;
+- Anthropic Message Batches: no upload step (`upload` returns None), `create` posts the requests themselves.
+
+Contract, per method (the dispatcher relies on every word):
+
+- `encode(custom_id, messages, params)` is pure: the same arguments give the same bytes. It returns ONE request
+  line without its trailing newline; the dispatcher joins lines with b"\\n" and splits groups with `split`, so
+  `limits.max_bytes` must already leave room for any wrapper the API puts around the lines.
+- `upload(lines)` is not idempotent (each call stores a new file) but costs nothing: an upload whose id was
+  never recorded is merely an orphaned file. It returns once the provider has acknowledged the file.
+- `create(upload_id, lines)` starts billable work and is NOT idempotent: it is called at most once per group of
+  lines, and the returned batch id is committed to `cache.sqlite` before anything else happens. `lines` are the
+  exact lines given to `upload` (a backend with an upload step may ignore them).
+- `poll(batch_id)` and `results(batch_id)` are read-only and idempotent: after a crash the same batch is polled
+  and its results read again. `results` is called once `poll` said `ended`; it yields one entry per request the
+  provider reports on, in any order; a request it does not mention is treated as `BatchItemError(retry=True)`.
+- Errors: `RetryableError` (429, 5xx, timeouts, dropped connections) is retried by the dispatcher with backoff;
+  `BatchNotFound` means the batch (or its results) is gone for good — deleted, past retention, or invisible to
+  the current API key — and its requests are submitted again; `TeacherError` stops the run (bad key, bad model).
+
+A backend is made from the teacher's `ProviderSpec` (`backend_for(spec)`); it holds its own HTTP client and
+gives it back in `close()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+from distill.errors import InputError
+
+if TYPE_CHECKING:
+    from distill.providers.base import Completion, GenerationParams, Message
+    from distill.providers.spec import ProviderSpec
+
+BACKENDS: dict[str, str] = {  # provider name -> `module:class` of its batch backend (imported lazily)
+    "openai": "distill.batch.openai_batch:OpenAIBatchBackend",
+    "anthropic": "distill.batch.anthropic_batch:AnthropicBatchBackend",
+}
+
+
+class BatchNotFound(Exception):
+    """The provider does not know this batch (or its result file) any more: deleted, expired from retention, or
+    created under another API key. Its requests were never answered as far as this run can tell."""
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much one batch may hold: requests, and bytes of joined request lines (wrapper overhead excluded)."""
+
+    max_requests: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A batch's progress, normalised across providers.
+
+    `status`: `running` (validating, queued, in progress, finalizing, cancelling — wait and poll again),
+    `ended` (results can be read: completed, expired or cancelled, some entries possibly errored), or `failed`
+    (the batch as a whole was refused and has no results, `error` says why). `done` counts requests the
+    provider has finished (answered or errored) out of `total`; `errored` those that ended without an answer.
+    `provider_status` is the API's own word, for `distill status`."""
+
+    status: Literal["running", "ended", "failed"]
+    done: int = 0
+    total: int = 0
+    errored: int = 0
+    provider_status: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchItemError:
+    """One request of a batch that ended without an answer.
+
+    `retry` True: the request was not answered for a reason the next batch may not meet (expired in the 24 h
+    window, cancelled, a server error, a rate limit) — it goes into the next batch. False: the request itself is
+    wrong (invalid, refused) and the call fails like an immediate call whose retries ran out. `kind` is a short
+    reason: "expired", "canceled", "server_error", "invalid_request", "context_length" (the prompt is too long
+    for the model: the item is rejected, as with an immediate call), or the API's own error type."""
+
+    kind: str
+    message: str
+    retry: bool
+
+
+BatchResult = tuple[str, "Completion | BatchItemError"]
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    limits: BatchLimits
+    supports_n: bool  # False: the dispatcher sends n single-sample requests instead of one with `n`
+
+    def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes: ...
+
+    async def upload(self, lines: Sequence[bytes]) -> str | None: ...
+
+    async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str: ...
+
+    async def poll(self, batch_id: str) -> BatchState: ...
+
+    def results(self, batch_id: str) -> AsyncIterator[BatchResult]: ...
+
+    async def close(self) -> None: ...
+
+
+def split(lines: Iterable[tuple[str, bytes]], limits: BatchLimits) -> list[list[tuple[str, bytes]]]:
+    """Group (custom_id, line) pairs in order into batches within `limits` (a line costs its bytes plus one for
+    its newline). A line larger than `max_bytes` on its own can never be sent: ValueError names it."""
+    groups: list[list[tuple[str, bytes]]] = []
+    current: list[tuple[str, bytes]] = []
+    size = 0
+    for custom_id, line in lines:
+        cost = len(line) + 1
+        if cost > limits.max_bytes:
+            raise ValueError(f"request {custom_id} is {cost} bytes, more than a batch may hold ({limits.max_bytes})")
+        if current and (len(current) >= limits.max_requests or size + cost > limits.max_bytes):
+            groups.append(current)
+            current, size = [], 0
+        current.append((custom_id, line))
+        size += cost
+    if current:
+        groups.append(current)
+    return groups
+
+
+def has_backend(provider: str) -> bool:
+    return provider in BACKENDS
+
+
+def backend_for(spec: ProviderSpec) -> BatchBackend:
+    """The batch backend of the spec's provider; InputError (exit 2) when the provider has none."""
+    from distill.providers.registry import load_target
+
+    target = BACKENDS.get(spec.provider)
+    if target is None:
+        raise InputError(no_backend_message(spec.provider))
+    return load_target(target)(spec)  # type: ignore[no-any-return]
+
+
+def no_backend_message(provider: str) -> str:
+    known = ", ".join(sorted(BACKENDS))
+    return (f"provider {provider!r} has no batch API, so `batch: true` cannot be used with it (batch mode "
+            f"works with: {known}). Remove `batch: true`, or use one of those providers.")
