@@ -7,6 +7,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# tests elsewhere reuse the recipe tests' scripted replies (e.g. `from test_self_instruct import RULES`)
+sys.path.insert(1, str(Path(__file__).resolve().parent / "recipes"))
 
 from fake_teacher import FakeTeacher  # noqa: E402
 

@@ -137,7 +137,7 @@ REPORTED: dict[tuple[str, str], str] = {}
 
 
 def _still_slow(name: str, case: str) -> bool:
-    code = (f"import sys; sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}; "
+    code = (f"import sys; sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[2])]!r}; "
             f"import test_parsers_total as t; t.READERS[{name!r}](t.CASES[{case!r}])")
     try:
         subprocess.run([sys.executable, "-c", code], timeout=8, check=True, capture_output=True)

@@ -43,7 +43,7 @@ def test_dot_inside_a_repository_is_refused(tmp_path, teacher_server):
     before = _tree(repo)
     cfg = _cfg(tmp_path, teacher_server, "unused")
     res = distill("run", str(cfg), "--no-progress", "--out", ".", cwd=repo,
-                  env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+                  env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert res.returncode == 2, res.stderr
     assert "not a distill run folder" in res.stderr
     assert _tree(repo) == before

@@ -28,7 +28,7 @@ from distill.recipes.self_instruct_parse import (
 from distill.text.math_answers import final_answers
 from distill.text.reply_text import clean_reply, split_reasoning
 
-CORPUS = Path(__file__).parent / "reply_styles"
+CORPUS = Path(__file__).parents[1] / "reply_styles"
 STYLES = ("plain", "lead_in", "trailing_remark", "bold_labels", "headings", "code_fence", "paren_numbers", "think",
           "crlf")
 
@@ -160,4 +160,4 @@ def test_qa_parsing_is_linear_in_runs_of_newlines() -> None:
     code = ("from distill.recipes.knowledge_parse import parse_pairs\n"
             "assert parse_pairs('Q1 [fact]: What?' + '\\n' * 20000) == []\n"
             "assert len(parse_pairs(('Q1: What?' + '\\n' * 3000 + 'A1: That.\\n') * 50)) == 50\n")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parent.parent)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parents[2])
