@@ -21,7 +21,7 @@ from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
 from distill.providers.base import Choice, GenerationParams
 from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import (ALPACA_EXTRA_BLACKLIST, SELF_INSTRUCT_BLACKLIST, clean_instruction,
                                                  instruction_rejection)
@@ -64,8 +64,12 @@ class Alpaca(Recipe):
         seeds = load_seed_tasks(cfg.resolve(self.options.seeds))
         return [self._prompt(cfg.seed, seeds, k) for k in range(min(limit, self.options.in_flight))]
 
-    def estimate_calls(self, rows: int) -> int:
-        return max(1, (rows or self.options.num_instructions) // 8)
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        target = cfg.num or self.options.num_instructions
+        listed = self.options.tasks_per_prompt - self.options.demos - 1  # the last one is cut by the stop
+        kept = max(1, listed // 2)
+        return Estimate(candidates=target, about=True, basis=f"{kept} of a reply's {listed} new tasks kept"
+                        ).add("teacher", max(self.options.in_flight, -(-target // kept)))
 
     async def run(self) -> None:
         ctx, opts = self.ctx, self.options

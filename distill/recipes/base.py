@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -10,6 +11,30 @@ from pydantic import BaseModel, ConfigDict
 from distill.config import RunConfig
 from distill.io.inputs import InputRow
 from distill.run.context import RunContext
+
+
+@dataclass
+class Estimate:
+    """What a run would ask of each model, for `--dry-run`. Roles: `teacher`; `judge` (the recipe's own judge
+    calls, answered by `judge:` or else the teacher); `answer` (answered by `answer_teacher:` or else the teacher).
+
+    `requests` counts calls and `samples` the completions they ask for (a call with `n: 4` is one request and four
+    samples; an endpoint without `n` turns it into four requests). `candidates` is how many records at most reach
+    the quality gate, whose judge calls (`gate` per candidate) the dry run adds. When `about` is set the figures
+    depend on what the replies yield (how many new instructions pass the filters, how many questions a reply
+    lists) and `basis` says what was assumed; otherwise they are ceilings the run cannot pass."""
+
+    requests: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, int] = field(default_factory=dict)
+    candidates: int = 0
+    gate: int = 0  # the quality gate's judge calls per candidate (set by the dry run)
+    about: bool = False
+    basis: str = ""
+
+    def add(self, role: str, requests: int, n: int = 1) -> Estimate:
+        self.requests[role] = self.requests.get(role, 0) + requests
+        self.samples[role] = self.samples.get(role, 0) + requests * n
+        return self
 
 
 class NoOptions(BaseModel):
@@ -31,8 +56,8 @@ class Recipe:
         """The first `limit` teacher prompts a run would send (for --dry-run; no ctx, no teacher needed)."""
         raise NotImplementedError
 
-    def estimate_calls(self, rows: int) -> int:
-        """How many teacher calls a run over `rows` input rows makes, at most (for --dry-run)."""
+    def estimate(self, cfg: RunConfig, rows: int) -> Estimate:
+        """The calls a run over `rows` input rows (or `--num` for generating recipes) makes (for --dry-run)."""
         raise NotImplementedError
 
     async def run(self) -> None:

@@ -38,7 +38,7 @@ from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.quality.judge import json_format
 from distill.quality.replies import Unparseable, find_json_object, parse_score
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.evol_elimination import (
     answer_rejection,
     copied_prompt_words,
@@ -109,9 +109,11 @@ class EvolInstruct(Recipe):
         return [[{"role": "user", "content": choose(ops, cfg.seed, r.index, 1).prompt(self._root_text(r))}]
                 for r in islice(rows, limit)]
 
-    def estimate_calls(self, rows: int) -> int:
-        per_round = 2 + self.options.equality_check + self.options.difficulty
-        return rows * (self.options.rounds * per_round + self.options.difficulty + self.options.keep_roots)
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        o = self.options
+        checks = o.rounds * (o.equality_check + o.difficulty) + o.difficulty  # and the root's difficulty
+        return (Estimate(candidates=rows * (o.rounds + o.keep_roots)).add("teacher", rows * o.rounds)
+                .add("answer", rows * (o.rounds + o.keep_roots)).add("judge", rows * checks))
 
     async def run(self) -> None:
         self.ops = operations(self.options.operation_set, self.options.operations)

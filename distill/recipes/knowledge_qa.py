@@ -25,7 +25,7 @@ from distill.io.documents import Chunk, chunk_words, read_documents
 from distill.prompts import render
 from distill.providers.base import Completion, GenerationParams
 from distill.quality.judge import json_format
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.knowledge_parse import (
     CHECKS,
     parse_checks,
@@ -88,8 +88,11 @@ class KnowledgeQA(Recipe):
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         return [self._prompt(c) for c in self._chunks(cfg, None)[:limit]]
 
-    def estimate_calls(self, rows: int) -> int:
-        return max(rows, 1) * (1 + self.options.pairs_per_chunk)
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        chunks = len(self._chunks(cfg, None))
+        pairs = chunks * self.options.pairs_per_chunk
+        return Estimate(candidates=pairs, about=True, basis=f"{self.options.pairs_per_chunk} pairs per chunk, "
+                        "each checked by one judge call").add("teacher", chunks).add("judge", pairs)
 
     async def run(self) -> None:
         ctx, opts = self.ctx, self.options

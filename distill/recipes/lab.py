@@ -40,7 +40,7 @@ from distill.io.documents import chunk_words
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.quality.replies import UnreadableReply
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.knowledge_parse import parse_pairs
 from distill.recipes.lab_judges import (
     faithful,
@@ -103,8 +103,29 @@ class Lab(Recipe):
                 out.append(self._contexts_prompt(leaf))
         return out
 
-    def estimate_calls(self, rows: int) -> int:
-        return 0  # depends on the taxonomy; the dry run shows the prompts of each leaf
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        """From the taxonomy: skills ask for at most `questions_per_seed` (`contexts_per_seed` x
+        `questions_per_context`) questions per seed, each judged, answered and judged again; knowledge asks for
+        `pairs_per_chunk` pairs per (chunk, seed context), each checked by three judges."""
+        o, out = self.options, Estimate(about=True, basis="every question the prompts ask for is listed and new")
+        for leaf in load_taxonomy(cfg.resolve(o.taxonomy)):
+            if leaf.kind == "knowledge":
+                examples = min(len(leaf.knowledge), o.max_seeds_per_leaf or len(leaf.knowledge))
+                chunks = sum(len(chunk_words(name, text, o.chunk_words, 0)) for name, text in leaf.documents)
+                units = chunks * (examples if o.knowledge_pairing == "all" else 1)
+                out.add("teacher", units).add("judge", 3 * units * o.pairs_per_chunk)
+                out.candidates += units * o.pairs_per_chunk
+                continue
+            seeds = len(leaf.seeds[: o.max_seeds_per_leaf])
+            if leaf.kind == "freeform":
+                questions = seeds * o.questions_per_seed
+                out.add("teacher", seeds)
+            else:
+                questions = seeds * o.contexts_per_seed * o.questions_per_context
+                out.add("teacher", seeds + seeds * o.contexts_per_seed)
+            out.add("teacher", questions).add("judge", 2 * questions)
+            out.candidates += questions
+        return out
 
     async def run(self) -> None:
         ctx = self.ctx

@@ -31,7 +31,7 @@ from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.quality.judge import json_format
 from distill.quality.replies import find_json_object
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.pre_query import SENTINEL, PreQuery, pre_query
 from distill.run.folder import order_key
 from distill.run.records import make_record
@@ -77,8 +77,10 @@ class Magpie(Recipe):
         return [system + [{"role": "user", "content": f"(the model writes this turn; raw prompt = the text "
                                                       f"before {SENTINEL} in its chat template)"}]]
 
-    def estimate_calls(self, rows: int) -> int:
-        return self.options.count * (3 if self.options.tags else 2)
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        count = cfg.num or self.options.count
+        out = Estimate(candidates=count).add("teacher", count).add("answer", count)
+        return out.add("judge", count) if self.options.tags else out
 
     async def run(self) -> None:
         ctx, opts = self.ctx, self.options

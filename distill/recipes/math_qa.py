@@ -31,7 +31,7 @@ from distill.engine.teacher import CallFailed
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
@@ -72,8 +72,10 @@ class MathQA(Recipe):
         return [[{"role": "user", "content": render("math_qa/solve.j2", problem=r.instruction)}]
                 for r in islice(rows, limit)]
 
-    def estimate_calls(self, rows: int) -> int:
-        return rows * (1 + 2 * self.options.augment)
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        problems = rows * (1 + self.options.augment)  # the input's and the augmented ones, each solved n times
+        return (Estimate(candidates=problems).add("teacher", rows * self.options.augment)
+                .add("teacher", problems, self.options.samples))
 
     async def run(self) -> None:
         ctx = self.ctx

@@ -33,7 +33,7 @@ from distill.engine.teacher import CallFailed
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.dedup import Deduplicator
@@ -79,9 +79,11 @@ class Personas(Recipe):
         return [[{"role": "user", "content": render(f"personas/{kind}.j2", persona=row.instruction)}]
                 for row in islice(rows, limit) for kind in self.options.tasks][:limit]
 
-    def estimate_calls(self, rows: int) -> int:
-        per = sum(1 + (self.options.math_samples if k == "math" else 1) for k in self.options.tasks)
-        return rows * per
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        out = Estimate(candidates=rows * len(self.options.tasks)).add("teacher", rows * len(self.options.tasks))
+        for kind in self.options.tasks:
+            out.add("answer", rows, self.options.math_samples if kind == "math" else 1)
+        return out
 
     async def run(self) -> None:
         self.dedup = Deduplicator(threshold=self.options.near_duplicate_threshold)

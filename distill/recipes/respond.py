@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from distill.io.inputs import InputRow
 from distill.prompts import render
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.run.folder import order_key
 from distill.run.records import make_record
 
@@ -44,8 +44,8 @@ class Respond(Recipe):
     def preview(self, cfg: Any, rows: Iterator[InputRow], limit: int) -> list[list[dict[str, str]]]:
         return [self._messages(row) for row in islice(rows, limit)]
 
-    def estimate_calls(self, rows: int) -> int:
-        return rows
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        return Estimate(candidates=rows * self.options.samples).add("teacher", rows, self.options.samples)
 
     async def run(self) -> None:
         self.params = self.ctx.teacher.params(n=self.options.samples)

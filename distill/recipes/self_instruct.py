@@ -32,7 +32,7 @@ from distill.engine.teacher import CallFailed
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
 from distill.providers.base import Choice, Completion, GenerationParams
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
 from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
@@ -100,9 +100,15 @@ class SelfInstruct(Recipe):
         seeds = self._seeds(cfg)
         return [self._prompt(cfg.seed, seeds, [], k) for k in range(min(limit, self.options.in_flight))]
 
-    def estimate_calls(self, rows: int) -> int:
-        target = rows or self.options.num_instructions
-        return target // 3 + target * 2  # bootstrap prompts (about 3 new per reply) + classify + instances
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        target = cfg.num or self.options.num_instructions
+        listed = 15 - self.options.human_demos - self.options.machine_demos  # numbers up to 15 (the stop is "16")
+        kept = max(1, listed // 2)
+        prompts = max(self.options.in_flight, -(-target // kept))
+        return Estimate(candidates=target * self.options.max_instances, about=True,
+                        basis=f"{kept} of a bootstrap reply's {listed} new instructions kept; then one "
+                              "classification call and one instances call per instruction"
+                        ).add("teacher", prompts + 2 * target)
 
     async def run(self) -> None:
         ctx = self.ctx

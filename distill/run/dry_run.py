@@ -1,4 +1,5 @@
-"""`distill run --dry-run`: what a run would send, how many calls and roughly how many tokens. Calls nobody."""
+"""`distill run --dry-run`: what a run would send, how many calls each model gets and roughly how many tokens.
+Calls nobody."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from distill.config import RunConfig
 from distill.engine.prices import cost, price_info
 from distill.io.inputs import Inputs
 from distill.providers.spec import ProviderSpec
+from distill.recipes.base import Estimate
 from distill.run.runner import check_inputs, out_dir, validate_options
 from distill.yaml_source import YamlSource
+
+JUDGE_REPLY_TOKENS = 300  # a judge's reply: a JSON score and a short rationale
 
 
 def dry_run(cfg: RunConfig, src: YamlSource | None, shown: int = 2) -> str:
@@ -15,20 +19,55 @@ def dry_run(cfg: RunConfig, src: YamlSource | None, shown: int = 2) -> str:
     rows = check_inputs(cfg) or 0
     recipe = cls(None, options)  # a preview needs no teacher and no run folder
     prompts = recipe.preview(cfg, Inputs(cfg.input, cfg.num).rows() if cfg.input else iter(()), max(shown, 20))
-    calls = recipe.estimate_calls(rows or cfg.num or 0)
+    est = with_run_stages(cfg, recipe.estimate(cfg, rows))
     avg_prompt = sum(len(m["content"]) for p in prompts for m in p) / max(1, len(prompts)) / 4
     max_new = cfg.generation.max_tokens or 512
-    lines = [f"recipe {cfg.recipe} | teacher {cfg.teacher.label()} | {rows} input rows | out {out_dir(cfg)}",
-             f"teacher calls: up to {calls}",
-             f"tokens (estimate, chars/4): ~{int(avg_prompt * calls):,} prompt + up to {max_new * calls:,} "
-             f"completion"]
-    lines.append(_cost_line("teacher", cfg.teacher, avg_prompt * calls, max_new * calls))
-    lines += _other_roles(cfg, calls, avg_prompt, max_new)
+    lines = [f"recipe {cfg.recipe} | teacher {cfg.teacher.label()} | {rows} input rows | out {out_dir(cfg)}"]
+    word = "about" if est.about else "up to"
+    for role, spec in (("teacher", cfg.teacher), ("answer", cfg.answer_teacher), ("judge", cfg.judge or cfg.teacher)):
+        requests, samples = est.requests.get(role, 0), est.samples.get(role, 0)
+        if spec is None or (role != "teacher" and not requests):
+            continue
+        judging = role == "judge"
+        prompt_tokens = (avg_prompt + (max_new if judging else 0)) * requests
+        completion_tokens = (JUDGE_REPLY_TOKENS if judging else max_new) * samples
+        label = "" if role == "teacher" else f" ({spec.label()})"
+        more = f", {samples} samples" if samples != requests else ""
+        lines.append(f"{role} calls{label}: {word} {requests}{more}{_gate_note(est, role)}")
+        lines.append(f"  tokens (estimate, chars/4): ~{int(prompt_tokens):,} prompt + up to {int(completion_tokens):,} "
+                     "completion")
+        lines.append(_cost_line(role, spec, prompt_tokens, completion_tokens))
+    if cfg.reward is not None:
+        lines.append(f"reward scores ({cfg.reward.label()}): {word} {est.candidates}")
+    if est.about and est.basis:
+        lines.append(f"(\"about\": depends on what the replies yield; assumed {est.basis})")
     for i, messages in enumerate(prompts[:shown]):
         lines.append(f"\n--- prompt {i + 1} ---")
         lines += [f"[{m['role']}]\n{m['content']}" for m in messages]
     return "\n".join(lines)
 
+
+def with_run_stages(cfg: RunConfig, est: Estimate) -> Estimate:
+    """The recipe's own calls, each role under the model that answers it, plus what every recipe can add: more
+    turns (`turns:`) and the quality gate's judge calls per candidate."""
+    out = Estimate(candidates=est.candidates, about=est.about, basis=est.basis)
+    for role, requests in est.requests.items():
+        answered_by = role if (role == "answer" and cfg.answer_teacher) or (role == "judge" and cfg.judge) else (
+            "teacher")
+        out.requests[answered_by] = out.requests.get(answered_by, 0) + requests
+        out.samples[answered_by] = out.samples.get(answered_by, 0) + est.samples[role]
+    if cfg.turns > 1:  # each later turn: the teacher writes the user's message, the answerer replies
+        extra = est.candidates * (cfg.turns - 1)
+        out.add("teacher", extra).add("answer" if cfg.answer_teacher else "teacher", extra)
+    per_candidate = len(cfg.quality.rubrics()) + (2 if cfg.quality.pairwise else 0) if cfg.quality else 0
+    out.gate = per_candidate
+    if per_candidate:
+        out.add("judge", per_candidate * est.candidates * cfg.turns)
+    return out
+
+
+def _gate_note(est: Estimate, role: str) -> str:
+    return f" ({est.gate} per candidate)" if role == "judge" and est.gate else ""
 
 
 def _cost_line(role: str, spec: ProviderSpec, prompt_tokens: float, completion_tokens: float) -> str:
@@ -37,21 +76,3 @@ def _cost_line(role: str, spec: ProviderSpec, prompt_tokens: float, completion_t
     if spent is None:
         return f"{role} cost: unknown (no price for {spec.label()}; set `price:` to see one)"
     return f"{role} cost: at most ~${spent:.4f} ({info.source} price)"
-
-
-def _other_roles(cfg: RunConfig, calls: int, avg_prompt: float, max_new: int) -> list[str]:
-    """The judge's, answerer's and reward model's calls, so a dry run counts every role, not only the teacher."""
-    out = []
-    per_candidate = len(cfg.quality.rubrics()) + (2 if cfg.quality.pairwise else 0) if cfg.quality else 0
-    if per_candidate:
-        judge = cfg.judge or cfg.teacher
-        judge_calls = per_candidate * calls
-        judge_tokens = 300  # the judge's reply (a JSON score and a short rationale)
-        out.append(f"judge calls ({judge.label()}): up to {judge_calls} ({per_candidate} per candidate)")
-        out.append(_cost_line("judge", judge, (avg_prompt + max_new) * judge_calls, judge_tokens * judge_calls))
-    if cfg.answer_teacher is not None:
-        out.append(f"answer calls ({cfg.answer_teacher.label()}): up to {calls}")
-        out.append(_cost_line("answer", cfg.answer_teacher, avg_prompt * calls, max_new * calls))
-    if cfg.reward is not None:
-        out.append(f"reward scores ({cfg.reward.label()}): up to {calls}")
-    return out
