@@ -114,6 +114,7 @@ def _normalize(answer: str) -> str:
     a = a.strip().rstrip(".").strip()
     if re.fullmatch(r"[a-zA-Z]\s*=\s*[^=]+", a):  # "x = 5" -> "5"
         a = a.split("=", 1)[1].strip()
+    a = re.sub(r"_(\w)", r"_{\1}", a)  # an unbraced subscript is one character, as in LaTeX: \log_2 8, \log_28
     a = "".join(a.split())
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?%?", a):  # thousands separators
         a = a.replace(",", "")
