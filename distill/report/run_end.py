@@ -17,6 +17,26 @@ def spec_of(value: Any) -> ReportSpec:
     return ReportSpec(enabled=bool(value))
 
 
+def missing_report_files(cfg: Any) -> list[tuple[tuple[str, ...], str]]:
+    """The report's files that are not there, as (key path, message), checked before a run starts: a reference
+    or benchmark named as a file (a path or a file suffix) must exist; a bare `org/name` is a `datasets` dataset
+    and is only read at the end."""
+    spec = spec_of(cfg.report)
+    named = [(("report", "reference"), spec.reference)] if spec.reference else []
+    named += [(("report", "benchmarks", str(i)), b) for i, b in enumerate(spec.benchmarks)]
+    out = []
+    for key, value in named:
+        path = cfg.resolve(value)
+        looks_like_a_file = value.startswith((".", "/", "~")) or Path(value).suffix in (
+            ".jsonl", ".json", ".parquet", ".csv") or key[1] == "benchmarks"
+        if looks_like_a_file and not path.exists():
+            out.append((key, f"{'.'.join(key[:2])}: no such file or folder: {path}"))
+        elif path.is_dir() and not (path / "data.jsonl").is_file() and not (path / "dataset_info.json").exists():
+            out.append((key, f"{'.'.join(key[:2])}: {path} is a folder without data.jsonl (a run folder) or a "
+                             "saved dataset"))
+    return out
+
+
 def run_end_report(cfg: Any, folder: Path) -> dict[str, Any] | None:
     spec = spec_of(cfg.report)
     if not spec.enabled:

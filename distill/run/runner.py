@@ -69,7 +69,17 @@ def validate_options(cfg: RunConfig, src: YamlSource | None) -> tuple[type[Recip
         where = (lambda loc: src.where(("options", *loc))) if src else (lambda loc: "options")
         raise InputError(format_validation(exc, where).replace(": ", ": options.", 1)) from None
     check_prompts(cfg, src)
+    check_report_files(cfg, src)
     return cls, options
+
+
+def check_report_files(cfg: RunConfig, src: YamlSource | None) -> None:
+    """A report reference or benchmark file that is not there fails now, not after the run's calls are paid."""
+    from distill.report.run_end import missing_report_files
+
+    for key, message in missing_report_files(cfg)[:1]:
+        where = src.where(key) if src else None
+        raise InputError(f"{where}: {message}" if where else message)
 
 
 def check_prompts(cfg: RunConfig, src: YamlSource | None) -> None:

@@ -268,3 +268,23 @@ def test_the_embedding_cache_keeps_every_text_across_runs(tmp_path):
         second = again.embed(texts)
         assert server.texts == 200 and again.stats["new"] == 0 and again.stats["cached"] == 200
     assert (first == second).all()
+
+
+def test_a_missing_reference_or_benchmark_file_fails_before_any_call(tmp_path, teacher_server):
+    """Named in `report:`, a file that is not there stops the run at the start (exit 2, the YAML line named,
+    no call, no folder), instead of a warning after every call was paid for."""
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Say hi"}) + "\n")
+    base = (f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}\n"
+            f"input: {{path: {inp}}}\nout: {tmp_path / 'run'}\n")
+    for report, key in (("report: {reference: real.jsonl}", "report.reference"),
+                        ("report: {benchmarks: [gsm8k.jsonl]}", "report.benchmarks"),
+                        (f"report: {{reference: {tmp_path}}}", "report.reference")):
+        cfg = write(tmp_path / "r.yaml", base + report + "\n")
+        for command in (["run", str(cfg)], ["validate", str(cfg)]):
+            res = distill(*command)
+            assert res.returncode == 2, (report, res.stdout, res.stderr)
+            assert f"r.yaml:5: {key}:" in res.stderr, res.stderr
+    assert teacher_server.stats()["requests"] == 0 and not (tmp_path / "run").exists()
+    real = write(tmp_path / "real.jsonl", json.dumps({"instruction": "Say hello"}) + "\n")
+    cfg = write(tmp_path / "r.yaml", base + f"report: {{reference: {real.name}}}\n")  # relative to the YAML
+    assert distill("validate", str(cfg)).returncode == 0
