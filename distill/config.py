@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializeAsAny,
     ValidationError,
     field_validator,
     model_validator,
@@ -18,7 +19,8 @@ from pydantic import (
 from distill.errors import InputError
 from distill.executors.base import ExecutorSpec
 from distill.providers.base import GenerationParams
-from distill.providers.spec import ProviderSpec, short_form
+from distill.providers.options import LocalSpec
+from distill.providers.spec import ProviderSpec, provider_spec, short_form
 from distill.quality.config import QualitySpec, SelectSpec
 from distill.recipes.multi_turn import MultiTurnSpec
 from distill.report.config import ReportSpec
@@ -68,7 +70,8 @@ class PushSpec(BaseModel):
 
 
 def _provider(value: Any) -> Any:
-    return short_form(value) if isinstance(value, str) else value
+    """Each role's mapping is validated against its provider's own keys (`providers/options.py`)."""
+    return None if value is None else provider_spec(value)
 
 
 class RunConfig(BaseModel):
@@ -77,10 +80,10 @@ class RunConfig(BaseModel):
     recipe: str
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str | None = None
-    teacher: ProviderSpec = ProviderSpec()
-    judge: ProviderSpec | None = None
-    answer_teacher: ProviderSpec | None = None
-    reward: ProviderSpec | None = None
+    teacher: SerializeAsAny[ProviderSpec] = LocalSpec()  # SerializeAsAny: the manifest keeps each provider's keys
+    judge: SerializeAsAny[ProviderSpec] | None = None
+    answer_teacher: SerializeAsAny[ProviderSpec] | None = None
+    reward: SerializeAsAny[ProviderSpec] | None = None
     quality: QualitySpec | None = None
     select: SelectSpec | None = None
     generation: GenerationParams = GenerationParams()

@@ -72,4 +72,9 @@ def full_schema() -> dict[str, Any]:
     schema["properties"]["options"]["description"] = (
         "the recipe's own options: see x-recipe-options[recipe] (or `distill recipes NAME`)")
     schema["x-recipe-options"] = {name: recipe_class(name).Options.model_json_schema() for name in sorted(RECIPES)}
+    from distill.providers.registry import builtin_spec_classes
+
+    schema["$defs"]["ProviderSpec"]["description"] = (
+        "the keys every provider takes; each provider's own keys: see x-provider-options[provider]")
+    schema["x-provider-options"] = {name: cls.model_json_schema() for name, cls in builtin_spec_classes().items()}
     return schema

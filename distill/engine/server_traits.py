@@ -33,15 +33,14 @@ class ServerTraits:
     def __init__(self, spec: ProviderSpec, stored: dict[str, Any] | None = None, has_n: bool = True) -> None:
         """`has_n`: the provider class's own capability (a plugin may declare it lacks `n`)."""
         stored = stored or {}
-        self.fixed = not spec.supports_json_schema or spec.structured_output != "auto"
-        if not spec.supports_json_schema:
-            self.json_mode = "text"
-        elif spec.structured_output != "auto":
-            self.json_mode = spec.structured_output
+        fixed = spec.fixed_structured_output()  # the openai provider's `structured_output:` / `supports_json_schema:`
+        self.fixed = fixed is not None
+        if fixed is not None:
+            self.json_mode = fixed
         else:
             self.json_mode = stored.get("structured_output") if stored.get("structured_output") in LADDER \
                 else "json_schema"
-        self.supports_n: bool | None = False if not (spec.supports_n and has_n) else stored.get("supports_n")
+        self.supports_n: bool | None = False if not (spec.allows_n() and has_n) else stored.get("supports_n")
         self.refusals: dict[str, str] = dict(stored.get("refusals", {}))  # what each step down was a reply to
 
     # --- the shape a request is sent in --------------------------------------------------------------------

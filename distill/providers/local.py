@@ -18,7 +18,7 @@ from typing import Any
 
 from distill.errors import InputError, TeacherError
 from distill.providers.base import Capabilities, Choice, Completion, GenerationParams, Message, Provider, Usage
-from distill.providers.spec import ProviderSpec
+from distill.providers.options import LocalSpec
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct"
 CONTEXT_TOKENS = 2048
@@ -43,7 +43,7 @@ class LocalProvider(Provider):
     kind = "local"
     capabilities = Capabilities(supports_n=True, supports_json_schema=True)
 
-    def __init__(self, spec: ProviderSpec) -> None:
+    def __init__(self, spec: LocalSpec) -> None:
         super().__init__(spec)
         self.path = Path(spec.path) if spec.path else packaged_gguf()
         if not self.path.is_file():

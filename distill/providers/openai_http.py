@@ -19,12 +19,12 @@ from distill.providers.http1 import ConnectFailed, Disconnected, HTTP1Client
 from distill.providers.http_errors import error_for_status
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
-from distill.providers.spec import ProviderSpec
+from distill.providers.options import OpenAISpec
 
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-def api_key_for(spec: ProviderSpec) -> str | None:
+def api_key_for(spec: OpenAISpec) -> str | None:
     """The key from the environment variable the spec names; required only for the hosted OpenAI API."""
     key = os.environ.get(spec.api_key_env) or None
     if key is None and spec.base_url is None:
@@ -36,9 +36,9 @@ def api_key_for(spec: ProviderSpec) -> str | None:
 class OpenAIHTTPProvider(Provider):
     kind = "openai"
 
-    def __init__(self, spec: ProviderSpec) -> None:
+    def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)
-        self.capabilities = Capabilities(supports_n=spec.supports_n)
+        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema)
         self._key = api_key_for(spec)
         self._base = spec.base_url or OPENAI_URL
         self._client: Any = None

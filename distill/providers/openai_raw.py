@@ -19,12 +19,12 @@ from distill.errors import RetryableError, TeacherError
 from distill.providers.base import Choice, Completion, GenerationParams, Message, Usage, chat_only
 from distill.providers.http_errors import error_for_status
 from distill.providers.openai_reply import token_count
-from distill.providers.spec import ProviderSpec
+from distill.providers.options import OpenAISpec
 
 CHAT_ONLY_STATUSES = (404, 405, 501)
 
 
-def _client(spec: ProviderSpec, key: str | None, base: str) -> Any:
+def _client(spec: OpenAISpec, key: str | None, base: str) -> Any:
     from distill import __version__
     from distill.providers.http1 import HTTP1Client
     from distill.providers.openai_http import uses_proxy
@@ -71,7 +71,7 @@ def parse_text_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
         prompt_tokens=token_count(usage, "prompt_tokens"), completion_tokens=token_count(usage, "completion_tokens")))
 
 
-def completion_body(spec: ProviderSpec, prompt: str, params: GenerationParams) -> dict[str, Any]:
+def completion_body(spec: OpenAISpec, prompt: str, params: GenerationParams) -> dict[str, Any]:
     body: dict[str, Any] = {"model": spec.model, "prompt": prompt, **params.wire()}
     body.pop("response_format", None)  # not part of the completions API
     for extra in (spec.extra_body, params.extra_body):
@@ -80,7 +80,7 @@ def completion_body(spec: ProviderSpec, prompt: str, params: GenerationParams) -
     return body
 
 
-async def complete_raw(spec: ProviderSpec, key: str | None, client: Any, prompt: str,
+async def complete_raw(spec: OpenAISpec, key: str | None, client: Any, prompt: str,
                        params: GenerationParams) -> Completion:
     label = f"teacher {spec.label()}"
     status, raw = await _post(client, "/completions", completion_body(spec, prompt, params), label)
@@ -90,7 +90,7 @@ async def complete_raw(spec: ProviderSpec, key: str | None, client: Any, prompt:
     return parse_text_reply(raw, label=label)
 
 
-async def render_chat(spec: ProviderSpec, key: str | None, messages: list[Message]) -> str:
+async def render_chat(spec: OpenAISpec, key: str | None, messages: list[Message]) -> str:
     """The server's rendering of `messages` through the model's chat template, generation prompt included."""
     base = (spec.base_url or "").rstrip("/")
     root = base.removesuffix("/v1")

@@ -13,15 +13,15 @@ from distill.providers.http_errors import error_for_status
 from distill.providers.openai_http import OPENAI_URL, api_key_for
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
-from distill.providers.spec import ProviderSpec
+from distill.providers.options import OpenAISpec
 
 
 class OpenAISDKProvider(Provider):
     kind = "openai"
 
-    def __init__(self, spec: ProviderSpec) -> None:
+    def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)
-        self.capabilities = Capabilities(supports_n=spec.supports_n)
+        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema)
         self._key = api_key_for(spec) or "not-needed"
         self._client: Any = None
         self._label = f"teacher {spec.label()}"

@@ -1,12 +1,15 @@
 """Provider names to lazily imported classes (`module:attr`), so importing distill never imports a backend.
 
-Built-ins are registered exactly as a third-party plugin would be: an entry in `PROVIDERS`. Third parties can
-add their own through the `distill.providers` entry-point group.
+Built-ins are registered exactly as a third-party plugin would be: an entry in `PROVIDERS` for the class that
+makes the calls, and one in `SPECS` for the keys it takes (`options.py`). Third parties add their own through the
+`distill.providers` entry-point group; a plugin class declares its keys as a `Spec` attribute (a `ProviderSpec`
+subclass), else it takes the common keys only.
 """
 
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from typing import TYPE_CHECKING
 
 from distill.errors import InputError
@@ -18,8 +21,16 @@ if TYPE_CHECKING:
 PROVIDERS: dict[str, str] = {
     "openai": "distill.providers.openai_http:OpenAIHTTPProvider",
     "openai/sdk": "distill.providers.openai_sdk:OpenAISDKProvider",
+    "anthropic": "distill.providers.anthropic:AnthropicProvider",
     "local": "distill.providers.local:LocalProvider",
     "transformers": "distill.providers.transformers_lm:TransformersProvider",
+}
+
+SPECS: dict[str, str] = {
+    "openai": "distill.providers.options:OpenAISpec",
+    "anthropic": "distill.providers.options:AnthropicSpec",
+    "local": "distill.providers.options:LocalSpec",
+    "transformers": "distill.providers.options:TransformersSpec",
 }
 
 
@@ -34,9 +45,35 @@ def load_target(target: str) -> type:
     return getattr(importlib.import_module(module), attr)
 
 
-def create_provider(spec: "ProviderSpec") -> "Provider":
+def spec_class(name: str) -> type[ProviderSpec]:
+    """The spec class of provider `name`: a built-in's from `SPECS`, a plugin's `Spec`, else the common keys."""
+    from distill.providers.spec import ProviderSpec
+
+    if name in SPECS:
+        return load_target(SPECS[name])
+    target = _entry_points().get(name)
+    if target is not None:
+        try:
+            declared = getattr(load_target(target), "Spec", None)
+        except ImportError:
+            declared = None  # create_provider reports the missing package
+        if isinstance(declared, type) and issubclass(declared, ProviderSpec):
+            return declared
+    return ProviderSpec
+
+
+@cache
+def builtin_spec_classes() -> dict[str, type[ProviderSpec]]:
+    return {name: load_target(target) for name, target in SPECS.items()}
+
+
+def create_provider(spec: ProviderSpec) -> Provider:
+    from distill.providers.spec import ProviderSpec, provider_spec
+
+    if type(spec) is ProviderSpec and spec_class(spec.provider) is not ProviderSpec:
+        spec = provider_spec(spec.model_dump(exclude_unset=True) | {"provider": spec.provider})  # its defaults
     name = spec.provider
-    if name == "openai" and spec.transport == "sdk":
+    if name == "openai" and getattr(spec, "transport", "http") == "sdk":
         name = "openai/sdk"
     target = PROVIDERS.get(name) or _entry_points().get(name)
     if target is None:

@@ -1,17 +1,20 @@
 """How a teacher, judge or reward model is named: a YAML mapping or the short CLI form.
 
-Short forms: `local`, `openai:gpt-4o-mini`, `openai:MODEL@http://127.0.0.1:8000/v1`,
+Short forms: `local`, `openai:gpt-4o-mini`, `openai:MODEL@http://127.0.0.1:8000/v1`, `anthropic:claude-sonnet-4-5`,
 `transformers:/path/to/model`.
+
+`ProviderSpec` holds the keys every provider takes (endpoint, limits, retries, price). Each provider declares the
+keys only it takes in a subclass (`options.py` for the built-ins, a plugin's class attribute `Spec`), registered
+in `registry.py`. The YAML stays flat: `provider_spec()` validates a mapping against its provider's class, so a
+key another provider takes fails at config time saying which provider takes it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from distill.errors import InputError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class Price(BaseModel):
@@ -21,7 +24,7 @@ class Price(BaseModel):
 
 
 class ProviderSpec(BaseModel):
-    """One model endpoint and how the engine may use it."""
+    """One model endpoint and how the engine may use it: the keys every provider takes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,21 +32,14 @@ class ProviderSpec(BaseModel):
     model: str | None = None
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
-    transport: Literal["http", "aiohttp", "sdk"] = "http"
     max_concurrency: int = Field(64, ge=1, le=4096)
     requests_per_minute: float | None = Field(None, gt=0)
     tokens_per_minute: float | None = Field(None, gt=0)
     timeout: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0, le=50)
-    supports_n: bool = True
-    supports_json_schema: bool = True
-    structured_output: Literal["auto", "json_schema", "json_object", "guided_json", "text"] = "auto"
     context_tokens: int | None = Field(None, ge=256, description="the model's context window, if not known")
-    batch_size: int = Field(8, ge=1, le=1024)  # transformers: requests generated or scored together
-    device: str | None = None  # transformers: "cpu", "cuda", ... (default: cuda if available)
     price: Price | None = None
     extra_body: dict[str, Any] | None = None
-    path: str | None = None  # local / transformers: a model file or folder instead of the packaged default
 
     @field_validator("base_url")
     @classmethod
@@ -69,12 +65,6 @@ class ProviderSpec(BaseModel):
                              "Put the key in an environment variable and name that variable here.")
         return v
 
-    @model_validator(mode="after")
-    def _needs_model(self) -> "ProviderSpec":
-        if self.provider == "openai" and not self.model:
-            raise ValueError("the openai provider needs a model, e.g. `model: gpt-4o-mini`")
-        return self
-
     def short_name(self) -> str:
         """`provider:model`, without the URL: what records name as their teacher."""
         return self.provider + (f":{self.model}" if self.model else "")
@@ -86,23 +76,61 @@ class ProviderSpec(BaseModel):
         out = self.provider + (f":{self.model}" if self.model else "")
         return out + (f"@{redact_url(self.base_url)}" if self.base_url else "")
 
+    def fixed_structured_output(self) -> str | None:
+        """The structured-output form the config fixes (see engine/server_traits.py), or None to detect it."""
+        return None
 
-def parse_provider(value: Any, *, where: str) -> ProviderSpec:
-    """Accept a short string or a mapping; raise InputError naming `where` on anything else."""
-    from pydantic import ValidationError
+    def allows_n(self) -> bool:
+        """False when the config says the endpoint lacks `n` (its samples are then sent as single calls)."""
+        return True
+
+
+def provider_spec(value: Any) -> ProviderSpec:
+    """A short form or a mapping validated against its provider's own spec class. Raises pydantic's
+    ValidationError with each error located at its key (`device`, not the whole mapping), so a config error names
+    `teacher.device`; a key that only other providers take says which ones do."""
+    from distill.providers.registry import spec_class
 
     if isinstance(value, ProviderSpec):
         return value
+    data = short_form(value) if isinstance(value, str) else value
+    if not isinstance(data, dict):
+        return ProviderSpec.model_validate(data)  # pydantic's own error for a wrong type
+    name = data.get("provider", "local")
+    cls = spec_class(name) if isinstance(name, str) else ProviderSpec
     try:
-        if isinstance(value, str):
-            return ProviderSpec(**short_form(value))
-        if isinstance(value, dict):
-            return ProviderSpec(**value)
+        return cls.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{where}{'.' + key if key else ''}: {first['msg']}") from None
-    raise InputError(f"{where}: expected a provider name like 'openai:gpt-4o-mini' or a mapping, got {value!r}")
+        raise _explained(exc, cls, str(name)) from None
+
+
+def _explained(exc: ValidationError, cls: type[ProviderSpec], name: str) -> ValidationError:
+    """`exc` with each unknown key explained: which providers take it, or the near miss it probably is."""
+    import difflib
+
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
+    from distill.providers.registry import builtin_spec_classes
+
+    errors: list[InitErrorDetails] = []
+    for err in exc.errors():
+        if err["type"] != "extra_forbidden":
+            errors.append({"type": err["type"], "loc": err["loc"], "input": err["input"],  # type: ignore[typeddict-item]
+                           **({"ctx": err["ctx"]} if "ctx" in err else {})})
+            continue
+        key = str(err["loc"][-1])
+        owners = sorted(p for p, c in builtin_spec_classes().items() if key in c.model_fields)
+        if owners:
+            takes = (f"only the {owners[0]} provider takes" if len(owners) == 1 else
+                     f"only the {', '.join(owners[:-1])} and {owners[-1]} providers take")
+            msg = f"{takes} `{key}`, not {name}"
+        else:
+            close = difflib.get_close_matches(key, list(cls.model_fields), n=1, cutoff=0.6)
+            msg = ("unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
+                   + f" (the {name} provider's keys: `distill validate --schema` lists them)")
+        errors.append({"type": PydanticCustomError("provider_option", msg), "loc": err["loc"],  # type: ignore[typeddict-item]
+                       "input": err["input"]})
+    return ValidationError.from_exception_data(exc.title, errors)
 
 
 def short_form(text: str) -> dict[str, Any]:

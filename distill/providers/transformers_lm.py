@@ -16,14 +16,14 @@ import orjson
 from distill.engine.batch_worker import BatchWorker
 from distill.errors import InputError, TeacherError
 from distill.providers.base import Capabilities, Choice, Completion, GenerationParams, Message, Provider, Usage
-from distill.providers.spec import ProviderSpec
+from distill.providers.options import TransformersSpec
 
 
 class TransformersProvider(Provider):
     kind = "transformers"
     capabilities = Capabilities(supports_n=True, supports_json_schema=False)
 
-    def __init__(self, spec: ProviderSpec) -> None:
+    def __init__(self, spec: TransformersSpec) -> None:
         super().__init__(spec)
         try:
             import torch

@@ -47,13 +47,13 @@ def _scores_one_by_one(path, convos):
 
 
 def test_reward_model_batches_concurrent_requests_and_keeps_their_order(tiny_reward):
-    from distill.providers.spec import ProviderSpec
+    from distill.providers.options import TransformersSpec
     from distill.quality.reward_transformers import TransformersReward
 
     convos = [[{"role": "user", "content": f"Question {i}: what is {i} plus 1?"},
                {"role": "assistant", "content": "The answer is " + "very " * (i % 5) + str(i + 1)}]
               for i in range(12)]
-    scorer = TransformersReward(ProviderSpec(provider="transformers", path=str(tiny_reward), batch_size=4))
+    scorer = TransformersReward(TransformersSpec(path=str(tiny_reward), batch_size=4))
     seen_batches = []
     inner = scorer._score_batch
     scorer.worker.run_batch = lambda batch: seen_batches.append(len(batch)) or inner(batch)
