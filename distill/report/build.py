@@ -15,6 +15,7 @@ from distill.report import lengths, lexical, selfsim, verbs
 from distill.report.funnel import funnel
 from distill.report.scores import scores
 from distill.report.sources import Run, load_run, load_set
+from distill.run.folder import write_atomic
 
 
 @dataclass
@@ -211,9 +212,8 @@ def write(run_dir: Path, opts: Options) -> dict[str, Any]:
         (run_dir / "report.png").unlink(missing_ok=True)
         report["image"] = None
     report["timings"]["render"] = round(time.perf_counter() - t0, 3)
-    (run_dir / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=_plain),
-                                         encoding="utf-8")
-    (run_dir / "report.html").write_text(page, encoding="utf-8")
+    write_atomic(run_dir / "report.json", json.dumps(report, indent=1, ensure_ascii=False, default=_plain))
+    write_atomic(run_dir / "report.html", page)
     return report
 
 

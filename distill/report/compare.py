@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from distill.report.build import Options, build
+from distill.run.folder import write_atomic
 
 COLOURS = ["#3b6fb6", "#e08a2e", "#3d9a5b", "#c8553d", "#7b5ea7", "#8c6d31", "#d36ba6", "#555555"]
 ROWS = [("records", ("records",)), ("accepted / inputs", None),
@@ -97,6 +98,6 @@ def _page(data: dict[str, Any], names: list[str], built: list[Any]) -> str:
 def write(paths: list[Path], out: Path, opts: Options) -> dict[str, Any]:
     data, page = compare(paths, opts)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "compare.json").write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    (out / "compare.html").write_text(page, encoding="utf-8")
+    write_atomic(out / "compare.json", json.dumps(data, indent=1, ensure_ascii=False))
+    write_atomic(out / "compare.html", page)
     return data

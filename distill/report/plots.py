@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from distill.run.folder import write_atomic
 
 SYN, REAL, DROP = "#3b6fb6", "#e08a2e", "#c8553d"
 
@@ -45,7 +48,9 @@ def png(draws: list[Callable[[Any], None]], path: Any, width: float = 12.0, heig
         for ax, draw in zip(np.atleast_1d(axes), draws):
             draw(ax)
         fig.tight_layout()
-        fig.savefig(path, format="png", dpi=90, metadata={"Software": None})
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+        write_atomic(Path(path), buf.getvalue())
     finally:
         plt.close(fig)
 

@@ -226,12 +226,7 @@ class RunFolder:
 
     def write_text(self, name: str, text: str) -> None:
         """A whole file in the run folder, written to a temp file first so a full disk never leaves half of it."""
-        tmp = self.path / f"{name}.tmp"
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.path / name)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(self.path / name, text)
 
     def discard_partials(self) -> None:
         """After a fatal error (a full disk included): close and remove partial and temporary files."""
@@ -255,9 +250,19 @@ class RunFolder:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS), sync=True)
+
+
+def write_atomic(path: Path, data: str | bytes, *, sync: bool = False) -> None:
+    """Replace `path` with `data` whole or not at all: written to `path.tmp` first (removed if that fails, e.g. on
+    a full disk), then renamed over it, so the file a user had before stays until the new one is complete."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

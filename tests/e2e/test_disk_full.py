@@ -127,3 +127,25 @@ def test_export_onto_a_full_disk_is_a_message(tmp_path, teacher_server, small_di
         assert res.returncode == 3, res.stderr
         assert "disk is full" in res.stderr and "Traceback" not in res.stderr
         assert sorted(os.listdir(small_disk)) == ["ballast"]  # no half-written export, no temporary file
+
+
+
+def test_a_report_written_onto_a_full_disk_leaves_no_half_page(tmp_path, teacher_server, small_disk):
+    """`distill report RUN` on a disk with room for part of the page: a message (exit 3), and no report file cut
+    off mid-way that a browser or the dataset card would show as if whole, and no temporary file."""
+    inp = write_instructions(tmp_path / "in.jsonl", 30)
+    out = small_disk / "run"
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out, report="false")
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert not (out / "report.html").exists()
+    probe = tmp_path / "probe"
+    assert distill("run", str(cfg), "--no-progress", "--out", str(probe)).returncode == 0
+    assert distill("report", str(probe), "--embeddings", "none").returncode == 0
+    sizes = {p.name: p.stat().st_size for p in probe.iterdir() if p.name.startswith("report.")}
+    _fill(small_disk, sizes["report.png"] + sizes["report.json"] + sizes["report.html"] // 2)  # half a page
+    res = distill("report", str(out), "--embeddings", "none")
+    assert res.returncode == 3, (res.stdout, res.stderr)
+    assert "disk is full" in res.stderr and "Traceback" not in res.stderr
+    left = sorted(p.name for p in out.iterdir() if p.name.startswith("report") or p.name.endswith(".tmp"))
+    assert all((out / name).stat().st_size > 0 and name != "report.html" for name in left), left
+    assert not [name for name in left if name.endswith(".tmp")], left
