@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from distill.engine.teacher import CallFailed
 from distill.providers.base import Choice, Completion, GenerationParams
 from distill.run.context import RunContext
 from distill.run.folder import order_key
@@ -107,11 +106,8 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
                 launch()
             future = sent.pop(read)
             assert future is not None
-            try:
-                reply = await future
-            except CallFailed as exc:
-                ctx.fail(order_key(read), window.stage, {"prompt": read}, exc)
-            else:
+            reply = await ctx.call(order_key(read), window.stage, {"prompt": read}, future)
+            if reply is not None:
                 jobs.extend(asyncio.ensure_future(job) for job in handle(reply.choices[0], read))
                 jobs = _prune(jobs)
             read += 1

@@ -28,7 +28,6 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from distill.engine.teacher import CallFailed
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
 from distill.providers.base import Choice, Completion, GenerationParams
@@ -197,12 +196,10 @@ class SelfInstruct(Recipe):
         ctx, opts = self.ctx, self.options
         instruction = task["instruction"]
         item = {"task": i, "instruction": instruction}
-        try:
-            verdict = await ctx.teacher.complete(
-                [{"role": "user", "content": render("self_instruct/is_classification.j2", instruction=instruction)}],
-                ctx.teacher.params(**opts.classify.model_dump(exclude_none=True)))
-        except CallFailed as exc:
-            ctx.fail(order_key(i, 0, CLASSIFY), "classify", item, exc)
+        verdict = await ctx.call(order_key(i, 0, CLASSIFY), "classify", item, ctx.teacher.complete(
+            [{"role": "user", "content": render("self_instruct/is_classification.j2", instruction=instruction)}],
+            ctx.teacher.params(**opts.classify.model_dump(exclude_none=True))))
+        if verdict is None:
             return
         is_clf = says_yes(verdict.choices[0].text)
         ctx.passed("classify")
@@ -210,12 +207,10 @@ class SelfInstruct(Recipe):
             ctx.tally(COUNTS, "classification")
         template = "instances_output_first.j2" if is_clf else "instances_input_first.j2"
         params = opts.instances.merged(max_tokens=opts.classification_max_tokens) if is_clf else opts.instances
-        try:
-            reply = await ctx.teacher.complete(
-                [{"role": "user", "content": render(f"self_instruct/{template}", instruction=instruction)}],
-                ctx.teacher.params(**params.model_dump(exclude_none=True)))
-        except CallFailed as exc:
-            ctx.fail(order_key(i, 0, INSTANCES), "instances", item, exc)
+        reply = await ctx.call(order_key(i, 0, INSTANCES), "instances", item, ctx.teacher.complete(
+            [{"role": "user", "content": render(f"self_instruct/{template}", instruction=instruction)}],
+            ctx.teacher.params(**params.model_dump(exclude_none=True))))
+        if reply is None:
             return
         choice = reply.choices[0]
         found = (parse_output_first if is_clf else parse_input_first)(choice.text)

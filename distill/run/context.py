@@ -7,8 +7,8 @@ It joins three parts the runner makes:
 * `executor` (`executors/`): where calls run and how work items are scheduled (`local`, `ray`).
 
 Recipes call `ctx.teacher.complete(...)`, `ctx.accept / reject / fail / add_pair / passed / tally`,
-`ctx.submit(...)` (through the quality gate), `ctx.call(...)` (a call whose failure becomes the item's outcome)
-and `ctx.map(...)` (run independent work items).
+`ctx.submit(...)` (through the quality gate), `ctx.call(...)` and `ctx.guard(...)` (calls whose failure becomes
+the item's outcome, run/guard.py) and `ctx.map(...)` (run independent work items).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from distill.quality.gate import QualityGate
 from distill.quality.replies import UnreadableReply
 from distill.quality.select import ScoreTable
 from distill.run.folder import RunFolder
+from distill.run.guard import CallGuard
 from distill.run.models import Models
 from distill.run.outcomes import Outcomes, StageCounts
 from distill.run.progress import Progress
@@ -134,21 +135,24 @@ class RunContext:
     def run_selection(self) -> list[bool] | None:
         return self.outcomes.run_selection()
 
+    def guard(self, order: str, stage: str, item: dict[str, Any],
+              on_unreadable: Callable[[UnreadableReply], None] | None = None) -> CallGuard:
+        """`with ctx.guard(order, stage, item) as call:` around calls whose failure ends the item: an unreadable
+        reply rejects `item`, a call out of retries fails it, and `call.stopped` tells the caller (run/guard.py)."""
+        return CallGuard(self, order, stage, item, on_unreadable)
+
     async def call(self, order: str, stage: str, item: dict[str, Any], work: Awaitable[R]) -> R | None:
         """Await `work` (a teacher call, a grading) and return its result; when the reply cannot be read, reject
         `item` with the reply's reason and raw text, and when the call ran out of retries, record `item` as
-        failed — then return None, and the caller stops there. (`work` itself must not return None.)
+        failed — then return None, and the caller stops there. (`work` itself must not return None; for several
+        calls, or a result that may be None, use `ctx.guard`.)
 
             completion = await ctx.call(order, "respond", item, ctx.teacher.complete(messages, params))
             if completion is None:
                 return
         """
-        try:
+        with self.guard(order, stage, item):
             return await work
-        except UnreadableReply as exc:
-            self.reject(order, stage, exc.reason, item, raw=exc.raw, detail=str(exc))
-        except CallFailed as exc:
-            self.fail(order, stage, item, exc)
         return None
 
     @property
