@@ -32,7 +32,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from distill.engine.teacher import CallFailed
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
@@ -158,10 +157,9 @@ class EvolInstruct(Recipe):
     async def _chain(self, row: InputRow) -> None:
         ctx, opts = self.ctx, self.options
         root_text = self._root_text(row)
-        try:
+        with ctx.guard(order_key(row.index, 0), "difficulty", {"index": row.index, "instruction": root_text}) as call:
             root_difficulty = await self._difficulty(root_text)
-        except CallFailed as exc:
-            ctx.fail(order_key(row.index, 0), "difficulty", {"index": row.index, "instruction": root_text}, exc)
+        if call.stopped:
             return
         self._rated(0, root_difficulty)
         lineage: list[dict[str, Any]] = [{"round": 0, "id": f"e{row.index}-0", "operation": None,
@@ -173,10 +171,9 @@ class EvolInstruct(Recipe):
             op = choose(self.ops, ctx.seed, row.index, rnd)
             item = {"root_index": row.index, "round": rnd, "operation": op.name, "parent_id": parent_id,
                     "parent": current}
-            try:
+            with ctx.guard(order_key(row.index, rnd), f"round_{rnd}", item) as call:
                 step = await self._evolve(rnd, row.index, current, op, item, parent_difficulty)
-            except CallFailed as exc:
-                ctx.fail(order_key(row.index, rnd), f"round_{rnd}", item, exc)
+            if call.stopped:
                 return
             if step is None:
                 continue  # eliminated: the same instruction is evolved again next round
@@ -198,11 +195,10 @@ class EvolInstruct(Recipe):
         ctx, answerer = self.ctx, self.ctx.answerer
         item = {"root_index": row.index, "round": 0, "instruction": root_text}
         ctx.tally(COUNTS, "r0.attempts")
-        try:
-            reply = await answerer.complete([{"role": "user", "content": root_text}],
-                                            answerer.params(**self.options.answer.model_dump(exclude_none=True)))
-        except CallFailed as exc:
-            ctx.fail(order_key(row.index, 0), "round_0", item, exc)
+        params = answerer.params(**self.options.answer.model_dump(exclude_none=True))
+        reply = await ctx.call(order_key(row.index, 0), "round_0", item,
+                               answerer.complete([{"role": "user", "content": root_text}], params))
+        if reply is None:
             return False
         choice = reply.choices[0]
         answer = choice.text.strip()

@@ -27,7 +27,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from distill.engine.teacher import CallFailed
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
@@ -103,12 +102,10 @@ class MathQA(Recipe):
     async def _augmented(self, row: InputRow, a: int, item: dict[str, Any]) -> None:
         ctx = self.ctx
         order = order_key((row.index, a), 0, stage=1)
-        try:
-            reply = await ctx.teacher.complete(
-                [{"role": "user", "content": render("math_qa/augment.j2", problem=row.instruction)}],
-                ctx.teacher.params(**self.options.augment_generation.model_dump(exclude_none=True)), sample=a)
-        except CallFailed as exc:
-            ctx.fail(order, "augment", item, exc)
+        reply = await ctx.call(order, "augment", item, ctx.teacher.complete(
+            [{"role": "user", "content": render("math_qa/augment.j2", problem=row.instruction)}],
+            ctx.teacher.params(**self.options.augment_generation.model_dump(exclude_none=True)), sample=a))
+        if reply is None:
             return
         problem = parse_rewrite(reply.choices[0].text)
         if not problem or reply.choices[0].finish_reason == "length":
@@ -135,11 +132,9 @@ class MathQA(Recipe):
             return
         ctx.tally("math", "problems")
         prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
-        try:
-            reply = await ctx.teacher.complete(
-                prompt, ctx.teacher.params(**opts.solve.model_dump(exclude_none=True)).merged(n=opts.samples))
-        except CallFailed as exc:
-            ctx.fail(base, "solve", item, exc)
+        reply = await ctx.call(base, "solve", item, ctx.teacher.complete(
+            prompt, ctx.teacher.params(**opts.solve.model_dump(exclude_none=True)).merged(n=opts.samples)))
+        if reply is None:
             return
         candidates: list[tuple[int, str, str]] = []  # (sample, solution, answer)
         for j, choice in enumerate(reply.choices):

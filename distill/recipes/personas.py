@@ -29,7 +29,6 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.engine.in_order import InOrder
-from distill.engine.teacher import CallFailed
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
@@ -115,11 +114,9 @@ class Personas(Recipe):
         ctx = self.ctx
         order = order_key(row.index, k)
         prompt = [{"role": "user", "content": render(f"personas/{kind}.j2", persona=row.instruction)}]
-        try:
-            reply = await ctx.teacher.complete(prompt, ctx.teacher.params(**self.options.write.model_dump(
-                exclude_none=True)).merged(n=1))
-        except CallFailed as exc:
-            ctx.fail(order, "write", self._item(row, kind), exc)
+        params = ctx.teacher.params(**self.options.write.model_dump(exclude_none=True)).merged(n=1)
+        reply = await ctx.call(order, "write", self._item(row, kind), ctx.teacher.complete(prompt, params))
+        if reply is None:
             return None
         choice = reply.choices[0]
         task = clean_task(choice.text)
@@ -140,11 +137,10 @@ class Personas(Recipe):
             meta["persona_id"] = row.source["id"]
         if kind == "math":
             return await self._solve(order, task, item, meta)
-        try:
-            reply = await ctx.answerer.complete([{"role": "user", "content": task}], ctx.answerer.params(
-                **opts.answer.model_dump(exclude_none=True)).merged(n=1))
-        except CallFailed as exc:
-            ctx.fail(order, "answer", item, exc)
+        params = ctx.answerer.params(**opts.answer.model_dump(exclude_none=True)).merged(n=1)
+        reply = await ctx.call(order, "answer", item,
+                               ctx.answerer.complete([{"role": "user", "content": task}], params))
+        if reply is None:
             return None
         choice = reply.choices[0]
         text = choice.text.strip()
@@ -159,11 +155,9 @@ class Personas(Recipe):
     async def _solve(self, order: str, problem: str, item: dict[str, Any], meta: dict[str, Any]) -> None:
         ctx, opts = self.ctx, self.options
         prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
-        try:
-            reply = await ctx.answerer.complete(prompt, ctx.answerer.params(**opts.solve.model_dump(
-                exclude_none=True)).merged(n=opts.math_samples))
-        except CallFailed as exc:
-            ctx.fail(order, "verify", item, exc)
+        params = ctx.answerer.params(**opts.solve.model_dump(exclude_none=True)).merged(n=opts.math_samples)
+        reply = await ctx.call(order, "verify", item, ctx.answerer.complete(prompt, params))
+        if reply is None:
             return
         readable = []  # (solution, answer) of the untruncated samples with one boxed answer
         for choice in reply.choices:
