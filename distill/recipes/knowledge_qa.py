@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.engine.in_order import InOrder
-from distill.engine.teacher import CallFailed
 from distill.errors import InputError
 from distill.io.documents import Chunk, chunk_words, read_documents
 from distill.prompts import render
@@ -111,22 +110,17 @@ class KnowledgeQA(Recipe):
     async def _chunk(self, entry: tuple[int, Chunk]) -> None:
         ctx, opts = self.ctx, self.options
         i, chunk = entry
-        try:
-            reply: Completion | CallFailed = await ctx.teacher.complete(
-                self._prompt(chunk), ctx.teacher.params(**opts.generation.model_dump(exclude_none=True)))
-        except CallFailed as exc:
-            reply = exc
+        params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
+        reply = await ctx.call(order_key(i), "generate", {"doc": chunk.doc, "chunk": chunk.index},
+                               ctx.teacher.complete(self._prompt(chunk), params))
         async with self.turns.turn(i):  # the dedup index sees chunks in order, whatever order replies came in
-            jobs = self._screen(i, chunk, reply)
+            jobs = self._screen(i, chunk, reply) if reply is not None else []  # (a failed chunk still takes its turn)
         await asyncio.gather(*jobs)
 
-    def _screen(self, i: int, chunk: Chunk, reply: Completion | CallFailed) -> list[Any]:
+    def _screen(self, i: int, chunk: Chunk, reply: Completion) -> list[Any]:
         """Parse a chunk's pairs and drop the contaminated, duplicate and unquoted ones; return the checks to run."""
         ctx, opts = self.ctx, self.options
         item = {"doc": chunk.doc, "chunk": chunk.index}
-        if isinstance(reply, CallFailed):
-            ctx.fail(order_key(i), "generate", item, reply)
-            return []
         choice = reply.choices[0]
         pairs = parse_pairs(choice.text)
         if choice.finish_reason == "length" and pairs:
@@ -155,11 +149,10 @@ class KnowledgeQA(Recipe):
         ctx = self.ctx
         judge = ctx.judge or ctx.teacher
         prompt = render("knowledge_qa/check.j2", chunk=chunk.text, question=pair.question, answer=pair.answer)
-        try:
-            verdict = await judge.complete([{"role": "user", "content": prompt}], judge.params(
-                temperature=0.0, max_tokens=64, n=1, response_format=json_format(judge, CHECK_SCHEMA, "checks")))
-        except CallFailed as exc:
-            ctx.fail(order, "check", pitem, exc)
+        params = judge.params(temperature=0.0, max_tokens=64, n=1,
+                              response_format=json_format(judge, CHECK_SCHEMA, "checks"))
+        verdict = await ctx.call(order, "check", pitem, judge.complete([{"role": "user", "content": prompt}], params))
+        if verdict is None:
             return
         raw = verdict.choices[0].text
         checks = parse_checks(raw)

@@ -30,12 +30,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from distill.engine.teacher import CallFailed
 from distill.io.documents import chunk_words
 from distill.prompts import render
 from distill.providers.base import GenerationParams
@@ -159,10 +159,14 @@ class Lab(Recipe):
     def _gen(self, **over: Any) -> GenerationParams:
         return self.ctx.teacher.params(**self.options.generation.model_dump(exclude_none=True)).merged(**over)
 
-    def _reject(self, leaf: Leaf, order: int, stage: str, reason: str, item: dict[str, Any], raw: str | None = None
+    def _reject(self, leaf: Leaf, order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None
                 ) -> None:
         self._count(leaf, "rejected")
         self.ctx.reject(order, stage, reason, {"leaf": leaf.path, **item}, raw=raw)
+
+    def _unreadable(self, leaf: Leaf, order: str, item: dict[str, Any], exc: UnreadableReply) -> None:
+        """A LAB judge's reply that cannot be read: rejected under `judge` and counted against its leaf."""
+        self._reject(leaf, order, "judge", exc.reason, item, exc.raw)
 
     def _freeform_prompt(self, leaf: Leaf, seed: SeedQA) -> list[dict[str, str]]:
         """One seed question as the example (InstructLab's way); each seed of the leaf gets its own prompt."""
@@ -197,10 +201,9 @@ class Lab(Recipe):
 
     async def _freeform(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
-        try:
-            reply = await self.ctx.teacher.complete(self._freeform_prompt(leaf, seed), self._gen())
-        except CallFailed as exc:
-            self.ctx.fail(base, "questions", {"leaf": leaf.path, "seed": si}, exc)
+        reply = await self.ctx.call(base, "questions", {"leaf": leaf.path, "seed": si},
+                                    self.ctx.teacher.complete(self._freeform_prompt(leaf, seed), self._gen()))
+        if reply is None:
             return []
         questions = parse_questions(reply.choices[0].text)
         if reply.choices[0].finish_reason == "length":
@@ -210,10 +213,9 @@ class Lab(Recipe):
 
     async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
-        try:
-            reply = await self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen())
-        except CallFailed as exc:
-            self.ctx.fail(base, "contexts", {"leaf": leaf.path, "seed": si}, exc)
+        reply = await self.ctx.call(base, "contexts", {"leaf": leaf.path, "seed": si},
+                                    self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen()))
+        if reply is None:
             return []
         contexts = parse_contexts(reply.choices[0].text)[: self.options.contexts_per_seed]
         examples = [seed.question]
@@ -224,10 +226,9 @@ class Lab(Recipe):
             r = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
             return [(q, context) for q in parse_questions(r.choices[0].text)[: self.options.questions_per_context]]
 
-        try:
-            groups = await asyncio.gather(*(questions_for(c) for c in contexts))
-        except CallFailed as exc:
-            self.ctx.fail(base, "questions", {"leaf": leaf.path, "seed": si}, exc)
+        groups = await self.ctx.call(base, "questions", {"leaf": leaf.path, "seed": si},
+                                     asyncio.gather(*(questions_for(c) for c in contexts)))
+        if groups is None:
             return []
         return self._generated(li, leaf, si, [q for g in groups for q in g], reply.choices[0].text)
 
@@ -241,7 +242,8 @@ class Lab(Recipe):
     async def _one_skill(self, li: int, leaf: Leaf, si: int, j: int, question: str, context: str | None) -> None:
         ctx, order = self.ctx, self._skill_key(li, si, j + 1)
         item = {"seed": si, "question": question, "context": context}
-        try:
+        unreadable = partial(self._unreadable, leaf, order, item)
+        with ctx.guard(order, "skill", {"leaf": leaf.path, **item}, unreadable) as call:
             ok, qscore, raw = await question_ok(self.judge, leaf.task, question, context)
             if not ok:
                 self._reject(leaf, order, "question_judge", "question_judge_0", item, raw)
@@ -259,11 +261,7 @@ class Lab(Recipe):
             if not ok:
                 self._reject(leaf, order, "pair_judge", "pair_judge_below_2", {**item, "answer": answer}, raw)
                 return
-        except UnreadableReply as exc:
-            self._reject(leaf, order, "judge", exc.reason, item, exc.raw)
-            return
-        except CallFailed as exc:
-            ctx.fail(order, "skill", {"leaf": leaf.path, **item}, exc)
+        if call.stopped:
             return
         meta = {"recipe": self.name, "leaf": leaf.path, "leaf_kind": leaf.kind, "seed": si, "form": "qa",
                 "teacher": ctx.teacher.spec.short_name(), "stages": ["questions", "question_judge", "answer",
@@ -306,10 +304,9 @@ class Lab(Recipe):
         base = self._knowledge_key(li, k, e, 0)
         prompt = render("lab/knowledge_generate.j2", domain=leaf.task, outline=leaf.outline, chunk=chunk,
                         example_context=example.context, examples=example.qa[:3], count=self.options.pairs_per_chunk)
-        try:
-            reply = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
-        except CallFailed as exc:
-            self.ctx.fail(base, "knowledge", {"leaf": leaf.path, "chunk": k, "seed_context": e}, exc)
+        reply = await self.ctx.call(base, "knowledge", {"leaf": leaf.path, "chunk": k, "seed_context": e},
+                                    self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen()))
+        if reply is None:
             return []
         pairs = parse_pairs(reply.choices[0].text)
         if not pairs:
@@ -323,7 +320,8 @@ class Lab(Recipe):
                              chunks: list[str], pair: Any) -> None:
         ctx, order = self.ctx, self._knowledge_key(li, k, e, j + 1)
         item = {"chunk": k, "question": pair.question, "answer": pair.answer}
-        try:
+        unreadable = partial(self._unreadable, leaf, order, item)
+        with ctx.guard(order, "knowledge_judges", {"leaf": leaf.path, **item}, unreadable) as call:
             checks = (("faithfulness", lambda: faithful(self.judge, chunk, pair.answer)),
                       ("relevancy", lambda: relevant(self.judge, pair.question, pair.answer)),
                       ("question_quality", lambda: standalone(self.judge, pair.question)))
@@ -332,11 +330,7 @@ class Lab(Recipe):
                 if not ok:
                     self._reject(leaf, order, stage, f"{stage}_failed", item, raw)
                     return
-        except UnreadableReply as exc:
-            self._reject(leaf, order, "judge", exc.reason, item, exc.raw)
-            return
-        except CallFailed as exc:
-            ctx.fail(order, "knowledge_judges", {"leaf": leaf.path, **item}, exc)
+        if call.stopped:
             return
         meta = {"recipe": self.name, "leaf": leaf.path, "leaf_kind": "knowledge", "chunk": k,
                 "teacher": ctx.teacher.spec.short_name(), "stages": ["generate", "faithfulness", "relevancy",

@@ -26,9 +26,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.engine.in_order import InOrder
-from distill.engine.teacher import CallFailed
 from distill.prompts import render
-from distill.providers.base import GenerationParams
+from distill.providers.base import Completion, GenerationParams
 from distill.quality.judge import json_format
 from distill.quality.replies import find_json_object
 from distill.recipes.base import Estimate, Recipe
@@ -99,21 +98,15 @@ class Magpie(Recipe):
         item: dict[str, Any] = {"index": i}
         params = ctx.teacher.params(**opts.query.model_dump(exclude_none=True)).merged(
             seed=ctx.seed * 1_000_003 + i, stop=(opts.query.stop or []) + self.pq.stop or None)
-        try:
-            reply: Any = await ctx.teacher.complete_raw(self.pq.prefix, params, sample=i)
-        except CallFailed as exc:
-            reply = exc
+        reply = await ctx.call(order_key(i), "query", item, ctx.teacher.complete_raw(self.pq.prefix, params, sample=i))
         async with self.turns.turn(i):  # the dedup index sees queries in index order, whatever order they came
-            query = self._screen(i, item, reply)
+            query = self._screen(i, item, reply) if reply is not None else None  # (a failed query takes its turn)
         if query is not None:
             await self._answer(i, query)
 
-    def _screen(self, i: int, item: dict[str, Any], reply: Any) -> str | None:
+    def _screen(self, i: int, item: dict[str, Any], reply: Completion) -> str | None:
         ctx, opts = self.ctx, self.options
         order = order_key(i)
-        if isinstance(reply, CallFailed):
-            ctx.fail(order, "query", item, reply)
-            return None
         choice = reply.choices[0]
         query = choice.text.strip()
         item["query"] = query
@@ -138,13 +131,10 @@ class Magpie(Recipe):
         calls = [ctx.answerer.complete(system + [{"role": "user", "content": query}], answer_params)]
         if opts.tags:
             calls.append(self._tag(query))
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        for r in results:
-            if isinstance(r, BaseException) and not isinstance(r, CallFailed):
-                raise r
-        failed = next((r for r in results if isinstance(r, CallFailed)), None)
-        if failed is not None:
-            ctx.fail(order, "answer", item, failed)
+        results = await asyncio.gather(*calls, return_exceptions=True)  # both calls end (and are cached) either way
+        with ctx.guard(order, "answer", item) as call:
+            call.check(results)
+        if call.stopped:
             return
         scores: dict[str, float] = {}
         tags: dict[str, str] = {}

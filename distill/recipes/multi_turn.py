@@ -59,7 +59,6 @@ def clean_followup(text: str) -> str:
 
 async def extend(ctx: Any, order: Any, stage: str, record: dict[str, Any]) -> dict[str, Any] | None:
     """`record` extended to `ctx.config.turns` turns, or None when a turn failed (rejected or failed, with why)."""
-    from distill.engine.teacher import CallFailed
     from distill.prompts import render
 
     spec = ctx.config.multi_turn or MultiTurnSpec()
@@ -76,7 +75,7 @@ async def extend(ctx: Any, order: Any, stage: str, record: dict[str, Any]) -> di
         shown = [m for m in convo if m["role"] != "system"]
         prompt = render("multi_turn/user.j2", turns=shown, kind=kind, persona=persona)
         item = {"record": record, "turn": turn, "followup": kind}
-        try:
+        with ctx.guard(order, STAGE, item) as call:
             asked = await ctx.teacher.complete([{"role": "user", "content": prompt}], user_params)
             choice = asked.choices[0]
             followup = clean_followup(choice.text)
@@ -85,8 +84,7 @@ async def extend(ctx: Any, order: Any, stage: str, record: dict[str, Any]) -> di
                            raw=choice.text)
                 return None
             reply = await ctx.answerer.complete(convo + [{"role": "user", "content": followup}], answer_params)
-        except CallFailed as exc:
-            ctx.fail(order, STAGE, item, exc)
+        if call.stopped:
             return None
         answer = reply.choices[0]
         if answer.finish_reason == "length" or not answer.text.strip():

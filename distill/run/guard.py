@@ -13,12 +13,12 @@ When a call inside the block raises
 * `CallFailed` (retries exhausted; a prompt refused for good becomes a rejection, see `Outcomes.fail`): the item
   is recorded as failed under `stage`, and a re-run asks again;
 the block ends there and `call.stopped` is True. Any other exception goes through. `ctx.call(...)` is the form
-for one awaited call.
+for one awaited call; `call.check(results)` raises what calls gathered with `return_exceptions=True` raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -42,6 +42,14 @@ class CallGuard:
     item: dict[str, Any]
     on_unreadable: Callable[[UnreadableReply], None] | None = None
     stopped: bool = field(default=False, init=False)
+
+    def check(self, results: Iterable[Any]) -> None:
+        """Raise the first exception among `asyncio.gather(..., return_exceptions=True)` results (which let every
+        call run to its end, so each answer received reaches the cache): one that is not a call's failure first,
+        so a bug is never recorded as a failed call."""
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise next((e for e in errors if not isinstance(e, (CallFailed, UnreadableReply))), errors[0])
 
     def __enter__(self) -> CallGuard:
         return self
