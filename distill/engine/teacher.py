@@ -86,6 +86,25 @@ class Teacher:
         """The model's context window when known, for recipes that size their inputs to it."""
         return self.provider.context_tokens
 
+    # what code outside engine/ and providers/ may know of the provider, so none of it reaches through
+    @property
+    def supports_json_schema(self) -> bool:
+        """Whether the endpoint enforces a JSON schema given as `response_format` (judges then ask for one)."""
+        return self.provider.capabilities.supports_json_schema
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """The model and endpoint as the manifest names them (no credentials)."""
+        return self.provider.identity
+
+    def sharing(self, role: str, usage: RoleUsage, defaults: GenerationParams) -> Teacher:
+        """Another role on this model and provider object (the judge when `judge:` names no model of its own)."""
+        return Teacher(role, self.provider, self.cache, usage, defaults)
+
+    async def close(self) -> None:
+        """Close the provider (a reward model's endpoint when its run ends)."""
+        await self.provider.close()
+
     def key(self, messages: list[Message], params: GenerationParams, sample: int = 0) -> bytes:
         dumped = self._dumped.get(id(params))
         if dumped is None or dumped[0] is not params:

@@ -37,7 +37,7 @@ class Comparison:
 def json_format(teacher: Teacher, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
     """A json_schema response_format when the teacher's provider enforces one (OpenAI, vLLM, llama.cpp grammars),
     else None (the reply is then parsed leniently)."""
-    if teacher.provider.capabilities.supports_json_schema:  # the openai provider's `supports_json_schema:` too
+    if teacher.supports_json_schema:  # the openai provider's `supports_json_schema:` too
         return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
     return None
 

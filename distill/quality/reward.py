@@ -57,7 +57,7 @@ class ServedReward:
             raise UnreadableReply("reward_unparseable", f"reward {self.teacher.label}: {exc}", raw) from None
 
     async def close(self) -> None:
-        await self.teacher.provider.close()
+        await self.teacher.close()
 
 
 class CachedScorer:

@@ -205,7 +205,7 @@ def _judge(cfg: RunConfig, teacher: Teacher, provider: Provider | None, cache: C
     if provider is not None:
         return Teacher("judge", provider, cache, usage.role("judge"), params)
     if cfg.quality is not None and (cfg.quality.rubrics() or cfg.quality.pairwise):
-        return Teacher("judge", teacher.provider, cache, usage.role("judge"), params)
+        return teacher.sharing("judge", usage.role("judge"), params)
     return None
 
 
@@ -296,9 +296,9 @@ def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float
         "name": cfg.run_name(),
         "command": command,
         "config": cfg.model_dump(mode="json"),  # holds api_key_env (a variable *name*), never a key
-        "teacher": ctx.teacher.provider.identity,
-        "judge": ctx.judge.provider.identity if ctx.judge else None,
-        "answer_teacher": ctx.answer_teacher.provider.identity if ctx.answer_teacher else None,
+        "teacher": ctx.teacher.identity,
+        "judge": ctx.judge.identity if ctx.judge else None,
+        "answer_teacher": ctx.answer_teacher.identity if ctx.answer_teacher else None,
         "seed": cfg.seed,
         "stages": {name: s.to_dict() for name, s in ctx.stages.items()},
         "counts": dict(ctx.progress.counts),

@@ -10,7 +10,6 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -64,8 +63,7 @@ class _Judge:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.provider = SimpleNamespace(capabilities=SimpleNamespace(supports_json_schema=False))
-        self.spec = SimpleNamespace(supports_json_schema=False)
+        self.supports_json_schema = False
 
     def params(self, **kw: Any) -> None:
         return None
