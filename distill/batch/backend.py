@@ -16,8 +16,10 @@ Contract, per method (the dispatcher relies on every word):
 - `upload(lines)` is not idempotent (each call stores a new file) but costs nothing: an upload whose id was
   never recorded is merely an orphaned file. It returns once the provider has acknowledged the file.
 - `create(upload_id, lines)` starts billable work and is NOT idempotent: it is called at most once per group of
-  lines, and the returned batch id is committed to `cache.sqlite` before anything else happens. `lines` are the
-  exact lines given to `upload` (a backend with an upload step may ignore them).
+  lines, and the returned batch id is committed to `cache.sqlite` before anything else happens. Without an
+  upload step (`upload_id` None) `lines` are the requests to send. With one, the batch must be made from the
+  file alone: after a crash between the upload and the creation, the dispatcher creates the batch from the
+  recorded file id with `lines` empty (the file is never uploaded twice).
 - `poll(batch_id)` and `results(batch_id)` are read-only and idempotent: after a crash the same batch is polled
   and its results read again. `results` is called once `poll` said `ended`; it yields one entry per request the
   provider reports on, in any order; a request it does not mention is treated as `BatchItemError(retry=True)`.

@@ -213,6 +213,12 @@ class CallCache:
         if batch is not None and not batch.done():
             batch.set_result(None)
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for the few records kept beside the answers in this file (what batch mode submitted:
+        `batch/store.py`). Used from the event loop's thread only, each write its own committed transaction."""
+        return self._db
+
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM answers").fetchone()[0]) + len(self._pending)
 

@@ -71,3 +71,27 @@ def cost(price: Price | None, prompt_tokens: float, completion_tokens: float) ->
     if price is None:
         return None
     return (prompt_tokens * price.prompt_per_mtok + completion_tokens * price.completion_per_mtok) / 1e6
+
+
+BATCH_FACTOR = {"openai": 0.5, "anthropic": 0.5}  # batch APIs bill half the immediate price (both price pages)
+
+
+def batch_factor(spec: ProviderSpec) -> float:
+    """What the spec's batch API bills relative to its immediate price: `batch: {price_factor: ...}` when set,
+    else the provider's discount on its own hosted API (0.5), else 1 (a self-hosted or third-party server)."""
+    given = getattr(spec.batch, "price_factor", None)
+    if given is not None:
+        return float(given)
+    hosted = HOSTED.get(spec.provider)
+    if hosted is None or (spec.base_url is not None and (urlsplit(spec.base_url).hostname or "") not in hosted[1]):
+        return 1.0
+    return BATCH_FACTOR.get(spec.provider, 1.0)
+
+
+def batch_price(spec: ProviderSpec) -> Price | None:
+    """What a token costs through the spec's batch API (None when the immediate price is unknown)."""
+    if spec.price is None:
+        return None
+    factor = batch_factor(spec)
+    return Price(prompt_per_mtok=spec.price.prompt_per_mtok * factor,
+                 completion_per_mtok=spec.price.completion_per_mtok * factor)

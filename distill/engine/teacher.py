@@ -76,6 +76,11 @@ class Teacher:
             provider.traits = traits  # type: ignore[attr-defined]
         self.traits: ServerTraits = traits
         usage.capabilities = traits.report()
+        self._batch: Any = None
+        if self.spec.batch:  # batch mode: calls go through the provider's batch API (distill/batch/)
+            from distill.batch.dispatcher import for_teacher
+
+            self._batch = for_teacher(self)
 
     @property
     def label(self) -> str:
@@ -104,6 +109,11 @@ class Teacher:
     async def close(self) -> None:
         """Close the provider (a reward model's endpoint when its run ends)."""
         await self.provider.close()
+
+    @property
+    def batch_capacity(self) -> int:
+        """In batch mode, the requests one batch holds (how many calls are worth gathering); 0 otherwise."""
+        return self._batch.limits.max_requests if self._batch is not None else 0  # type: ignore[no-any-return]
 
     def key(self, messages: list[Message], params: GenerationParams, sample: int = 0) -> bytes:
         dumped = self._dumped.get(id(params))
@@ -144,13 +154,37 @@ class Teacher:
             note_call(self.role)
             raise PromptRejected(self.role, TeacherError(stored["error"]))
         try:
-            completion = await self._answer(messages, params, sample)
+            if self._batch is not None:  # committed to the cache by the batch dispatcher
+                completion = await self._deferred(key, messages, params, sample)
+            else:
+                completion = await self._answer(messages, params, sample)
+                await self.cache.put(key, self.role, completion)
         except PromptRejected as exc:
             await self.cache.put_raw(refused, self.role, {"error": str(exc.error)})
             note_call(self.role)
             raise
-        await self.cache.put(key, self.role, completion)
         note_call(self.role)
+        return completion
+
+    async def _deferred(self, key: bytes, messages: list[Message], params: GenerationParams, sample: int
+                        ) -> Completion:
+        """Batch mode: the answer from the provider's batch API, committed to the cache under `key`. A backend
+        without `n` gets n single-sample requests, keyed and seeded as `_fan_out` keys them."""
+        batch = self._batch
+        shaped = self.traits.shape(params)
+        if shaped.n == 1 or batch.backend.supports_n:
+            return await batch.call(key, lambda custom_id: batch.backend.encode(custom_id, messages, shaped))  # type: ignore[no-any-return]
+
+        async def single(index: int) -> Completion:
+            one, at = params.merged(n=1, seed=(params.seed or 0) + index), sample * 1000 + index
+            single_key = self.key(messages, one, at)
+            return self.cache.get(single_key) or await self._deferred(single_key, messages, one, at)
+
+        parts = await asyncio.gather(*(single(i) for i in range(params.n)))
+        completion = Completion(choices=[p.choices[0] for p in parts], model=parts[0].model,
+                                usage=Usage(prompt_tokens=sum(p.usage.prompt_tokens for p in parts),
+                                            completion_tokens=sum(p.usage.completion_tokens for p in parts)))
+        await self.cache.put(key, self.role, completion)
         return completion
 
     async def _answer(self, messages: list[Message], params: GenerationParams, sample: int) -> Completion:

@@ -23,6 +23,8 @@ class RoleUsage:
     in_flight: int = 0         # a gauge for the live display; not written to the manifest
     rejected_prompts: int = 0  # refused as too long for the model's context (the item is rejected)
     capabilities: dict[str, object] = field(default_factory=dict)  # what the endpoint accepts (server_traits.py)
+    batched: int = 0           # answers that came through a batch API, billed at its price (prices.batch_price)
+    batch_price_factor: float | None = None  # that price relative to the immediate one (0.5: half), if batched
 
     def add_answer(self, completion: Completion, price: Price | None) -> None:
         self.answered += 1
@@ -65,7 +67,7 @@ class Usage:
         total = RoleUsage()
         for r in self.roles.values():
             for name in ("requests", "retries", "cache_hits", "answered", "failed", "prompt_tokens",
-                         "completion_tokens", "in_flight"):
+                         "completion_tokens", "in_flight", "batched"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             total.cost_usd += r.cost_usd
             total.cost_known = total.cost_known and r.cost_known

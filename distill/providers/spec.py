@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from distill.batch.options import BatchSetting
+
 
 class Price(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -37,6 +39,7 @@ class ProviderSpec(BaseModel):
     tokens_per_minute: float | None = Field(None, gt=0)
     timeout: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0, le=50)
+    batch: BatchSetting = False  # calls go through the provider's batch API (half price, 24 h): distill/batch/
     context_tokens: int | None = Field(None, ge=256, description="the model's context window, if not known")
     price: Price | None = None
     extra_body: dict[str, Any] | None = None

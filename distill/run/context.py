@@ -214,6 +214,12 @@ class RunContext:
             "meta": {**meta, "pairwise": verdict}})
 
     # --- work items -----------------------------------------------------------------------------------------
+    def batch_width(self) -> int:
+        """In batch mode, as many items as the batch-mode models' batches hold: every ready item queues its call
+        so a batch is full before it is sent (the HTTP `max_concurrency` does not bound a batch). 0 otherwise."""
+        models = {id(m): m for m in (self.teacher, self.judge, self.answer_teacher) if m is not None}
+        return sum(m.batch_capacity for m in models.values())
+
     async def map(self, items: Iterable[T], worker: Callable[[T], Awaitable[None]], width: int | None = None,
                   fast: Callable[[T], bool] | None = None, memo: Callable[[T], tuple[int, bytes]] | None = None,
                   scope: str = "items") -> None:
@@ -227,6 +233,7 @@ class RunContext:
         later run with the same fingerprint replays it without rendering a prompt or reading an answer."""
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
+        width = max(width, self.batch_width())
         cache, outcomes, progress = self.teacher.cache, self.outcomes, self.progress
         Entry = tuple[Any, int, bytes]  # (item, position, digest)
 

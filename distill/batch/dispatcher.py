@@ -1,0 +1,312 @@
+"""The dispatcher: the calls a Teacher makes in batch mode, gathered into batches and answered from them.
+
+    completion = await dispatcher.call(key, encode)   # waits until the batch holding it has ended
+
+A call's request line is queued; when no new call came for `gather_seconds` (or the queue fills a batch) the
+queue is split at the provider's limits and each part is uploaded and made a batch. What went into which file
+and batch is committed to `cache.sqlite` (`store.py`) the moment the provider acknowledges it. Each batch is
+polled with a growing wait; when it ends, every answer is committed to the cache under the call's own key
+(exactly like an immediate answer, accounted at the batch price), then the waiting calls are resolved. An entry
+that expired, was cancelled or met a server error goes into the next batch (up to `max_attempts` batches); one
+refused for its content fails its call like an immediate call whose retries ran out.
+
+A run that stops while batches are out (Ctrl+C, a crash, SIGKILL) leaves their requests recorded; the next run
+of the same command polls and collects those batches instead of sending the requests again. A batch the
+provider no longer knows (deleted, past retention, a rotated key from another project) is said so, and its
+requests go into a new batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from distill.batch.backend import BatchBackend, BatchItemError, BatchLimits, BatchNotFound, split
+from distill.batch.options import BatchOptions
+from distill.batch.store import BatchStore
+from distill.engine.cache import CallCache
+from distill.engine.prices import cost
+from distill.engine.teacher import CallFailed, PromptRejected
+from distill.engine.usage import RoleUsage
+from distill.errors import DistillError, RetryableError, TeacherError
+from distill.providers.base import Completion
+from distill.providers.spec import Price
+
+RETRIES = 6  # attempts of one upload, creation, poll or download before the calls waiting on it fail
+
+
+class Dispatcher:
+    def __init__(self, backend: BatchBackend, cache: CallCache, usage: RoleUsage, *, role: str, identity: bytes,
+                 label: str, options: BatchOptions, price: Price | None) -> None:
+        self.backend, self.cache, self.usage, self.role = backend, cache, usage, role
+        self.identity, self.label, self.options, self.price = identity, label, options, price
+        self.store = BatchStore(cache.db)
+        cap = backend.limits.max_requests
+        self.limits = BatchLimits(min(cap, options.max_requests or cap), backend.limits.max_bytes)
+        self._queue: dict[bytes, bytes] = {}       # key -> request line, waiting to be sent
+        self._queued_bytes = 0
+        self._lines: dict[bytes, bytes] = {}       # request lines of the calls waiting here
+        self._waiters: dict[bytes, list[asyncio.Future[Completion]]] = {}
+        self._submitted: set[bytes] = set()        # in the provider's hands (or on their way)
+        self._attempts: dict[bytes, int] = {}      # batches each request has been in, this run and earlier
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self._last = 0.0
+        self._resumed = False
+
+    # --- calls ----------------------------------------------------------------------------------------------
+    async def call(self, key: bytes, encode: Callable[[str], bytes]) -> Completion:
+        """The answer to the request `encode(custom_id)` stands for, `key` being its cache key. Raises
+        CallFailed (PromptRejected for a prompt too long) when it cannot be had, TeacherError to stop the run."""
+        if not self._resumed:
+            self._resume()
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(key, []).append(future)
+        if key not in self._lines:
+            self._lines[key] = encode(key.hex())
+        if key not in self._submitted and key not in self._queue:
+            self._enqueue(key)
+        return await future
+
+    def _enqueue(self, key: bytes) -> None:
+        line = self._lines[key]
+        if len(line) + 1 > self.limits.max_bytes:
+            self._fail([key], TeacherError(f"{self.label}: a request of {len(line)} bytes is larger than a batch "
+                                           f"may hold ({self.limits.max_bytes})"))
+            return
+        if self._queued_bytes + len(line) + 1 > self.limits.max_bytes:
+            self._flush()
+        self._queue[key] = line
+        self._queued_bytes += len(line) + 1
+        self._last = asyncio.get_running_loop().time()
+        if len(self._queue) >= self.limits.max_requests:
+            self._flush()
+        elif self._flusher is None:
+            self._flusher = asyncio.ensure_future(self._gather())
+
+    async def _gather(self) -> None:
+        """Send the queue once no new call came for `gather_seconds`."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queue:
+                wait = self._last + self.options.gather_seconds - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                else:
+                    self._flush()
+        finally:
+            self._flusher = None
+
+    def _flush(self) -> None:
+        items, self._queue, self._queued_bytes = list(self._queue.items()), {}, 0
+        for group in split(items, self.limits):
+            keys = {key: self._attempts.get(key, 0) + 1 for key, _ in group}
+            self._submitted.update(keys)
+            self._attempts.update(keys)
+            self._spawn(self._submit(keys, [line for _, line in group]), keys)
+
+    # --- one batch's life -----------------------------------------------------------------------------------
+    async def _submit(self, keys: dict[bytes, int], lines: list[bytes]) -> None:
+        upload = await self._patiently("upload", lambda: self.backend.upload(lines), keys)
+        if upload is not None:
+            self.store.uploaded(self.identity, self.role, upload, keys)
+        await self._create(upload, lines, keys)
+
+    async def _create(self, upload: str | None, lines: list[bytes], keys: dict[bytes, int]) -> None:
+        batch = await self._patiently("create", lambda: self.backend.create(upload, lines), keys)
+        self.store.created(batch, self.identity, self.role, self.label, upload, keys)
+        self.usage.requests += len(keys)
+        note(f"{self.label} ({self.role}): batch {batch} submitted with {len(keys)} requests; answers within the "
+             "provider's window (up to 24 h). Stopping now is safe: the same command collects it.")
+        await self._watch(batch, set(keys))
+
+    async def _watch(self, batch: str, keys: set[bytes]) -> None:
+        delay = self.options.poll_seconds
+        try:
+            while True:
+                state = await self._patiently("poll", lambda: self.backend.poll(batch), keys)
+                self.store.progress(batch, state.provider_status, state.done, state.errored)
+                if state.status != "running":
+                    break
+                await asyncio.sleep(delay)
+                delay = min(delay * 1.5, self.options.max_poll_seconds)
+            if state.status == "failed":
+                note(f"{self.label} ({self.role}): batch {batch} failed as a whole ({state.error}); its "
+                     f"{len(keys)} requests go into the next batch")
+                self.store.settled(batch, keys, state="failed")
+                self._again(keys, BatchItemError("batch_failed", state.error or "", retry=True))
+                return
+            await self._collect(batch, keys)
+        except BatchNotFound as exc:
+            note(f"{self.label} ({self.role}): batch {batch} is not known to the provider any more ({exc}: deleted, "
+                 f"past its retention, or made with another API key); its {len(keys)} requests are submitted again")
+            self.store.settled(batch, keys, state="lost")
+            self._again(keys, BatchItemError("lost", str(exc), retry=True))
+
+    async def _collect(self, batch: str, keys: set[bytes]) -> None:
+        answers, errors = await self._patiently("download", lambda: self._read(batch, keys), keys)
+        spent: float | None = 0.0
+        for completion in answers.values():
+            self.usage.add_answer(completion, self.price)
+            self.usage.batched += 1
+            each = cost(self.price, completion.usage.prompt_tokens, completion.usage.completion_tokens)
+            spent = None if spent is None or each is None else spent + each
+        await asyncio.gather(*(self.cache.put(key, self.role, c) for key, c in answers.items()))
+        self.store.settled(batch, keys, state="collected", answers=len(answers), cost=spent)
+        for key, completion in answers.items():
+            self._resolve(key, completion)
+        retry = {k for k in keys if k not in answers and (k not in errors or errors[k].retry)}
+        for key, error in errors.items():
+            if not error.retry:
+                self._submitted.discard(key)
+                self._fail([key], self._failure(error))
+        if retry:
+            why = {e.kind for k, e in errors.items() if k in retry} or {"missing"}
+            note(f"{self.label} ({self.role}): {len(retry)} requests of batch {batch} ended unanswered "
+                 f"({', '.join(sorted(why))}); they go into the next batch")
+            self._again(retry, next((errors[k] for k in retry if k in errors),
+                                    BatchItemError("missing", "the batch did not report on it", retry=True)))
+
+    async def _read(self, batch: str, keys: set[bytes]) -> tuple[dict[bytes, Completion], dict[bytes, BatchItemError]]:
+        answers: dict[bytes, Completion] = {}
+        errors: dict[bytes, BatchItemError] = {}
+        async for custom_id, result in self.backend.results(batch):
+            try:
+                key = bytes.fromhex(custom_id)
+            except ValueError:
+                continue
+            if key not in keys or key in answers:
+                continue
+            if isinstance(result, BatchItemError):
+                errors[key] = result
+            else:
+                errors.pop(key, None)
+                answers[key] = result
+        return answers, errors
+
+    # --- outcomes -------------------------------------------------------------------------------------------
+    def _resolve(self, key: bytes, completion: Completion) -> None:
+        self._submitted.discard(key)
+        self._lines.pop(key, None)
+        self._attempts.pop(key, None)
+        for future in self._waiters.pop(key, []):
+            if not future.done():
+                future.set_result(completion)
+
+    def _fail(self, keys: Any, error: BaseException) -> None:
+        for key in keys:
+            self._lines.pop(key, None)
+            futures = self._waiters.pop(key, [])
+            if futures and isinstance(error, CallFailed):
+                self.usage.failed += 1
+            for future in futures:
+                if not future.done():
+                    future.set_exception(error)
+
+    def _failure(self, error: BatchItemError) -> CallFailed:
+        message = TeacherError(f"{self.label}: {error.kind}: {error.message}")
+        if error.kind == "context_length":
+            self.usage.rejected_prompts += 1
+            return PromptRejected(self.role, message)
+        return CallFailed(self.role, message, 1)
+
+    def _again(self, keys: set[bytes], error: BatchItemError) -> None:
+        """Send `keys` in the next batch, or fail the calls that have been in `max_attempts` batches already."""
+        for key in keys:
+            self._submitted.discard(key)
+            attempts = self._attempts.get(key, 1)
+            if attempts >= self.options.max_attempts:
+                self._fail([key], CallFailed(self.role, TeacherError(
+                    f"{self.label}: unanswered in {attempts} batches ({error.kind}: {error.message})"), attempts))
+            elif self._waiters.get(key):
+                self._enqueue(key)
+
+    async def _patiently(self, what: str, action: Callable[[], Awaitable[Any]], keys: Any) -> Any:
+        """`action()`, tried again with a growing wait on RetryableError, RETRIES times in all."""
+        delay = self.options.poll_seconds
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return await action()
+            except RetryableError as exc:
+                if attempt == RETRIES:
+                    raise CallFailed(self.role, TeacherError(f"{self.label}: {what}: {exc}"), attempt) from None
+                await asyncio.sleep(max(delay, exc.retry_after or 0))
+                delay = min(delay * 2, self.options.max_poll_seconds)
+        raise AssertionError("unreachable")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], keys: Any) -> None:
+        """Run one batch's life; whatever stops it early fails the calls waiting on it (their requests stay
+        recorded if submitted, so the next run collects them), and closes the backend's client when idle."""
+        async def life() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except (CallFailed, DistillError) as exc:
+                self._submitted.difference_update(keys)
+                self._fail(list(keys), exc)
+            except Exception as exc:  # a bug here must stop the calls loudly, never leave them waiting
+                self._submitted.difference_update(keys)
+                self._fail(list(keys), exc)
+            finally:
+                if not self._queue and len(self._tasks) <= 1:
+                    await self.backend.close()
+
+        task = asyncio.ensure_future(life())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- an earlier run's batches ---------------------------------------------------------------------------
+    def _resume(self) -> None:
+        """Attach to the requests an earlier run left in the provider's hands: poll and collect their batches
+        (create the batch of a file uploaded just before the run stopped); send none of them again."""
+        self._resumed = True
+        rows = self.store.pending(self.identity, self.role)
+        answered = {r.key for r in rows if self.cache.get_raw(r.key) is not None}
+        if answered:
+            self.store.settled(None, answered)
+        batches: dict[str, dict[bytes, int]] = defaultdict(dict)
+        uploads: dict[str, dict[bytes, int]] = defaultdict(dict)
+        for row in rows:
+            if row.key in answered:
+                continue
+            self._submitted.add(row.key)
+            self._attempts[row.key] = row.attempts
+            if row.batch is not None:
+                batches[row.batch][row.key] = row.attempts
+            elif row.upload is not None:
+                uploads[row.upload][row.key] = row.attempts
+        for batch, keys in batches.items():
+            self._spawn(self._watch(batch, set(keys)), keys)
+        for upload, keys in uploads.items():
+            self._spawn(self._create(upload, [], keys), keys)
+        if batches or uploads:
+            count = sum(len(k) for k in batches.values()) + sum(len(k) for k in uploads.values())
+            note(f"{self.label} ({self.role}): collecting {count} requests from {len(batches) + len(uploads)} "
+                 "batch(es) an earlier run submitted; none is sent again")
+
+
+def note(message: str) -> None:
+    print(f"batch: {message}", file=sys.stderr, flush=True)
+
+
+def for_teacher(teacher: Any) -> Dispatcher:
+    """The dispatcher of a Teacher whose spec says `batch:` (its backend, cache, usage and batch price)."""
+    import hashlib
+
+    import orjson
+
+    from distill.batch.backend import backend_for
+    from distill.batch.options import batch_options
+    from distill.engine.prices import batch_factor, batch_price
+
+    spec = teacher.spec
+    options = batch_options(spec.batch)
+    assert options is not None
+    teacher.usage.batch_price_factor = batch_factor(spec)
+    identity = hashlib.sha256(orjson.dumps(teacher._identity, option=orjson.OPT_SORT_KEYS)).digest()
+    return Dispatcher(backend_for(spec), teacher.cache, teacher.usage, role=teacher.role, identity=identity,
+                      label=spec.label(), options=options, price=batch_price(spec))

@@ -1,0 +1,153 @@
+"""OpenAI's Batch API (and compatible servers that serve /v1/files and /v1/batches, such as vLLM).
+
+One batch: the request lines go up as a JSONL file (`POST /files`, purpose `batch`), a batch is created on it
+(`POST /batches`, endpoint /v1/chat/completions, 24 h window), polled (`GET /batches/{id}`), and its answers
+read from the output file and its failures from the error file (`GET /files/{id}/content`). Limits: 50,000
+requests and 200 MB per file (distill keeps a little under, for the multipart wrapper).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
+
+from distill.batch.backend import BatchItemError, BatchLimits, BatchNotFound, BatchResult, BatchState
+from distill.errors import RetryableError
+from distill.providers.base import GenerationParams, Message
+from distill.providers.http_errors import error_for_status
+from distill.providers.openai_http import OPENAI_URL, api_key_for
+from distill.providers.openai_refusals import _CONTEXT
+from distill.providers.spec import ProviderSpec
+
+RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
+ENDED = {"completed", "expired", "cancelled"}
+RETRY_CODES = {"batch_expired", "batch_cancelled", "server_error", "rate_limit_exceeded", "internal_error"}
+
+
+class OpenAIBatchBackend:
+    limits = BatchLimits(max_requests=50_000, max_bytes=200 * 1024 * 1024 - 64 * 1024)
+    supports_n = True
+
+    def __init__(self, spec: ProviderSpec) -> None:
+        self.spec = spec
+        self._key = api_key_for(spec)
+        self._base = spec.base_url or OPENAI_URL
+        self._label = f"batch API of {spec.label()}"
+        self._session: Any = None
+
+    def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
+        body: dict[str, Any] = {"model": self.spec.model, "messages": messages, **params.wire()}
+        for extra in (self.spec.extra_body, params.extra_body):
+            if extra:
+                body.update(extra)
+        return orjson.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
+                             "body": body})
+
+    async def upload(self, lines: Sequence[bytes]) -> str | None:
+        import aiohttp
+
+        form = aiohttp.FormData()
+        form.add_field("purpose", "batch")
+        form.add_field("file", b"\n".join(lines) + b"\n", filename="distill-batch.jsonl",
+                       content_type="application/jsonl")
+        return str((await self._request("POST", "/files", data=form))["id"])
+
+    async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str:
+        assert upload_id is not None, "OpenAI batches are made from an uploaded file"
+        body = {"input_file_id": upload_id, "endpoint": "/v1/chat/completions", "completion_window": "24h",
+                "metadata": {"made_by": "distill"}}
+        return str((await self._request("POST", "/batches", json=body))["id"])
+
+    async def poll(self, batch_id: str) -> BatchState:
+        data = await self._request("GET", f"/batches/{batch_id}", missing=True)
+        status = str(data.get("status"))
+        counts = data.get("request_counts") or {}
+        completed, failed = int(counts.get("completed") or 0), int(counts.get("failed") or 0)
+        state = "running" if status in RUNNING else "ended" if status in ENDED else "failed"
+        error = None
+        if state == "failed":
+            errors = (data.get("errors") or {}).get("data") or []
+            error = "; ".join(str(e.get("message") or e.get("code")) for e in errors[:3]) or f"status {status!r}"
+        return BatchState(state, done=completed + failed, total=int(counts.get("total") or 0), errored=failed,
+                          provider_status=status, error=error)
+
+    async def results(self, batch_id: str) -> AsyncIterator[BatchResult]:
+        data = await self._request("GET", f"/batches/{batch_id}", missing=True)
+        for field in ("output_file_id", "error_file_id"):
+            file_id = data.get(field)
+            if not file_id:
+                continue
+            raw = await self._request("GET", f"/files/{file_id}/content", missing=True, raw=True)
+            for line in raw.splitlines():
+                if line.strip():
+                    yield self._entry(orjson.loads(line))
+
+    def _entry(self, row: dict[str, Any]) -> BatchResult:
+        from distill.providers.openai_reply import parse_reply
+
+        custom_id = str(row.get("custom_id"))
+        response = row.get("response") or {}
+        error = row.get("error")
+        status = response.get("status_code")
+        if status == 200 and not error:
+            try:
+                return custom_id, parse_reply(response.get("body") or {}, label=self._label)
+            except RetryableError as exc:
+                return custom_id, BatchItemError("server_error", str(exc), retry=True)
+        if isinstance(error, dict) and error:
+            code, message = str(error.get("code") or "error"), str(error.get("message") or "")
+        else:
+            body = response.get("body") or {}
+            inner = body.get("error") if isinstance(body, dict) else None
+            inner = inner if isinstance(inner, dict) else {}
+            code, message = str(inner.get("code") or inner.get("type") or f"http_{status}"), str(
+                inner.get("message") or body)
+        if code in RETRY_CODES or (isinstance(status, int) and (status == 429 or status >= 500)):
+            kind = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "server_error")
+            return custom_id, BatchItemError(kind, message, retry=True)
+        if _CONTEXT.search(message) or code == "context_length_exceeded":
+            return custom_id, BatchItemError("context_length", message, retry=False)
+        return custom_id, BatchItemError(code if code != "error" else "invalid_request", message, retry=False)
+
+    async def _request(self, method: str, path: str, *, missing: bool = False, raw: bool = False,
+                       **kwargs: Any) -> Any:
+        """One call to the API; RetryableError for what a later attempt may fix, BatchNotFound for a 404 on a
+        batch or file when `missing`, TeacherError for the rest (key, URL, refused request)."""
+        import aiohttp
+
+        if self._session is None:
+            from distill import __version__
+
+            headers = {"User-Agent": f"distill/{__version__}"}
+            if self._key:
+                headers["Authorization"] = f"Bearer {self._key}"
+            self._session = aiohttp.ClientSession(headers=headers, trust_env=True,
+                                                  timeout=aiohttp.ClientTimeout(total=max(self.spec.timeout, 600)))
+        try:
+            async with self._session.request(method, self._base + path, **kwargs) as resp:
+                body = await resp.read()
+                status, retry_after = resp.status, resp.headers.get("Retry-After")
+        except aiohttp.ClientConnectorError as exc:
+            raise RetryableError(f"{self._label}: cannot connect to {self._base}: {exc}") from None
+        except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError) as exc:
+            raise RetryableError(f"{self._label}: {type(exc).__name__} {exc}") from None
+        if status == 404 and missing:
+            raise BatchNotFound(f"{self._label}: {path} not found")
+        if status >= 300:
+            raise error_for_status(status, body.decode("utf-8", "replace"), label=self._label,
+                                   retry_after=retry_after)
+        if raw:
+            return body
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RetryableError(f"{self._label}: {path} answered something that is not JSON") from None
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
