@@ -25,6 +25,7 @@ OpenAI-compatible server with --teacher openai:MODEL@http://host:port/v1, or at 
 --teacher openai:gpt-4o-mini and OPENAI_API_KEY set."""
 
 COMMANDS += ("report", "compare")  # the data report: distill/report/, cli/report_cmd.py, cli/compare_cmd.py
+COMMANDS += ("status",)  # batch mode: where a run's batches stand (cli/status_cmd.py)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,269 @@
+"""A scripted OpenAI Batch API on 127.0.0.1: the public files and batches endpoints, on top of `fake_teacher`'s
+chat-completions server (same process, same replies, same `rules` for scripting recipe stages and judges).
+
+* `POST /v1/files` (multipart: purpose=batch, file) -> a file object; `GET /v1/files/{id}` and
+  `GET /v1/files/{id}/content` (the bytes).
+* `POST /v1/batches` {input_file_id, endpoint, completion_window} -> a batch object, status `validating`;
+  `GET /v1/batches/{id}`, `GET /v1/batches`, `POST /v1/batches/{id}/cancel`. Each GET of a batch moves it on;
+  after `polls` GETs it ends: each line is answered as `fake_teacher` would answer it (output file), or put in the
+  error file, and the status becomes `completed` (or `expired` when some entries expired).
+* Behaviours (`POST /batch/config`, or the `batch` key of the server config): `polls` (GETs before a batch ends,
+  default 2), `expire_pct` / `fail_pct` (percent of custom_ids that expire / meet a server error (HTTP 500), the
+  first time only, chosen by a hash of the id), `refuse_match` (a regex of the last user message: HTTP 400
+  invalid_request, every time), `fail_batches` (the first N batches created fail as a whole, at validation),
+  `max_prompt_chars` from the chat config (context_length_exceeded, as in the error file of a real batch).
+* `GET /batch/stats`: every uploaded request line counted per custom_id (`uploads`), files, batches, polls.
+  `POST /batch/forget`: every batch and file is forgotten (404 from now on), as after a key from another project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from fake_teacher import FakeTeacher, State, _choice, make_app, request_hash
+
+BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "refuse_match": None,
+                                  "fail_batches": 0}
+
+
+class Batches:
+    def __init__(self, chat: State, cfg: dict[str, Any]) -> None:
+        self.chat = chat
+        self.cfg = {**BATCH_DEFAULTS, **cfg}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.uploads: Counter[str] = Counter()
+        self.seen: set[str] = set()  # custom_ids that met their first-time fault already
+        self.polls = 0
+        self.ids = itertools.count(1)
+
+    def new_file(self, content: bytes, purpose: str, filename: str) -> dict[str, Any]:
+        file_id = f"file-{next(self.ids):06d}"
+        meta = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
+                "filename": filename, "purpose": purpose, "status": "processed"}
+        self.files[file_id] = {"meta": meta, "content": content}
+        return meta
+
+    def answer(self, line: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(output row, error row) for one request line."""
+        cid, body = line["custom_id"], line["body"]
+        rid = f"batch_req_{hashlib.sha256(cid.encode()).hexdigest()[:24]}"
+        pct = int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16) % 100
+        first = cid not in self.seen
+        if first and pct < self.cfg["expire_pct"]:
+            self.seen.add(cid)
+            return None, {"id": rid, "custom_id": cid, "response": None, "error": {
+                "code": "batch_expired",
+                "message": "This request could not be executed before the completion window expired."}}
+        if first and self.cfg["expire_pct"] <= pct < self.cfg["expire_pct"] + self.cfg["fail_pct"]:
+            self.seen.add(cid)
+            return None, self._http_error(rid, cid, 500, "server_error", "The server had an error while "
+                                          "processing your request. Sorry about that!")
+        last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+        if self.cfg["refuse_match"] and re.search(self.cfg["refuse_match"], last_user):
+            return None, self._http_error(rid, cid, 400, "invalid_request_error",
+                                          "Invalid 'messages[1].content': the request was flagged.")
+        prompt = "".join(m.get("content", "") for m in body["messages"])
+        limit = self.chat.cfg.get("max_prompt_chars")
+        if limit and len(prompt) > limit:
+            return None, self._http_error(rid, cid, 400, "context_length_exceeded",
+                                          "This model's maximum context length is 128 tokens.")
+        h = request_hash(body)
+        choices = [_choice(i, body, h, self.chat.cfg) for i in range(int(body.get("n") or 1))]
+        self.chat.log.append(h)
+        reply = {"id": f"chatcmpl-{h}", "object": "chat.completion", "created": int(time.time()),
+                 "model": body.get("model"), "choices": choices,
+                 "usage": {"prompt_tokens": len(prompt) // 4 + 1, "completion_tokens": sum(
+                     len(c["message"]["content"]) // 4 + 1 for c in choices), "total_tokens": 0}}
+        return {"id": rid, "custom_id": cid, "response": {"status_code": 200, "request_id": rid, "body": reply},
+                "error": None}, None
+
+    @staticmethod
+    def _http_error(rid: str, cid: str, status: int, code: str, message: str) -> dict[str, Any]:
+        return {"id": rid, "custom_id": cid, "response": {"status_code": status, "request_id": rid, "body": {
+            "error": {"message": message, "type": code, "param": None, "code": code}}}, "error": None}
+
+    def advance(self, batch: dict[str, Any]) -> None:
+        """One GET of a running batch: validating -> in_progress -> ... -> completed / expired."""
+        if batch["status"] not in ("validating", "in_progress"):
+            return
+        batch["_polls"] += 1
+        lines = batch["_lines"]
+        if batch["_polls"] < self.cfg["polls"]:
+            batch["status"] = "in_progress"
+            batch["in_progress_at"] = batch["in_progress_at"] or int(time.time())
+            batch["request_counts"]["completed"] = len(lines) * batch["_polls"] // (self.cfg["polls"] + 1)
+            return
+        out, err = [], []
+        for line in lines:
+            ok, bad = self.answer(line)
+            (out if ok else err).append(ok or bad)
+        batch["request_counts"] = {"total": len(lines), "completed": len(out), "failed": len(err)}
+        expired = any((e.get("error") or {}).get("code") == "batch_expired" for e in err)
+        batch["status"] = "expired" if expired else "completed"
+        batch["expired_at" if expired else "completed_at"] = int(time.time())
+        if out:
+            batch["output_file_id"] = self.new_file(b"".join(json.dumps(r).encode() + b"\n" for r in out),
+                                                    "batch_output", "batch_output.jsonl")["id"]
+        if err:
+            batch["error_file_id"] = self.new_file(b"".join(json.dumps(r).encode() + b"\n" for r in err),
+                                                   "batch_output", "batch_errors.jsonl")["id"]
+
+    def public(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in batch.items() if not k.startswith("_")}
+
+
+def add_batch_routes(app: Any, state: State) -> None:
+    from aiohttp import web
+
+    batches = Batches(state, state.cfg.get("batch") or {})
+
+    def missing(what: str) -> web.Response:
+        return web.json_response({"error": {"message": f"No such {what}", "type": "invalid_request_error",
+                                            "param": None, "code": None}}, status=404)
+
+    async def create_file(request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("file")
+        purpose = str(form.get("purpose"))
+        if upload is None or not hasattr(upload, "file"):
+            return web.json_response({"error": {"message": "file is required"}}, status=400)
+        content = upload.file.read()
+        if purpose == "batch":
+            for raw in content.splitlines():
+                if raw.strip():
+                    batches.uploads[json.loads(raw)["custom_id"]] += 1
+        return web.json_response(batches.new_file(content, purpose, upload.filename or "upload.jsonl"))
+
+    async def get_file(request: web.Request) -> web.Response:
+        found = batches.files.get(request.match_info["id"])
+        return web.json_response(found["meta"]) if found else missing("file")
+
+    async def file_content(request: web.Request) -> web.Response:
+        found = batches.files.get(request.match_info["id"])
+        if found is None:
+            return missing("file")
+        return web.Response(body=found["content"], content_type="application/octet-stream")
+
+    async def create_batch(request: web.Request) -> web.Response:
+        body = await request.json()
+        found = batches.files.get(body.get("input_file_id"))
+        if found is None:
+            return missing("file")
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            return web.json_response({"error": {"message": "unsupported endpoint or window"}}, status=400)
+        lines = [json.loads(raw) for raw in found["content"].splitlines() if raw.strip()]
+        batch_id = f"batch_{next(batches.ids):06d}"
+        batch = {"id": batch_id, "object": "batch", "endpoint": body["endpoint"], "errors": None,
+                 "input_file_id": body["input_file_id"], "completion_window": "24h", "status": "validating",
+                 "output_file_id": None, "error_file_id": None, "created_at": int(time.time()),
+                 "in_progress_at": None, "expires_at": int(time.time()) + 86400, "completed_at": None,
+                 "failed_at": None, "expired_at": None, "request_counts": {"total": len(lines), "completed": 0,
+                                                                            "failed": 0},
+                 "metadata": body.get("metadata"), "_lines": lines, "_polls": 0}
+        if sum(1 for b in batches.batches.values() if b.get("_failed")) < batches.cfg["fail_batches"]:
+            batch.update(status="failed", failed_at=int(time.time()), _failed=True, errors={"object": "list", "data": [
+                {"code": "invalid_request", "message": "The batch could not be validated (scripted failure).",
+                 "param": None, "line": None}]})
+        batches.batches[batch_id] = batch
+        return web.json_response(batches.public(batch))
+
+    async def get_batch(request: web.Request) -> web.Response:
+        batch = batches.batches.get(request.match_info["id"])
+        if batch is None:
+            return missing("batch")
+        batches.polls += 1
+        batches.advance(batch)
+        return web.json_response(batches.public(batch))
+
+    async def list_batches(request: web.Request) -> web.Response:
+        data = [batches.public(b) for b in reversed(batches.batches.values())]
+        return web.json_response({"object": "list", "data": data, "has_more": False,
+                                  "first_id": data[0]["id"] if data else None,
+                                  "last_id": data[-1]["id"] if data else None})
+
+    async def cancel_batch(request: web.Request) -> web.Response:
+        batch = batches.batches.get(request.match_info["id"])
+        if batch is None:
+            return missing("batch")
+        batch["status"] = "cancelled"
+        return web.json_response(batches.public(batch))
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response({"uploads": dict(batches.uploads), "lines": sum(batches.uploads.values()),
+                                  "files": sum(1 for f in batches.files.values() if f["meta"]["purpose"] == "batch"),
+                                  "batches": len(batches.batches), "polls": batches.polls,
+                                  "sizes": [len(b["_lines"]) for b in batches.batches.values()]})
+
+    async def configure(request: web.Request) -> web.Response:
+        batches.cfg.update(await request.json())
+        return web.json_response({"ok": True})
+
+    async def forget(request: web.Request) -> web.Response:
+        batches.batches.clear()
+        batches.files.clear()
+        return web.json_response({"ok": True})
+
+    app.router.add_post("/v1/files", create_file)
+    app.router.add_get("/v1/files/{id}", get_file)
+    app.router.add_get("/v1/files/{id}/content", file_content)
+    app.router.add_post("/v1/batches", create_batch)
+    app.router.add_get("/v1/batches", list_batches)
+    app.router.add_get("/v1/batches/{id}", get_batch)
+    app.router.add_post("/v1/batches/{id}/cancel", cancel_batch)
+    app.router.add_get("/batch/stats", stats)
+    app.router.add_post("/batch/config", configure)
+    app.router.add_post("/batch/forget", forget)
+
+
+class OpenAIBatchServer(FakeTeacher):
+    """`FakeTeacher` plus the batch endpoints. `OpenAIBatchServer(batch={"polls": 3}, rules=[...])`."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
+
+    def batch_stats(self) -> dict[str, Any]:
+        return self._get("/batch/stats")  # type: ignore[no-any-return]
+
+    def _post(self, path: str, data: dict[str, Any]) -> None:
+        import urllib.request
+
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=json.dumps(data).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def configure_batches(self, **cfg: Any) -> None:
+        self._post("/batch/config", cfg)
+
+    def forget(self) -> None:
+        self._post("/batch/forget", {})
+
+
+def main() -> None:
+    import argparse
+    import socket
+
+    from aiohttp import web
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="{}")
+    args = ap.parse_args()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    print(sock.getsockname()[1], flush=True)
+    state = State(json.loads(args.config))
+    app = make_app(state)
+    add_batch_routes(app, state)
+    web.run_app(app, sock=sock, print=None, access_log=None, backlog=4096)
+
+
+if __name__ == "__main__":
+    main()
