@@ -200,6 +200,7 @@ def add_batch_routes(app: Any, state: State) -> None:
         return web.json_response({"uploads": dict(batches.uploads), "lines": sum(batches.uploads.values()),
                                   "files": sum(1 for f in batches.files.values() if f["meta"]["purpose"] == "batch"),
                                   "batches": len(batches.batches), "polls": batches.polls,
+                                  "faulted": sorted(batches.seen),
                                   "sizes": [len(b["_lines"]) for b in batches.batches.values()]})
 
     async def configure(request: web.Request) -> web.Response:

@@ -36,6 +36,7 @@ from distill.providers.base import Completion
 from distill.providers.spec import Price
 
 RETRIES = 6  # attempts of one upload, creation, poll or download before the calls waiting on it fail
+WINDOW = 100_000  # calls worth having waiting at once: several batches in flight, memory in the hundreds of MB
 
 
 class Dispatcher:
@@ -46,6 +47,7 @@ class Dispatcher:
         self.store = BatchStore(cache.db)
         cap = backend.limits.max_requests
         self.limits = BatchLimits(min(cap, options.max_requests or cap), backend.limits.max_bytes)
+        self.window = max(WINDOW, 2 * self.limits.max_requests)  # work items the executor lets wait on calls
         self._queue: dict[bytes, bytes] = {}       # key -> request line, waiting to be sent
         self._queued_bytes = 0
         self._lines: dict[bytes, bytes] = {}       # request lines of the calls waiting here

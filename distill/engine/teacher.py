@@ -112,8 +112,8 @@ class Teacher:
 
     @property
     def batch_capacity(self) -> int:
-        """In batch mode, the requests one batch holds (how many calls are worth gathering); 0 otherwise."""
-        return self._batch.limits.max_requests if self._batch is not None else 0  # type: ignore[no-any-return]
+        """In batch mode, how many calls are worth having waiting at once (several full batches); 0 otherwise."""
+        return self._batch.window if self._batch is not None else 0  # type: ignore[no-any-return]
 
     def key(self, messages: list[Message], params: GenerationParams, sample: int = 0) -> bytes:
         dumped = self._dumped.get(id(params))

@@ -215,8 +215,9 @@ class RunContext:
 
     # --- work items -----------------------------------------------------------------------------------------
     def batch_width(self) -> int:
-        """In batch mode, as many items as the batch-mode models' batches hold: every ready item queues its call
-        so a batch is full before it is sent (the HTTP `max_concurrency` does not bound a batch). 0 otherwise."""
+        """In batch mode, enough items for several full batches of each batch-mode model: every ready item
+        queues its call, so batches are full when sent and several are in flight (the HTTP `max_concurrency`
+        does not bound a batch). 0 otherwise."""
         models = {id(m): m for m in (self.teacher, self.judge, self.answer_teacher) if m is not None}
         return sum(m.batch_capacity for m in models.values())
 
