@@ -59,6 +59,10 @@ def _check(path: Path, args: argparse.Namespace) -> str:
                        ("reward", cfg.reward)):
         if spec is not None and spec.provider == "openai":
             api_key_for(spec)  # an unset key variable for a hosted API fails here, not at the first call
+        elif spec is not None and spec.provider == "anthropic":
+            from distill.providers.anthropic import api_key_for as anthropic_key
+
+            anthropic_key(spec)  # type: ignore[arg-type]
     return (f"{path}: ok | recipe {cfg.recipe} | teacher {cfg.teacher.label()}"
             + (f" | {rows} input rows" if rows is not None else "") + f" | out {out_dir(cfg)}")
 

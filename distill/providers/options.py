@@ -45,6 +45,9 @@ class AnthropicSpec(ProviderSpec):
     api_key_env: str = "ANTHROPIC_API_KEY"
     default_max_tokens: int = Field(4096, ge=1, description="max_tokens sent when the generation sets none "
                                     "(the Messages API requires one)")
+    api_version: Literal["2023-06-01", "2026-10-21"] = Field(
+        "2023-06-01", description="the anthropic-version header; 2026-10-21 refuses temperature and top_p, so "
+        "under it they are not sent (every sample at the model's default)")
 
     @model_validator(mode="after")
     def _needs_model(self) -> AnthropicSpec:

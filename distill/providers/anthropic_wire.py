@@ -1,0 +1,100 @@
+"""Anthropic's Messages API wire format: our chat messages and params to a request body, a Message to a
+`Completion`, an error answer to what the engine should do. Shared by the immediate provider (`anthropic.py`)
+and the Message Batches backend (`distill/batch/anthropic_batch.py`).
+
+Requests: system messages move to the top-level `system` field (several are joined by a blank line); `max_tokens`,
+which the API requires, defaults to the spec's `default_max_tokens`; `stop` becomes `stop_sequences` (whitespace-
+only sequences, which the API refuses, are left out); when both `temperature` and `top_p` are set only `temperature`
+is sent (current Claude models refuse the pair), and neither is sent under `api_version: 2026-10-21`, which refuses
+them (distill's default is 2023-06-01, since recipes set temperatures); `n`, `seed`, the penalties and
+`response_format` have no Messages API equivalent and are not sent (n > 1 is fanned out by the engine, since the
+provider declares it lacks `n`). `extra_body` (e.g. `thinking: {type: enabled, budget_tokens: 2048}`, `top_k`) is
+merged in as given.
+
+Replies: the text blocks joined, `thinking` blocks to `Choice.reasoning`; `stop_reason` end_turn / stop_sequence
+-> "stop", max_tokens -> "length", refusal -> "content_filter"; usage input tokens (cache reads and writes
+included) and output tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distill.errors import RetryableError, TeacherError
+from distill.providers.base import Choice, Completion, GenerationParams, Message, Usage
+from distill.providers.http_errors import _snippet, error_for_status
+from distill.providers.openai_refusals import refusal
+from distill.providers.openai_reply import token_count
+from distill.providers.options import AnthropicSpec
+
+ANTHROPIC_URL = "https://api.anthropic.com"
+FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "refusal": "content_filter",
+          "tool_use": "tool_calls", "pause_turn": "stop", "model_context_window_exceeded": "length"}
+
+
+def request_body(spec: AnthropicSpec, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
+    system = "\n\n".join(m["content"] for m in messages if m.get("role") == "system")
+    body: dict[str, Any] = {"model": spec.model, "max_tokens": params.max_tokens or spec.default_max_tokens,
+                            "messages": [{"role": m["role"], "content": m["content"]}
+                                         for m in messages if m.get("role") != "system"]}
+    if system:
+        body["system"] = system
+    if spec.api_version == "2023-06-01":  # the later version takes no sampling parameters at all
+        if params.temperature is not None:
+            body["temperature"] = params.temperature
+        elif params.top_p is not None:
+            body["top_p"] = params.top_p
+    stops = [s for s in params.stop or [] if s.strip()]
+    if stops:
+        body["stop_sequences"] = stops
+    for extra in (spec.extra_body, params.extra_body):
+        if extra:
+            body.update(extra)
+    return body
+
+
+def parse_message(raw: bytes | dict[str, Any], *, label: str) -> Completion:
+    """A Message (`{"type": "message", "content": [blocks], ...}`) as a one-choice Completion; RetryableError when
+    the body is not one (a proxy's HTML page, a cut-off body)."""
+    import orjson
+
+    try:
+        data = orjson.loads(raw) if isinstance(raw, (bytes, str)) else raw
+        blocks = data["content"]
+        text = "".join(b["text"] for b in blocks if b.get("type") == "text")
+        thinking = "\n\n".join(b["thinking"] for b in blocks if b.get("type") == "thinking" and b.get("thinking"))
+        stop = data.get("stop_reason")
+        choice = Choice(text=text, reasoning=thinking or None,
+                        finish_reason=FINISH.get(stop, stop) if isinstance(stop, str) else None)
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        preview = raw[:200] if isinstance(raw, (bytes, str)) else str(raw)[:200]
+        raise RetryableError(f"{label}: the reply is not a message ({type(exc).__name__}): {preview!r}") from None
+    usage, model = data.get("usage"), data.get("model")
+    prompt = sum(token_count(usage, k) for k in ("input_tokens", "cache_creation_input_tokens",
+                                                  "cache_read_input_tokens"))
+    return Completion(choices=[choice], model=model if isinstance(model, str) else None,
+                      usage=Usage(prompt_tokens=prompt, completion_tokens=token_count(usage, "output_tokens")))
+
+
+def error_for(status: int, text: str, request: dict[str, Any], *, label: str, key_env: str,
+              retry_after: str | None = None) -> Exception:
+    """What an error answer means: retry (429, 5xx, 529 overloaded), reject the item (400 "prompt is too long":
+    `Refused("context_length")`), or stop with a message saying what to fix (key, model, request)."""
+    refused = refusal(status, text, request, label=label)
+    if refused is not None:
+        return refused
+    if status in (401, 403):
+        return TeacherError(f"{label} rejected the API key (HTTP {status}): {_snippet(text)}\n"
+                            f"Check the environment variable {key_env} (named by `api_key_env`) for this teacher.")
+    if status == 404:
+        return TeacherError(f"{label} answered 404 Not Found: {_snippet(text)}\n"
+                            "Check the model name (e.g. claude-sonnet-4-5) and that base_url is the API root "
+                            f"(e.g. {ANTHROPIC_URL}, without /v1).")
+    return error_for_status(status, text, label=label, retry_after=retry_after)
+
+
+def error_type(body: dict[str, Any]) -> tuple[str, str]:
+    """(type, message) of an error object `{"type": "error", "error": {"type": ..., "message": ...}}`."""
+    inner = body.get("error") if isinstance(body, dict) else None
+    inner = inner if isinstance(inner, dict) else {}
+    return str(inner.get("type") or "error"), str(inner.get("message") or "")
