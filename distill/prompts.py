@@ -105,7 +105,3 @@ def render(name: str, /, **variables: Any) -> str:
         raise InputError(f"prompt template {name!r} not found under {where}") from None
     except UndefinedError as exc:
         raise InputError(f"prompt template {name!r}: {exc.message}") from None
-
-
-def source(name: str) -> str:
-    return (prompts_dir() / name).read_text(encoding="utf-8")

@@ -31,8 +31,3 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(obj, dict):
                 raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
             yield lineno, obj
-
-
-def check_all_jsonl(path: Path) -> int:
-    """Validate every line of a JSONL file up front (before any call is made); return the row count."""
-    return sum(1 for _ in read_jsonl(path))

@@ -145,12 +145,6 @@ class LocalProvider(Provider):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._render, messages)
 
-    def count_tokens(self, text: str) -> int:
-        with self._lock:
-            if self._llm is None:
-                self._llm = self._load()
-            return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
-
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -55,7 +55,7 @@ class CallGuard:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 _tb: TracebackType | None) -> bool:
         if isinstance(exc, UnreadableReply):
             if self.on_unreadable is not None:
                 self.on_unreadable(exc)

@@ -50,7 +50,7 @@ class Progress:
         if self._live is not None:
             self._live.reset(self._task, total=total, description=self._label())
         if self.mode == "log":
-            self._log(force=True)
+            self._log()
 
     def advance(self, n: int = 1) -> None:
         self.done += n
@@ -71,7 +71,7 @@ class Progress:
             self._live.stop()
             self._live = None
         elif self.mode == "log" and self.done:
-            self._log(force=True)
+            self._log()
 
     # --- what it shows ----------------------------------------------------------------------------------------
     def rate(self) -> float:
@@ -113,7 +113,7 @@ class Progress:
     def _label(self) -> str:
         return f"{self.desc} [{self.phase_name}]" if self.phase_name else self.desc
 
-    def _log(self, force: bool = False) -> None:
+    def _log(self) -> None:
         now = time.monotonic()
         self._last_log = now
         of = f"/{self.total}" if self.total is not None else ""
