@@ -1,0 +1,161 @@
+"""Anthropic's Message Batches API: many Messages requests as one deferred job at half the price.
+
+No upload step: `create` posts the request lines themselves (`POST /v1/messages/batches`, `{"requests":
+[{"custom_id", "params"}, ...]}`), each `params` being exactly the body an immediate call sends
+(`providers/anthropic_wire.py`). `poll` reads `GET /v1/messages/batches/{id}` (`processing_status` in_progress /
+canceling / ended, `request_counts`); once ended, `results` streams the JSONL at the batch's `results_url`, one
+line per request: succeeded (a Message), errored (an API error: a server-side one goes into the next batch, an
+invalid request fails its call, "prompt is too long" rejects its item), canceled or expired (both go into the
+next batch). Limits: 100,000 requests and 256 MB per batch (distill keeps 64 KB under, for the wrapper). Results
+are kept 29 days; a batch past that answers 404, which the dispatcher treats as lost and sends again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, NoReturn
+
+import orjson
+
+from distill.batch.backend import BatchItemError, BatchLimits, BatchNotFound, BatchResult, BatchState
+from distill.errors import RetryableError, TeacherError
+from distill.providers.anthropic import api_key_for, headers_for
+from distill.providers.anthropic_wire import ANTHROPIC_URL, error_for, error_type, parse_message, request_body
+from distill.providers.base import GenerationParams, Message
+from distill.providers.openai_refusals import _CONTEXT
+from distill.providers.options import AnthropicSpec
+from distill.redact import redact_url
+
+RUNNING = {"in_progress", "canceling"}
+RETRY_TYPES = {"api_error", "overloaded_error", "rate_limit_error", "timeout_error"}
+
+
+class AnthropicBatchBackend:
+    limits = BatchLimits(max_requests=100_000, max_bytes=256 * 1024 * 1024 - 64 * 1024)
+    supports_n = False  # a Messages request has one sample: the dispatcher sends n requests
+
+    def __init__(self, spec: AnthropicSpec) -> None:
+        self.spec = spec
+        self._key = api_key_for(spec)
+        self._base = spec.base_url or ANTHROPIC_URL
+        self._label = f"batch API of {spec.label()}"
+        self._session: Any = None
+
+    def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
+        return orjson.dumps({"custom_id": custom_id, "params": request_body(self.spec, messages, params)})
+
+    async def upload(self, lines: Sequence[bytes]) -> str | None:
+        return None  # the requests travel inside `create`
+
+    async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str:
+        body = b'{"requests":[' + b",".join(lines) + b"]}"
+        return str((await self._request("POST", self._base + "/v1/messages/batches", data=body))["id"])
+
+    async def poll(self, batch_id: str) -> BatchState:
+        data = await self._request("GET", f"{self._base}/v1/messages/batches/{batch_id}", missing=True)
+        status = str(data.get("processing_status"))
+        counts = {k: int(v or 0) for k, v in (data.get("request_counts") or {}).items()}
+        unanswered = counts.get("errored", 0) + counts.get("canceled", 0) + counts.get("expired", 0)
+        done = counts.get("succeeded", 0) + unanswered
+        state = "running" if status in RUNNING else "ended" if status == "ended" else "failed"
+        return BatchState(state, done=done, total=done + counts.get("processing", 0), errored=unanswered,
+                          provider_status=status, error=None if state != "failed" else f"status {status!r}")
+
+    async def results(self, batch_id: str) -> AsyncIterator[BatchResult]:
+        data = await self._request("GET", f"{self._base}/v1/messages/batches/{batch_id}", missing=True)
+        url = data.get("results_url")
+        if not isinstance(url, str) or not url:
+            raise RetryableError(f"{self._label}: batch {batch_id} has no results_url yet")
+        if _origin(url) != _origin(self._base):  # the key goes with the request: only to the API's own host
+            raise TeacherError(f"{self._label}: batch {batch_id} names its results at another host "
+                               f"({redact_url(url)}); not following it with the API key")
+        async for line in self._lines(url):
+            yield self._entry(orjson.loads(line))
+
+    def _entry(self, row: dict[str, Any]) -> BatchResult:
+        custom_id = str(row.get("custom_id"))
+        result = row.get("result") or {}
+        kind = result.get("type")
+        if kind == "succeeded":
+            try:
+                return custom_id, parse_message(result.get("message") or {}, label=self._label)
+            except RetryableError as exc:
+                return custom_id, BatchItemError("server_error", str(exc), retry=True)
+        if kind in ("expired", "canceled"):
+            return custom_id, BatchItemError(kind, f"the request was {kind} before it was processed", retry=True)
+        error, message = error_type(result.get("error") or {})
+        if error in RETRY_TYPES:
+            return custom_id, BatchItemError("server_error", f"{error}: {message}", retry=True)
+        if _CONTEXT.search(message):
+            return custom_id, BatchItemError("context_length", message, retry=False)
+        return custom_id, BatchItemError("invalid_request" if error == "invalid_request_error" else error,
+                                         message, retry=False)
+
+    def _open(self) -> Any:
+        import aiohttp
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers={**headers_for(self.spec, self._key), "Content-Type": "application/json"}, trust_env=True,
+                timeout=aiohttp.ClientTimeout(total=max(self.spec.timeout, 600)))
+        return self._session
+
+    async def _lines(self, url: str) -> AsyncIterator[bytes]:
+        """The non-empty lines of a results file, read as it streams in (a file of 100,000 answers is never
+        held whole)."""
+        import aiohttp
+
+        try:
+            async with self._open().get(url) as resp:
+                if resp.status != 200:
+                    self._raise(resp.status, await resp.read(), resp.headers.get("retry-after"), url,
+                                      missing=True)
+                rest = b""
+                async for chunk in resp.content.iter_chunked(1 << 20):
+                    *lines, rest = (rest + chunk).split(b"\n")
+                    for line in lines:
+                        if line.strip():
+                            yield line
+                if rest.strip():
+                    yield rest
+        except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError) as exc:
+            raise RetryableError(f"{self._label}: reading results: {type(exc).__name__} {exc}") from None
+
+    async def _request(self, method: str, url: str, *, missing: bool = False, data: bytes | None = None) -> Any:
+        """One call; RetryableError for what a later attempt may fix, BatchNotFound for a 404 on a batch when
+        `missing`, TeacherError for the rest (key, model, a refused request)."""
+        import aiohttp
+
+        try:
+            async with self._open().request(method, url, data=data) as resp:
+                body = await resp.read()
+                status, retry_after = resp.status, resp.headers.get("retry-after")
+        except aiohttp.ClientConnectorError as exc:
+            raise RetryableError(f"{self._label}: cannot connect to {self._base}: {exc}") from None
+        except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError) as exc:
+            raise RetryableError(f"{self._label}: {type(exc).__name__} {exc}") from None
+        if status >= 300:
+            self._raise(status, body, retry_after, url, missing=missing)
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RetryableError(f"{self._label}: {method} {url} answered something that is not JSON") from None
+
+    def _raise(self, status: int, body: bytes, retry_after: str | None, url: str, *, missing: bool) -> NoReturn:
+        if status == 404 and missing:
+            raise BatchNotFound(f"{self._label}: {redact_url(url)} not found")
+        raise error_for(status, body.decode("utf-8", "replace"), {}, label=self._label, key_env=self.spec.api_key_env,
+                        retry_after=retry_after)
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
