@@ -9,6 +9,7 @@ from helpers import ROOT, distill, write
 
 from distill.config import load_config
 from distill.errors import InputError
+from distill.providers.spec import ProviderSpec
 
 
 def _load(tmp_path, teacher: str, extra: str = ""):
@@ -115,3 +116,26 @@ def test_a_spec_of_common_keys_gets_its_providers_defaults():
 
     provider = create_provider(ProviderSpec(provider="openai", model="m", base_url="http://127.0.0.1:9/v1"))
     assert provider.spec.transport == "http" and provider.capabilities.supports_n is True  # type: ignore[attr-defined]
+
+
+class EchoSpec(ProviderSpec):
+    """A plugin's own keys, declared the way a third-party provider declares them."""
+
+    voice: str = "plain"
+
+
+class EchoProvider:
+    Spec = EchoSpec
+
+
+def test_a_plugin_provider_declares_its_own_keys(tmp_path, monkeypatch):
+    from distill.providers import registry
+
+    monkeypatch.setattr(registry, "_entry_points", lambda: {"echo": f"{__name__}:EchoProvider"})
+    cfg = _load(tmp_path, "{provider: echo, model: e, voice: loud}")
+    assert isinstance(cfg.teacher, EchoSpec) and cfg.teacher.voice == "loud"
+    with pytest.raises(InputError, match="teacher.device: only the transformers provider takes `device`, not echo"):
+        _load(tmp_path, "{provider: echo, device: cpu}")
+    monkeypatch.setattr(registry, "_entry_points", lambda: {})
+    with pytest.raises(InputError, match="teacher.voice: unknown key"):  # no plugin: the common keys only
+        _load(tmp_path, "{provider: echo, voice: loud}")
