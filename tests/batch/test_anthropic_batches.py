@@ -147,3 +147,23 @@ def test_a_kill_while_polling_then_the_same_command_sends_nothing_again(tmp_path
     custom_ids = server.stats()["custom_ids"]
     assert len(custom_ids) == 150 and set(custom_ids.values()) == {1}  # only the judge's grades went up now
     assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 150
+
+
+def test_ten_thousand_requests_none_lost_each_line_sent_once_bar_the_expired(tmp_path, server):
+    rows = [f"Task {i}" + (" [[expire]]" if i % 97 == 0 else "") for i in range(10_000)]
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in rows))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: anthropic, model: claude-haiku-4-5, base_url: '{server.url}',
+           batch: {FAST.replace("}", ", max_requests: 4000}")}}}
+generation: {{max_tokens: 64, temperature: 0.7}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    expired = {i for i in range(10_000) if i % 97 == 0}
+    counts = server.stats()["custom_ids"]
+    assert len(counts) == 10_000 and sorted(counts.values()) == [1] * (10_000 - len(expired)) + [2] * len(expired)
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert sorted(r["instruction"] for r in data) == sorted(rows)  # 0 lost, 0 duplicated
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["usage"]["teacher"]["batched"] == 10_000

@@ -158,3 +158,13 @@ def test_the_hosted_api_needs_a_key_and_anthropic_models_have_prices(monkeypatch
         assert info.source == "genai-prices" and info.price is not None and info.price.prompt_per_mtok > 0
         assert info.context_tokens and info.context_tokens >= 200_000
     assert price_info(provider_spec("anthropic:claude-sonnet-4-6@http://127.0.0.1:9")).price is None  # not billed
+
+
+def test_an_error_body_that_echoes_the_key_is_redacted():
+    from distill.providers.anthropic_wire import error_for
+
+    body = ('{"type": "error", "error": {"type": "invalid_request_error", "message": "bad header x-api-key: '
+            + KEY + '"}}')
+    for status in (400, 401, 500, 529):
+        error = error_for(status, body, {}, label="teacher anthropic:m", key_env="ANTHROPIC_API_KEY")
+        assert KEY not in str(error) and "sk-ant" not in str(error)
