@@ -167,3 +167,23 @@ out: {tmp_path / 'run'}
     data = read_jsonl(tmp_path / "run" / "data.jsonl")
     assert sorted(r["instruction"] for r in data) == sorted(rows)  # 0 lost, 0 duplicated
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["usage"]["teacher"]["batched"] == 10_000
+
+
+def test_n_samples_in_batch_mode_are_n_single_requests(tmp_path, server):
+    from distill.engine.cache import CallCache
+    from distill.engine.teacher import Teacher
+    from distill.engine.usage import Usage
+    from distill.providers.registry import create_provider
+
+    spec = provider_spec({"provider": "anthropic", "model": "claude-haiku-4-5", "base_url": server.url,
+                          "batch": {"poll_seconds": 0.05, "gather_seconds": 0.05}})
+    teacher = Teacher("teacher", create_provider(spec), CallCache(tmp_path / "cache.sqlite"), Usage().role("teacher"),
+                      GenerationParams())
+
+    async def go():
+        return await teacher.complete([{"role": "user", "content": "Name a colour"}], teacher.params(n=3))
+
+    completion = asyncio.run(go())
+    assert len(completion.choices) == 3 and len({c.text for c in completion.choices}) == 3
+    stats = server.stats()
+    assert stats["batch_lines"] == 3 and stats.get("requests", 0) == 0
