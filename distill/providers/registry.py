@@ -62,6 +62,11 @@ def spec_class(name: str) -> type[ProviderSpec]:
     return ProviderSpec
 
 
+def known_providers() -> list[str]:
+    """Every provider name a config may use: the built-ins and the installed plugins."""
+    return sorted({k for k in PROVIDERS if "/" not in k} | set(_entry_points()))
+
+
 @cache
 def builtin_spec_classes() -> dict[str, type[ProviderSpec]]:
     return {name: load_target(target) for name, target in SPECS.items()}
@@ -77,7 +82,7 @@ def create_provider(spec: ProviderSpec) -> Provider:
         name = "openai/sdk"
     target = PROVIDERS.get(name) or _entry_points().get(name)
     if target is None:
-        known = ", ".join(sorted(k for k in PROVIDERS if "/" not in k))
+        known = ", ".join(known_providers())
         raise InputError(f"unknown provider {spec.provider!r}; known providers: {known}")
     try:
         cls = load_target(target)

@@ -100,11 +100,31 @@ def provider_spec(value: Any) -> ProviderSpec:
     if not isinstance(data, dict):
         return ProviderSpec.model_validate(data)  # pydantic's own error for a wrong type
     name = data.get("provider", "local")
+    if isinstance(name, str):
+        _check_known(name)
     cls = spec_class(name) if isinstance(name, str) else ProviderSpec
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         raise _explained(exc, cls, str(name)) from None
+
+
+def _check_known(name: str) -> None:
+    """An unknown provider name fails at config time (`distill validate` too), with the near miss it may be."""
+    import difflib
+
+    from pydantic_core import PydanticCustomError
+
+    from distill.providers.registry import known_providers
+
+    known = known_providers()
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    msg = (f"unknown provider {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+           + f" (known: {', '.join(known)})")
+    raise ValidationError.from_exception_data("ProviderSpec", [
+        {"type": PydanticCustomError("unknown_provider", msg), "loc": ("provider",), "input": name}])
 
 
 def _explained(exc: ValidationError, cls: type[ProviderSpec], name: str) -> ValidationError:

@@ -136,6 +136,15 @@ def test_a_plugin_provider_declares_its_own_keys(tmp_path, monkeypatch):
     assert isinstance(cfg.teacher, EchoSpec) and cfg.teacher.voice == "loud"
     with pytest.raises(InputError, match="teacher.device: only the transformers provider takes `device`, not echo"):
         _load(tmp_path, "{provider: echo, device: cpu}")
-    monkeypatch.setattr(registry, "_entry_points", lambda: {})
-    with pytest.raises(InputError, match="teacher.voice: unknown key"):  # no plugin: the common keys only
+    monkeypatch.setattr(registry, "_entry_points", lambda: {})  # the plugin is not installed
+    with pytest.raises(InputError, match="teacher.provider: unknown provider 'echo' "):
         _load(tmp_path, "{provider: echo, voice: loud}")
+
+
+def test_an_unknown_provider_fails_at_config_time_with_the_near_miss(tmp_path):
+    with pytest.raises(InputError) as err:
+        _load(tmp_path, "{provider: opanai, model: m}")
+    assert "teacher.provider: unknown provider 'opanai'; did you mean 'openai'? (known: anthropic, local, openai, " \
+           "transformers" in str(err.value)
+    with pytest.raises(InputError, match="unknown provider 'antropic'; did you mean 'anthropic'"):
+        _load(tmp_path, "'antropic:claude-haiku-4-5'")
