@@ -21,6 +21,7 @@ RECIPES: dict[str, str] = {
     "lab": "distill.recipes.lab:Lab",
     "magpie": "distill.recipes.magpie:Magpie",
     "personas": "distill.recipes.personas:Personas",
+    "self_improve": "distill.recipes.self_improve:SelfImprove",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -33,6 +34,7 @@ SUMMARIES: dict[str, str] = {
     "lab": "LAB (InstructLab): taxonomy-driven skills and knowledge generation with judges and mixing",
     "magpie": "Magpie: queries drawn from the chat template's pre-query prefix alone, filtered, tagged, answered",
     "personas": "persona-driven tasks (Persona Hub / Tulu 3): personas x task kinds, verified math, dedup",
+    "self_improve": "self-improvement (Self-Rewarding, STaR/ReST-EM, SPIN): sample, verify or judge, train, repeat",
 }
 
 
