@@ -143,6 +143,10 @@ def _hygiene(manifest: dict[str, Any]) -> list[str]:
         for r in manifest["evol_rounds"]:
             elim = ", ".join(f"{k}: {v}" for k, v in r["eliminated"].items()) or "-"
             out.append(f"| {r['round']} | {r['attempts']} | {r['survived']} | {elim} | {r['mean_difficulty']} |")
+    if manifest.get("self_improve"):
+        from distill.publish.card_self_improve import iteration_lines
+
+        out += iteration_lines(manifest["self_improve"])
     return out
 
 

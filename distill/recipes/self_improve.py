@@ -44,7 +44,7 @@ from distill.recipes.rewrite_parse import parse_rewrite
 from distill.recipes.self_improve_eval import EvalOptions, answers, pass_rate, win_rate
 from distill.recipes.self_improve_verify import Verifier, VerifierOptions
 from distill.run.folder import order_key
-from distill.run.records import make_record
+from distill.run.records import acceptance_problem, make_record
 from distill.train.options import TrainOptions
 
 
@@ -234,6 +234,8 @@ class SelfImprove(Recipe):
                 ctx.reject(order_key(at, j + 1), "sample", "truncated", item, raw=choice.text)
             elif not choice.text.strip():
                 ctx.reject(order_key(at, j + 1), "sample", "empty", item, raw=choice.text)
+            elif problem := acceptance_problem({"output": choice.text}):  # never training data, as never a record
+                ctx.reject(order_key(at, j + 1), "sample", problem, item, raw=choice.text)
             else:
                 samples.append(pairs.Sample(j, choice.text.strip()))
         reference = row.source.get(opts.answer_field)
