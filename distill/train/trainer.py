@@ -55,7 +55,12 @@ def fit(source: str, examples: list[dict[str, Any]], options: TrainOptions, out:
     import torch
     from datasets import Dataset
 
+    import datasets
+    import transformers
+
     started = time.monotonic()
+    datasets.disable_progress_bars()  # the run's own progress line says what happens; TRL's would interleave
+    transformers.logging.set_verbosity_error()
     if options.threads:
         torch.set_num_threads(options.threads)
     torch.manual_seed(seed)
@@ -75,6 +80,9 @@ def fit(source: str, examples: list[dict[str, Any]], options: TrainOptions, out:
         args = DPOConfig(**_common_args(options, scratch, seed), beta=options.beta)
         trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                              peft_config=peft)
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # losses go to the manifest, not to stdout
     result = trainer.train()
     trained = trainer.model
     if peft is not None:
