@@ -52,11 +52,10 @@ def _common_args(options: TrainOptions, scratch: Path, seed: int) -> dict[str, A
 
 def fit(source: str, examples: list[dict[str, Any]], options: TrainOptions, out: Path, seed: int) -> dict[str, Any]:
     """Train on `examples` and save the model into `out`. Returns what happened (steps, losses, seconds)."""
-    import torch
-    from datasets import Dataset
-
     import datasets
+    import torch
     import transformers
+    from datasets import Dataset
 
     started = time.monotonic()
     datasets.disable_progress_bars()  # the run's own progress line says what happens; TRL's would interleave
