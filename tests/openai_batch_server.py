@@ -11,13 +11,15 @@ chat-completions server (same process, same replies, same `rules` for scripting 
   default 2), `expire_pct` / `fail_pct` (percent of custom_ids that expire / meet a server error (HTTP 500), the
   first time only, chosen by a hash of the id), `refuse_match` (a regex of the last user message: HTTP 400
   invalid_request, every time), `fail_batches` (the first N batches created fail as a whole, at validation),
-  `max_prompt_chars` from the chat config (context_length_exceeded, as in the error file of a real batch).
+  `max_prompt_chars` from the chat config (context_length_exceeded, as in the error file of a real batch),
+  `create_delay` (seconds before `POST /v1/batches` answers: a run can be killed between upload and creation).
 * `GET /batch/stats`: every uploaded request line counted per custom_id (`uploads`), files, batches, polls.
   `POST /batch/forget`: every batch and file is forgotten (404 from now on), as after a key from another project.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -30,7 +32,7 @@ from typing import Any
 from fake_teacher import FakeTeacher, State, _choice, make_app, request_hash
 
 BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "refuse_match": None,
-                                  "fail_batches": 0}
+                                  "fail_batches": 0, "create_delay": 0.0}
 
 
 class Batches:
@@ -154,6 +156,7 @@ def add_batch_routes(app: Any, state: State) -> None:
 
     async def create_batch(request: web.Request) -> web.Response:
         body = await request.json()
+        await asyncio.sleep(batches.cfg["create_delay"])
         found = batches.files.get(body.get("input_file_id"))
         if found is None:
             return missing("file")
@@ -212,13 +215,23 @@ def add_batch_routes(app: Any, state: State) -> None:
         batches.files.clear()
         return web.json_response({"ok": True})
 
-    app.router.add_post("/v1/files", create_file)
-    app.router.add_get("/v1/files/{id}", get_file)
-    app.router.add_get("/v1/files/{id}/content", file_content)
-    app.router.add_post("/v1/batches", create_batch)
-    app.router.add_get("/v1/batches", list_batches)
-    app.router.add_get("/v1/batches/{id}", get_batch)
-    app.router.add_post("/v1/batches/{id}/cancel", cancel_batch)
+    def keyed(handler: Any) -> Any:
+        """The API key check every endpoint makes (`api_key` in the chat config), as the chat endpoint does."""
+        async def checked(request: web.Request) -> web.StreamResponse:
+            key = state.cfg.get("api_key")
+            if key and request.headers.get("Authorization") != f"Bearer {key}":
+                return web.json_response({"error": {"message": "Incorrect API key provided.",
+                                                    "code": "invalid_api_key"}}, status=401)
+            return await handler(request)  # type: ignore[no-any-return]
+        return checked
+
+    app.router.add_post("/v1/files", keyed(create_file))
+    app.router.add_get("/v1/files/{id}", keyed(get_file))
+    app.router.add_get("/v1/files/{id}/content", keyed(file_content))
+    app.router.add_post("/v1/batches", keyed(create_batch))
+    app.router.add_get("/v1/batches", keyed(list_batches))
+    app.router.add_get("/v1/batches/{id}", keyed(get_batch))
+    app.router.add_post("/v1/batches/{id}/cancel", keyed(cancel_batch))
     app.router.add_get("/batch/stats", stats)
     app.router.add_post("/batch/config", configure)
     app.router.add_post("/batch/forget", forget)

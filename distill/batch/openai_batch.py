@@ -37,6 +37,7 @@ class OpenAIBatchBackend:
         self._base = spec.base_url or OPENAI_URL
         self._label = f"batch API of {spec.label()}"
         self._session: Any = None
+        self._tried: set[str] = set()  # files a batch creation was attempted on (by this process)
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
         body: dict[str, Any] = {"model": self.spec.model, "messages": messages, **params.wire()}
@@ -56,10 +57,24 @@ class OpenAIBatchBackend:
         return str((await self._request("POST", "/files", data=form))["id"])
 
     async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str:
+        """A batch on the file `upload_id`. Creating is not idempotent, so when the batch may exist already —
+        this is a retry (an earlier attempt may have been made and its answer lost), or a resume after a crash
+        between the upload and recording the batch (`lines` empty) — the batch made on that file, if any, is
+        looked up first and returned instead of creating a second one."""
         assert upload_id is not None, "OpenAI batches are made from an uploaded file"
+        if upload_id in self._tried or not lines:
+            found = await self._batch_on(upload_id)
+            if found is not None:
+                return found
+        self._tried.add(upload_id)
         body = {"input_file_id": upload_id, "endpoint": "/v1/chat/completions", "completion_window": "24h",
                 "metadata": {"made_by": "distill"}}
         return str((await self._request("POST", "/batches", json=body))["id"])
+
+    async def _batch_on(self, upload_id: str) -> str | None:
+        """The id of a batch made on the file `upload_id` among the latest 100, or None."""
+        listed = await self._request("GET", "/batches", params={"limit": "100"})
+        return next((str(b["id"]) for b in listed.get("data") or [] if b.get("input_file_id") == upload_id), None)
 
     async def poll(self, batch_id: str) -> BatchState:
         data = await self._request("GET", f"/batches/{batch_id}", missing=True)

@@ -188,3 +188,36 @@ def test_batch_on_a_provider_without_a_batch_api_is_refused_at_config_time(tmp_p
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 2
     assert "batch" in res.stderr and "has no batch API" in res.stderr and not (tmp_path / "run").exists()
+
+
+def recorded_requests(run: Path) -> int:
+    try:
+        db = sqlite3.connect(f"file:{run / 'cache.sqlite'}?mode=ro", uri=True)
+        try:
+            return int(db.execute("SELECT count(*) FROM batch_requests").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_kill_between_upload_and_creation_neither_uploads_nor_creates_twice(tmp_path):
+    # the server makes the batch but answers late: the run is killed after the upload was recorded and before
+    # it learned the batch's id — the next run finds the batch made on the recorded file
+    with OpenAIBatchServer(batch={"polls": 1, "create_delay": 3}) as server:
+        cfg = config(tmp_path, server.url, 15)
+        proc = start(cfg)
+        deadline = time.monotonic() + 60
+        while recorded_requests(tmp_path / "run") < 15:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        time.sleep(3.5)  # the server finishes making the batch nobody heard about
+        assert server.batch_stats()["batches"] == 1
+        server.configure_batches(create_delay=0)
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        stats = server.batch_stats()
+        assert stats["files"] == 1 and stats["batches"] == 1 and set(stats["uploads"].values()) == {1}
+    assert len(records(tmp_path / "run")) == 15
