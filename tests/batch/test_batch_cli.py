@@ -221,3 +221,68 @@ def test_a_kill_between_upload_and_creation_neither_uploads_nor_creates_twice(tm
         stats = server.batch_stats()
         assert stats["files"] == 1 and stats["batches"] == 1 and set(stats["uploads"].values()) == {1}
     assert len(records(tmp_path / "run")) == 15
+
+
+def test_ten_thousand_requests_killed_while_polling_lose_none_and_are_uploaded_once(tmp_path):
+    with OpenAIBatchServer(batch={"polls": 10**6, "expire_pct": 3}) as server:
+        cfg = config(tmp_path, server.url, 10_000, batch=FAST.replace("}", ", max_requests: 3000}"))
+        proc = start(cfg)
+        wait_for_batches(tmp_path / "run", proc, 4)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert sorted(server.batch_stats()["sizes"]) == [1000, 3000, 3000, 3000]
+        server.configure_batches(polls=2)
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        stats = server.batch_stats()
+        once = distill("run", str(config(tmp_path, server.url, 10_000, out="once")), "--no-progress")
+        assert once.returncode == 0, once.stderr
+    faulted = set(stats["faulted"])
+    assert sum(stats["sizes"][4:]) == len(faulted) and 0 < len(faulted) < 600  # only the expired went again
+    assert len(stats["uploads"]) == 10_000
+    assert all(n == (2 if cid in faulted else 1) for cid, n in stats["uploads"].items())
+    data = records(tmp_path / "run")
+    assert sorted(r["meta"]["index"] for r in data) == list(range(10_000))  # 0 lost
+    assert data == records(tmp_path / "once")
+    assert manifest(tmp_path / "run")["usage"]["teacher"]["batched"] == 10_000
+
+
+EVOL_RULES = [
+    {"match": r"rate how difficult[\s\S]*harder harder", "reply": '{"rationale": "r", "kind": "instruction", '
+                                                                   '"score": 6}'},
+    {"match": r"rate how difficult", "reply": "<think>Hmm.</think>\n{\"rationale\": \"r\", \"score\": 2}"},
+    {"match": r"Are they equal", "reply": "Not Equal"},
+    {"match": r"(?:Original prompt|Programming task):\n([\s\S]*)$", "reply": "#Rewritten Prompt#: \\1 harder"},
+]
+
+
+def test_evol_instruct_sends_one_batch_per_dependent_stage_and_matches_immediate_calls(tmp_path):
+    roots = [f"Explain topic {i} simply" for i in range(6)]
+    inp = write(tmp_path / "roots.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in roots))
+
+    def evol(url: str, out: str, batch: str) -> Path:
+        b = f", batch: {batch}" if batch else ""
+        return write(tmp_path / f"{out}.yaml", f"""recipe: evol_instruct
+teacher: {{provider: openai, model: evolver, base_url: {url}{b}}}
+answer_teacher: {{provider: openai, model: answerer, base_url: {url}{b}}}
+input: {{path: {inp}}}
+out: {tmp_path / out}
+seed: 3
+options: {{rounds: 2}}
+""")
+
+    with OpenAIBatchServer(rules=EVOL_RULES, batch={"polls": 2}) as server:
+        res = distill("run", str(evol(server.url, "run", FAST)), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        stats = server.batch_stats()
+        assert server.stats()["requests"] == 0
+        now = distill("run", str(evol(server.url, "now", "")), "--no-progress")
+        assert now.returncode == 0, now.stderr
+        immediate_calls = server.stats()["answered"]
+    # each round's evolutions, then their ratings/equality checks, then the answers: batch after batch, each
+    # holding the calls of every item at that stage (not one batch per item)
+    assert len(stats["sizes"]) >= 4 and max(stats["sizes"]) >= len(roots)
+    assert sum(stats["sizes"]) == immediate_calls and set(stats["uploads"].values()) == {1}
+    assert records(tmp_path / "run") == records(tmp_path / "now") and records(tmp_path / "run")
+    assert manifest(tmp_path / "run")["evol_rounds"] == manifest(tmp_path / "now")["evol_rounds"]
