@@ -20,6 +20,9 @@ HOSTED = {  # provider kind -> (genai-prices provider id, hosts that bill throug
 }
 
 
+SAMPLE = 10_000  # tokens of the request a price per million is worked out from
+
+
 @dataclass(frozen=True)
 class PriceInfo:
     price: Price | None  # None: unknown
@@ -51,11 +54,15 @@ def _lookup(provider_id: str, model: str) -> tuple[Price, int | None] | None:
     except ImportError:  # the table is a dependency, but a trimmed install should still run
         return None
     try:
-        per_input = calc_price(Usage(input_tokens=1_000_000), model_ref=model, provider_id=provider_id)
-        per_output = calc_price(Usage(output_tokens=1_000_000), model_ref=model, provider_id=provider_id)
+        # priced at the size of an ordinary request and scaled: a million-token request would be billed at a
+        # long-context tier (Sonnet 4.5: $6/M past 200k prompt tokens instead of $3/M)
+        per_input = calc_price(Usage(input_tokens=SAMPLE), model_ref=model, provider_id=provider_id)
+        per_output = calc_price(Usage(output_tokens=SAMPLE), model_ref=model, provider_id=provider_id)
     except (LookupError, ValueError):
         return None
-    price = Price(prompt_per_mtok=float(per_input.total_price), completion_per_mtok=float(per_output.total_price))
+    scale = 1_000_000 // SAMPLE
+    price = Price(prompt_per_mtok=float(per_input.total_price * scale),
+                  completion_per_mtok=float(per_output.total_price * scale))
     return price, getattr(per_input.model, "context_window", None)
 
 
