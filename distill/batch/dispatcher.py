@@ -58,6 +58,7 @@ class Dispatcher:
         self._flusher: asyncio.Task[None] | None = None
         self._last = 0.0
         self._resumed = False
+        self._said_stop = False
 
     # --- calls ----------------------------------------------------------------------------------------------
     async def call(self, key: bytes, encode: Callable[[str], bytes]) -> Completion:
@@ -245,7 +246,9 @@ class Dispatcher:
         async def life() -> None:
             try:
                 await work
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # Ctrl+C or a fatal error elsewhere: what was submitted stays recorded
+                self._stopping()
+                await self.backend.close()
                 raise
             except (CallFailed, DistillError) as exc:
                 self._submitted.difference_update(keys)
@@ -260,6 +263,16 @@ class Dispatcher:
         task = asyncio.ensure_future(life())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _stopping(self) -> None:
+        """Say once, as the run stops, what stays with the provider and how to collect it."""
+        if self._said_stop:
+            return
+        self._said_stop = True
+        if self._submitted:  # (the cache may be closed by now: counted from memory)
+            note(f"{self.label} ({self.role}): {len(self._submitted)} submitted requests stay with the provider, "
+                 "recorded in cache.sqlite; the same command collects them without sending them again "
+                 "(`distill status RUN_DIR` shows their progress)")
 
     # --- an earlier run's batches ---------------------------------------------------------------------------
     def _resume(self) -> None:
