@@ -181,7 +181,7 @@ class SelfImprove(Recipe):
         if base is None:
             return {"metric": "win_rate_vs_iteration_0", "note": "iteration 0 is the baseline"}, replies
         judge = self.ctx.judge or self.ctx.teacher  # a fixed judge, so that iterations compare
-        return await win_rate(judge, held, replies, base), replies
+        return await win_rate(judge, held, replies, base, self.options.judge.max_tokens), replies
 
     # --- prompts and samples ------------------------------------------------------------------------------------
     async def _own_prompts(self, student: Teacher, rows: list[InputRow], n: int) -> list[InputRow]:

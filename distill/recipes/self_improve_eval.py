@@ -65,9 +65,9 @@ def pass_rate(verifier: Verifier, rows: list[InputRow], replies: list[tuple[str,
 
 
 async def win_rate(judge: Teacher, rows: list[InputRow], mine: list[tuple[str, bool] | None],
-                   base: list[tuple[str, bool] | None]) -> dict[str, Any]:
-    """Iteration n's answers against iteration 0's, each pair judged as (n, 0) and (0, n)."""
-    params = judge.params(temperature=0.0, top_p=None, n=1, max_tokens=256)
+                   base: list[tuple[str, bool] | None], max_tokens: int | None) -> dict[str, Any]:
+    """Iteration n's answers against iteration 0's, each pair judged greedily as (n, 0) and (0, n)."""
+    params = judge.params(temperature=0.0, top_p=None, n=1, max_tokens=max_tokens)
 
     async def verdict(row: InputRow, a: str, b: str) -> str | None:
         prompt = [{"role": "user", "content": render("self_improve/compare.j2", instruction=row.instruction,

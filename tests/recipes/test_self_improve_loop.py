@@ -40,7 +40,7 @@ def tiny_lm(tmp_path_factory):
     return build_causal_lm(tmp_path_factory.mktemp("tiny-student"))
 
 
-def _recipe(tmp: Path, lm: Path, out: Path, **options: object) -> Path:
+def _recipe(tmp: Path, lm: Path, out: Path, *, extra: str = "", **options: object) -> Path:
     write(tmp / "check.py", VERIFIER)
     write(tmp / "train.jsonl", "".join(json.dumps({"instruction": f"Question {i}: what is {i} plus 1?",
                                                    "answer": str(i + 1)}) + "\n" for i in range(PROMPTS)))
@@ -53,7 +53,7 @@ def _recipe(tmp: Path, lm: Path, out: Path, **options: object) -> Path:
             "eval": {"path": "held.jsonl", "field": "q"}, **options}
     return write(tmp / "r.yaml", "\n".join([
         "recipe: self_improve", "name: si", f"teacher: {{provider: transformers, path: {lm}, batch_size: 1}}",
-        "input: {path: train.jsonl}", f"out: {out}", "seed: 3", f"options: {json.dumps(opts)}"]) + "\n")
+        "input: {path: train.jsonl}", f"out: {out}", "seed: 3", f"options: {json.dumps(opts)}", extra]) + "\n")
 
 
 def _run(recipe: Path, env: dict[str, str] | None = None):
@@ -193,3 +193,25 @@ def test_a_checkpoint_without_its_marker_is_trained_again(tiny_lm, tmp_path):
     assert (model / "config.json").is_file()
     again = train_checkpoint(str(tiny_lm), examples[:1], TrainOptions(), model, seed=0)
     assert again["reused"] is True and again["sha256"] == done["sha256"]
+
+
+def test_self_reward_without_readable_judgements_keeps_the_student_and_reports_a_win_rate(tiny_lm, tmp_path):
+    """A random model never writes "Score: N": no pair, nothing to train, the student stays as it was, and the
+    evaluation (no verifier) is a win rate against iteration 0 — the same model, so every pair ties."""
+    out = tmp_path / "out"
+    # the tiny model's context is 256 tokens: the rubric and comparison prompts are replaced by short ones
+    write(tmp_path / "judge.j2", "{{ instruction }} {{ answer }} Score:")
+    write(tmp_path / "compare.j2", "{{ instruction }} A: {{ first }} B: {{ second }} Winner:")
+    r = _run(_recipe(tmp_path, tiny_lm, out, mode="self_reward", iterations=1, samples=2, judge_samples=2,
+                     verifier=None, judge={"temperature": 0.7, "max_tokens": 8},
+                     train={"method": "dpo", "epochs": 1, "lr": 0.001, "batch_size": 2},
+                     extra="prompts: {self_improve/judge.j2: judge.j2, self_improve/compare.j2: compare.j2}"))
+    assert r.returncode == 0, r.stderr
+    report = _manifest(out)["self_improve"]
+    one = report["iterations"][1]
+    assert one["pairs"] == 0 and "skipped" in one["train"] and one["checkpoint"] == str(tiny_lm)
+    assert not (out / "iterations/1/model").exists()
+    assert one["eval"]["metric"] == "win_rate_vs_iteration_0" and one["eval"]["ties"] == HELD
+    assert one["eval"]["win_rate"] == 0.5
+    no_pair = _manifest(out)["self_improve_no_pair"]
+    assert sum(no_pair.values()) >= 1 and set(no_pair) <= {"unscored", "one_scored_sample"}
