@@ -10,7 +10,8 @@ chat-completions server (same process, same replies, same `rules` for scripting 
 * Behaviours (`POST /batch/config`, or the `batch` key of the server config): `polls` (GETs before a batch ends,
   default 2), `expire_pct` / `fail_pct` (percent of custom_ids that expire / meet a server error (HTTP 500), the
   first time only, chosen by a hash of the id), `refuse_match` (a regex of the last user message: HTTP 400
-  invalid_request, every time), `fail_batches` (the first N batches created fail as a whole, at validation),
+  invalid_request, every time), `expire_match` (a regex: such requests expire every time), `fail_batches`
+  (the first N batches created fail as a whole, at validation),
   `max_prompt_chars` from the chat config (context_length_exceeded, as in the error file of a real batch),
   `create_delay` (seconds before `POST /v1/batches` answers: a run can be killed between upload and creation).
 * `GET /batch/stats`: every uploaded request line counted per custom_id (`uploads`), files, batches, polls.
@@ -32,7 +33,7 @@ from typing import Any
 from fake_teacher import FakeTeacher, State, _choice, make_app, request_hash
 
 BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "refuse_match": None,
-                                  "fail_batches": 0, "create_delay": 0.0}
+                                  "fail_batches": 0, "create_delay": 0.0, "expire_match": None}
 
 
 class Batches:
@@ -59,7 +60,9 @@ class Batches:
         rid = f"batch_req_{hashlib.sha256(cid.encode()).hexdigest()[:24]}"
         pct = int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16) % 100
         first = cid not in self.seen
-        if first and pct < self.cfg["expire_pct"]:
+        last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+        always = bool(self.cfg["expire_match"] and re.search(self.cfg["expire_match"], last_user))
+        if always or (first and pct < self.cfg["expire_pct"]):
             self.seen.add(cid)
             return None, {"id": rid, "custom_id": cid, "response": None, "error": {
                 "code": "batch_expired",
@@ -68,7 +71,6 @@ class Batches:
             self.seen.add(cid)
             return None, self._http_error(rid, cid, 500, "server_error", "The server had an error while "
                                           "processing your request. Sorry about that!")
-        last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         if self.cfg["refuse_match"] and re.search(self.cfg["refuse_match"], last_user):
             return None, self._http_error(rid, cid, 400, "invalid_request_error",
                                           "Invalid 'messages[1].content': the request was flagged.")

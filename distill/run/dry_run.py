@@ -75,4 +75,9 @@ def _cost_line(role: str, spec: ProviderSpec, prompt_tokens: float, completion_t
     spent = cost(info.price, prompt_tokens, completion_tokens)
     if spent is None:
         return f"{role} cost: unknown (no price for {spec.label()}; set `price:` to see one)"
+    if spec.batch:  # billed at the batch API's price (engine/prices.py)
+        from distill.engine.prices import batch_factor
+
+        factor = batch_factor(spec.model_copy(update={"price": info.price}))
+        return f"{role} cost: at most ~${spent * factor:.4f} ({info.source} price x {factor:g} in batch mode)"
     return f"{role} cost: at most ~${spent:.4f} ({info.source} price)"

@@ -288,3 +288,29 @@ options: {{rounds: 2}}
     assert sum(stats["sizes"]) == immediate_calls and set(stats["uploads"].values()) == {1}
     assert records(tmp_path / "run") == records(tmp_path / "now") and records(tmp_path / "run")
     assert manifest(tmp_path / "run")["evol_rounds"] == manifest(tmp_path / "now")["evol_rounds"]
+
+
+def test_the_dry_run_estimate_is_at_the_batch_price(tmp_path):
+    write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Task {i}"}) + "\n" for i in range(100)))
+    lines = {}
+    for name, batch in (("now", ""), ("batch", ", batch: true")):
+        cfg = write(tmp_path / f"{name}.yaml", f"recipe: respond\nteacher: {{provider: openai, model: gpt-4o-mini"
+                                              f"{batch}}}\ninput: {{path: {tmp_path / 'in.jsonl'}}}\n")
+        res = distill("run", str(cfg), "--dry-run", env={"OPENAI_API_KEY": "sk-test"})
+        assert res.returncode == 0, res.stderr
+        lines[name] = next(line for line in (res.stdout + res.stderr).splitlines() if "cost:" in line)
+    now = float(lines["now"].split("$")[1].split()[0])
+    assert "x 0.5 in batch mode" in lines["batch"]
+    assert float(lines["batch"].split("$")[1].split()[0]) == pytest.approx(now / 2, abs=1e-4)
+
+
+def test_a_request_that_expires_in_every_batch_fails_its_item_after_max_attempts(tmp_path):
+    with OpenAIBatchServer(batch={"polls": 1, "expire_match": "Task 2:"}) as server:
+        cfg = config(tmp_path, server.url, 6, batch=FAST.replace("}", ", max_attempts: 2}"))
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        uploads = server.batch_stats()["uploads"]
+    assert sorted(uploads.values()) == [1, 1, 1, 1, 1, 2]  # sent in 2 batches, then given up
+    failed = read_jsonl(tmp_path / "run" / "failed.jsonl")
+    assert len(failed) == 1 and "unanswered in 2 batches" in json.dumps(failed[0])
+    assert len(records(tmp_path / "run")) == 5
