@@ -33,7 +33,10 @@ class Shout(Recipe):
 
     async def one(self, row):
         messages = [{"role": "user", "content": row.instruction}]
-        completion = await self.ctx.teacher.complete(messages)
+        item = {"index": row.index, "instruction": row.instruction}
+        completion = await self.ctx.call(order_key(row.index), "shout", item, self.ctx.teacher.complete(messages))
+        if completion is None:
+            return
         text = completion.choices[0].text.upper() + self.options.suffix
         self.ctx.accept(order_key(row.index), "shout", make_record(instruction=row.instruction, input="", output=text,
                                                            meta={"recipe": "shout"}))
@@ -121,3 +124,18 @@ def test_a_system_prompt_of_your_own(tmp_path, teacher_server):
     assert teacher_server.last()["messages"][0] == {"role": "system", "content": "You are terse."}
     row = read_jsonl(tmp_path / "run" / "data.jsonl")[0]
     assert row["messages"][0] == {"role": "system", "content": "You are terse."}
+
+
+def test_your_own_recipe_rejects_a_refused_prompt_and_the_run_goes_on(tmp_path, teacher_server):
+    """Written as README shows (`ctx.call`), a recipe of yours records a prompt the endpoint refuses for good (too
+    long for the model's context) as that item's rejection; the other items are kept and the run ends normally."""
+    write(tmp_path / "shout.py", OWN_RECIPE)
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": t}) + "\n" for t in ("Hello", "x" * 200)))
+    teacher_server.configure(max_prompt_chars=100)
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, tmp_path / "run")
+    cfg.write_text(cfg.read_text().replace("recipe: respond", "recipe: shout.py:Shout"))
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert [r["instruction"] for r in read_jsonl(tmp_path / "run" / "data.jsonl")] == ["Hello"]
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert [(r["stage"], r["reason"], r["item"]["index"]) for r in rejected] == [("shout", "context_length", 1)]
