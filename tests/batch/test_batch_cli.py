@@ -53,6 +53,7 @@ def records(run: Path) -> list[dict]:
 
 
 def test_batch_mode_gives_the_immediate_dataset_at_half_the_cost(tmp_path):
+    run, now = tmp_path / "run", tmp_path / "now"
     with OpenAIBatchServer(rules=CHATTY, batch={"polls": 3}) as server:
         res = distill("run", str(config(tmp_path, server.url, 40, judge=True)), "--no-progress")
         assert res.returncode == 0, res.stderr
@@ -60,20 +61,28 @@ def test_batch_mode_gives_the_immediate_dataset_at_half_the_cost(tmp_path):
         assert server.stats()["requests"] == 0  # not one immediate call
         # one batch per dependent stage: the answers, then the judge's grades of them
         assert stats["sizes"] == [40, 40] and set(stats["uploads"].values()) == {1}
-        immediate = distill("run", str(config(tmp_path, server.url, 40, batch="", out="now", judge=True)),
-                            "--no-progress")
-        assert immediate.returncode == 0, immediate.stderr
-    run, now = tmp_path / "run", tmp_path / "now"
-    assert records(run) == records(now) and len(records(run)) == 40
-    assert "<think>" not in json.dumps(records(run)) and records(run)[0]["meta"]["scores"] == {"judge.overall": 8.0}
-    batched, direct = manifest(run)["usage"], manifest(now)["usage"]
+        batched, card, data = manifest(run)["usage"], (run / "README.md").read_text(), records(run)
+        status = distill("status", str(run))
+        immediate = config(tmp_path, server.url, 40, batch="", out="now", judge=True)
+        assert distill("run", str(immediate), "--no-progress").returncode == 0
+        # the answers sit in the cache under the keys immediate answers have: the folder re-run without batch
+        # mode, its item logs dropped (so every call is looked up), sends nothing
+        sent = server.stats()["requests"]
+        db = sqlite3.connect(run / "cache.sqlite")
+        db.execute("DELETE FROM items")
+        db.commit()
+        db.close()
+        again = distill("run", str(config(tmp_path, server.url, 40, batch="", judge=True)), "--no-progress")
+        assert again.returncode == 0, again.stderr
+        assert server.stats()["requests"] == sent and server.batch_stats()["batches"] == 2
+    assert data == records(now) == records(run) and len(data) == 40
+    assert "<think>" not in json.dumps(data) and data[0]["meta"]["scores"] == {"judge.overall": 8.0}
+    direct = manifest(now)["usage"]
     for role in ("teacher", "judge"):
         assert batched[role]["batched"] == 40 and batched[role]["batch_price_factor"] == 0.5
         assert batched[role]["prompt_tokens"] == direct[role]["prompt_tokens"] > 0
         assert batched[role]["cost_usd"] == pytest.approx(direct[role]["cost_usd"] / 2, rel=1e-6)
-    card = (run / "README.md").read_text()
     assert str(batched["teacher"]["cost_usd"]) in card  # the card shows the discounted cost
-    status = distill("status", str(run))
     assert status.returncode == 0, status.stderr
     assert "0 pending, 2 collected" in status.stdout and "answers collected from batches: 80" in status.stdout
 
