@@ -3,7 +3,7 @@ transformers on CPU, two iterations of verified sampling + SFT — timed, with t
 iteration and its Wilson 95% interval, and the load average before and after (other work slows it).
 
     python bench/self_improve.py                     # a fresh run folder under /tmp
-    python bench/self_improve.py --out DIR --set options.samples=8
+    python bench/self_improve.py --out DIR --set options.samples=8 --num 32
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--set", action="append", default=[], help="passed on to distill run --set")
+    ap.add_argument("--num", type=int, default=None, help="train prompts used (default: the recipe's, all 64)")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-self-improve-")) / "run"
     cmd = [sys.executable, "-m", "distill.cli.main", "run", str(ROOT / "recipes/self_improve.yaml"), "--out", str(out),
            "--no-progress", *[a for s in args.set for a in ("--set", s)]]
+    cmd += ["--num", str(args.num)] if args.num else []
     load0 = os.getloadavg()
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, text=True, stderr=subprocess.PIPE)

@@ -26,6 +26,12 @@ def load_student(source: str) -> tuple[Any, Any]:
         raise InputError(f"train: cannot load the student {source!r}: {exc}") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if "gguf_file" in kwargs:  # dequantized to float weights on load: a plain model to train and to save
+        model.hf_quantizer = None
+        if getattr(model, "is_quantized", False):
+            model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
     return model, tokenizer
 
 
