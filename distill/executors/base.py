@@ -56,6 +56,10 @@ class Executor(Protocol):
     async def provider(self, spec: ProviderSpec) -> Provider:
         """The dispatcher every call to this model goes through (one per distinct spec)."""
 
+    async def scorer(self, spec: ProviderSpec) -> Any:
+        """The in-process reward model (`reward: {provider: transformers, ...}`) that scores conversations:
+        `await scorer.score(messages) -> {name: value}`, with an `identity` for cache keys."""
+
     async def run(self, items: Iterable[T], step: Callable[[T], Awaitable[None]], width: int,
                   fast: Callable[[T], bool] | None = None) -> None:
         """Run `step` over `items`, at most `width` at a time; `fast(item)` may finish one synchronously."""

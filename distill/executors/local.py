@@ -17,6 +17,7 @@ class LocalExecutor:
     def __init__(self, spec: ExecutorSpec | None = None) -> None:
         self.spec = spec or ExecutorSpec()
         self._providers: dict[str, Provider] = {}
+        self._scorers: dict[str, Any] = {}
 
     async def start(self) -> None:
         pass
@@ -35,6 +36,19 @@ class LocalExecutor:
 
         return create_provider(spec)
 
+    async def scorer(self, spec: ProviderSpec) -> Any:
+        """One reward model per distinct spec, loaded in this process."""
+        key = spec.model_dump_json()
+        found = self._scorers.get(key)
+        if found is None:
+            found = self._scorers[key] = await self._make_scorer(spec)
+        return found
+
+    async def _make_scorer(self, spec: ProviderSpec) -> Any:
+        from distill.quality.reward_transformers import TransformersReward
+
+        return TransformersReward(spec)
+
     async def run(self, items: Iterable[T], step: Callable[[T], Awaitable[None]], width: int,
                   fast: Callable[[T], bool] | None = None) -> None:
         await sliding_window(items, step, width, fast)
@@ -43,6 +57,7 @@ class LocalExecutor:
         return {"kind": self.spec.kind}
 
     async def close(self) -> None:
-        providers, self._providers = list(self._providers.values()), {}
+        providers, self._providers = [*self._providers.values(), *self._scorers.values()], {}
+        self._scorers = {}
         for provider in providers:
             await provider.close()

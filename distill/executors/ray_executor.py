@@ -6,6 +6,8 @@
   one event loop with its own keep-alive connections; they reserve no CPU.
 * An in-process model (`local` llama.cpp, `transformers`) is loaded by `replicas` actors, one replica each,
   reserving `num_cpus` / `num_gpus` apiece (llama.cpp gets `num_cpus` threads); calls go to the least busy.
+* A transformers reward model (`reward: {provider: transformers, ...}`) is served the same way, by `replicas`
+  actors that score conversations.
 * A provider with `requests_per_minute` / `tokens_per_minute` gets one `LimiterActor`, which every worker asks
   before each request, so the limit holds across all of them.
 
@@ -54,12 +56,19 @@ class RayExecutor(LocalExecutor):
         self._owns_ray = True
 
     async def _make(self, spec: ProviderSpec) -> Provider:
+        return await self._pool(spec)
+
+    async def _make_scorer(self, spec: ProviderSpec) -> Any:
+        """A transformers reward model as `replicas` actors, like an in-process teacher."""
+        return await self._pool(spec, reward=True)
+
+    async def _pool(self, spec: ProviderSpec, reward: bool = False) -> Provider:
         import ray
 
         from distill.executors.ray_pool import RayPool, Replica
         from distill.executors.ray_worker import LimiterActor, ProviderWorker
 
-        in_process = spec.provider in IN_PROCESS
+        in_process = reward or spec.provider in IN_PROCESS
         self._pools += 1
         prefix = f"distill-{self.run_id}-{spec.provider}-{self._pools}"
         limited = not in_process and bool(spec.requests_per_minute or spec.tokens_per_minute)
@@ -85,7 +94,7 @@ class RayExecutor(LocalExecutor):
                 options["runtime_env"] = {"env_vars": {spec.api_key_env: key}}
         actor_class = ray.remote(ProviderWorker)
         replicas = [Replica(actor_class.options(name=f"{prefix}-{i}", **options).remote(
-            spec, threads, limiter_name if limited else None), f"{prefix}-{i}") for i in range(count)]
+            spec, threads, limiter_name if limited else None, reward), f"{prefix}-{i}") for i in range(count)]
         try:
             infos = await asyncio.wait_for(asyncio.gather(*(r.actor.describe.remote() for r in replicas)),
                                            START_SECONDS)
@@ -109,7 +118,7 @@ class RayExecutor(LocalExecutor):
             ray.kill(actor, no_restart=True)
 
     def describe(self) -> dict[str, Any]:
-        pools = [p.describe() for p in self._providers.values() if hasattr(p, "describe")]
+        pools = [p.describe() for p in [*self._providers.values(), *self._scorers.values()] if hasattr(p, "describe")]
         return {"kind": "ray", "address": self.spec.address, "pools": pools}
 
     async def close(self) -> None:

@@ -88,6 +88,10 @@ class RayPool(Provider):
     async def render_chat(self, messages: list[Message]) -> str:
         return await self._call("render", messages, None)  # type: ignore[no-any-return]
 
+    async def score(self, messages: list[Message]) -> dict[str, float]:
+        """A reward model's scores (a pool of reward-model replicas)."""
+        return await self._call("score", messages, None)  # type: ignore[no-any-return]
+
     async def _call(self, what: str, payload: Any, params: GenerationParams | None) -> Any:
         replica = self._choose()
         call_id = next(self._ids)

@@ -31,13 +31,20 @@ Result = tuple[int, bool, Any]  # (call id, ok, completion JSON bytes or rendere
 
 
 class ProviderWorker:
-    def __init__(self, spec: ProviderSpec, threads: int | None = None, limiter: str | None = None) -> None:
+    def __init__(self, spec: ProviderSpec, threads: int | None = None, limiter: str | None = None,
+                 reward: bool = False) -> None:
         from distill.providers.registry import create_provider
 
         self.provider: Any = None
+        self.reward = reward  # a reward model (scores conversations) rather than a provider
         self.error: BaseException | None = None
         try:
-            self.provider = create_provider(spec)
+            if reward:
+                from distill.quality.reward_transformers import TransformersReward
+
+                self.provider = TransformersReward(spec)
+            else:
+                self.provider = create_provider(spec)
             if threads and hasattr(self.provider, "threads"):
                 self.provider.threads = threads  # llama.cpp: as many threads as the replica's CPUs
         except DistillError as exc:  # e.g. a missing model file or package: reported by describe()
@@ -53,6 +60,9 @@ class ProviderWorker:
         if self.error is not None:
             return {"error": self.error}
         p = self.provider
+        if self.reward:
+            return {"identity": p.identity, "kind": "reward-transformers", "capabilities": {},
+                    "context_tokens": None, "pid": os.getpid()}
         return {"identity": p.identity, "kind": p.kind, "capabilities": p.capabilities.model_dump(),
                 "context_tokens": p.context_tokens, "pid": os.getpid()}
 
@@ -87,6 +97,8 @@ class ProviderWorker:
                 raise self.error
             if what == "render":
                 result = (call_id, True, await self.provider.render_chat(payload))
+            elif what == "score":
+                result = (call_id, True, await self.provider.score(payload))
             else:
                 assert params is not None
                 messages = payload if what == "chat" else [{"role": "user", "content": payload}]

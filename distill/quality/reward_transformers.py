@@ -4,16 +4,23 @@ scored in batches on a worker thread. Imports torch only when a run names one.
 The conversation is rendered with the tokenizer's chat template when it has one; otherwise (e.g. DeBERTa reward
 models trained on question/answer pairs) the prompt and response are passed as a text pair. One output logit
 gives a `reward` score; several give one score per label name from the model config (`id2label`).
+
+A conversation's score does not depend on which others share its batch: padding changes float32 results in the
+last bits, so each conversation is padded to a length fixed by its own (its token count rounded up to a multiple
+of `BUCKET`), and a batch runs as one forward pass per such length. The same config gives the same scores under
+every executor and whatever order the conversations arrive in.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
 
 from distill.engine.batch_worker import BatchWorker
 from distill.errors import InputError
 from distill.providers.base import Message
 from distill.providers.spec import ProviderSpec
+
+BUCKET = 32  # tokens: padded lengths are multiples of this
 
 
 class TransformersReward:
@@ -41,20 +48,35 @@ class TransformersReward:
         self.identity = {"kind": "reward-transformers", "source": str(source)}
         self.worker = BatchWorker(self._score_batch, spec.batch_size, name="distill-reward")
 
-    def _encode(self, batch: list[list[Message]]) -> Any:
+    def _texts(self, batch: list[list[Message]]) -> tuple[list[str], list[str] | None]:
+        """What the tokenizer reads: the chat-template rendering, or a (prompt, response) text pair."""
         tok = self.tokenizer
         if getattr(tok, "chat_template", None):
-            texts = [tok.apply_chat_template(m, tokenize=False) for m in batch]
-            return tok(texts, padding=True, truncation=True, return_tensors="pt", add_special_tokens=False)
+            return [tok.apply_chat_template(m, tokenize=False) for m in batch], None
         prompts = ["\n".join(t["content"] for t in m if t["role"] != "assistant") for m in batch]
         answers = [next((t["content"] for t in reversed(m) if t["role"] == "assistant"), "") for m in batch]
-        return tok(prompts, answers, padding=True, truncation=True, return_tensors="pt")
+        return prompts, answers
 
     def _score_batch(self, batch: list[list[Message]]) -> list[dict[str, float]]:
+        tok = self.tokenizer
+        first, second = self._texts(batch)
+        special = second is not None  # a text pair gets the model's separators; a chat template has its own
+        limit = tok.model_max_length if tok.model_max_length and tok.model_max_length < 10**9 else None
+        sizes = tok(first, second, add_special_tokens=special, truncation=limit is not None)["input_ids"]
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, ids in enumerate(sizes):
+            padded = -(-len(ids) // BUCKET) * BUCKET
+            groups[min(padded, limit) if limit else padded].append(i)
+        out: list[dict[str, float]] = [{} for _ in batch]
         with self.torch.inference_mode():
-            enc = {k: v.to(self.device) for k, v in self._encode(batch).items()}
-            logits = self.model(**enc).logits.float().cpu().tolist()
-        return [dict(zip(self.names, row)) for row in logits]
+            for length, rows in groups.items():
+                enc = tok([first[i] for i in rows], [second[i] for i in rows] if second is not None else None,
+                          padding="max_length", max_length=length, truncation=True, return_tensors="pt",
+                          add_special_tokens=special)
+                logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits.float().cpu().tolist()
+                for i, row in zip(rows, logits):
+                    out[i] = dict(zip(self.names, row))
+        return out
 
     async def score(self, messages: list[Message]) -> dict[str, float]:
         return await self.worker.submit(messages)  # type: ignore[no-any-return]

@@ -224,10 +224,8 @@ async def create_reward(spec: ProviderSpec, cache: CallCache, usage: Usage, cfg:
                         ) -> Any:
     from distill.quality.reward import CachedScorer, ServedReward
 
-    if spec.provider == "transformers":
-        from distill.quality.reward_transformers import TransformersReward
-
-        model = TransformersReward(spec)
+    if spec.provider == "transformers":  # in-process: loaded by the executor (here, or as Ray replicas)
+        model = await executor.scorer(spec)
         return CachedScorer(model, model.identity, cache)
     return ServedReward(_teacher("reward", await executor.provider(with_price(spec)), cache, usage, cfg))
 

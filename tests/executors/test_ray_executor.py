@@ -141,6 +141,33 @@ def test_an_in_process_model_is_served_by_replicas_with_the_same_answers(tmp_pat
     assert manifest["teacher"]["kind"] == "local"  # the model's own identity: the same cache keys
 
 
+
+def test_a_transformers_reward_model_is_served_by_replicas_with_the_same_scores(tmp_path, teacher_server,
+                                                                                 ray_session):
+    """`reward: {provider: transformers}` under ray: two replica actors score the candidates (both take part),
+    the records and their scores are the bytes the local executor writes, and the scores are cached alike (a
+    local re-run of the ray run's folder scores nothing again)."""
+    pytest.importorskip("transformers")
+    from tiny_models import build_reward_model
+
+    model = build_reward_model(tmp_path / "rm", ["helpfulness", "verbosity"])
+    recipe = respond_recipe(teacher_server.url, rows(tmp_path, 40))
+    recipe["reward"] = {"provider": "transformers", "path": str(model), "batch_size": 4}
+    recipe["select"] = {"rules": [{"score": "reward.helpfulness", "top_quantile": 0.5}]}
+    run(tmp_path, "local", recipe, "local")
+    manifest = run(tmp_path, "ray", recipe, "ray", workers=1, replicas=2, num_cpus=0.5)
+    for name in OUTPUTS:
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    data = read_jsonl(tmp_path / "ray" / "data.jsonl")
+    assert data and all("reward.helpfulness" in r["meta"]["scores"] for r in data)
+    pools = {p["kind"]: p for p in manifest["executor"]["pools"]}
+    scorer = pools["reward-transformers"]
+    assert scorer["actors"] == 2 and all(n > 0 for n in scorer["answered"]), scorer
+    again = run(tmp_path, "ray", recipe, "local")
+    assert again["counts"] == manifest["counts"]
+    assert "reward-transformers" not in {p.get("kind") for p in again["executor"].get("pools", [])}
+
+
 def test_executor_config_and_cli_override(tmp_path, teacher_server):
     inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "hi"}) + "\n")
     base = (f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}\n"

@@ -70,6 +70,24 @@ def test_reward_model_batches_concurrent_requests_and_keeps_their_order(tiny_rew
     assert max(seen_batches) > 1 and sum(seen_batches) == 12 and max(seen_batches) <= 4
 
 
+def test_a_conversations_score_does_not_depend_on_its_batch(tiny_multi_reward):
+    """Scores go into records and decide selection: the same conversation gets the same bytes alone, beside
+    shorter or much longer ones, in any order (padding to the batch's longest changed the last bits before)."""
+    from distill.providers.options import TransformersSpec
+    from distill.quality.reward_transformers import TransformersReward
+
+    def convo(text: str) -> list[dict[str, str]]:
+        return [{"role": "user", "content": text}, {"role": "assistant", "content": "Answer: " + text}]
+
+    scorer = TransformersReward(TransformersSpec(path=str(tiny_multi_reward), batch_size=8))
+    x, short = convo("hello there friend"), convo("hi")
+    long = convo("a much longer conversation with many many more words in it than the first one " * 3)
+    alone = scorer._score_batch([x])[0]
+    for batch in ([x, long], [long, short, x], [short, x, long, long], [x] * 5):
+        assert scorer._score_batch(batch)[batch.index(x)] == alone
+    asyncio.run(scorer.close())
+
+
 def test_reward_model_filters_a_run_with_per_attribute_scores(tmp_path, teacher_server, tiny_multi_reward):
     inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Question {i}"}) + "\n"
                                                for i in range(10)))
