@@ -4,8 +4,8 @@
     python recipes/data/make_arithmetic.py --train 500 --heldout 200 --seed 3 --out /tmp/arith
 
 Each row: {"id", "question", "answer", "steps"}; answers are whole numbers. Numbers are kept small (a
-135M-parameter student gets a few right, so that verified sampling has something to learn from). The held-out split comes from the same
-generator with a different stream and shares no question with the train split.
+135M-parameter student gets a few right, so that verified sampling has something to learn from). The held-out
+split comes from the same generator with a different stream and shares no question with the train split.
 """
 
 from __future__ import annotations
