@@ -45,6 +45,7 @@ class Batches:
         self.uploads: Counter[str] = Counter()
         self.seen: set[str] = set()  # custom_ids that met their first-time fault already
         self.polls = 0
+        self.creates = 0  # POST /v1/batches received (counted before `create_delay`)
         self.ids = itertools.count(1)
 
     def new_file(self, content: bytes, purpose: str, filename: str) -> dict[str, Any]:
@@ -158,6 +159,7 @@ def add_batch_routes(app: Any, state: State) -> None:
 
     async def create_batch(request: web.Request) -> web.Response:
         body = await request.json()
+        batches.creates += 1
         await asyncio.sleep(batches.cfg["create_delay"])
         found = batches.files.get(body.get("input_file_id"))
         if found is None:
@@ -204,7 +206,7 @@ def add_batch_routes(app: Any, state: State) -> None:
     async def stats(request: web.Request) -> web.Response:
         return web.json_response({"uploads": dict(batches.uploads), "lines": sum(batches.uploads.values()),
                                   "files": sum(1 for f in batches.files.values() if f["meta"]["purpose"] == "batch"),
-                                  "batches": len(batches.batches), "polls": batches.polls,
+                                  "batches": len(batches.batches), "polls": batches.polls, "creates": batches.creates,
                                   "faulted": sorted(batches.seen),
                                   "sizes": [len(b["_lines"]) for b in batches.batches.values()]})
 

@@ -219,12 +219,15 @@ def test_a_kill_between_upload_and_creation_neither_uploads_nor_creates_twice(tm
         cfg = config(tmp_path, server.url, 15)
         proc = start(cfg)
         deadline = time.monotonic() + 60
-        while recorded_requests(tmp_path / "run") < 15:
+        while recorded_requests(tmp_path / "run") < 15 or server.batch_stats()["creates"] < 1:
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)  # the create request has reached the server, its answer has not come
         proc.wait()
-        time.sleep(3.5)  # the server finishes making the batch nobody heard about
+        deadline = time.monotonic() + 60  # the server finishes making the batch nobody heard about
+        while server.batch_stats()["batches"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
         assert server.batch_stats()["batches"] == 1
         server.configure_batches(create_delay=0)
         res = distill("run", str(cfg), "--no-progress")
