@@ -68,7 +68,10 @@ class LocalProvider(Provider):
             raise InputError("the embedded teacher needs llama-cpp-python: pip install 'distill[local]'") from None
         import os
 
-        return Llama(model_path=str(self.path), n_ctx=CONTEXT_TOKENS, n_threads=self.threads or os.cpu_count() or 2,
+        # decoding and prompt evaluation both get `threads`: llama-cpp-python otherwise evaluates prompts on every
+        # core, and the OpenMP worker it leaves spinning took a fifth of a core from each Ray replica
+        threads = self.threads or os.cpu_count() or 2
+        return Llama(model_path=str(self.path), n_ctx=CONTEXT_TOKENS, n_threads=threads, n_threads_batch=threads,
                      verbose=False, seed=0)
 
     def _generate(self, messages: list[Message], params: GenerationParams) -> Completion:

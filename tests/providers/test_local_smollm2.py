@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +45,28 @@ def test_local_prompt_too_long_for_context_is_a_teacher_error(tmp_path):
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 1, res.stderr
     assert "2048-token context" in res.stderr
+
+
+_THREAD_PROBE = """
+import asyncio, os
+from distill.providers.base import GenerationParams
+from distill.providers.local import LocalProvider
+from distill.providers.options import LocalSpec
+
+provider = LocalProvider(LocalSpec(provider="local"))
+provider.threads = 1  # what a Ray replica with num_cpus: 1 sets
+before = len(os.listdir("/proc/self/task"))
+prompt = [{"role": "user", "content": "List fruits and say why each one is good to eat. " * 8}]
+asyncio.run(provider.complete(prompt, GenerationParams(max_tokens=4, seed=0)))
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
+def test_a_one_cpu_replica_runs_llama_cpp_on_one_thread_prompt_evaluation_included():
+    """A replica given one CPU must not evaluate prompts on every core: the extra OpenMP worker spins after each
+    prompt and took a fifth of a core from the other replica (2 replicas on 2 cores scaled 0.53, not 0.95)."""
+    res = subprocess.run([sys.executable, "-c", _THREAD_PROBE], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["1"], "threads added by one generation besides the provider's worker thread"
