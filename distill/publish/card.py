@@ -155,8 +155,26 @@ def _usage(manifest: dict[str, Any]) -> list[str]:
            "|---|---|---|---|---|---|---|"]
     for role, u in manifest["usage"].items():
         out.append(f"| {role} | {u['answered']} | {u['cache_hits']} | {u['retries']} | {u['prompt_tokens']} | "
-                   f"{u['completion_tokens']} | {'unknown' if u['cost_usd'] is None else u['cost_usd']} |")
+                   f"{u['completion_tokens']} | {_cost(u)} |")
     return out
+
+
+def _cost(u: dict[str, Any]) -> str:
+    """A role's cost, saying when (some of) it was billed at a batch API's price rather than the immediate one."""
+    spent, batched, factor = u["cost_usd"], u.get("batched") or 0, u.get("batch_price_factor")
+    if spent is None:
+        return "unknown"
+    if not batched or factor is None:
+        return str(spent)
+    if batched < u["answered"]:
+        return f"${_usd(spent)}: {batched} of {u['answered']} answers at batch price ({factor:.0%} of immediate)"
+    if factor == 0:
+        return f"${_usd(spent)} at batch price (free)"
+    return f"${_usd(spent)} at batch price ({factor:.0%} of ${_usd(spent / factor)} immediate)"
+
+
+def _usd(amount: float) -> str:
+    return f"{amount:.6f}".rstrip("0").rstrip(".")
 
 
 def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: str | None = None,

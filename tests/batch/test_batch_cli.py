@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -82,7 +83,14 @@ def test_batch_mode_gives_the_immediate_dataset_at_half_the_cost(tmp_path):
         assert batched[role]["batched"] == 40 and batched[role]["batch_price_factor"] == 0.5
         assert batched[role]["prompt_tokens"] == direct[role]["prompt_tokens"] > 0
         assert batched[role]["cost_usd"] == pytest.approx(direct[role]["cost_usd"] / 2, rel=1e-6)
-    assert str(batched["teacher"]["cost_usd"]) in card  # the card shows the discounted cost
+    for role in ("teacher", "judge"):  # the card shows the discounted cost, says it is the batch price, and
+        # what the same calls cost immediately
+        row = next(line for line in card.splitlines() if line.startswith(f"| {role} |"))
+        found = re.search(r"\$([\d.]+) at batch price \(50% of \$([\d.]+) immediate\)", row)
+        assert found, row
+        assert float(found[1]) == pytest.approx(batched[role]["cost_usd"], abs=1e-6)
+        assert float(found[2]) == pytest.approx(direct[role]["cost_usd"], abs=2e-6)
+    assert "at batch price" not in (now / "README.md").read_text()
     assert status.returncode == 0, status.stderr
     assert "0 pending, 2 collected" in status.stdout and "answers collected from batches: 80" in status.stdout
 
