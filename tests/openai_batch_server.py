@@ -13,8 +13,14 @@ chat-completions server (same process, same replies, same `rules` for scripting 
   invalid_request, every time), `expire_match` (a regex: such requests expire every time), `fail_batches`
   (the first N batches created fail as a whole, at validation),
   `max_prompt_chars` from the chat config (context_length_exceeded, as in the error file of a real batch),
-  `create_delay` (seconds before `POST /v1/batches` answers: a run can be killed between upload and creation).
-* `GET /batch/stats`: every uploaded request line counted per custom_id (`uploads`), files, batches, polls.
+  `create_delay` (seconds before `POST /v1/batches` answers: a run can be killed between upload and creation),
+  `token_limit` (the enqueued-token limit: a batch whose prompt tokens, added to those of the batches still
+  validating or in progress, pass it fails at validation with `token_limit_exceeded` and the message OpenAI
+  writes, as OpenAI does), `token_limit_status` (an HTTP status: `POST /v1/batches` itself answers it with that
+  error instead, as some compatible servers do), `revoke_after` (once N batches were made, every files and batches
+  endpoint answers 401, as when the key is revoked mid-run).
+* `GET /batch/stats`: every uploaded request line counted per custom_id (`uploads`), files, batches, polls,
+  `creates`, `refused` (batches refused for the token limit), `enqueued_max` (the most tokens ever enqueued).
   `POST /batch/forget`: every batch and file is forgotten (404 from now on), as after a key from another project.
 """
 
@@ -33,7 +39,14 @@ from typing import Any
 from fake_teacher import FakeTeacher, State, _choice, make_app, request_hash
 
 BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "refuse_match": None,
-                                  "fail_batches": 0, "create_delay": 0.0, "expire_match": None}
+                                  "fail_batches": 0, "create_delay": 0.0, "expire_match": None, "token_limit": None,
+                                  "token_limit_status": None, "revoke_after": None}
+RUNNING = ("validating", "in_progress", "finalizing")
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """What a request's prompt counts for: its characters / 4, as the usage of the answer says."""
+    return len("".join(m.get("content", "") for m in body["messages"])) // 4 + 1
 
 
 class Batches:
@@ -46,6 +59,9 @@ class Batches:
         self.seen: set[str] = set()  # custom_ids that met their first-time fault already
         self.polls = 0
         self.creates = 0  # POST /v1/batches received (counted before `create_delay`)
+        self.refused = 0  # batches refused for the enqueued-token limit
+        self.keyed_creates = 0  # batch creations the key was accepted for (`revoke_after`)
+        self.enqueued_max = 0
         self.ids = itertools.count(1)
 
     def new_file(self, content: bytes, purpose: str, filename: str) -> dict[str, Any]:
@@ -85,7 +101,7 @@ class Batches:
         self.chat.log.append(h)
         reply = {"id": f"chatcmpl-{h}", "object": "chat.completion", "created": int(time.time()),
                  "model": body.get("model"), "choices": choices,
-                 "usage": {"prompt_tokens": len(prompt) // 4 + 1, "completion_tokens": sum(
+                 "usage": {"prompt_tokens": prompt_tokens(body), "completion_tokens": sum(
                      len(c["message"]["content"]) // 4 + 1 for c in choices), "total_tokens": 0}}
         return {"id": rid, "custom_id": cid, "response": {"status_code": 200, "request_id": rid, "body": reply},
                 "error": None}, None
@@ -120,6 +136,21 @@ class Batches:
         if err:
             batch["error_file_id"] = self.new_file(b"".join(json.dumps(r).encode() + b"\n" for r in err),
                                                    "batch_output", "batch_errors.jsonl")["id"]
+
+    def enqueued(self) -> int:
+        return sum(b["_tokens"] for b in self.batches.values() if b["status"] in RUNNING)
+
+    def queue_full(self, lines: list[dict[str, Any]]) -> str | None:
+        """OpenAI's message when a batch of `lines` would pass the enqueued-token limit, else None (and the
+        batch is counted in)."""
+        limit, tokens = self.cfg["token_limit"], sum(prompt_tokens(line["body"]) for line in lines)
+        if limit is not None and self.enqueued() + tokens > limit:
+            self.refused += 1
+            model = lines[0]["body"].get("model") if lines else "?"
+            return (f"Enqueued token limit reached for {model} in organization org-scripted. Limit: {limit:,} "
+                    "enqueued tokens. Please try again once some in_progress batches have been completed.")
+        self.enqueued_max = max(self.enqueued_max, self.enqueued() + tokens)
+        return None
 
     def public(self, batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in batch.items() if not k.startswith("_")}
@@ -167,6 +198,11 @@ def add_batch_routes(app: Any, state: State) -> None:
         if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
             return web.json_response({"error": {"message": "unsupported endpoint or window"}}, status=400)
         lines = [json.loads(raw) for raw in found["content"].splitlines() if raw.strip()]
+        full = batches.queue_full(lines)
+        if full and batches.cfg["token_limit_status"]:
+            return web.json_response({"error": {"message": full, "type": "invalid_request_error", "param": None,
+                                                "code": "token_limit_exceeded"}},
+                                     status=batches.cfg["token_limit_status"])
         batch_id = f"batch_{next(batches.ids):06d}"
         batch = {"id": batch_id, "object": "batch", "endpoint": body["endpoint"], "errors": None,
                  "input_file_id": body["input_file_id"], "completion_window": "24h", "status": "validating",
@@ -174,8 +210,12 @@ def add_batch_routes(app: Any, state: State) -> None:
                  "in_progress_at": None, "expires_at": int(time.time()) + 86400, "completed_at": None,
                  "failed_at": None, "expired_at": None, "request_counts": {"total": len(lines), "completed": 0,
                                                                             "failed": 0},
-                 "metadata": body.get("metadata"), "_lines": lines, "_polls": 0}
-        if sum(1 for b in batches.batches.values() if b.get("_failed")) < batches.cfg["fail_batches"]:
+                 "metadata": body.get("metadata"), "_lines": lines, "_polls": 0,
+                 "_tokens": sum(prompt_tokens(line["body"]) for line in lines)}
+        if full:  # validation finds the queue full: the batch fails and holds no tokens
+            batch.update(status="failed", failed_at=int(time.time()), errors={"object": "list", "data": [
+                {"code": "token_limit_exceeded", "message": full, "param": None, "line": None}]})
+        elif sum(1 for b in batches.batches.values() if b.get("_failed")) < batches.cfg["fail_batches"]:
             batch.update(status="failed", failed_at=int(time.time()), _failed=True, errors={"object": "list", "data": [
                 {"code": "invalid_request", "message": "The batch could not be validated (scripted failure).",
                  "param": None, "line": None}]})
@@ -207,6 +247,7 @@ def add_batch_routes(app: Any, state: State) -> None:
         return web.json_response({"uploads": dict(batches.uploads), "lines": sum(batches.uploads.values()),
                                   "files": sum(1 for f in batches.files.values() if f["meta"]["purpose"] == "batch"),
                                   "batches": len(batches.batches), "polls": batches.polls, "creates": batches.creates,
+                                  "refused": batches.refused, "enqueued_max": batches.enqueued_max,
                                   "faulted": sorted(batches.seen),
                                   "sizes": [len(b["_lines"]) for b in batches.batches.values()]})
 
@@ -222,10 +263,13 @@ def add_batch_routes(app: Any, state: State) -> None:
     def keyed(handler: Any) -> Any:
         """The API key check every endpoint makes (`api_key` in the chat config), as the chat endpoint does."""
         async def checked(request: web.Request) -> web.StreamResponse:
-            key = state.cfg.get("api_key")
-            if key and request.headers.get("Authorization") != f"Bearer {key}":
+            key, revoked = state.cfg.get("api_key"), batches.cfg["revoke_after"]
+            if (key and request.headers.get("Authorization") != f"Bearer {key}") or (
+                    revoked is not None and batches.keyed_creates >= revoked):
                 return web.json_response({"error": {"message": "Incorrect API key provided.",
                                                     "code": "invalid_api_key"}}, status=401)
+            if request.method == "POST" and request.path == "/v1/batches":
+                batches.keyed_creates += 1
             return await handler(request)  # type: ignore[no-any-return]
         return checked
 

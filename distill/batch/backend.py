@@ -25,7 +25,10 @@ Contract, per method (the dispatcher relies on every word):
   provider reports on, in any order; a request it does not mention is treated as `BatchItemError(retry=True)`.
 - Errors: `RetryableError` (429, 5xx, timeouts, dropped connections) is retried by the dispatcher with backoff;
   `BatchNotFound` means the batch (or its results) is gone for good — deleted, past retention, or invisible to
-  the current API key — and its requests are submitted again; `TeacherError` stops the run (bad key, bad model).
+  the current API key — and its requests are submitted again; `QueueFull` from `create` (or a `refused` state
+  from `poll`) means the provider has no room for the batch now: too much work of the account is queued
+  (`room.py` waits for room, then creates it again from the same file); `TeacherError` stops the run (bad key,
+  bad model).
 
 A backend is made from the teacher's `ProviderSpec` (`backend_for(spec)`); it holds its own HTTP client and
 gives it back in `close()`.
@@ -54,6 +57,17 @@ class BatchNotFound(Exception):
     created under another API key. Its requests were never answered as far as this run can tell."""
 
 
+class QueueFull(Exception):
+    """The provider refused to take a batch because the account already has as much work queued as it may
+    (OpenAI's `token_limit_exceeded`: too many tokens enqueued for the model). The batch holds no work; the same
+    requests may be made a batch again once room is made. `limit` is the queue's size in tokens when the
+    provider said it."""
+
+    def __init__(self, message: str, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class BatchLimits:
     """How much one batch may hold: requests, and bytes of joined request lines (wrapper overhead excluded)."""
@@ -67,17 +81,20 @@ class BatchState:
     """A batch's progress, normalised across providers.
 
     `status`: `running` (validating, queued, in progress, finalizing, cancelling — wait and poll again),
-    `ended` (results can be read: completed, expired or cancelled, some entries possibly errored), or `failed`
-    (the batch as a whole was refused and has no results, `error` says why). `done` counts requests the
-    provider has finished (answered or errored) out of `total`; `errored` those that ended without an answer.
-    `provider_status` is the API's own word, for `distill status`."""
+    `ended` (results can be read: completed, expired or cancelled, some entries possibly errored), `failed`
+    (the batch as a whole was refused and has no results, `error` says why), or `refused` (failed only for want
+    of room in the account's queue, as `QueueFull` says; `queue_limit` is the queue's size in tokens when the
+    provider said it). `done` counts requests the provider has finished (answered or errored) out of `total`;
+    `errored` those that ended without an answer. `provider_status` is the API's own word, for `distill status`.
+    """
 
-    status: Literal["running", "ended", "failed"]
+    status: Literal["running", "ended", "failed", "refused"]
     done: int = 0
     total: int = 0
     errored: int = 0
     provider_status: str = ""
     error: str | None = None
+    queue_limit: int | None = None
 
 
 @dataclass(frozen=True)

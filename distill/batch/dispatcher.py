@@ -19,13 +19,15 @@ requests go into a new batch.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from distill.batch.backend import BatchBackend, BatchItemError, BatchLimits, BatchNotFound, split
+from distill.batch.backend import BatchBackend, BatchItemError, BatchLimits, BatchNotFound, QueueFull, split
 from distill.batch.options import BatchOptions
+from distill.batch.room import Room
 from distill.batch.store import BatchStore
 from distill.engine.cache import CallCache
 from distill.engine.prices import cost
@@ -45,6 +47,7 @@ class Dispatcher:
         self.backend, self.cache, self.usage, self.role = backend, cache, usage, role
         self.identity, self.label, self.options, self.price = identity, label, options, price
         self.store = BatchStore(cache.db)
+        self.room = Room()  # a batch refused for want of room in the provider's queue waits here
         cap = backend.limits.max_requests
         self.limits = BatchLimits(min(cap, options.max_requests or cap), backend.limits.max_bytes)
         self.window = max(WINDOW, 2 * self.limits.max_requests)  # work items the executor lets wait on calls
@@ -59,11 +62,15 @@ class Dispatcher:
         self._last = 0.0
         self._resumed = False
         self._said_stop = False
+        self._alive = 0      # batch tasks not finished
+        self._stopped = False
 
     # --- calls ----------------------------------------------------------------------------------------------
     async def call(self, key: bytes, encode: Callable[[str], bytes]) -> Completion:
         """The answer to the request `encode(custom_id)` stands for, `key` being its cache key. Raises
         CallFailed (PromptRejected for a prompt too long) when it cannot be had, TeacherError to stop the run."""
+        if self._stopped:  # the run is stopping: no new batch
+            raise asyncio.CancelledError
         if not self._resumed:
             self._resume()
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
@@ -105,7 +112,7 @@ class Dispatcher:
 
     def _flush(self) -> None:
         items, self._queue, self._queued_bytes = list(self._queue.items()), {}, 0
-        for group in split(items, self.limits):
+        for group in (group for part in self.room.cut(items) for group in split(part, self.limits)):
             keys = {key: self._attempts.get(key, 0) + 1 for key, _ in group}
             self._submitted.update(keys)
             self._attempts.update(keys)
@@ -118,20 +125,68 @@ class Dispatcher:
             self.store.uploaded(self.identity, self.role, upload, keys)
         await self._create(upload, lines, keys)
 
-    async def _create(self, upload: str | None, lines: list[bytes], keys: dict[bytes, int]) -> None:
-        batch = await self._patiently("create", lambda: self.backend.create(upload, lines), keys)
-        self.store.created(batch, self.identity, self.role, self.label, upload, keys)
-        self.usage.requests += len(keys)
-        note(f"{self.label} ({self.role}): batch {batch} submitted with {len(keys)} requests; answers within the "
-             "provider's window (up to 24 h). Stopping now is safe: the same command collects it.")
-        await self._watch(batch, set(keys))
+    async def _create(self, upload: str | None, lines: list[bytes], keys: dict[bytes, int],
+                      batch: str | None = None) -> None:
+        """Make the batch of `keys` (unless `batch` is made already) and follow it to its end. While the
+        provider refuses it for want of room in its queue, wait for room (`room.py`) and make it again from
+        the same file."""
+        backoff = self.options.poll_seconds
+        while True:
+            try:
+                if batch is None:
+                    batch = await self._patiently("create", lambda: self.backend.create(upload, lines), keys)
+                    self.store.created(batch, self.identity, self.role, self.label, upload, keys)
+                    self.usage.requests += len(keys)
+                    note(f"{self.label} ({self.role}): batch {batch} submitted with {len(keys)} requests; answers "
+                         "within the provider's window (up to 24 h). Stopping now is safe: the same command "
+                         "collects it.")
+                refused = await self._watch(batch, set(keys))
+            except QueueFull as exc:
+                refused = exc
+            if refused is None:
+                return
+            if batch is not None:
+                self.usage.requests -= len(keys)  # the provider took none of them
+            if not await self._wait_for_room(batch, upload, lines, keys, refused, backoff):
+                return
+            batch, backoff = None, min(backoff * 2, self.options.max_poll_seconds)
 
-    async def _watch(self, batch: str, keys: set[bytes]) -> None:
+    async def _wait_for_room(self, batch: str | None, upload: str | None, lines: list[bytes],
+                             keys: dict[bytes, int], refused: QueueFull, backoff: float) -> bool:
+        """A batch refused for want of room: True once it is worth making again. False when its requests are
+        sent in other batches instead: cut smaller (it is larger than the whole queue), or, made without a file,
+        re-queued."""
+        self.room.learn(refused.limit)
+        row = batch or upload or "refused-" + next(iter(keys)).hex()[:16]
+        if upload is None or not self.room.fits(lines or (self._lines.get(k, b"") for k in keys)):
+            how = ("into the next batch" if upload is None else
+                   f"again in batches cut to fit a queue of {self.room.limit:,} tokens")
+            note(f"{self.label} ({self.role}): batch {row} refused: the provider's queue is full ({refused}); its "
+                 f"{len(keys)} requests go {how}")
+            self.store.settled(row, keys, state="refused")
+            self._resend(keys)
+            return False
+        held = self.room.held
+        self.store.waiting(row, self.identity, self.role, self.label, upload, keys, str(refused))
+        note(f"{self.label} ({self.role}): batch {row} refused: the provider's queue is full ({refused}); its "
+             f"{len(keys)} requests wait " + (f"until one of this run's {held} batch(es) in the queue ends"
+                                              if held else f"{backoff:g} s") + " and go again from the same file")
+        await self.room.wait(backoff)
+        return True
+
+    async def _watch(self, batch: str, keys: set[bytes]) -> QueueFull | None:
+        """Poll the batch until it ends and collect it; what the provider said when it refused the batch for
+        want of room in its queue (and nothing else happened), else None."""
         delay = self.options.poll_seconds
+        refused = None
+        self.room.entered()
         try:
             while True:
                 state = await self._patiently("poll", lambda: self.backend.poll(batch), keys)
                 self.store.progress(batch, state.provider_status, state.done, state.errored)
+                if state.status == "refused":
+                    refused = QueueFull(state.error or "the account's batch queue is full", state.queue_limit)
+                    return refused
                 if state.status != "running":
                     break
                 await asyncio.sleep(delay)
@@ -141,13 +196,16 @@ class Dispatcher:
                      f"{len(keys)} requests go into the next batch")
                 self.store.settled(batch, keys, state="failed")
                 self._again(keys, BatchItemError("batch_failed", state.error or "", retry=True))
-                return
+                return None
             await self._collect(batch, keys)
         except BatchNotFound as exc:
             note(f"{self.label} ({self.role}): batch {batch} is not known to the provider any more ({exc}: deleted, "
                  f"past its retention, or made with another API key); its {len(keys)} requests are submitted again")
             self.store.settled(batch, keys, state="lost")
             self._again(keys, BatchItemError("lost", str(exc), retry=True))
+        finally:
+            self.room.left(refused=refused is not None)
+        return None
 
     async def _collect(self, batch: str, keys: set[bytes]) -> None:
         answers, errors = await self._patiently("download", lambda: self._read(batch, keys), keys)
@@ -227,6 +285,15 @@ class Dispatcher:
             elif self._waiters.get(key):
                 self._enqueue(key)
 
+    def _resend(self, keys: dict[bytes, int]) -> None:
+        """Send `keys` again in new batches, this try not counted (the provider took none of them). A request
+        no call waits on yet (an earlier run's) is sent when its call comes."""
+        for key in keys:
+            self._submitted.discard(key)
+            self._attempts[key] = keys[key] - 1
+            if self._waiters.get(key) and key in self._lines:
+                self._enqueue(key)
+
     async def _patiently(self, what: str, action: Callable[[], Awaitable[Any]], keys: Any) -> Any:
         """`action()`, tried again with a growing wait on RetryableError, RETRIES times in all."""
         delay = self.options.poll_seconds
@@ -247,8 +314,6 @@ class Dispatcher:
             try:
                 await work
             except asyncio.CancelledError:  # Ctrl+C or a fatal error elsewhere: what was submitted stays recorded
-                self._stopping()
-                await self.backend.close()
                 raise
             except (CallFailed, DistillError) as exc:
                 self._submitted.difference_update(keys)
@@ -257,22 +322,41 @@ class Dispatcher:
                 self._submitted.difference_update(keys)
                 self._fail(list(keys), exc)
             finally:
-                if not self._queue and len(self._tasks) <= 1:
-                    await self.backend.close()
+                self._alive -= 1
+                if not self._alive and not self._queue and not self._stopped:
+                    await self.backend.close()  # idle: the next batch opens a new client
 
+        self._alive += 1
         task = asyncio.ensure_future(life())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """End the work in hand as the run stops (its end, a fatal error, Ctrl+C): every batch task and the
+        gathering are cancelled and awaited — what was submitted stays recorded, and the next run of the same
+        command collects it — and the backend's client is closed. Nothing here touches the cache afterwards."""
+        self._stopped = True
+        tasks = [t for t in (*self._tasks, self._flusher) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.backend.close()
+        self._stopping()
 
     def _stopping(self) -> None:
         """Say once, as the run stops, what stays with the provider and how to collect it."""
         if self._said_stop:
             return
         self._said_stop = True
-        if self._submitted:  # (the cache may be closed by now: counted from memory)
-            note(f"{self.label} ({self.role}): {len(self._submitted)} submitted requests stay with the provider, "
-                 "recorded in cache.sqlite; the same command collects them without sending them again "
-                 "(`distill status RUN_DIR` shows their progress)")
+        try:
+            recorded = len(self.store.pending(self.identity, self.role))
+        except sqlite3.Error:  # the cache is closed already: nothing to say that could be checked
+            return
+        if recorded:
+            note(f"{self.label} ({self.role}): {recorded} submitted requests stay with the provider, recorded in "
+                 "cache.sqlite; the same command collects them without sending them again (`distill status "
+                 "RUN_DIR` shows their progress)")
 
     # --- an earlier run's batches ---------------------------------------------------------------------------
     def _resume(self) -> None:
@@ -283,7 +367,7 @@ class Dispatcher:
         answered = {r.key for r in rows if self.cache.get_raw(r.key) is not None}
         if answered:
             self.store.settled(None, answered)
-        batches: dict[str, dict[bytes, int]] = defaultdict(dict)
+        batches: dict[tuple[str, str | None], dict[bytes, int]] = defaultdict(dict)
         uploads: dict[str, dict[bytes, int]] = defaultdict(dict)
         for row in rows:
             if row.key in answered:
@@ -291,11 +375,11 @@ class Dispatcher:
             self._submitted.add(row.key)
             self._attempts[row.key] = row.attempts
             if row.batch is not None:
-                batches[row.batch][row.key] = row.attempts
+                batches[row.batch, row.upload][row.key] = row.attempts
             elif row.upload is not None:
                 uploads[row.upload][row.key] = row.attempts
-        for batch, keys in batches.items():
-            self._spawn(self._watch(batch, set(keys)), keys)
+        for (batch, upload), keys in batches.items():
+            self._spawn(self._create(upload, [], keys, batch), keys)
         for upload, keys in uploads.items():
             self._spawn(self._create(upload, [], keys), keys)
         if batches or uploads:

@@ -9,12 +9,13 @@ requests and 200 MB per file (distill keeps a little under, for the multipart wr
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
 
-from distill.batch.backend import BatchItemError, BatchLimits, BatchNotFound, BatchResult, BatchState
+from distill.batch.backend import BatchItemError, BatchLimits, BatchNotFound, BatchResult, BatchState, QueueFull
 from distill.errors import RetryableError
 from distill.providers.base import GenerationParams, Message
 from distill.providers.http_errors import error_for_status
@@ -24,6 +25,7 @@ from distill.providers.spec import ProviderSpec
 
 RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
 ENDED = {"completed", "expired", "cancelled"}
+QUEUE_FULL = "token_limit_exceeded"  # "Enqueued token limit reached for MODEL ... Limit: 2,000,000 enqueued tokens"
 RETRY_CODES = {"batch_expired", "batch_cancelled", "server_error", "rate_limit_exceeded", "internal_error"}
 
 
@@ -72,9 +74,11 @@ class OpenAIBatchBackend:
         return str((await self._request("POST", "/batches", json=body))["id"])
 
     async def _batch_on(self, upload_id: str) -> str | None:
-        """The id of a batch made on the file `upload_id` among the latest 100, or None."""
+        """The id of a batch made on the file `upload_id` among the latest 100, or None. A batch on it that
+        failed as a whole (refused for want of room, say) holds no work: it does not count."""
         listed = await self._request("GET", "/batches", params={"limit": "100"})
-        return next((str(b["id"]) for b in listed.get("data") or [] if b.get("input_file_id") == upload_id), None)
+        return next((str(b["id"]) for b in listed.get("data") or []
+                     if b.get("input_file_id") == upload_id and b.get("status") != "failed"), None)
 
     async def poll(self, batch_id: str) -> BatchState:
         data = await self._request("GET", f"/batches/{batch_id}", missing=True)
@@ -82,12 +86,14 @@ class OpenAIBatchBackend:
         counts = data.get("request_counts") or {}
         completed, failed = int(counts.get("completed") or 0), int(counts.get("failed") or 0)
         state = "running" if status in RUNNING else "ended" if status in ENDED else "failed"
-        error = None
+        error, limit = None, None
         if state == "failed":
             errors = (data.get("errors") or {}).get("data") or []
             error = "; ".join(str(e.get("message") or e.get("code")) for e in errors[:3]) or f"status {status!r}"
+            if errors and all(e.get("code") == QUEUE_FULL for e in errors):
+                state, limit = "refused", queue_limit(error)
         return BatchState(state, done=completed + failed, total=int(counts.get("total") or 0), errored=failed,
-                          provider_status=status, error=error)
+                          provider_status=status, error=error, queue_limit=limit)
 
     async def results(self, batch_id: str) -> AsyncIterator[BatchResult]:
         data = await self._request("GET", f"/batches/{batch_id}", missing=True)
@@ -151,6 +157,11 @@ class OpenAIBatchBackend:
             raise RetryableError(f"{self._label}: {type(exc).__name__} {exc}") from None
         if status == 404 and missing:
             raise BatchNotFound(f"{self._label}: {path} not found")
+        if status >= 300 and QUEUE_FULL.encode() in body:  # a server that refuses at creation, not validation
+            error = _error_of(body)
+            if error.get("code") == QUEUE_FULL:
+                message = str(error.get("message") or QUEUE_FULL)
+                raise QueueFull(message, queue_limit(message))
         if status >= 300:
             raise error_for_status(status, body.decode("utf-8", "replace"), label=self._label,
                                    retry_after=retry_after)
@@ -166,3 +177,16 @@ class OpenAIBatchBackend:
         if session is not None:
             await session.close()
 
+
+def queue_limit(message: str) -> int | None:
+    """The queue's size in tokens as a token_limit_exceeded message states it ("Limit: 2,000,000 enqueued")."""
+    found = re.search(r"Limit:\s*([\d,]+)\s*enqueued", message)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def _error_of(body: bytes) -> dict[str, Any]:
+    try:
+        error = orjson.loads(body).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}

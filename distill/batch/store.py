@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS batches (
     label TEXT NOT NULL,
     upload TEXT,
     requests INTEGER NOT NULL,
-    state TEXT NOT NULL,            -- submitted | collected | failed | lost
+    state TEXT NOT NULL,            -- submitted | waiting | collected | failed | lost | refused
     provider_status TEXT NOT NULL DEFAULT '',
     done INTEGER NOT NULL DEFAULT 0,
     errored INTEGER NOT NULL DEFAULT 0,
@@ -84,11 +84,26 @@ class BatchStore:
         """The provider acknowledged the batch `batch` made of `keys` (from the file `upload`, if any)."""
         now = time.time()
         self._write([
+            ("UPDATE batches SET state = 'refused', updated = ? WHERE state = 'waiting' AND upload = ?",
+             [(now, upload)] if upload is not None else []),
             ("INSERT OR REPLACE INTO batches (id, identity, role, label, upload, requests, state, created, updated) "
              "VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?)", [(batch, identity, role, label, upload, len(keys), now,
                                                               now)]),
             ("INSERT OR REPLACE INTO batch_requests (key, identity, role, upload, batch, attempts) "
              "VALUES (?, ?, ?, ?, ?, ?)", [(k, identity, role, upload, batch, a) for k, a in keys.items()])])
+
+    def waiting(self, row: str, identity: bytes, role: str, label: str, upload: str | None,
+                keys: dict[bytes, int], reason: str) -> None:
+        """The provider refused the batch `row` (or, refused as it was being made, the batch of the file `row`)
+        for want of room in its queue: the requests wait in the file `upload` to be made a batch again (the row
+        is `waiting` until then, `refused` after)."""
+        now = time.time()
+        self._write([
+            ("INSERT INTO batches (id, identity, role, label, upload, requests, state, provider_status, created, "
+             "updated) VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = "
+             "'waiting', provider_status = excluded.provider_status, updated = excluded.updated",
+             [(row, identity, role, label, upload, len(keys), reason[:300], now, now)]),
+            ("UPDATE batch_requests SET batch = NULL WHERE key = ?", [(k,) for k in keys])])
 
     def pending(self, identity: bytes, role: str) -> list[Submitted]:
         rows = self._db.execute("SELECT key, upload, batch, attempts FROM batch_requests WHERE identity = ? AND "
@@ -110,3 +125,12 @@ class BatchStore:
             statements.append(("UPDATE batches SET state = ?, answers = answers + ?, cost_usd = coalesce(cost_usd, "
                                "0) + ?, updated = ? WHERE id = ?", [(state, answers, cost, time.time(), batch)]))
         self._write(statements)
+
+
+def holds_submitted(db: sqlite3.Connection) -> bool:
+    """Whether requests are recorded as in a provider's hands: a folder holding them is kept, or the batches
+    they are in (billed) could never be collected."""
+    try:
+        return db.execute("SELECT 1 FROM batch_requests LIMIT 1").fetchone() is not None
+    except sqlite3.OperationalError:  # no such table: the folder never saw batch mode
+        return False

@@ -37,12 +37,19 @@ def handle(args: argparse.Namespace) -> int:
         print("no batches: this run made no call in batch mode (`batch: true` on a teacher or judge)")
         return 0
     pending = [r for r in rows if r["state"] == "submitted"]
+    count = {s: sum(1 for r in rows if r["state"] == s) for s in ("collected", "failed", "lost", "waiting", "refused")}
     print(f"batches: {len(pending)} pending, " + ", ".join(
-        f"{sum(1 for r in rows if r['state'] == s)} {s}" for s in ("collected", "failed", "lost")))
+        f"{count[s]} {s}" for s in ("collected", "failed", "lost")) + "".join(
+        f", {count[s]} {s}" for s in ("waiting", "refused") if count[s]))
     now = time.time()
     for r in rows:
-        if r["state"] != "submitted" and r is not rows[-1] and len(rows) > 12:
-            continue  # a long history: show the pending ones and the latest
+        if r["state"] not in ("submitted", "waiting") and r is not rows[-1] and len(rows) > 12:
+            continue  # a long history: show the pending and waiting ones, and the latest
+        if r["state"] == "waiting":
+            print(f"  {r['id']}  {r['role']:<8} {r['label']}  waiting for room in the provider's queue: "
+                  f"{r['requests']:,} requests, refused {_ago(now - r['updated'])} ago ({r['provider_status']}); "
+                  "made a batch again once one of the run's batches ends")
+            continue
         progress = f"{r['done']:,}/{r['requests']:,} done" + (f", {r['errored']:,} errored" if r["errored"] else "")
         status = r["provider_status"] or "submitted"
         print(f"  {r['id']}  {r['role']:<8} {r['label']}  {r['state']}: {status}, {progress}, "

@@ -110,6 +110,12 @@ class Teacher:
         """Close the provider (a reward model's endpoint when its run ends)."""
         await self.provider.close()
 
+    async def stop_batches(self) -> None:
+        """Batch mode: end the dispatcher's work (what was submitted stays recorded for the next run) and close
+        its connections, before the run closes the cache. Nothing to do otherwise."""
+        if self._batch is not None:
+            await self._batch.stop()
+
     @property
     def batch_capacity(self) -> int:
         """In batch mode, how many calls are worth having waiting at once (several full batches); 0 otherwise."""

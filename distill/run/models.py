@@ -28,7 +28,14 @@ class Models:
     def reward(self) -> Any:
         return self.gate.reward if self.gate is not None else None
 
+    async def stop_batches(self) -> None:
+        """End every batch dispatcher's work (batch mode): before the cache closes, whether the run ends or a
+        fatal error stops it, so that no batch task outlives the run."""
+        for teacher in {id(t): t for t in (self.teacher, self.judge, self.answer_teacher) if t}.values():
+            await teacher.stop_batches()
+
     async def close(self) -> None:
-        """Close the gate's reward model (the executor closes the providers it made)."""
+        """Close the gate's reward model (the executor closes the providers it made) and the batch dispatchers."""
+        await self.stop_batches()
         if self.gate is not None:
             await self.gate.close()

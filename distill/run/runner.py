@@ -180,7 +180,14 @@ def _discard(folder: RunFolder, created: bool) -> None:
     if created:
         cache = folder.cache_path
         try:
-            empty = not cache.exists() or CallCache(cache).count() == 0
+            if cache.exists():
+                from distill.batch.store import holds_submitted
+
+                calls = CallCache(cache)
+                empty = calls.count() == 0 and not holds_submitted(calls.db)
+                calls.close()
+            else:
+                empty = True
         except Exception:
             empty = False
         if empty:
@@ -259,6 +266,9 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
         await guarded(cls(ctx, options).run(), folder.path, folder.pending_bytes)
         ctx.extra_manifest["executor"] = executor.describe()  # where the calls ran, how many each actor answered
     except BaseException:
+        if models is not None:  # batch work ends first: nothing may write to the cache once it is closed
+            with contextlib.suppress(Exception):
+                await models.stop_batches()
         with contextlib.suppress(Exception):
             cache.close()  # commits answers whose callers were stopped: nothing received is lost
         raise
