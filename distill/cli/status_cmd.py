@@ -33,7 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     finished = (run / "manifest.json").is_file()
     print(f"{run}: {'finished' if finished else 'not finished (run the same command to go on)'}; "
           f"{answers:,} answers in the cache")
-    if not rows:
+    if not rows and not waiting:
         print("no batches: this run made no call in batch mode (`batch: true` on a teacher or judge)")
         return 0
     pending = [r for r in rows if r["state"] == "submitted"]

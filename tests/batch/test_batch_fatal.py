@@ -55,15 +55,17 @@ def test_batches_submitted_before_a_fatal_error_are_kept_and_collected_by_the_sa
         cfg = config(tmp_path, server.url, 12)
         res = distill("run", str(cfg), "--no-progress")
         assert res.returncode == 1 and "rejected the API key" in res.stderr and clean(res.stderr), res.stderr
-        # two batches of 3 made, and the files of others uploaded (the next run makes their batches)
+        # two batches of 3 made (their acknowledgements may be cut off by the stop), and perhaps the files of
+        # others uploaded: the next run makes their batches, or finds the ones made
         kept = int(re.search(r"(\d+) submitted requests stay with the provider", res.stderr)[1])
         assert 6 <= kept <= 12, res.stderr
         status = distill("status", str(tmp_path / "run")).stdout
-        assert "2 pending" in status and f"requests with the provider now: {kept} " in status, status
+        assert f"requests with the provider now: {kept} " in status, status
         server.configure_batches(revoke_after=None)
         again = distill("run", str(cfg), "--no-progress")
         assert again.returncode == 0, again.stderr
         assert "an earlier run submitted; none is sent again" in again.stderr
-        uploads = server.batch_stats()["uploads"]
-    assert len(uploads) == 12 and set(uploads.values()) == {1}  # none was uploaded twice
+        stats = server.batch_stats()
+    assert len(stats["uploads"]) == 12 and set(stats["uploads"].values()) == {1}  # none was uploaded twice
+    assert stats["batches"] == 4  # nor made a batch twice
     assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 12
