@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,31 +53,11 @@ def recipe_class(name: str, where: str = "recipe", base: Path | None = None) -> 
     return load_target(target)  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=None)  # a file's module is executed once per process
 def _own_recipe(name: str, where: str, base: Path) -> type["Recipe"]:
-    import importlib
-    import importlib.util
-    import sys
-
     from distill.recipes.base import Recipe
+    from distill.recipes.user_code import load_reference
 
-    module_name, _, attr = name.rpartition(":")
-    try:
-        if module_name.endswith(".py"):
-            path = (base / module_name).resolve()
-            if not path.is_file():
-                raise InputError(f"{where}: {path}: file not found")
-            spec = importlib.util.spec_from_file_location(f"distill_user_recipe_{path.stem}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module  # so that inspect, pickling and pydantic find it
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InputError(f"{where}: cannot import {module_name!r} ({exc})") from None
-    cls = getattr(module, attr, None)
-    if not (isinstance(cls, type) and issubclass(cls, Recipe)):
-        raise InputError(f"{where}: {name!r} is not a Recipe subclass (class {attr} in {module_name}, deriving "
-                         "from distill.recipes.base.Recipe)")
-    return cls
+    module, _, attr = name.rpartition(":")
+    return load_reference(  # type: ignore[no-any-return]
+        name, where, base, "distill_user_recipe", lambda c: isinstance(c, type) and issubclass(c, Recipe),
+        f"a Recipe subclass (class {attr} in {module}, deriving from distill.recipes.base.Recipe)")

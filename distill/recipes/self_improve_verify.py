@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from distill.errors import InputError
 from distill.text.math_answers import equivalent, final_answers
 
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
@@ -91,27 +90,10 @@ class Verifier:
 
 
 def _load(target: str | None, base: Path) -> Callable[..., Any]:
-    import importlib
-    import importlib.util
+    from distill.recipes.user_code import load_reference
 
-    module_name, _, attr = str(target).rpartition(":")
-    try:
-        if module_name.endswith(".py"):
-            path = (base / module_name).resolve()
-            if not path.is_file():
-                raise InputError(f"options.verifier.function: {path}: file not found")
-            spec = importlib.util.spec_from_file_location(f"distill_user_verifier_{path.stem}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InputError(f"options.verifier.function: cannot import {module_name!r} ({exc})") from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise InputError(f"options.verifier.function: {target!r} is not a function")
-    return fn  # type: ignore[no-any-return]
+    return load_reference(str(target), "options.verifier.function", base,  # type: ignore[no-any-return]
+                          "distill_user_verifier", callable, "a function")
 
 
 def wilson(passed: int, total: int, z: float = 1.959964) -> tuple[float, float]:

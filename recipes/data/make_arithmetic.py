@@ -21,47 +21,47 @@ NAMES = ["Sam", "Mia", "Ravi", "Lena", "Omar", "Yuki", "Ana", "Ben", "Zoe", "Iva
 THINGS = ["apples", "stickers", "marbles", "books", "pencils", "cards", "shells", "coins", "cookies", "stamps"]
 
 
+def _draw(r: random.Random, *bounds: tuple[int, int], thing: bool = True) -> tuple[str, str, list[int]]:
+    """A name, a kind of thing (unless `thing` is false) and a whole number within each (low, high), drawn in
+    that order (the order fixes the problems a seed gives)."""
+    name = r.choice(NAMES)
+    kind = r.choice(THINGS) if thing else ""
+    return name, kind, [r.randint(low, high) for low, high in bounds]
+
+
 def _gain_loss(r: random.Random) -> Problem:
-    n, t = r.choice(NAMES), r.choice(THINGS)
-    a, b = r.randint(2, 9), r.randint(1, 9)
+    n, t, (a, b) = _draw(r, (2, 9), (1, 9))
     c = r.randint(1, a + b - 1)
     return (f"{n} has {a} {t}. {n} gets {b} more {t} and then gives away {c}. How many {t} does {n} have now?",
             a + b - c, 2)
 
 
 def _groups(r: random.Random) -> Problem:
-    n, t = r.choice(NAMES), r.choice(THINGS)
-    each, boxes, extra = r.randint(2, 5), r.randint(2, 4), r.randint(1, 9)
+    n, t, (each, boxes, extra) = _draw(r, (2, 5), (2, 4), (1, 9))
     return (f"{n} buys {boxes} boxes of {t} with {each} {t} in each box, and already had {extra} {t}. "
             f"How many {t} does {n} have in total?", boxes * each + extra, 2)
 
 
 def _daily(r: random.Random) -> Problem:
-    n = r.choice(NAMES)
-    per, days, left = r.randint(2, 5), r.randint(2, 4), r.randint(1, 9)
-    total = per * days + left
-    return (f"A book has {total} pages. {n} reads {per} pages every day for {days} days. How many pages are left "
-            f"to read?", left, 2)
+    n, _, (per, days, left) = _draw(r, (2, 5), (2, 4), (1, 9), thing=False)
+    return (f"A book has {per * days + left} pages. {n} reads {per} pages every day for {days} days. How many "
+            f"pages are left to read?", left, 2)
 
 
 def _share(r: random.Random) -> Problem:
-    n, t = r.choice(NAMES), r.choice(THINGS)
-    friends, each, kept = r.randint(2, 3), r.randint(2, 5), r.randint(1, 9)
+    n, t, (friends, each, kept) = _draw(r, (2, 3), (2, 5), (1, 9))
     return (f"{n} had some {t}, kept {kept} and shared the rest equally among {friends} friends, who got {each} "
             f"each. How many {t} did {n} have at first?", kept + friends * each, 2)
 
 
 def _shop(r: random.Random) -> Problem:
-    n = r.choice(NAMES)
-    price, count, paid_extra = r.randint(2, 5), r.randint(2, 4), r.randint(1, 9)
-    paid = price * count + paid_extra
-    return (f"{n} buys {count} notebooks that cost {price} dollars each and pays with {paid} dollars. How much "
-            f"change does {n} get?", paid_extra, 2)
+    n, _, (price, count, paid_extra) = _draw(r, (2, 5), (2, 4), (1, 9), thing=False)
+    return (f"{n} buys {count} notebooks that cost {price} dollars each and pays with "
+            f"{price * count + paid_extra} dollars. How much change does {n} get?", paid_extra, 2)
 
 
 def _three_step(r: random.Random) -> Problem:
-    n, t = r.choice(NAMES), r.choice(THINGS)
-    a, b, c = r.randint(5, 9), r.randint(2, 3), r.randint(1, 4)
+    n, t, (a, b, c) = _draw(r, (5, 9), (2, 3), (1, 4))
     return (f"{n} has {a} {t}. {n} finds {b} bags with {c} {t} in each bag, then loses {c} {t}. How many "
             f"{t} does {n} have now?", a + b * c - c, 3)
 

@@ -107,6 +107,25 @@ def test_your_own_recipe_class_from_a_file_or_a_module(tmp_path, teacher_server,
     assert res.returncode == 2 and "is not a Recipe subclass" in res.stderr
 
 
+def test_a_bad_reference_to_your_own_recipe_stops_with_where_it_was_set(tmp_path, teacher_server):
+    """Exit 2 naming the YAML line, for each way a `recipe: file.py:Class` reference can fail — a syntax error
+    in the file included (it gives the file and line, not a traceback)."""
+    cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, _inputs(tmp_path), tmp_path / "run")
+    write(tmp_path / "broken.py", "from distill.recipes.base import Recipe\n\nclass Shout(Recipe)\n    pass\n")
+    write(tmp_path / "shout.py", OWN_RECIPE)
+    cases = {"missing.py:Shout": f"{tmp_path / 'missing.py'}: file not found",
+             "broken.py:Shout": f"{tmp_path / 'broken.py'}:3: syntax error",
+             "shout.py:Nope": "'shout.py:Nope' is not a Recipe subclass",
+             "shout.py:ShoutOptions": "'shout.py:ShoutOptions' is not a Recipe subclass",
+             "no_such_module:Shout": "cannot import 'no_such_module'"}
+    for reference, message in cases.items():
+        cfg.write_text(cfg.read_text().replace("recipe: respond", f"recipe: {reference}"))
+        res = distill("validate", str(cfg))
+        assert res.returncode == 2 and f"{cfg}:1: " in res.stderr and message in res.stderr, (reference, res.stderr)
+        assert "Traceback" not in res.stderr
+        cfg.write_text(cfg.read_text().replace(f"recipe: {reference}", "recipe: respond"))
+
+
 def test_recipes_name_lists_options_and_templates():
     res = distill("recipes", "respond")
     assert res.returncode == 0

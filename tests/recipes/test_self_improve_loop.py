@@ -215,3 +215,16 @@ def test_self_reward_without_readable_judgements_keeps_the_student_and_reports_a
     assert one["eval"]["win_rate"] == 0.5
     no_pair = _manifest(out)["self_improve_no_pair"]
     assert sum(no_pair.values()) >= 1 and set(no_pair) <= {"unscored", "one_scored_sample"}
+
+
+def test_a_bad_verifier_function_stops_the_run_naming_the_key(tiny_lm, tmp_path):
+    """verifier.function is followed like `recipe: file.py:Class`: exit 2 naming the key, nothing trained."""
+    write(tmp_path / "broken.py", "def even(answer, reference, row)\n    return True\n")
+    cases = {"check.py:odd": "options.verifier.function: 'check.py:odd' is not a function",
+             "broken.py:even": f"options.verifier.function: {tmp_path / 'broken.py'}:1: syntax error",
+             "nowhere.py:even": f"options.verifier.function: {tmp_path / 'nowhere.py'}: file not found"}
+    for function, message in cases.items():
+        out = tmp_path / function.replace(":", "-")
+        r = _run(_recipe(tmp_path, tiny_lm, out, verifier={"kind": "function", "function": function}))
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (function, r.stderr)
+        assert not (out / "iterations" / "1").exists()
