@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 
+def win_counts(ev: dict[str, Any]) -> str:
+    """`2 won, 1 lost, 1 tied (1 by position), 1 unjudged`: what a win rate against iteration 0 is made of."""
+    text = f"{ev['wins']} won, {ev['losses']} lost, {ev['ties']} tied"
+    if ev.get("inconsistent"):
+        text += f" ({ev['inconsistent']} by position)"
+    if ev.get("unjudged"):
+        text += f", {ev['unjudged']} unjudged"
+    return text
+
+
 def _eval(ev: dict[str, Any] | None) -> str:
     if not ev:
         return "-"
     if ev.get("pass_rate") is not None:
         return f"{ev['pass_rate']:.3f} ({ev['passed']}/{ev['total']}; 95% CI {ev['ci95'][0]:.3f}-{ev['ci95'][1]:.3f})"
     if ev.get("win_rate") is not None:
-        return (f"win rate {ev['win_rate']:.3f} vs iteration 0 ({ev['wins']}-{ev['losses']}-{ev['ties']}; "
+        return (f"win rate {ev['win_rate']:.3f} vs iteration 0 ({win_counts(ev)}; "
                 f"95% CI {ev['ci95'][0]:.3f}-{ev['ci95'][1]:.3f})")
     return str(ev.get("note") or "-")
 

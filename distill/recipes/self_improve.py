@@ -329,6 +329,8 @@ def _eval_line(ev: dict[str, Any]) -> str:
         return f"pass rate {ev['passed']}/{ev['total']} = {ev['pass_rate']:.3f} (95% CI {ev['ci95'][0]:.3f}-" \
                f"{ev['ci95'][1]:.3f})"
     if ev.get("win_rate") is not None:
-        return f"win rate vs iteration 0 {ev['win_rate']:.3f} ({ev['wins']} won, {ev['losses']} lost, " \
-               f"{ev['ties']} tied; 95% CI {ev['ci95'][0]:.3f}-{ev['ci95'][1]:.3f})"
+        from distill.publish.card_self_improve import win_counts
+
+        return f"win rate vs iteration 0 {ev['win_rate']:.3f} ({win_counts(ev)}; 95% CI {ev['ci95'][0]:.3f}-" \
+               f"{ev['ci95'][1]:.3f})"
     return ev.get("note", "evaluated")

@@ -1,7 +1,16 @@
 """Evaluation of each self-improvement iteration on a held-out split: greedy answers from the iteration's
 student, then the verifier's pass rate with its Wilson 95% interval — or, without a verifier, a judge's win rate
-against iteration 0's answers, each pair judged in both orders (a win needs both orders to agree; anything else
-is a tie, counted as half a win)."""
+against iteration 0's answers.
+
+The win rate follows MT-Bench's pairwise protocol (Zheng et al. 2023, FastChat's `play_a_match_pair`) against
+position bias: each pair is judged in both orders, and a win or a loss counts only when both orders agree on the
+same answer. A tie in both orders, and orders that disagree (the verdict followed the position, not the
+content; counted as `inconsistent`), are ties, and a tie is half a win (AlpacaEval's rule); identical answers tie
+without a call. A pair whose verdict could not be read in one order or both (or whose judge call failed) is left
+out of the rate and counted as `unjudged`, as the quality gate never turns an unreadable judge reply into a
+result; a pair missing an answer (its call failed) is left out as `failed_calls`.
+The Wilson interval is taken over the same half-counted ties, so it holds the rate and mirrors when the two
+sides swap."""
 
 from __future__ import annotations
 
@@ -83,15 +92,17 @@ async def win_rate(judge: Teacher, rows: list[InputRow], mine: list[tuple[str, b
         if x[0] == y[0]:
             return "tie"
         first, second = await asyncio.gather(verdict(row, x[0], y[0]), verdict(row, y[0], x[0]))
-        if first == "a" and second == "b":
-            return "win"
-        if first == "b" and second == "a":
-            return "loss"
-        return "tie"
+        if first is None or second is None:
+            return "unjudged"
+        return {("a", "b"): "win", ("b", "a"): "loss", ("tie", "tie"): "tie"}.get((first, second), "inconsistent")
 
     results = await asyncio.gather(*(one(r, x, y) for r, x, y in zip(rows, mine, base, strict=True)))
-    wins, losses, ties = (sum(1 for r in results if r == k) for k in ("win", "loss", "tie"))
+    wins, losses, agreed, inconsistent, unjudged = (sum(1 for r in results if r == k) for k in
+                                                    ("win", "loss", "tie", "inconsistent", "unjudged"))
+    ties = agreed + inconsistent
     total = wins + losses + ties
-    low, high = wilson(wins + ties // 2, total)  # ties as half wins (rounded down) for the interval
-    return {"metric": "win_rate_vs_iteration_0", "wins": wins, "losses": losses, "ties": ties, "total": total,
-            "win_rate": round((wins + ties / 2) / total, 4) if total else None, "ci95": [low, high]}
+    score = wins + ties / 2
+    low, high = wilson(score, total)
+    return {"metric": "win_rate_vs_iteration_0", "wins": wins, "losses": losses, "ties": ties,
+            "inconsistent": inconsistent, "unjudged": unjudged, "failed_calls": results.count(None),
+            "total": total, "win_rate": round(score / total, 4) if total else None, "ci95": [low, high]}

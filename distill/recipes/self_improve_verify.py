@@ -96,8 +96,9 @@ def _load(target: str | None, base: Path) -> Callable[..., Any]:
                           "distill_user_verifier", callable, "a function")
 
 
-def wilson(passed: int, total: int, z: float = 1.959964) -> tuple[float, float]:
-    """The Wilson score 95% interval of a pass rate (well-behaved at 0, 1 and small n)."""
+def wilson(passed: float, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score 95% interval of a pass rate (well-behaved at 0, 1 and small n). `passed` may hold
+    halves (a win rate's ties)."""
     if total == 0:
         return 0.0, 1.0
     p = passed / total
