@@ -63,17 +63,18 @@ def embedding_auc(xs: np.ndarray, xr: np.ndarray, cap: int = 5000) -> dict[str, 
             "features": "sentence embeddings"}
 
 
-def mmd2_unbiased(x: np.ndarray, y: np.ndarray, gamma: float) -> float:
-    """Unbiased MMD^2 with k(a, b) = exp(-gamma * |a - b|^2) (Gretton et al. 2012, eq. 3)."""
-    from sklearn.metrics.pairwise import rbf_kernel
-
-    m, n = len(x), len(y)
-    kxx, kyy, kxy = rbf_kernel(x, x, gamma=gamma), rbf_kernel(y, y, gamma=gamma), rbf_kernel(x, y, gamma=gamma)
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                 - 2 * kxy.mean())
+def mmd2_unbiased(k: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Unbiased MMD^2 (Gretton et al. 2012, eq. 3) between the points at indices `a` and those at `b` of a pooled
+    kernel matrix `k` (its diagonal, each point with itself, is left out)."""
+    kaa, kbb = k[np.ix_(a, a)], k[np.ix_(b, b)]
+    m, n = len(a), len(b)
+    return float((kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
+                 - 2 * k[np.ix_(a, b)].mean())
 
 
 def mmd(xs: np.ndarray, xr: np.ndarray, cap: int = 1000, permutations: int = 200, seed: int = 0) -> dict[str, Any]:
+    """MMD^2 with a Gaussian kernel whose bandwidth is the median pairwise distance, and the share of
+    `permutations` random relabellings of the pooled points that reach it (the permutation p-value)."""
     from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
 
     rng = np.random.default_rng(seed)
@@ -84,13 +85,10 @@ def mmd(xs: np.ndarray, xr: np.ndarray, cap: int = 1000, permutations: int = 200
     median = float(np.median(d[np.triu_indices(len(pooled), k=1)]))
     gamma = 1.0 / (2 * median ** 2) if median > 0 else 1.0
     k = rbf_kernel(pooled, pooled, gamma=gamma)
-    np.fill_diagonal(k, 0.0)
     m, n = len(a), len(b)
 
     def stat(idx: np.ndarray) -> float:
-        ia, ib = idx[:m], idx[m:]
-        return (k[np.ix_(ia, ia)].sum() / (m * (m - 1)) + k[np.ix_(ib, ib)].sum() / (n * (n - 1))
-                - 2 * k[np.ix_(ia, ib)].mean())
+        return mmd2_unbiased(k, idx[:m], idx[m:])
 
     observed = stat(np.arange(m + n))
     null = [stat(rng.permutation(m + n)) for _ in range(permutations)]
@@ -123,7 +121,7 @@ def coverage(xs: np.ndarray, xr: np.ndarray, synthetic: list[str], real: list[st
     synth_share = np.bincount(assign_s, minlength=k) / len(xs)
     reached = np.bincount(assign_s[inside], minlength=k) > 0
     labels = cluster_labels(real, assign_r, k)
-    clusters = []
+    clusters: list[dict[str, Any]] = []
     for c in range(k):
         ratio = synth_share[c] / real_share[c] if real_share[c] else float("inf")
         clusters.append({"cluster": c, "label": ", ".join(labels[c]), "real_share": round(float(real_share[c]), 4),

@@ -102,9 +102,13 @@ def test_metrics_match_hand_computed_values():
     assert verbs.verb_object("Explain why the sky is blue") == ("explain", None)
     assert verbs.verb_object("What is the capital of France?") == (None, "question")
 
+    # unbiased MMD^2 by hand for x = {0, 1}, y = {2, 3} and k = exp(-gamma d^2): within-set pairs are 1 apart,
+    # cross pairs 1, 2, 2, 3 apart; the report's kernel takes gamma from the median pairwise distance (1.5)
     x, y = np.array([[0.0], [1.0]]), np.array([[2.0], [3.0]])
-    expected = 2 * math.exp(-1) - (2 * math.exp(-4) + math.exp(-9) + math.exp(-1)) / 2
-    assert abs(reference.mmd2_unbiased(x, y, gamma=1.0) - expected) < 1e-12
+    gamma = 1 / (2 * 1.5**2)
+    expected = 2 * math.exp(-gamma) - (math.exp(-gamma) + 2 * math.exp(-4 * gamma) + math.exp(-9 * gamma)) / 2
+    assert reference.mmd(x, y, permutations=10)["mmd2"] == round(expected, 6)
+    assert reference.mmd(x, y, permutations=10)["bandwidth"] == 1.5
     square = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
     assert reference.frechet(square, square + [3.0, 0.0]) == 9.0  # same covariance: |mean difference|^2
 
