@@ -1,16 +1,10 @@
+"""Fixtures every test may use. The support modules beside this file (helpers, fake_teacher,
+scripted_replies, ...) import by name: pytest puts this folder on sys.path when it loads this file."""
+
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-# tests elsewhere reuse the recipe tests' scripted replies (e.g. `from test_self_instruct import RULES`)
-sys.path.insert(1, str(Path(__file__).resolve().parent / "recipes"))
-
-from fake_teacher import FakeTeacher  # noqa: E402
+from fake_teacher import FakeTeacher
 
 
 @pytest.fixture
@@ -26,8 +20,6 @@ def _no_real_keys(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield
-
-
 
 
 @pytest.fixture

@@ -68,6 +68,6 @@ def test_an_answer_teacher_and_a_judge_are_counted_under_their_own_names(tmp_pat
     cfg = write(tmp_path / "e.yaml", text + f"answer_teacher: {{provider: openai, model: a, base_url: {url}}}\n"
                 f"judge: {{provider: openai, model: j, base_url: {url}}}\nout: {tmp_path / 'e'}\n")
     _, _, roles = _estimate(cfg)
-    rows = len(every.test_evol_instruct.ROOTS)
+    rows = len(every.scripted.EVOL_ROOTS)
     # 4 rounds of evolution; every round and the root answered; equality and difficulty per round + the root's
     assert roles == {"teacher": 4 * rows, "answer": 5 * rows, "judge": 9 * rows}, roles

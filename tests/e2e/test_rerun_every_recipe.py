@@ -2,7 +2,8 @@
 and writes the same files byte for byte.
 
 The first run gets replies with a little jitter, so they arrive out of order as from a real server; the re-run
-gets every reply from the cache at once. The scripted replies are the recipes' own test scripts."""
+gets every reply from the cache at once. The scripted replies are the recipes' own test scripts
+(tests/scripted_replies.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_evol_instruct
-import test_knowledge_qa
-import test_lab
-import test_math_qa
-import test_self_instruct
+import scripted_replies as scripted
 from helpers import ROOT, distill, read_jsonl, write, write_instructions
 
 SEEDS = ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"
@@ -33,7 +30,7 @@ quality: {{rubric: overall}}
 
 
 def _self_instruct(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    return test_self_instruct.RULES[1:], f"""recipe: self_instruct
+    return scripted.SELF_INSTRUCT_RULES[1:], f"""recipe: self_instruct
 teacher: {{provider: openai, model: m, base_url: {url}}}
 num: 12
 options: {{seeds: {SEEDS}, patience: 10}}
@@ -43,7 +40,7 @@ options: {{seeds: {SEEDS}, patience: 10}}
 def _alpaca(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
     # replies are useful only when the first demonstration starts with W (prompts 0, 9, 10, 15, 16, 18, ...):
     # an uneven yield, so the window has made prompts it had not sent yet when the target is reached
-    rules = [{"match": r"###\n1\. Instruction: W[\s\S]*Instruction:$", "reply": test_self_instruct.ALPACA_REPLY},
+    rules = [{"match": r"###\n1\. Instruction: W[\s\S]*Instruction:$", "reply": scripted.ALPACA_REPLY},
              {"match": r"Instruction:$", "reply": "Nothing useful here."}]
     return rules, f"""recipe: alpaca
 teacher: {{provider: openai, model: m, base_url: {url}}}
@@ -53,8 +50,8 @@ options: {{seeds: {SEEDS}}}
 
 
 def _evol(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    inp = write(tmp / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in test_evol_instruct.ROOTS))
-    return test_evol_instruct.RULES, f"""recipe: evol_instruct
+    inp = write(tmp / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in scripted.EVOL_ROOTS))
+    return scripted.EVOL_RULES, f"""recipe: evol_instruct
 teacher: {{provider: openai, model: m, base_url: {url}}}
 input: {{path: {inp}}}
 seed: 5
@@ -62,8 +59,8 @@ seed: 5
 
 
 def _lab(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    root = test_lab._copy(tmp)
-    return test_lab.RULES, f"""recipe: lab
+    root = scripted.copy_taxonomy(tmp)
+    return scripted.LAB_RULES, f"""recipe: lab
 teacher: {{provider: openai, model: m, base_url: {url}}}
 seed: 3
 options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questions_per_context: 2,
@@ -75,7 +72,7 @@ def _math(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
     rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"},
             {"problem": "No truth?"}]
     inp = write(tmp / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    return test_math_qa.RULES, f"""recipe: math_qa
+    return scripted.MATH_RULES, f"""recipe: math_qa
 teacher: {{provider: openai, model: m, base_url: {url}}}
 input: {{path: {inp}, field: problem, input_field: null}}
 options: {{samples: 4, augment: 1}}
@@ -83,7 +80,7 @@ options: {{samples: 4, augment: 1}}
 
 
 def _knowledge(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    return test_knowledge_qa.CHECK_RULES, f"""recipe: knowledge_qa
+    return scripted.KNOWLEDGE_RULES, f"""recipe: knowledge_qa
 teacher: {{provider: openai, model: m, base_url: {url}}}
 options: {{documents: {ROOT / 'recipes' / 'data' / 'docs'}, chunk_words: 60, overlap_words: 10}}
 """

@@ -60,10 +60,10 @@ def test_respond_under_ray_writes_the_same_bytes_as_local(tmp_path, teacher_serv
 
 
 def test_evol_instruct_under_ray_writes_the_same_bytes_as_local(tmp_path, teacher_server, ray_session):
-    from test_evol_instruct import ROOTS, RULES
+    from scripted_replies import EVOL_ROOTS, EVOL_RULES
 
-    teacher_server.configure(rules=RULES)
-    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in ROOTS))
+    teacher_server.configure(rules=EVOL_RULES)
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in EVOL_ROOTS))
     recipe = {"recipe": "evol_instruct", "name": "e", "seed": 5, "input": {"path": str(inp)},
               "teacher": {"provider": "openai", "model": "evolver", "base_url": teacher_server.url},
               "answer_teacher": {"provider": "openai", "model": "answerer", "base_url": teacher_server.url}}

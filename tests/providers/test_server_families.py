@@ -168,7 +168,7 @@ out: {tmp_path / 'run'}
 def test_a_refused_prompt_is_remembered_so_a_rerun_sends_nothing(tmp_path, teacher_server):
     """Alpaca's bootstrap reads every reply from the cache on a re-run (no item logs): a prompt refused as too
     long must be rejected again from the run folder, not sent again."""
-    from test_self_instruct import ALPACA_REPLY
+    from scripted_replies import ALPACA_REPLY
 
     seeds = ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"
     teacher_server.configure(rules=[{"match": r"Instruction:$", "reply": ALPACA_REPLY}])

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from helpers import ROOT, distill, read_jsonl, write
+from scripted_replies import EVOL_ROOTS, EVOL_RULES
 
 from distill.recipes.evol_elimination import (
     answer_rejection,
@@ -14,33 +15,6 @@ from distill.recipes.evol_elimination import (
     parse_equality,
 )
 from distill.recipes.evol_operations import choose, operations
-
-RULES = [
-    # complexity judge: more "harder" words, higher score
-    {"match": r"rate how difficult[\s\S]*Text:\nSolution:", "reply": '{"rationale": "r", "kind": "answer", "score": 4}'},
-    {"match": r"rate how difficult[\s\S]*harder harder harder harder",
-     "reply": '{"rationale": "r", "kind": "instruction", "score": 9}'},
-    {"match": r"rate how difficult[\s\S]*harder harder harder",
-     "reply": '{"rationale": "r", "kind": "instruction", "score": 7}'},
-    {"match": r"rate how difficult[\s\S]*harder harder",
-     "reply": '{"rationale": "r", "kind": "instruction", "score": 5}'},
-    {"match": r"rate how difficult[\s\S]*harder", "reply": '{"rationale": "r", "kind": "instruction", "score": 3}'},
-    {"match": r"rate how difficult", "reply": '{"rationale": "r", "kind": "instruction", "score": 1}'},
-    # equality check
-    {"match": r"First instruction:\ngamma[\s\S]*Are they equal", "reply": "Equal"},
-    {"match": r"Are they equal", "reply": "Not Equal"},
-    # evolution
-    # a chat model's leading "#Rewritten Prompt#:" label is taken off (rewrite_parse); copied words inside remain
-    {"match": r"(?:Original prompt|Programming task):\nbeta",
-     "reply": "#Rewritten Prompt#: beta task, but more than the given prompt"},
-    {"match": r"(?:Original prompt|Programming task):\neta", "reply": "eta task, in other words"},
-    {"match": r"(?:Original prompt|Programming task):\ntheta", "reply": "Solution: theta comes to 42."},
-    {"match": r"(?:Original prompt|Programming task):\n([\s\S]*)$", "reply": "\\1 harder"},
-    # answers (the prompt is the instruction alone)
-    {"match": r"^delta", "reply": "Sorry, I cannot help with that."},
-    {"match": r"^epsilon", "reply": "The, of and to!"},
-]
-ROOTS = ["alpha task", "beta task", "gamma task", "delta task", "epsilon task"]
 
 
 def test_elimination_rules():
@@ -68,8 +42,8 @@ def test_operation_sets():
 
 @pytest.mark.parametrize("op_set", ["general", "code"])
 def test_evol_instruct_rounds_against_a_scripted_teacher(tmp_path, teacher_server, op_set):
-    teacher_server.configure(rules=RULES)
-    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in ROOTS))
+    teacher_server.configure(rules=EVOL_RULES)
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in EVOL_ROOTS))
     cfg = write(tmp_path / "r.yaml", f"""recipe: evol_instruct
 teacher: {{provider: openai, model: evolver, base_url: {teacher_server.url}}}
 answer_teacher: {{provider: openai, model: answerer, base_url: {teacher_server.url}}}
@@ -91,7 +65,7 @@ options: {{operation_set: {op_set}, keep_roots: false}}
     for root in range(5):
         for rnd in range(1, 5):
             op = choose(ops, 5, root, rnd)
-            assert any(op.method in b["messages"][0]["content"] and ROOTS[root].split()[0] in
+            assert any(op.method in b["messages"][0]["content"] and EVOL_ROOTS[root].split()[0] in
                        b["messages"][0]["content"] for b in evolve_bodies), (root, rnd, op.name)
     first = evolve_bodies[0]
     assert first["temperature"] == 1.0 and first["top_p"] == 0.95 and first["max_tokens"] == 2048
@@ -140,7 +114,7 @@ options: {{operation_set: {op_set}, keep_roots: false}}
 
 
 def test_evol_input_can_be_another_runs_folder(tmp_path, teacher_server):
-    teacher_server.configure(rules=RULES)
+    teacher_server.configure(rules=EVOL_RULES)
     first = tmp_path / "first"
     first.mkdir()
     (first / "data.jsonl").write_text(json.dumps({"instruction": "alpha task", "input": "", "output": "x"}) + "\n")
@@ -162,7 +136,7 @@ def test_difficulty_must_rise_and_roots_are_kept(tmp_path, teacher_server, requi
     # than its parent, or one that answers the instruction instead of rewriting it, is eliminated (an addition to
     # the paper); `require_harder: false` restores the paper's eliminations. The roots are answered and kept as
     # round 0, as WizardLM mixes its seeds into the released data.
-    teacher_server.configure(rules=RULES)
+    teacher_server.configure(rules=EVOL_RULES)
     roots = ["alpha task", "eta task", "theta task"]
     inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in roots))
     cfg = write(tmp_path / "r.yaml", f"""recipe: evol_instruct

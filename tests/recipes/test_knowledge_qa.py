@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 from helpers import ROOT, distill, read_jsonl, write
+from scripted_replies import KNOWLEDGE_RULES
 
 from distill.io.documents import chunk_words
 from distill.recipes.knowledge_parse import parse_checks, parse_pairs, quotes_chunk
@@ -37,22 +38,6 @@ def test_parsers():
     assert not quotes_chunk('Yes: "a metal box that is insulated".', chunk)
 
 
-GEN = ("Q1 [factual]: What does the {h} device do?\nA1: It cooks food, \"reaches between 120 and 150 degrees\".\n"
-       "Q2 [yes/no]: Does the passage mention it?\nA2: Yes.\n"
-       "Q3 [comparison]: Tom has 12 marbles. He gives 5 to his sister and then buys 8 more. How many marbles does he"
-       " have now?\nA3: 15.\n"
-       "Q4 [factual]: What does the {h} device do?\nA4: Duplicate.\n"
-       "Q5 [factual]: Who invented the {h}x widget?\nA5: An engineer named Rowe.\n"
-       "Q6 [factual]: Is the {h} device cheap?\nA6: About 35 US dollars")
-CHECK_RULES = [
-    {"match": r"Question: Does the passage", "reply": '{"supported": "yes", "standalone": "no", "answerable": "yes"}'},
-    {"match": r"Question: Who invented", "reply": '{"supported": "no", "standalone": "yes", "answerable": "no"}'},
-    {"match": r"Question: Is the \w+ device cheap", "reply": "I think so"},
-    {"match": r"Reply with the verdict JSON only", "reply": '{"supported": "yes", "standalone": "yes", "answerable": "yes"}'},
-    {"match": r"Read the passage and write", "reply": GEN},
-]
-
-
 def _cfg(tmp_path, url, docs, extra=""):
     return write(tmp_path / "r.yaml", f"""recipe: knowledge_qa
 teacher: {{provider: openai, model: m, base_url: {url}}}
@@ -66,7 +51,7 @@ options:
 
 
 def test_knowledge_qa_filters_against_a_scripted_teacher(tmp_path, teacher_server):
-    teacher_server.configure(rules=CHECK_RULES)
+    teacher_server.configure(rules=KNOWLEDGE_RULES)
     docs = ROOT / "recipes" / "data" / "docs"
     res = distill("run", str(_cfg(tmp_path, teacher_server.url, docs)), "--no-progress")
     assert res.returncode == 0, res.stderr
@@ -92,7 +77,7 @@ def test_knowledge_qa_filters_against_a_scripted_teacher(tmp_path, teacher_serve
 
 
 def test_quote_requirement_and_raft_context(tmp_path, teacher_server):
-    teacher_server.configure(rules=CHECK_RULES)
+    teacher_server.configure(rules=KNOWLEDGE_RULES)
     docs = ROOT / "recipes" / "data" / "docs" / "solar_cooker.md"
     cfg = _cfg(tmp_path, teacher_server.url, docs, "  require_quote: true\n  raft: {p: 1.0, distractors: 2}\n")
     res = distill("run", str(cfg), "--no-progress")
@@ -129,7 +114,7 @@ def test_the_same_seed_gives_the_same_dataset_whatever_order_replies_arrive_in(t
     docs = ROOT / "recipes" / "data" / "docs"
     outputs = []
     for k in range(3):
-        teacher_server.configure(rules=CHECK_RULES, jitter=0.05, seed=k)  # a different arrival order each time
+        teacher_server.configure(rules=KNOWLEDGE_RULES, jitter=0.05, seed=k)  # a different arrival order each time
         cfg = _cfg(tmp_path / f"r{k}", teacher_server.url, docs)
         res = distill("run", str(cfg), "--no-progress")
         assert res.returncode == 0, res.stderr

@@ -10,21 +10,10 @@ from collections import Counter
 
 import pytest
 from helpers import ROOT, distill, read_jsonl, write
+from scripted_replies import LAB_RULES, TAXONOMY, copy_taxonomy
 
 from distill.errors import InputError
 from distill.taxonomy.validate import load_taxonomy
-
-TAXONOMY = ROOT / "recipes" / "taxonomy"
-
-
-def _copy(tmp_path):
-    root = tmp_path / "tax"
-    shutil.copytree(TAXONOMY, root)
-    docs = tmp_path / "data" / "docs"
-    shutil.copytree(ROOT / "recipes" / "data" / "docs", docs)
-    leaf = root / "knowledge/technology/solar_cooking/qna.yaml"
-    leaf.write_text(leaf.read_text().replace("../../../../data/docs", str(docs)))
-    return root
 
 
 def test_example_taxonomy_parses():
@@ -49,7 +38,7 @@ def test_example_taxonomy_parses():
     (lambda t: t.replace("  - question: ", "  - questio: ", 2), "required", 5),  # two seeds lack a question
 ])
 def test_each_skill_validation_rule_names_file_line_and_rule(tmp_path, edit, rule, line):
-    root = _copy(tmp_path)
+    root = copy_taxonomy(tmp_path)
     leaf = root / "compositional_skills/writing/haiku/qna.yaml"
     leaf.write_text(edit(leaf.read_text()))
     with pytest.raises(InputError) as err:
@@ -61,7 +50,7 @@ def test_each_skill_validation_rule_names_file_line_and_rule(tmp_path, edit, rul
 
 
 def test_knowledge_rules_documents_and_duplicates(tmp_path):
-    root = _copy(tmp_path)
+    root = copy_taxonomy(tmp_path)
     leaf = root / "knowledge/technology/solar_cooking/qna.yaml"
     original = leaf.read_text()
     leaf.write_text(original.replace("      - question: How wide is the Brightwell box cooker?\n"
@@ -102,42 +91,15 @@ def test_documents_from_a_local_git_repository_at_a_commit(tmp_path):
 def test_cli_validate(tmp_path):
     res = distill("taxonomy", "validate", str(TAXONOMY))
     assert res.returncode == 0 and "3 leaves valid" in res.stdout
-    root = _copy(tmp_path)
+    root = copy_taxonomy(tmp_path)
     (root / "compositional_skills/writing/haiku/qna.yaml").write_text("version: 3\nseed_examples: []\n")
     res = distill("taxonomy", "validate", str(root))
     assert res.returncode == 2 and "min_seed_examples" in res.stderr and "required" in res.stderr
 
 
-RULES = [
-    # judges
-    {"match": r"good practice question[\s\S]*Question: .*BADQ", "reply": '{"score": 0}'},
-    {"match": r"good practice question", "reply": '{"score": 1}'},
-    {"match": r"Rate how well the answer[\s\S]*Answer: .*WEAK", "reply": '{"rationale": "r", "score": 1}'},
-    {"match": r"Rate how well the answer", "reply": '{"rationale": "r", "score": 3}'},
-    {"match": r"fully supported by the passage[\s\S]*Answer: .*INVENTED", "reply": "NO"},
-    {"match": r"fully supported by the passage", "reply": "YES"},
-    {"match": r"Check the answer against the question[\s\S]*Question: .*OFFTOPIC", "reply": '{"subject": 1, "focus": 0}'},
-    {"match": r"Check the answer against the question", "reply": '{"subject": 1, "focus": 1}'},
-    {"match": r"understandable on its own[\s\S]*Question: .*the passage", "reply": '{"score": 0}'},
-    {"match": r"understandable on its own", "reply": '{"score": 1}'},
-    # generation (each echoes its leaf's first example so the test can see which seeds were used)
-    {"match": r"Here are example questions for the task:\n\n- ([^\n]*)",
-     "reply": "Write a haiku about {h} rivers\n2. BADQ write a limerick {h}\n3. Write a haiku about {h}b bees"},
-    {"match": r"Write \d+ new contexts",
-     "reply": "Context 1:\n| a | b |\n|---|---|\n| {h} | 2 |\nContext 2:\n| x | y |\n| {h} | z |"},
-    {"match": r"Context:\n(\|[^\n]*)[\s\S]*different questions", "reply": "What is in row one?\n2. Which column is b?"},
-    {"match": r"Question: Which column is b\?\nAnswer:$", "reply": "It is WEAK"},
-    {"match": r"Question: [^\n]*\nAnswer:$", "reply": "A fine answer."},
-    {"match": r"write \d+ new question-answer pairs",
-     "reply": "Q1: How wide is the {h} oven?\nA1: 60 cm.\nQ2: Who paid for the {h} oven?\nA2: INVENTED a brewery.\n"
-              "Q3: What does the passage say about {h} lids?\nA3: Keep steam in.\n"
-              "Q4: Why choose a {h} box?\nA4: OFFTOPIC bread.\nQ5: How wide is the {h} oven?\nA5: dup"},
-]
-
-
 def test_lab_against_a_scripted_teacher(tmp_path, teacher_server):
-    teacher_server.configure(rules=RULES)
-    root = _copy(tmp_path)
+    teacher_server.configure(rules=LAB_RULES)
+    root = copy_taxonomy(tmp_path)
     cfg = write(tmp_path / "r.yaml", f"""recipe: lab
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 out: {tmp_path / 'run'}
@@ -210,8 +172,8 @@ options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questi
 
 
 def test_knowledge_pairing_rotate_gives_each_chunk_one_seed_context(tmp_path, teacher_server):
-    teacher_server.configure(rules=RULES)
-    root = _copy(tmp_path)
+    teacher_server.configure(rules=LAB_RULES)
+    root = copy_taxonomy(tmp_path)
     cfg = write(tmp_path / "r.yaml", f"""recipe: lab
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 out: {tmp_path / 'run'}
@@ -243,7 +205,7 @@ SKILL_RULES = [
 
 def test_skill_prompts_dedup_judge_context_and_single_chunk_raft(tmp_path, teacher_server):
     teacher_server.configure(rules=SKILL_RULES)
-    root = _copy(tmp_path)
+    root = copy_taxonomy(tmp_path)
     leaves = {leaf.path: leaf for leaf in load_taxonomy(root)}
     cfg = write(tmp_path / "r.yaml", f"""recipe: lab
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 from helpers import ROOT, distill, read_jsonl, write
+from scripted_replies import MATH_RULES, WORKING
 
 from distill.prompts import render
 from distill.recipes.math_qa import MathOptions
@@ -38,24 +39,8 @@ def test_boxed_extraction_and_trimming():
     assert trim_after_boxed("So \\boxed{4}.\nI hope this helps!") == "So \\boxed{4}."
 
 
-LONG = " We work it out carefully, one step after another, checking each intermediate value along the way." * 3
-# rule replies go through re.Match.expand, so a literal backslash is written \\\\
-RULES = [
-    {"match": r"Write one new math word problem", "reply": "A baker has {h} trays with 4 rolls each. How many rolls?"},
-    # seed problems with ground truth: two right, one wrong, one with two boxed answers, one without a box
-    {"match": r"Problem:\nWhat is 2 \+ 2\?\n+Solution:$",
-     "reply": "Two plus two." + LONG + " The answer is \\\\boxed{4}. Extra words after the answer."},
-    {"match": r"Problem:\nWhat is 3 \+ 3\?\n+Solution:$", "reply": "Three and three." + LONG + " \\\\boxed{7}"},
-    {"match": r"Problem:\nShort\?\n+Solution:$", "reply": "\\\\boxed{1}"},
-    {"match": r"Problem:\nTwo boxes\?\n+Solution:$", "reply": "Maybe \\\\boxed{1} or \\\\boxed{2}." + LONG},
-    # no ground truth: the majority must decide
-    {"match": r"Problem:\nA baker has[\s\S]*Solution:$", "reply": "Count the rolls." + LONG + " \\\\boxed{12}"},
-    {"match": r"Problem:\nNo truth\?\n+Solution:$", "reply": "Think." + LONG + " \\\\boxed{0.5}"},
-]
-
-
 def test_math_qa_against_a_scripted_teacher(tmp_path, teacher_server):
-    teacher_server.configure(rules=RULES)
+    teacher_server.configure(rules=MATH_RULES)
     rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"},
             {"problem": "Short?", "answer": "1"}, {"problem": "Two boxes?", "answer": "1"},
             {"problem": "No truth?"},
@@ -121,7 +106,7 @@ options:
 
 
 def test_no_majority_without_enough_agreement(tmp_path, teacher_server):
-    rules = [{"match": r"Problem:\nSplit\?", "reply": "Work." + LONG + " \\\\boxed{{h}}"}]  # every sample differs
+    rules = [{"match": r"Problem:\nSplit\?", "reply": "Work." + WORKING + " \\\\boxed{{h}}"}]  # every sample differs
     teacher_server.configure(rules=rules)
     inp = write(tmp_path / "in.jsonl", json.dumps({"problem": "Split?"}) + "\n")
     cfg = write(tmp_path / "r.yaml", f"""recipe: math_qa
@@ -173,8 +158,8 @@ def test_reference_field_reaches_the_judge(tmp_path, teacher_server):
     teacher_server.configure(rules=[
         {"match": r"grading one response", "reply": '{"rationale": "fine", "score": 8}'},
         {"match": r"Write one new math word problem", "reply": "A shop has 3 boxes of 4 pens. How many pens?"},
-        {"match": r"Problem:\nWhat is 2 \+ 2\?\n+Solution:$", "reply": "Two plus two." + LONG + " \\\\boxed{4}"},
-        {"match": r"Problem:\nA shop has[\s\S]*Solution:$", "reply": "Count them." + LONG + " \\\\boxed{12}"}])
+        {"match": r"Problem:\nWhat is 2 \+ 2\?\n+Solution:$", "reply": "Two plus two." + WORKING + " \\\\boxed{4}"},
+        {"match": r"Problem:\nA shop has[\s\S]*Solution:$", "reply": "Count them." + WORKING + " \\\\boxed{12}"}])
     inp = write(tmp_path / "in.jsonl", json.dumps({"problem": "What is 2 + 2?", "gold": "four (4)"}) + "\n")
     cfg = write(tmp_path / "r.yaml", f"""recipe: math_qa
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}

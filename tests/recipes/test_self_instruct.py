@@ -12,6 +12,7 @@ from distill.recipes.instruction_filters import clean_instruction, instruction_r
 from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
                                                  parse_numbered, parse_output_first)
 from helpers import ROOT, distill, read_jsonl, write
+from scripted_replies import ALPACA_REPLY, SELF_INSTRUCT_RULES
 
 
 def test_numbered_continuations_parse_with_or_without_the_open_number():
@@ -57,23 +58,8 @@ def test_capitalize_quirk_is_off_by_default():
     assert clean_instruction("explain SQL joins", capitalize_quirk=True) == "Explain sql joins"
 
 
-FESTIVAL = "Describe the {h} festival for {h}a visitors and {h}b guests {h}c"  # mostly unique words per reply
-BOOTSTRAP_REPLY = (f"{FESTIVAL}\n10. Draw a cat in the snow today\n"
-                   "11. Write a program to sort numbers quickly\n12. - dash start task for you\n13. Hi there\n"
-                   f"14. {FESTIVAL}\n15. Über-style tips for a nurse applying")
-RULES = [
-    # round >= 1: prompts that already show machine instructions come back cut off -> discarded
-    {"match": r"festival[\s\S]*\n9\.$", "reply": "Plan a {h} party", "finish_reason": "length"},
-    {"match": r"Invent a list of new", "reply": BOOTSTRAP_REPLY},
-    {"match": r"Task: Describe the \w+ festival[^\n]*\nIs it classification\?$", "reply": "No"},
-    {"match": r"Task: Describe the \w+ festival[^\n]*$",
-     "reply": "Example 1\nInput: spring\nOutput: It is lively.\nExample 2\nInput: winter\nOutput: winter\n"
-              "Example 3\nInput: summer:\nOutput: Hot\nExample 4\nOutput: Bring a hat."},
-]
-
-
 def test_self_instruct_against_a_scripted_teacher(tmp_path, teacher_server):
-    teacher_server.configure(rules=RULES)
+    teacher_server.configure(rules=SELF_INSTRUCT_RULES)
     cfg = write(tmp_path / "r.yaml", f"""recipe: self_instruct
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 num: 10
@@ -126,12 +112,6 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, pat
     import datasets
 
     assert len(datasets.load_dataset("json", data_files=str(out / "data.jsonl"), split="train")) == 10
-
-
-ALPACA_REPLY = ("Name the {h} capital of {h}a made-up {h}b country {h}c {h}d\n4. Input:\n<noinput>\n4. Output:\nZorbia City\n###\n"
-                "5. Instruction: Summarize the {h}e {h}f text {h}g in one line\n5. Input:\nCats sleep a lot.\n5. Output:\n"
-                "Cats nap often.\n###\n6. Instruction: Compose music for a {h}c song about rain\n6. Input:\n"
-                "<noinput>\n6. Output:\nLa la la\n###\n7. Instruction: broken item with no fields")
 
 
 def test_alpaca_against_a_scripted_teacher(tmp_path, teacher_server):
@@ -234,7 +214,7 @@ def test_the_same_seed_gives_the_same_dataset_whatever_order_replies_arrive_in(t
     # must not depend on it
     outputs = []
     for k in range(2):
-        teacher_server.configure(rules=RULES[1:], jitter=0.05, seed=k)  # a different arrival order each time
+        teacher_server.configure(rules=SELF_INSTRUCT_RULES[1:], jitter=0.05, seed=k)  # a different arrival order each time
         cfg = write(tmp_path / f"r{k}.yaml", f"""recipe: self_instruct
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 num: 40

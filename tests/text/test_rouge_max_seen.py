@@ -7,7 +7,7 @@ import json
 
 from helpers import ROOT, distill, read_jsonl, write
 from rouge_score import rouge_scorer
-from test_self_instruct import ALPACA_REPLY
+from scripted_replies import ALPACA_REPLY
 
 from distill.text.rouge_novelty import NoveltyFilter
 
