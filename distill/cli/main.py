@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("run", "validate", "recipes", "show", "export", "push", "taxonomy")
+COMMANDS: tuple[str, ...] = ("run", "validate", "recipes", "show", "export", "push", "taxonomy")
 
 DESCRIPTION = """\
 distill builds instruction-tuning datasets from a teacher model.

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from pydantic import BaseModel
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("recipes", help="list recipes; with NAME, that recipe's options and templates",
@@ -56,7 +58,7 @@ def describe(name: str) -> str:
         ann = field.annotation
         kind = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "")
         default_value = None if field.is_required() else field.get_default(call_default_factory=True)
-        if hasattr(default_value, "model_dump"):
+        if isinstance(default_value, BaseModel):
             default_value = default_value.model_dump(exclude_none=True)
         default = "required" if field.is_required() else repr(default_value)
         lines.append(f"  {key}: {kind} = {default}" + (f"\n      {field.description}" if field.description else ""))

@@ -38,8 +38,8 @@ class ServerTraits:
         if fixed is not None:
             self.json_mode = fixed
         else:
-            self.json_mode = stored.get("structured_output") if stored.get("structured_output") in LADDER \
-                else "json_schema"
+            mode = stored.get("structured_output")
+            self.json_mode = mode if isinstance(mode, str) and mode in LADDER else "json_schema"
         self.supports_n: bool | None = False if not (spec.allows_n() and has_n) else stored.get("supports_n")
         self.refusals: dict[str, str] = dict(stored.get("refusals", {}))  # what each step down was a reply to
 

@@ -111,7 +111,7 @@ class RayPool(Provider):
         if not usable:
             raise TeacherError(f"teacher {self.spec.label()}: every Ray worker serving it died and was not "
                                "restarted (executor.max_restarts); see the Ray logs for why")
-        return min(usable, key=Replica.load.fget)  # type: ignore[arg-type]
+        return min(usable, key=lambda r: r.load)
 
     def _flush(self, replica: Replica) -> None:
         self._flushing.discard(replica)

@@ -142,7 +142,7 @@ class LocalProvider(Provider):
                 raise TeacherError(f"teacher local:{self.path.name}: the GGUF has no tokenizer.chat_template")
             bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
             eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace")
-        return str(Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=messages).prompt)
+        return str(Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=messages).prompt)  # type: ignore[arg-type]
 
     async def render_chat(self, messages: list[Message]) -> str:
         loop = asyncio.get_running_loop()

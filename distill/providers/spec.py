@@ -138,8 +138,10 @@ def _explained(exc: ValidationError, cls: type[ProviderSpec], name: str) -> Vali
     errors: list[InitErrorDetails] = []
     for err in exc.errors():
         if err["type"] != "extra_forbidden":
-            errors.append({"type": err["type"], "loc": err["loc"], "input": err["input"],  # type: ignore[typeddict-item]
-                           **({"ctx": err["ctx"]} if "ctx" in err else {})})
+            detail: InitErrorDetails = {"type": err["type"], "loc": err["loc"], "input": err["input"]}
+            if "ctx" in err:
+                detail["ctx"] = err["ctx"]
+            errors.append(detail)
             continue
         key = str(err["loc"][-1])
         owners = sorted(p for p, c in builtin_spec_classes().items() if key in c.model_fields)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from distill.engine.batch_worker import BatchWorker
 from distill.errors import InputError
 from distill.providers.base import Message
+from distill.providers.options import TransformersSpec
 from distill.providers.spec import ProviderSpec
 
 BUCKET = 32  # tokens: padded lengths are multiples of this
@@ -25,6 +26,9 @@ BUCKET = 32  # tokens: padded lengths are multiples of this
 
 class TransformersReward:
     def __init__(self, spec: ProviderSpec) -> None:
+        if not isinstance(spec, TransformersSpec):
+            raise InputError(f"reward: provider {spec.provider!r} cannot run a reward model in-process; "
+                             "use provider: transformers")
         source = spec.path or spec.model
         if not source:
             raise InputError("reward: the transformers reward model needs `path:` (a folder) or `model:` (an id)")
@@ -52,7 +56,7 @@ class TransformersReward:
         """What the tokenizer reads: the chat-template rendering, or a (prompt, response) text pair."""
         tok = self.tokenizer
         if getattr(tok, "chat_template", None):
-            return [tok.apply_chat_template(m, tokenize=False) for m in batch], None
+            return [str(tok.apply_chat_template(m, tokenize=False)) for m in batch], None
         prompts = ["\n".join(t["content"] for t in m if t["role"] != "assistant") for m in batch]
         answers = [next((t["content"] for t in reversed(m) if t["role"] == "assistant"), "") for m in batch]
         return prompts, answers

@@ -145,7 +145,7 @@ class KnowledgeQA(Recipe):
             jobs.append(self._check(order, i, chunk, pair, pitem))
         return jobs
 
-    async def _check(self, order: int, i: int, chunk: Chunk, pair: Any, pitem: dict[str, Any]) -> None:
+    async def _check(self, order: str, i: int, chunk: Chunk, pair: Any, pitem: dict[str, Any]) -> None:
         ctx = self.ctx
         judge = ctx.judge or ctx.teacher
         prompt = render("knowledge_qa/check.j2", chunk=chunk.text, question=pair.question, answer=pair.answer)

@@ -21,6 +21,7 @@ ours (512 for a query, 1024 for an answer), and the query count is `count` (or -
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -128,10 +129,11 @@ class Magpie(Recipe):
         order, item = order_key(i), {"index": i, "query": query}
         system = [{"role": "system", "content": opts.system}] if opts.system and opts.answer_with_system else []
         answer_params = ctx.answerer.params(**opts.answer.model_dump(exclude_none=True))
-        calls = [ctx.answerer.complete(system + [{"role": "user", "content": query}], answer_params)]
+        calls: list[Awaitable[Any]] = [ctx.answerer.complete(system + [{"role": "user", "content": query}],
+                                                            answer_params)]
         if opts.tags:
             calls.append(self._tag(query))
-        results = await asyncio.gather(*calls, return_exceptions=True)  # both calls end (and are cached) either way
+        results: list[Any] = await asyncio.gather(*calls, return_exceptions=True)  # both end and are cached
         with ctx.guard(order, "answer", item) as call:
             call.check(results)
         if call.stopped:

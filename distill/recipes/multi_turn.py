@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.providers.base import GenerationParams
 
 FollowUp = Literal["clarify", "deeper", "constraint", "push_back"]
+DEFAULT_FOLLOWUPS: list[FollowUp] = ["clarify", "deeper", "constraint", "push_back"]
 STAGE = "multi_turn"
 
 
@@ -38,8 +39,7 @@ class MultiTurnSpec(BaseModel):
     """`multi_turn:` in a recipe YAML (used when `turns:` is 2 or more)."""
 
     model_config = ConfigDict(extra="forbid")
-    followups: list[FollowUp] = Field(default_factory=lambda: ["clarify", "deeper", "constraint", "push_back"],
-                                      min_length=1)
+    followups: list[FollowUp] = Field(default_factory=lambda: list(DEFAULT_FOLLOWUPS), min_length=1)
     user: GenerationParams = GenerationParams(temperature=0.8, top_p=0.95, max_tokens=200)
     assistant: GenerationParams | None = Field(None, description="the answers' sampling; unset: `generation:`")
 

@@ -39,6 +39,7 @@ from distill.text.dedup import Deduplicator
 from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
 
 Kind = Literal["instruction", "math", "code", "knowledge"]
+DEFAULT_TASKS: list[Kind] = ["instruction", "math", "code", "knowledge"]
 _LABEL = re.compile(r"^\s*\**\s*(?:math problem|word problem|problem|task|question|request|instruction)\s*\**\s*:"
                     r"\s*\**\s*", re.I)
 _LEAK = re.compile(r"\n[ \t]*\**(?:solution|answer|step 1)\**[ \t]*:", re.I)  # [ \t]: linear on runs of newlines
@@ -46,7 +47,7 @@ _LEAK = re.compile(r"\n[ \t]*\**(?:solution|answer|step 1)\**[ \t]*:", re.I)  # 
 
 class PersonasOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tasks: list[Kind] = Field(default_factory=lambda: ["instruction", "math", "code", "knowledge"], min_length=1)
+    tasks: list[Kind] = Field(default_factory=lambda: list(DEFAULT_TASKS), min_length=1)
     write: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=384)
     answer: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=1024)
     solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=768)

@@ -37,9 +37,9 @@ def acceptance_problem(record: dict[str, Any]) -> str | None:
     chats = [record.get(key) for key in ("messages", "prompt", "chosen", "rejected")]
     texts = [m.get("content") for chat in chats if isinstance(chat, list) for m in chat if isinstance(m, dict)]
     texts += [record.get(key) for key in ("instruction", "input", "output")]
-    texts = [t for t in texts if isinstance(t, str)]
-    if any(len(t) > MAX_TEXT_CHARS for t in texts):
+    strings: list[str] = [t for t in texts if isinstance(t, str)]
+    if any(len(t) > MAX_TEXT_CHARS for t in strings):
         return "reply_too_large"
-    if any(_CONTROL.search(t) for t in texts):
+    if any(_CONTROL.search(t) for t in strings):
         return "control_characters"
     return None

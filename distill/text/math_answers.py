@@ -41,7 +41,9 @@ _GSM8K = re.compile(r"^[ \t]*####[ \t]*(\S[^\n]*)", re.MULTILINE)
 
 def _boxes(text: str) -> list[tuple[int, int, int]]:
     """(start of `\\boxed{`, start of contents, end of contents) of every closed box, in order of start. One pass."""
-    found, open_boxes, depth = [], [], 0
+    found: list[tuple[int, int, int]] = []
+    open_boxes: list[tuple[int, int, int]] = []  # (start, inner, depth)
+    depth = 0
     for m in _BOX.finditer(text):
         tok = m.group(0)
         if tok == "}":
