@@ -4,6 +4,7 @@ training report. A folder without its marker (a kill mid-training, mid-save) is 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import shutil
@@ -51,6 +52,7 @@ def train_checkpoint(source: str, examples: list[dict[str, Any]], options: Train
     from distill.train.trainer import fit
 
     report = fit(source, examples, options, model_dir, seed)
+    gc.collect()  # the trainer, its model copy and optimizer state hold cycles: free them before sampling goes on
     marker = {"sha256": files_digest(model_dir), "train": report}
     tmp = marker_of(model_dir).with_suffix(".tmp")
     tmp.write_bytes(orjson.dumps(marker, option=orjson.OPT_INDENT_2))

@@ -21,7 +21,7 @@ def load_student(source: str) -> tuple[Any, Any]:
         folder, kwargs = str(Path(source).parent), {"gguf_file": Path(source).name}
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except (OSError, ValueError) as exc:
         raise InputError(f"train: cannot load the student {source!r}: {exc}") from None
     if tokenizer.pad_token is None:
@@ -76,7 +76,7 @@ def fit(source: str, examples: list[dict[str, Any]], options: TrainOptions, out:
     if options.method == "sft":
         from trl import SFTConfig, SFTTrainer
 
-        args = SFTConfig(**_common_args(options, scratch, seed), completion_only_loss=True)
+        args: Any = SFTConfig(**_common_args(options, scratch, seed), completion_only_loss=True)
         trainer: Any = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                                   peft_config=peft)
     else:

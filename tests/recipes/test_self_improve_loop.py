@@ -228,3 +228,31 @@ def test_a_bad_verifier_function_stops_the_run_naming_the_key(tiny_lm, tmp_path)
         r = _run(_recipe(tmp_path, tiny_lm, out, verifier={"kind": "function", "function": function}))
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (function, r.stderr)
         assert not (out / "iterations" / "1").exists()
+
+
+def test_training_leaves_no_model_behind(tiny_lm, tmp_path):
+    """What fit() built (the model it trained, the trainer, the optimizer state) is freed when the checkpoint is
+    saved, not whenever the garbage collector next runs: the run holds the student it samples from, not every
+    copy it trained. Counted with automatic collection off, so only train_checkpoint's own release can free it."""
+    import gc
+
+    from transformers import PreTrainedModel
+
+    from distill.train.checkpoint import train_checkpoint
+    from distill.train.options import TrainOptions
+
+    examples = [{"prompt": [{"role": "user", "content": f"what is {i} plus 1?"}],
+                 "completion": [{"role": "assistant", "content": f"The answer is {i + 1}."}]} for i in range(4)]
+
+    def models() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, PreTrainedModel))
+
+    gc.collect()
+    before = models()
+    gc.disable()
+    try:
+        train_checkpoint(str(tiny_lm), examples, TrainOptions(lr=1e-3, batch_size=2), tmp_path / "model", seed=0)
+        after = models()
+    finally:
+        gc.enable()
+    assert after == before
