@@ -31,16 +31,15 @@ as for the official `anthropic` client.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import hashlib
 import json
 import random
 import re
-import socket
 import sys
 from typing import Any
 
+from batch_books import BatchBooks, config_arg, serve
 from fake_teacher import FakeTeacher
 
 DEFAULTS: dict[str, Any] = {"api_key": None, "rules": [], "overloaded": 0, "rate_limited": 0, "retry_after": 0.2,
@@ -59,12 +58,10 @@ class State:
         self.cfg = {**DEFAULTS, **cfg}
         self.rng = random.Random(self.cfg["seed"])
         self.stats: dict[str, Any] = collections.Counter()
-        self.custom_ids: collections.Counter[str] = collections.Counter()
         self.samples: collections.Counter[str] = collections.Counter()  # identical requests answered so far
-        self.seen_markers: set[str] = set()  # contents whose one-time batch fault has happened
         self.bodies: list[dict[str, Any]] = []
         self.headers: dict[str, str] = {}
-        self.batches: dict[str, dict[str, Any]] = {}
+        self.books = BatchBooks()  # batches, request lines per custom_id, polls, one-time faults (by params)
 
 
 def error(kind: str, message: str, status: int, **headers: str) -> Any:
@@ -221,13 +218,11 @@ def make_app(state: State) -> Any:
         if len(set(ids)) != len(ids) or not all(isinstance(i, str) and CUSTOM_ID.match(i) for i in ids):
             return error("invalid_request_error", "requests: custom_id must be unique and match ^[a-zA-Z0-9_-]{1,64}$",
                          400)
-        batch_id = f"msgbatch_01{len(state.batches):06d}{random.getrandbits(32):08x}"
-        state.batches[batch_id] = {"id": batch_id, "requests": requests, "status": "in_progress", "polls": 0,
-                                   "version": request.headers["anthropic-version"]}
-        state.stats["batches"] += 1
-        state.stats["batch_lines"] += len(requests)
-        state.custom_ids.update(ids)
-        return web.json_response(batch_view(request, state.batches[batch_id]))
+        batch_id = f"msgbatch_01{len(state.books.batches):06d}{random.getrandbits(32):08x}"
+        state.books.add({"id": batch_id, "requests": requests, "status": "in_progress",
+                         "version": request.headers["anthropic-version"]})
+        state.books.received(ids)
+        return web.json_response(batch_view(request, state.books.batches[batch_id]))
 
     def finish(batch: dict[str, Any], canceled: bool = False) -> None:
         results = {}
@@ -240,11 +235,9 @@ def make_app(state: State) -> Any:
             elif problem is not None:
                 results[r["custom_id"]] = {"type": "errored", "error": {"type": "error", "error": {
                     "type": problem[0], "message": problem[1]}}}
-            elif "[[expire]]" in user and once not in state.seen_markers:
-                state.seen_markers.add(once)
+            elif "[[expire]]" in user and state.books.first_fault(once):
                 results[r["custom_id"]] = {"type": "expired"}
-            elif "[[batch_error]]" in user and once not in state.seen_markers:
-                state.seen_markers.add(once)
+            elif "[[batch_error]]" in user and state.books.first_fault(once):
                 results[r["custom_id"]] = {"type": "errored", "error": {"type": "error", "error": {
                     "type": "api_error", "message": "Internal server error"}}}
             else:
@@ -255,17 +248,15 @@ def make_app(state: State) -> Any:
         refused = refuse_headers(request)
         if refused is not None:
             return refused
-        batch = state.batches.get(request.match_info["id"])
+        batch = state.books.batches.get(request.match_info["id"])
         if batch is None:
             return error("not_found_error", f"batch {request.match_info['id']} not found", 404)
-        state.stats["polls"] += 1
-        batch["polls"] += 1
-        if batch["status"] != "ended" and batch["polls"] >= state.cfg["polls_to_end"]:
+        if state.books.looked(batch, state.cfg["polls_to_end"]) and batch["status"] != "ended":
             finish(batch)
         return web.json_response(batch_view(request, batch))
 
     async def cancel_batch(request: web.Request) -> web.Response:
-        batch = state.batches.get(request.match_info["id"])
+        batch = state.books.batches.get(request.match_info["id"])
         if batch is None:
             return error("not_found_error", "batch not found", 404)
         if batch["status"] != "ended":
@@ -276,7 +267,7 @@ def make_app(state: State) -> Any:
         refused = refuse_headers(request)
         if refused is not None:
             return refused
-        batch = state.batches.get(request.match_info["id"])
+        batch = state.books.batches.get(request.match_info["id"])
         if batch is None:
             return error("not_found_error", "batch not found", 404)
         if batch["status"] != "ended":
@@ -286,7 +277,9 @@ def make_app(state: State) -> Any:
         return web.Response(body=("\n".join(lines) + "\n").encode(), content_type="application/binary")
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({**state.stats, "custom_ids": dict(state.custom_ids)})
+        books = state.books.counts()
+        return web.json_response({**state.stats, "batches": books["batches"], "polls": books["polls"],
+                                  "batch_lines": books["lines"], "custom_ids": books["custom_ids"]})
 
     async def bodies(request: web.Request) -> web.Response:
         return web.json_response(state.bodies)
@@ -296,9 +289,10 @@ def make_app(state: State) -> Any:
 
     async def config(request: web.Request) -> web.Response:
         new = State(await request.json())
-        state.cfg, state.rng, state.stats, state.custom_ids = new.cfg, new.rng, new.stats, new.custom_ids
+        new.books.batches = state.books.batches  # the batches stay; their counts start again
+        state.cfg, state.rng, state.stats, state.books = new.cfg, new.rng, new.stats, new.books
         state.samples = new.samples
-        state.bodies, state.seen_markers = [], set()
+        state.bodies = []
         return web.json_response({"ok": True})
 
     app = web.Application(client_max_size=300 * 2**20)
@@ -329,16 +323,7 @@ class AnthropicServer(FakeTeacher):
 
 
 def main() -> None:
-    from aiohttp import web
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="{}")
-    args = ap.parse_args()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    print(sock.getsockname()[1], flush=True)
-    web.run_app(make_app(State(json.loads(args.config))), sock=sock, print=None, access_log=None)
+    serve(make_app(State(config_arg())))
 
 
 if __name__ == "__main__":

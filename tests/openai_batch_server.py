@@ -33,9 +33,9 @@ import json
 import re
 import sys
 import time
-from collections import Counter
 from typing import Any
 
+from batch_books import BatchBooks, config_arg, serve
 from fake_teacher import FakeTeacher, State, _choice, make_app, request_hash
 
 BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "refuse_match": None,
@@ -49,15 +49,12 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     return len("".join(m.get("content", "") for m in body["messages"])) // 4 + 1
 
 
-class Batches:
+class Batches(BatchBooks):
     def __init__(self, chat: State, cfg: dict[str, Any]) -> None:
+        super().__init__()  # batches, request lines per custom_id (uploaded), polls, faulted custom_ids
         self.chat = chat
         self.cfg = {**BATCH_DEFAULTS, **cfg}
         self.files: dict[str, dict[str, Any]] = {}
-        self.batches: dict[str, dict[str, Any]] = {}
-        self.uploads: Counter[str] = Counter()
-        self.seen: set[str] = set()  # custom_ids that met their first-time fault already
-        self.polls = 0
         self.creates = 0  # POST /v1/batches received (counted before `create_delay`)
         self.refused = 0  # batches refused for the enqueued-token limit
         self.keyed_creates = 0  # batch creations the key was accepted for (`revoke_after`)
@@ -76,16 +73,14 @@ class Batches:
         cid, body = line["custom_id"], line["body"]
         rid = f"batch_req_{hashlib.sha256(cid.encode()).hexdigest()[:24]}"
         pct = int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16) % 100
-        first = cid not in self.seen
         last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         always = bool(self.cfg["expire_match"] and re.search(self.cfg["expire_match"], last_user))
-        if always or (first and pct < self.cfg["expire_pct"]):
-            self.seen.add(cid)
+        if always or (pct < self.cfg["expire_pct"] and self.first_fault(cid)):
+            self.faulted.add(cid)
             return None, {"id": rid, "custom_id": cid, "response": None, "error": {
                 "code": "batch_expired",
                 "message": "This request could not be executed before the completion window expired."}}
-        if first and self.cfg["expire_pct"] <= pct < self.cfg["expire_pct"] + self.cfg["fail_pct"]:
-            self.seen.add(cid)
+        if self.cfg["expire_pct"] <= pct < self.cfg["expire_pct"] + self.cfg["fail_pct"] and self.first_fault(cid):
             return None, self._http_error(rid, cid, 500, "server_error", "The server had an error while "
                                           "processing your request. Sorry about that!")
         if self.cfg["refuse_match"] and re.search(self.cfg["refuse_match"], last_user):
@@ -113,11 +108,11 @@ class Batches:
 
     def advance(self, batch: dict[str, Any]) -> None:
         """One GET of a running batch: validating -> in_progress -> ... -> completed / expired."""
+        ends = self.looked(batch, self.cfg["polls"])
         if batch["status"] not in ("validating", "in_progress"):
             return
-        batch["_polls"] += 1
         lines = batch["_lines"]
-        if batch["_polls"] < self.cfg["polls"]:
+        if not ends:
             batch["status"] = "in_progress"
             batch["in_progress_at"] = batch["in_progress_at"] or int(time.time())
             batch["request_counts"]["completed"] = len(lines) * batch["_polls"] // (self.cfg["polls"] + 1)
@@ -175,7 +170,7 @@ def add_batch_routes(app: Any, state: State) -> None:
         if purpose == "batch":
             for raw in content.splitlines():
                 if raw.strip():
-                    batches.uploads[json.loads(raw)["custom_id"]] += 1
+                    batches.received([json.loads(raw)["custom_id"]])
         return web.json_response(batches.new_file(content, purpose, upload.filename or "upload.jsonl"))
 
     async def get_file(request: web.Request) -> web.Response:
@@ -210,7 +205,7 @@ def add_batch_routes(app: Any, state: State) -> None:
                  "in_progress_at": None, "expires_at": int(time.time()) + 86400, "completed_at": None,
                  "failed_at": None, "expired_at": None, "request_counts": {"total": len(lines), "completed": 0,
                                                                             "failed": 0},
-                 "metadata": body.get("metadata"), "_lines": lines, "_polls": 0,
+                 "metadata": body.get("metadata"), "_lines": lines,
                  "_tokens": sum(prompt_tokens(line["body"]) for line in lines)}
         if full:  # validation finds the queue full: the batch fails and holds no tokens
             batch.update(status="failed", failed_at=int(time.time()), errors={"object": "list", "data": [
@@ -219,14 +214,13 @@ def add_batch_routes(app: Any, state: State) -> None:
             batch.update(status="failed", failed_at=int(time.time()), _failed=True, errors={"object": "list", "data": [
                 {"code": "invalid_request", "message": "The batch could not be validated (scripted failure).",
                  "param": None, "line": None}]})
-        batches.batches[batch_id] = batch
+        batches.add(batch)
         return web.json_response(batches.public(batch))
 
     async def get_batch(request: web.Request) -> web.Response:
         batch = batches.batches.get(request.match_info["id"])
         if batch is None:
             return missing("batch")
-        batches.polls += 1
         batches.advance(batch)
         return web.json_response(batches.public(batch))
 
@@ -244,11 +238,11 @@ def add_batch_routes(app: Any, state: State) -> None:
         return web.json_response(batches.public(batch))
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"uploads": dict(batches.uploads), "lines": sum(batches.uploads.values()),
+        counts = batches.counts()
+        return web.json_response({**counts, "uploads": counts.pop("custom_ids"),
                                   "files": sum(1 for f in batches.files.values() if f["meta"]["purpose"] == "batch"),
-                                  "batches": len(batches.batches), "polls": batches.polls, "creates": batches.creates,
+                                  "creates": batches.creates,
                                   "refused": batches.refused, "enqueued_max": batches.enqueued_max,
-                                  "faulted": sorted(batches.seen),
                                   "sizes": [len(b["_lines"]) for b in batches.batches.values()]})
 
     async def configure(request: web.Request) -> web.Response:
@@ -309,22 +303,10 @@ class OpenAIBatchServer(FakeTeacher):
 
 
 def main() -> None:
-    import argparse
-    import socket
-
-    from aiohttp import web
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="{}")
-    args = ap.parse_args()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    print(sock.getsockname()[1], flush=True)
-    state = State(json.loads(args.config))
+    state = State(config_arg())
     app = make_app(state)
     add_batch_routes(app, state)
-    web.run_app(app, sock=sock, print=None, access_log=None, backlog=4096)
+    serve(app, backlog=4096)
 
 
 if __name__ == "__main__":

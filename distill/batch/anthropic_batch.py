@@ -12,18 +12,17 @@ are kept 29 days; a batch past that answers 404, which the dispatcher treats as 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, NoReturn
 
 import orjson
 
-from distill.batch.backend import BatchItemError, BatchLimits, BatchNotFound, BatchResult, BatchState
+from distill.batch.backend import BatchLimits, BatchNotFound, BatchResult, BatchState, Status
+from distill.batch.wire import Client, answered, json_of, read_results, send, unanswered
 from distill.errors import RetryableError, TeacherError
 from distill.providers.anthropic import api_key_for, headers_for
 from distill.providers.anthropic_wire import ANTHROPIC_URL, error_for, error_type, parse_message, request_body
 from distill.providers.base import GenerationParams, Message
-from distill.providers.openai_refusals import _CONTEXT
 from distill.providers.options import AnthropicSpec
 from distill.redact import redact_url
 
@@ -40,7 +39,7 @@ class AnthropicBatchBackend:
         self._key = api_key_for(spec)
         self._base = spec.base_url or ANTHROPIC_URL
         self._label = f"batch API of {spec.label()}"
-        self._session: Any = None
+        self._client = Client({**headers_for(spec, self._key), "Content-Type": "application/json"}, spec.timeout)
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
         return orjson.dumps({"custom_id": custom_id, "params": request_body(self.spec, messages, params)})
@@ -58,7 +57,7 @@ class AnthropicBatchBackend:
         counts = {k: int(v or 0) for k, v in (data.get("request_counts") or {}).items()}
         unanswered = counts.get("errored", 0) + counts.get("canceled", 0) + counts.get("expired", 0)
         done = counts.get("succeeded", 0) + unanswered
-        state = "running" if status in RUNNING else "ended" if status == "ended" else "failed"
+        state: Status = "running" if status in RUNNING else "ended" if status == "ended" else "failed"
         return BatchState(state, done=done, total=done + counts.get("processing", 0), errored=unanswered,
                           provider_status=status, error=None if state != "failed" else f"status {status!r}")
 
@@ -70,88 +69,41 @@ class AnthropicBatchBackend:
         if _origin(url) != _origin(self._base):  # the key goes with the request: only to the API's own host
             raise TeacherError(f"{self._label}: batch {batch_id} names its results at another host "
                                f"({redact_url(url)}); not following it with the API key")
-        async for line in self._lines(url):
-            yield self._entry(orjson.loads(line))
+        async for result in read_results(self._client, url, self._entry, label=self._label, refuse=self._raise):
+            yield result
 
     def _entry(self, row: dict[str, Any]) -> BatchResult:
         custom_id = str(row.get("custom_id"))
         result = row.get("result") or {}
         kind = result.get("type")
         if kind == "succeeded":
-            try:
-                return custom_id, parse_message(result.get("message") or {}, label=self._label)
-            except RetryableError as exc:
-                return custom_id, BatchItemError("server_error", str(exc), retry=True)
+            return answered(custom_id, lambda: parse_message(result.get("message") or {}, label=self._label))
         if kind in ("expired", "canceled"):
-            return custom_id, BatchItemError(kind, f"the request was {kind} before it was processed", retry=True)
+            return unanswered(custom_id, kind, f"the request was {kind} before it was processed", retry=True)
         error, message = error_type(result.get("error") or {})
         if error in RETRY_TYPES:
-            return custom_id, BatchItemError("server_error", f"{error}: {message}", retry=True)
-        if _CONTEXT.search(message):
-            return custom_id, BatchItemError("context_length", message, retry=False)
-        return custom_id, BatchItemError("invalid_request" if error == "invalid_request_error" else error,
-                                         message, retry=False)
-
-    def _open(self) -> Any:
-        import aiohttp
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                headers={**headers_for(self.spec, self._key), "Content-Type": "application/json"}, trust_env=True,
-                timeout=aiohttp.ClientTimeout(total=max(self.spec.timeout, 600)))
-        return self._session
-
-    async def _lines(self, url: str) -> AsyncIterator[bytes]:
-        """The non-empty lines of a results file, read as it streams in (a file of 100,000 answers is never
-        held whole)."""
-        import aiohttp
-
-        try:
-            async with self._open().get(url) as resp:
-                if resp.status != 200:
-                    self._raise(resp.status, await resp.read(), resp.headers.get("retry-after"), url,
-                                      missing=True)
-                rest = b""
-                async for chunk in resp.content.iter_chunked(1 << 20):
-                    *lines, rest = (rest + chunk).split(b"\n")
-                    for line in lines:
-                        if line.strip():
-                            yield line
-                if rest.strip():
-                    yield rest
-        except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError) as exc:
-            raise RetryableError(f"{self._label}: reading results: {type(exc).__name__} {exc}") from None
+            return unanswered(custom_id, "server_error", f"{error}: {message}", retry=True)
+        return unanswered(custom_id, "invalid_request" if error == "invalid_request_error" else error, message,
+                          retry=False)
 
     async def _request(self, method: str, url: str, *, missing: bool = False, data: bytes | None = None) -> Any:
         """One call; RetryableError for what a later attempt may fix, BatchNotFound for a 404 on a batch when
         `missing`, TeacherError for the rest (key, model, a refused request)."""
-        import aiohttp
-
-        try:
-            async with self._open().request(method, url, data=data) as resp:
-                body = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("retry-after")
-        except aiohttp.ClientConnectorError as exc:
-            raise RetryableError(f"{self._label}: cannot connect to {self._base}: {exc}") from None
-        except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError) as exc:
-            raise RetryableError(f"{self._label}: {type(exc).__name__} {exc}") from None
+        status, body, retry_after = await send(self._client, method, url, label=self._label, base=self._base,
+                                               data=data)
         if status >= 300:
             self._raise(status, body, retry_after, url, missing=missing)
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise RetryableError(f"{self._label}: {method} {url} answered something that is not JSON") from None
+        return json_of(body, label=self._label, what=f"{method} {url}")
 
-    def _raise(self, status: int, body: bytes, retry_after: str | None, url: str, *, missing: bool) -> NoReturn:
+    def _raise(self, status: int, body: bytes, retry_after: str | None, url: str, *, missing: bool = True
+               ) -> NoReturn:
         if status == 404 and missing:
             raise BatchNotFound(f"{self._label}: {redact_url(url)} not found")
         raise error_for(status, body.decode("utf-8", "replace"), {}, label=self._label, key_env=self.spec.api_key_env,
                         retry_after=retry_after)
 
     async def close(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        await self._client.close()
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

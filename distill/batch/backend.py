@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
 from distill.errors import InputError
 
@@ -76,6 +76,9 @@ class BatchLimits:
     max_bytes: int
 
 
+Status = Literal["running", "ended", "failed", "refused"]
+
+
 @dataclass(frozen=True)
 class BatchState:
     """A batch's progress, normalised across providers.
@@ -88,7 +91,7 @@ class BatchState:
     `errored` those that ended without an answer. `provider_status` is the API's own word, for `distill status`.
     """
 
-    status: Literal["running", "ended", "failed", "refused"]
+    status: Status
     done: int = 0
     total: int = 0
     errored: int = 0
@@ -113,6 +116,7 @@ class BatchItemError:
 
 
 BatchResult = tuple[str, "Completion | BatchItemError"]
+K = TypeVar("K")  # what names a request line: its custom_id, or the call's key
 
 
 @runtime_checkable
@@ -133,11 +137,11 @@ class BatchBackend(Protocol):
     async def close(self) -> None: ...
 
 
-def split(lines: Iterable[tuple[str, bytes]], limits: BatchLimits) -> list[list[tuple[str, bytes]]]:
+def split(lines: Iterable[tuple[K, bytes]], limits: BatchLimits) -> list[list[tuple[K, bytes]]]:
     """Group (custom_id, line) pairs in order into batches within `limits` (a line costs its bytes plus one for
     its newline). A line larger than `max_bytes` on its own can never be sent: ValueError names it."""
-    groups: list[list[tuple[str, bytes]]] = []
-    current: list[tuple[str, bytes]] = []
+    groups: list[list[tuple[K, bytes]]] = []
+    current: list[tuple[K, bytes]] = []
     size = 0
     for custom_id, line in lines:
         cost = len(line) + 1

@@ -8,19 +8,17 @@ requests and 200 MB per file (distill keeps a little under, for the multipart wr
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
-from distill.batch.backend import BatchItemError, BatchLimits, BatchNotFound, BatchResult, BatchState, QueueFull
-from distill.errors import RetryableError
+from distill.batch.backend import BatchLimits, BatchNotFound, BatchResult, BatchState, QueueFull, Status
+from distill.batch.wire import Client, answered, json_of, read_results, send, unanswered
 from distill.providers.base import GenerationParams, Message
 from distill.providers.http_errors import error_for_status
 from distill.providers.openai_http import OPENAI_URL, api_key_for
-from distill.providers.openai_refusals import _CONTEXT
 from distill.providers.spec import ProviderSpec
 
 RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
@@ -35,10 +33,14 @@ class OpenAIBatchBackend:
 
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec
-        self._key = api_key_for(spec)
+        self._key = api_key_for(spec)  # type: ignore[arg-type]  # an OpenAISpec: backend_for made it from one
         self._base = spec.base_url or OPENAI_URL
         self._label = f"batch API of {spec.label()}"
-        self._session: Any = None
+        from distill import __version__
+
+        headers = {"User-Agent": f"distill/{__version__}", **({"Authorization": f"Bearer {self._key}"}
+                                                              if self._key else {})}
+        self._client = Client(headers, spec.timeout)
         self._tried: set[str] = set()  # files a batch creation was attempted on (by this process)
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
@@ -85,7 +87,7 @@ class OpenAIBatchBackend:
         status = str(data.get("status"))
         counts = data.get("request_counts") or {}
         completed, failed = int(counts.get("completed") or 0), int(counts.get("failed") or 0)
-        state = "running" if status in RUNNING else "ended" if status in ENDED else "failed"
+        state: Status = "running" if status in RUNNING else "ended" if status in ENDED else "failed"
         error, limit = None, None
         if state == "failed":
             errors = (data.get("errors") or {}).get("data") or []
@@ -99,12 +101,10 @@ class OpenAIBatchBackend:
         data = await self._request("GET", f"/batches/{batch_id}", missing=True)
         for field in ("output_file_id", "error_file_id"):
             file_id = data.get(field)
-            if not file_id:
-                continue
-            raw = await self._request("GET", f"/files/{file_id}/content", missing=True, raw=True)
-            for line in raw.splitlines():
-                if line.strip():
-                    yield self._entry(orjson.loads(line))
+            if file_id:
+                async for result in read_results(self._client, f"{self._base}/files/{file_id}/content", self._entry,
+                                                 label=self._label, refuse=self._raise):
+                    yield result
 
     def _entry(self, row: dict[str, Any]) -> BatchResult:
         from distill.providers.openai_reply import parse_reply
@@ -114,10 +114,7 @@ class OpenAIBatchBackend:
         error = row.get("error")
         status = response.get("status_code")
         if status == 200 and not error:
-            try:
-                return custom_id, parse_reply(response.get("body") or {}, label=self._label)
-            except RetryableError as exc:
-                return custom_id, BatchItemError("server_error", str(exc), retry=True)
+            return answered(custom_id, lambda: parse_reply(response.get("body") or {}, label=self._label))
         if isinstance(error, dict) and error:
             code, message = str(error.get("code") or "error"), str(error.get("message") or "")
         else:
@@ -128,54 +125,34 @@ class OpenAIBatchBackend:
                 inner.get("message") or body)
         if code in RETRY_CODES or (isinstance(status, int) and (status == 429 or status >= 500)):
             kind = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "server_error")
-            return custom_id, BatchItemError(kind, message, retry=True)
-        if _CONTEXT.search(message) or code == "context_length_exceeded":
-            return custom_id, BatchItemError("context_length", message, retry=False)
-        return custom_id, BatchItemError(code if code != "error" else "invalid_request", message, retry=False)
+            return unanswered(custom_id, kind, message, retry=True)
+        kind = {"context_length_exceeded": "context_length", "error": "invalid_request"}.get(code, code)
+        return unanswered(custom_id, kind, message, retry=False)
 
-    async def _request(self, method: str, path: str, *, missing: bool = False, raw: bool = False,
-                       **kwargs: Any) -> Any:
+    async def _request(self, method: str, path: str, *, missing: bool = False, **kwargs: Any) -> Any:
         """One call to the API; RetryableError for what a later attempt may fix, BatchNotFound for a 404 on a
-        batch or file when `missing`, TeacherError for the rest (key, URL, refused request)."""
-        import aiohttp
+        batch or file when `missing`, QueueFull for a batch refused for want of room, TeacherError for the rest
+        (key, URL, refused request)."""
+        url = self._base + path
+        status, body, retry_after = await send(self._client, method, url, label=self._label, base=self._base,
+                                               **kwargs)
+        if status >= 300:
+            self._raise(status, body, retry_after, url, missing=missing)
+        return json_of(body, label=self._label, what=path)
 
-        if self._session is None:
-            from distill import __version__
-
-            headers = {"User-Agent": f"distill/{__version__}"}
-            if self._key:
-                headers["Authorization"] = f"Bearer {self._key}"
-            self._session = aiohttp.ClientSession(headers=headers, trust_env=True,
-                                                  timeout=aiohttp.ClientTimeout(total=max(self.spec.timeout, 600)))
-        try:
-            async with self._session.request(method, self._base + path, **kwargs) as resp:
-                body = await resp.read()
-                status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except aiohttp.ClientConnectorError as exc:
-            raise RetryableError(f"{self._label}: cannot connect to {self._base}: {exc}") from None
-        except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError) as exc:
-            raise RetryableError(f"{self._label}: {type(exc).__name__} {exc}") from None
+    def _raise(self, status: int, body: bytes, retry_after: str | None, url: str, *, missing: bool = True
+               ) -> NoReturn:
         if status == 404 and missing:
-            raise BatchNotFound(f"{self._label}: {path} not found")
-        if status >= 300 and QUEUE_FULL.encode() in body:  # a server that refuses at creation, not validation
+            raise BatchNotFound(f"{self._label}: {url.removeprefix(self._base)} not found")
+        if QUEUE_FULL.encode() in body:  # a server that refuses at creation, not at validation
             error = _error_of(body)
             if error.get("code") == QUEUE_FULL:
                 message = str(error.get("message") or QUEUE_FULL)
                 raise QueueFull(message, queue_limit(message))
-        if status >= 300:
-            raise error_for_status(status, body.decode("utf-8", "replace"), label=self._label,
-                                   retry_after=retry_after)
-        if raw:
-            return body
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise RetryableError(f"{self._label}: {path} answered something that is not JSON") from None
+        raise error_for_status(status, body.decode("utf-8", "replace"), label=self._label, retry_after=retry_after)
 
     async def close(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        await self._client.close()
 
 
 def queue_limit(message: str) -> int | None:
