@@ -19,7 +19,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--reference", help="real data for every run: a JSONL file, a run folder or a dataset")
     p.add_argument("--embeddings", default="default", metavar="MODEL",
                    help="default | a sentence-transformers folder | openai:MODEL@BASE_URL | none")
-    p.add_argument("--sample", type=int, default=1000, help="instructions sampled per run (default 1000)")
+    p.add_argument("--sample", type=int, default=20_000,
+                   help="records sampled per run for the per-text figures (default 20000)")
     p.set_defaults(handler=handle)
 
 

@@ -30,8 +30,10 @@ def add_parser(sub: Any) -> None:
                         "openai:MODEL@BASE_URL | none")
     p.add_argument("--seeds", help="seed instructions (JSONL) for the ROUGE-L-to-seeds figure "
                                    "(default: the recipe's seeds when they can be found)")
-    p.add_argument("--sample", type=int, default=1000,
-                   help="instructions sampled for self-similarity and lexical figures (default 1000)")
+    p.add_argument("--sample", type=int, default=20_000,
+                   help="records the per-text figures (lexical, self-similarity, verbs, embeddings) are computed "
+                        "on: a seeded uniform sample beyond this; counts and lengths cover every record "
+                        "(default 20000)")
     p.set_defaults(handler=handle)
 
 

@@ -13,9 +13,13 @@ import numpy as np
 
 from distill.report import lengths, lexical, selfsim, verbs
 from distill.report.funnel import funnel
-from distill.report.scores import scores
-from distill.report.sources import Run, load_run, load_set
+from distill.report.sources import Run, TextSet, iter_rows, load_run, load_set, seeds_file, text_set
+from distill.report.tally import Tally
 from distill.run.folder import write_atomic
+
+SAMPLE = 20_000  # rows the per-text figures are computed on (report.sample, --sample)
+QUERIES = 1_000  # of those: self-similarity queries, the lexical and nearest-neighbour samples
+SEED = 0
 
 
 @dataclass
@@ -24,40 +28,32 @@ class Options:
     benchmarks: list[str] = field(default_factory=list)
     embeddings: bool = True
     embedding_model: str = "default"
-    sample: int = 1000
+    sample: int = SAMPLE
     seeds: str | None = None
     split: str = "train"
 
 
 @dataclass
 class Arrays:
-    """What the plots need beyond report.json: per-text values and 2-D coordinates."""
+    """What the plots need beyond report.json: length tallies and 2-D coordinates."""
 
-    lengths: dict[str, np.ndarray] = field(default_factory=dict)
-    real_lengths: dict[str, np.ndarray] = field(default_factory=dict)
+    lengths: dict[str, Tally] = field(default_factory=dict)
+    real_lengths: dict[str, Tally] = field(default_factory=dict)
     map: dict[str, Any] = field(default_factory=dict)
 
 
 def _seeds(run: Run, opts: Options) -> list[str]:
-    from distill.report.sources import read_rows, text_set
-
-    candidates = [opts.seeds] if opts.seeds else []
-    given = ((run.manifest.get("config") or {}).get("options") or {}).get("seeds")
-    if isinstance(given, str) and not opts.seeds:
-        from distill.prompts import prompts_dir
-
-        candidates += [given, str(run.path / given), str(prompts_dir().parent / "recipes" / given),
-                       str(Path(__file__).resolve().parents[2] / "recipes" / given)]
-    for c in candidates:
-        if c and Path(c).is_file():
-            return text_set("seeds", read_rows(Path(c))).instructions
-    return []
+    path = seeds_file(run.path, run.manifest, opts.seeds)
+    return text_set("seeds", iter_rows(path)).instructions if path else []
 
 
-def _histogram(counts: np.ndarray) -> dict[str, Any]:
-    hi = max(1.0, float(np.percentile(counts, 99))) if len(counts) else 1.0
-    hist, edges = np.histogram(np.clip(counts, 0, hi), bins=30, range=(0, hi))
-    return {"edges": [round(float(e), 2) for e in edges], "counts": hist.tolist()}
+def sample_note(sample: dict[str, Any]) -> str:
+    if sample["rows"] >= sample["of"]:
+        return f"Every figure covers all {sample['of']:,} accepted records."
+    return (f"Counts, lengths, scores' count/mean/min/max and benchmark n-gram overlap cover all {sample['of']:,} "
+            f"accepted records; the per-text figures (lexical diversity, self-similarity, verbs, embeddings) were "
+            f"computed on a seeded uniform sample of {sample['rows']:,} of {sample['of']:,} records "
+            f"(report.sample / --sample).")
 
 
 class Timer:
@@ -74,37 +70,39 @@ class Timer:
 
 def build(run_dir: Path, opts: Options) -> tuple[dict[str, Any], Arrays]:
     timer = Timer()
-    run = timer("read", load_run, run_dir)
-    syn = run.accepted
+    checks = timer("read", _benchmark_checks, opts)
+    visit = (lambda i, text: [c.check(i, text) for _, c in checks]) if checks else None
+    run = timer("read", load_run, run_dir, opts.sample, SEED, visit)
+    syn = run.sample
     m = run.manifest
     report: dict[str, Any] = {"run": str(run_dir), "name": m.get("name"), "recipe": m.get("recipe"),
-                              "teacher": m.get("teacher"), "records": len(syn)}
-    arrays = Arrays()
+                              "teacher": m.get("teacher"), "records": syn.total}
+    report["sample"] = {"rows": len(syn), "of": syn.total, "seed": SEED, "queries": min(QUERIES, len(syn))}
+    report["sample"]["note"] = sample_note(report["sample"])
+    arrays = Arrays(lengths=run.lengths)
     report["funnel"] = funnel(m)
-    report["lengths"] = {}
-    for part in ("instructions", "responses"):
-        counts = timer("lengths", lengths.token_counts, getattr(syn, part))
-        arrays.lengths[part] = counts
-        report["lengths"][part] = {**lengths.summary(counts), "histogram": _histogram(counts)}
-    report["lexical"] = {part: timer("lexical", lexical.diversity, getattr(syn, part), opts.sample)
+    report["rejected_rows"] = run.rejected_rows
+    report["lengths"] = {part: {**lengths.summary(t), "histogram": lengths.histogram(t)}
+                         for part, t in run.lengths.items()}
+    report["lexical"] = {part: timer("lexical", lexical.diversity, getattr(syn, part), QUERIES)
                          for part in ("instructions", "responses")}
-    report["self_similarity"] = timer("self_similarity", selfsim.self_similarity, syn.instructions, opts.sample,
+    report["self_similarity"] = timer("self_similarity", selfsim.self_similarity, syn.instructions, QUERIES,
                                       _seeds(run, opts))
     report["verbs"] = timer("verbs", verbs.structure, syn.instructions)
-    report["scores"] = timer("scores", scores, syn.rows, run.rejected)
+    report["scores"] = timer("scores", run.scores.report)
     cache, xs = _embeddings(run_dir, opts, report, syn.instructions, timer)
     if xs is not None and len(xs) >= 2:
         from distill.report.semantic import projection, semantic
 
-        sem = timer("semantic", semantic, xs, syn.instructions, opts.sample)
+        sem = timer("semantic", semantic, xs, syn.instructions, QUERIES)
         assign = sem.pop("assign")
         idx, xy = timer("semantic", projection, xs)
         arrays.map["synthetic"] = (xy, assign[idx])
         report["semantic"] = sem
     if opts.reference:
         _reference(opts, report, syn, cache, xs, arrays, timer)
-    if opts.benchmarks:
-        report["contamination"] = timer("contamination", _contamination, opts, syn.instructions, cache, xs)
+    if checks:
+        report["contamination"] = timer("contamination", _contamination, checks, syn, cache, xs)
     from distill.report.verdict import verdict
 
     report["verdict"] = verdict(report)
@@ -134,16 +132,16 @@ def _embeddings(run_dir: Path, opts: Options, report: dict[str, Any], texts: lis
         return None, None
 
 
-def _reference(opts: Options, report: dict[str, Any], syn: Any, cache: Any, xs: np.ndarray | None,
+def _reference(opts: Options, report: dict[str, Any], syn: TextSet, cache: Any, xs: np.ndarray | None,
                arrays: Arrays, timer: Timer) -> None:
     from distill.report import reference
 
-    real = timer("read", load_set, str(opts.reference), opts.split)
+    real = timer("read", load_set, str(opts.reference), opts.split, opts.sample, SEED)
     xr = timer("embeddings", cache.embed, real.instructions) if cache is not None else None
-    report["reference"] = timer("reference", reference.compare, syn, real, opts.sample, xs, xr)
+    report["reference"] = timer("reference", reference.compare, syn, real, QUERIES, xs, xr)
     for part in ("instructions", "responses"):
         if any(t.strip() for t in getattr(real, part)):  # a reference of prompts only has no response lengths
-            arrays.real_lengths[part] = lengths.token_counts(getattr(real, part))
+            arrays.real_lengths[part] = Tally.of(lengths.token_counts(getattr(real, part)))
     if xs is not None and xr is not None and len(xr) >= 2:
         from sklearn.decomposition import PCA
 
@@ -154,18 +152,32 @@ def _reference(opts: Options, report: dict[str, Any], syn: Any, cache: Any, xs: 
         arrays.map["reference"] = (pca.transform(a), pca.transform(b))
 
 
-def _contamination(opts: Options, texts: list[str], cache: Any, xs: np.ndarray | None) -> list[dict[str, Any]]:
-    from distill.report.contamination import embedding_neighbours, ngram_overlap
+def _benchmark_checks(opts: Options) -> list[tuple[TextSet, Any]]:
+    """Each benchmark file, read whole, with its n-gram check, which sees every accepted row as it is read."""
+    from distill.report.contamination import NgramCheck
 
     out = []
     for path in opts.benchmarks:
         bench = load_set(path)
-        where = [Path(path).name] * len(bench)
-        entry: dict[str, Any] = {"name": Path(path).name, "questions": len(bench),
-                                 "ngram": ngram_overlap(texts, bench.instructions, where)}
+        out.append((bench, NgramCheck(bench.instructions, [Path(path).name] * len(bench))))
+    return out
+
+
+def _contamination(checks: list[tuple[TextSet, Any]], syn: TextSet, cache: Any,
+                   xs: np.ndarray | None) -> list[dict[str, Any]]:
+    from distill.report.contamination import embedding_neighbours
+
+    out = []
+    for bench, check in checks:
+        where = check.where
+        entry: dict[str, Any] = {"name": where[0] if where else bench.name, "questions": len(bench),
+                                 "ngram": check.result()}
         if cache is not None and xs is not None:
-            entry["embedding"] = embedding_neighbours(xs, cache.embed(bench.instructions), texts,
-                                                      bench.instructions, where)
+            near = embedding_neighbours(xs, cache.embed(bench.instructions), syn.instructions, bench.instructions,
+                                        where)
+            for pair in near["pairs"]:  # a position in the sample -> the record's position in data.jsonl
+                pair["index"] = syn.index[pair["index"]]
+            entry["embedding"] = near
         out.append(entry)
     return out
 
@@ -197,10 +209,17 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
     return h
 
 
-def write(run_dir: Path, opts: Options) -> dict[str, Any]:
+def write(run_dir: Path, opts: Options, reuse: bool = False) -> dict[str, Any]:
+    """Build and write the report; with `reuse`, a report already in the folder that was built from the same
+    data files, manifest figures and options (its fingerprint) is returned as it is and nothing is written."""
+    from distill.report.fingerprint import current, fingerprint
     from distill.report.html import render
 
+    digest = fingerprint(run_dir, opts)
+    if reuse and (existing := current(run_dir, digest)) is not None:
+        return existing
     report, arrays = build(run_dir, opts)
+    report["fingerprint"] = digest
     t0 = time.perf_counter()
     page = render(report, arrays)
     try:

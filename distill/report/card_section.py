@@ -16,6 +16,9 @@ LABELS = {"records": "records", "median_instruction_tokens": "median instruction
 def card_lines(report: dict[str, Any], image: str | None) -> list[str]:
     h = report.get("headline") or {}
     out = ["", "## Data report", "", report["verdict"]["headline"], ""]
+    sample = report.get("sample") or {}
+    if sample.get("rows", 0) < sample.get("of", 0):
+        out += [sample["note"], ""]
     out += [f"- {line}" for line in report["verdict"]["findings"]]
     out += ["", "| figure | value |", "|---|---|"]
     for key, value in h.items():

@@ -15,4 +15,6 @@ class ReportSpec(BaseModel):
     embedding_model: str = "default"  # default | a sentence-transformers folder | openai:MODEL@BASE_URL
     reference: str | None = None  # a JSONL file, a run folder or a `datasets` dataset
     benchmarks: list[str] = Field(default_factory=list)  # JSONL files of benchmark questions
-    sample: int = Field(1000, ge=10)  # self-similarity queries and lexical sample size
+    # Records the per-text figures (lexical diversity, self-similarity, verbs, embeddings) are computed on: a
+    # seeded uniform sample beyond this; counts, lengths and scores always cover every record.
+    sample: int = Field(20_000, ge=10)

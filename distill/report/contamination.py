@@ -16,27 +16,47 @@ NGRAM = 13
 COSINE = 0.9
 
 
+class NgramCheck:
+    """Instructions fed one at a time (`check`), so every accepted row of a run of any size is checked while it
+    is read; only the count and the first `listed` pairs are kept."""
+
+    def __init__(self, bench: list[str], where: list[str], n: int = NGRAM, listed: int = 50) -> None:
+        self.bench, self.where, self.n, self.listed = bench, where, n, listed
+        self.index: dict[tuple[str, ...], int] = {}
+        self.short: dict[tuple[str, ...], int] = {}
+        for j, q in enumerate(bench):
+            ws = words(q)
+            if 0 < len(ws) < n:
+                self.short.setdefault(tuple(ws), j)
+            for g in ngrams(ws, n):
+                self.index.setdefault(g, j)
+        self.short_lengths = sorted({len(s) for s in self.short})
+        self.checked = self.contaminated = 0
+        self.pairs: list[dict[str, Any]] = []
+
+    def check(self, i: int, text: str) -> None:
+        self.checked += 1
+        ws = words(text)
+        hit = next((self.index[g] for g in ngrams(ws, self.n) if g in self.index), None)
+        if hit is None:
+            hit = next((self.short[g] for m in self.short_lengths for g in ngrams(ws, m) if g in self.short), None)
+        if hit is not None:
+            self.contaminated += 1
+            if len(self.pairs) < self.listed:
+                self.pairs.append({"instruction": text, "benchmark": self.bench[hit], "file": self.where[hit],
+                                   "index": i})
+
+    def result(self) -> dict[str, Any]:
+        return {"n": self.n, "checked": self.checked, "contaminated": self.contaminated,
+                "share": round(self.contaminated / self.checked, 6) if self.checked else 0.0, "pairs": self.pairs}
+
+
 def ngram_overlap(texts: list[str], bench: list[str], where: list[str], n: int = NGRAM,
                   listed: int = 50) -> dict[str, Any]:
-    index: dict[tuple[str, ...], int] = {}
-    short: dict[tuple[str, ...], int] = {}
-    for j, q in enumerate(bench):
-        ws = words(q)
-        if 0 < len(ws) < n:
-            short.setdefault(tuple(ws), j)
-        for g in ngrams(ws, n):
-            index.setdefault(g, j)
-    short_lengths = sorted({len(s) for s in short})
-    pairs = []
+    check = NgramCheck(bench, where, n, listed)
     for i, t in enumerate(texts):
-        ws = words(t)
-        hit = next((index[g] for g in ngrams(ws, n) if g in index), None)
-        if hit is None:
-            hit = next((short[g] for m in short_lengths for g in ngrams(ws, m) if g in short), None)
-        if hit is not None:
-            pairs.append({"instruction": t, "benchmark": bench[hit], "file": where[hit], "index": i})
-    return {"n": n, "checked": len(texts), "contaminated": len(pairs),
-            "share": round(len(pairs) / len(texts), 6) if texts else 0.0, "pairs": pairs[:listed]}
+        check.check(i, t)
+    return check.result()
 
 
 def embedding_neighbours(x: np.ndarray, b: np.ndarray, texts: list[str], bench: list[str], where: list[str],

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from distill.report import plots
 from distill.report.plots import DROP, REAL, SYN
+from distill.report.tally import Tally
 
 
 def _lengths(report: dict[str, Any], arrays: Any, part: str) -> Any:
-    series = [("synthetic", arrays.lengths.get(part, np.zeros(0)), SYN)]
-    if len(arrays.real_lengths.get(part, [])):
+    series = [("synthetic", arrays.lengths.get(part, Tally()), SYN)]
+    if len(arrays.real_lengths.get(part, Tally())):
         series.append(("real", arrays.real_lengths[part], REAL))
     return lambda ax: plots.draw_hist(ax, series, f"{part.capitalize()}: length", "tokens")
 

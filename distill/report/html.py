@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from distill.report.fingerprint import meta_tag
+
 CSS = """body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}table{border-collapse:collapse;
 margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;font-size:13px}
@@ -126,6 +128,13 @@ def _contamination(r: dict[str, Any], figs: dict[str, str]) -> str:
     return out
 
 
+def _sample(r: dict[str, Any]) -> str:
+    s = r.get("sample")
+    if not s:
+        return ""
+    return (f'<p class="note" id="sample" data-rows="{s["rows"]}" data-of="{s["of"]}">{escape(s["note"])}</p>')
+
+
 def render(r: dict[str, Any], arrays: Any) -> str:
     try:
         from distill.report.figures import figures
@@ -138,7 +147,8 @@ def render(r: dict[str, Any], arrays: Any) -> str:
     s = r["self_similarity"]
     parts = [f"<h1>Data report: {escape(str(r['name']))}</h1>",
              (f'<p class="note">{escape(str(r["run"]))} | recipe {escape(str(r["recipe"]))} | {r["records"]} '
-              f"accepted records</p>"), _verdict(r), missing, "<h2>Headline figures</h2>", kv(r["headline"]),
+              f"accepted records</p>"), _sample(r), _verdict(r), missing, "<h2>Headline figures</h2>",
+             kv(r["headline"]),
              '<h2 id="funnel">Funnel</h2>', fig(figs, "funnel"),
              table([{"stage": x["stage"], "in": x["in"], "kept": x["accepted"], "rejected": x["rejected"],
                      "failed": x["failed"], "reasons": x["reasons"]} for x in f["stages"]],
@@ -151,7 +161,9 @@ def render(r: dict[str, Any], arrays: Any) -> str:
                    ["part", "sample", "distinct_1", "distinct_2", "distinct_3", "compression_ratio"]),
              '<h2 id="self-similarity">Self-similarity (ROUGE-L)</h2>', fig(figs, "self_similarity"),
              kv({f"{k}: {m}": s[k][m] for k in ("to_rest", "to_seeds") if k in s
-                 for m in ("mean", "median", "over_threshold")} | {"sampled instructions": s["sample"]}),
+                 for m in ("mean", "median", "over_threshold")}
+                | {"instructions compared (each against every other sampled instruction)": s["sample"],
+                   "sampled instructions they were compared with": s["of"]}),
              table(s.get("closest_pairs", []), ["score", "text", "nearest"], text=("text", "nearest")),
              '<h2 id="verbs">Verb-noun structure</h2>', fig(figs, "verbs"),
              kv({**r["verbs"]["kinds"], "unique verbs": r["verbs"]["unique_verbs"],
@@ -162,6 +174,8 @@ def render(r: dict[str, Any], arrays: Any) -> str:
         parts.append(table([{"score": n, "kept": d["kept"], "dropped": d["dropped"]} for n, d in r["scores"].items()],
                            ["score", "kept", "dropped"]))
     parts += [_reference(r, figs), _contamination(r, figs),
-              '<h2 id="timings">Timings (seconds)</h2>', kv(r.get("timings", {}))]
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Data report: '
+              '<p class="note">Each section\'s time is in report.json (<code>timings</code>); the page leaves it out '
+              "so that the same run folder always gives the same page.</p>"]
+    meta = meta_tag(r["fingerprint"]) if r.get("fingerprint") else ""
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{meta}<title>Data report: '
             f'{escape(str(r["name"]))}</title><style>{CSS}</style></head><body>{"".join(parts)}</body></html>\n')

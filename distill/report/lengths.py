@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from distill.report.tally import Tally
+
 TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
@@ -21,12 +23,24 @@ def token_counts(texts: list[str]) -> np.ndarray:
     return np.fromiter((count_tokens(t) for t in texts), dtype=np.int64, count=len(texts))
 
 
-def summary(counts: np.ndarray) -> dict[str, Any]:
-    if not len(counts):
+def summary(counts: np.ndarray | Tally) -> dict[str, Any]:
+    """Count, mean, median, 5th/95th percentile, min and max of token counts (an array or a tally: the same
+    figures, np.percentile's)."""
+    tally = counts if isinstance(counts, Tally) else Tally.of(counts)
+    if not len(tally):
         return {"count": 0}
-    p5, p50, p95 = np.percentile(counts, [5, 50, 95])
-    return {"count": len(counts), "mean": round(float(counts.mean()), 2), "median": float(p50),
-            "p5": float(p5), "p95": float(p95), "min": int(counts.min()), "max": int(counts.max())}
+    values, _ = tally.arrays()
+    p5, p50, p95 = tally.percentiles([5, 50, 95])
+    return {"count": len(tally), "mean": round(tally.mean(), 2), "median": p50, "p5": p5, "p95": p95,
+            "min": int(values[0]), "max": int(values[-1])}
+
+
+def histogram(tally: Tally, bins: int = 30) -> dict[str, Any]:
+    """`bins` equal bins from 0 to the 99th percentile; longer texts fall in the last bin."""
+    values, weights = tally.arrays()
+    hi = max(1.0, tally.percentiles([99])[0]) if len(values) else 1.0
+    hist, edges = np.histogram(np.clip(values, 0, hi), bins=bins, range=(0, hi), weights=weights)
+    return {"edges": [round(float(e), 2) for e in edges], "counts": [int(c) for c in hist]}
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> dict[str, float]:

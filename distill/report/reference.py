@@ -139,7 +139,7 @@ def coverage(xs: np.ndarray, xr: np.ndarray, synthetic: list[str], real: list[st
 
 def compare(syn: TextSet, real: TextSet, sample: int, xs: np.ndarray | None = None,
             xr: np.ndarray | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": real.name, "count": len(real), "lengths": {}}
+    out: dict[str, Any] = {"name": real.name, "count": real.total, "sample": len(real), "lengths": {}}
     for part in ("instructions", "responses"):
         a, b = getattr(syn, part), getattr(real, part)
         if not any(t.strip() for t in b) or not any(t.strip() for t in a):

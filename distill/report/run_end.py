@@ -1,6 +1,8 @@
 """The report `distill run` writes when a run finishes (`report: false` in the recipe or `--no-report` turns it
 off). It is kept cheap: no sentence embeddings unless `report: {embeddings: true}`, and nothing in it can fail
-the run: a missing library or model, or any error, leaves a one-line note on stderr and the run's data as it is."""
+the run: a missing library or model, or any error, leaves a one-line note on stderr and the run's data as it is.
+Its memory is bounded whatever the run's size (see `sources.load_run`), and a run that ends with the data,
+manifest figures and options of the report already in the folder keeps that report (`fingerprint`)."""
 
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ def run_end_report(cfg: Any, folder: Path) -> dict[str, Any] | None:
                        embedding_model=spec.embedding_model, sample=spec.sample,
                        seeds=str(cfg.resolve(seeds)) if isinstance(seeds, str) and cfg.resolve(seeds).is_file()
                        else None)
-        report = write(folder, opts)
+        report = write(folder, opts, reuse=True)  # a re-run that changed nothing keeps the report it has
     except Exception as exc:  # noqa: BLE001  # the report must never cost the user their run
         print(f"warning: the data report was not written ({type(exc).__name__}: {exc}); "
               f"try `distill report {folder}`", file=sys.stderr)
