@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +52,14 @@ def figures(report: dict[str, Any], arrays: Any) -> dict[str, str]:
                                                              "Instructions (PCA of embeddings, colour = cluster)"),
                                    width=5.0, height=4.2)
     for name, d in report["scores"].items():
-        out[f"scores_{name}"] = plots.svg(lambda ax, n=name, d=d: plots.draw_scores(ax, n, d), width=5.0, height=3.0)
+        out[f"scores_{name}"] = plots.svg(partial(plots.draw_scores, name=name, d=d), width=5.0, height=3.0)
     for bench in report.get("contamination") or []:
         if bench.get("embedding"):
             e = bench["embedding"]
-            out[f"contamination_{bench['name']}"] = plots.svg(lambda ax, e=e, b=bench: plots.draw_binned(
-                ax, [("nearest benchmark question", e, DROP)], f"Cosine to the nearest question of {b['name']}",
-                "cosine", threshold=e["threshold"]), width=5.0, height=3.0)
+            out[f"contamination_{bench['name']}"] = plots.svg(partial(
+                plots.draw_binned, series=[("nearest benchmark question", e, DROP)],
+                title=f"Cosine to the nearest question of {bench['name']}", xlabel="cosine",
+                threshold=e["threshold"]), width=5.0, height=3.0)
     ref = report.get("reference")
     if ref and ref.get("coverage"):
         cl = sorted(ref["coverage"]["clusters"], key=lambda c: -c["real_share"])

@@ -24,9 +24,9 @@ def missing_report_files(cfg: Any) -> list[tuple[tuple[str, ...], str]]:
     or benchmark named as a file (a path or a file suffix) must exist; a bare `org/name` is a `datasets` dataset
     and is only read at the end."""
     spec = spec_of(cfg.report)
-    named = [(("report", "reference"), spec.reference)] if spec.reference else []
+    named: list[tuple[tuple[str, ...], str]] = [(("report", "reference"), spec.reference)] if spec.reference else []
     named += [(("report", "benchmarks", str(i)), b) for i, b in enumerate(spec.benchmarks)]
-    out = []
+    out: list[tuple[tuple[str, ...], str]] = []
     for key, value in named:
         path = cfg.resolve(value)
         looks_like_a_file = value.startswith((".", "/", "~")) or Path(value).suffix in (

@@ -43,10 +43,6 @@ class TextSet:
     def __len__(self) -> int:
         return len(self.instructions)
 
-    @property
-    def sampled(self) -> bool:
-        return self.total > len(self.instructions)
-
 
 @dataclass
 class Run:
