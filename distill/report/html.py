@@ -65,8 +65,7 @@ def _semantic(r: dict[str, Any], figs: dict[str, str]) -> str:
                   "mean pairwise cosine distance": s["mean_cosine_distance"],
                   "mean nearest-neighbour cosine": s["nearest_neighbour"]["mean"],
                   f"near-duplicate pairs (cosine >= {nd['threshold']}, {nd['method']})": nd["pairs"],
-                  "embedding model": emb.get("model"), "embedded now / from cache":
-                  f"{emb.get('new')} / {emb.get('cached')}"})
+                  "embedding model": emb.get("model")})  # how many came from the cache: report.json
             + fig(figs, "clusters") + fig(figs, "map") + fig(figs, "nearest")
             + table(s["clusters"], ["cluster", "size", "share", "label", "examples"], text=("examples",))
             + "<h3>Near-duplicate pairs</h3>" + table(nd["examples"], ["cosine", "a", "b"], text=("a", "b")))

@@ -181,11 +181,12 @@ def test_embeddings_endpoint_cache_and_contamination_pairs(tmp_path, teacher_ser
                 "--reference", str(tmp_path / "real_ds"))
         res = distill(*args)
         assert res.returncode == 0, res.stderr
-        first = json.loads((run / "report.json").read_text())
+        first, first_page = json.loads((run / "report.json").read_text()), (run / "report.html").read_bytes()
         asked = server.texts
         res = distill(*args)
         assert res.returncode == 0, res.stderr
         again = json.loads((run / "report.json").read_text())
+        assert (run / "report.html").read_bytes() == first_page  # vectors embedded or cached: the same page
         assert server.texts == asked == 4 + 12 + 2  # the re-run embedded nothing: every vector came from the cache
     assert first["embeddings"]["new"] == 18 and again["embeddings"]["new"] == 0 and again["embeddings"]["cached"] == 18
     assert first["reference"]["name"] == "real_ds" and first["reference"]["count"] == 12
