@@ -3,7 +3,9 @@ chat-completions server (same process, same replies, same `rules` for scripting 
 
 * `POST /v1/files` (multipart: purpose=batch, file) -> a file object; `GET /v1/files/{id}` and
   `GET /v1/files/{id}/content` (the bytes).
-* `POST /v1/batches` {input_file_id, endpoint, completion_window} -> a batch object, status `validating`;
+* `POST /v1/batches` {input_file_id, endpoint, completion_window} -> a batch object, status `validating`
+  (endpoint /v1/chat/completions, or /v1/completions — raw prompts, answered as `fake_teacher`'s /v1/completions
+  answers them; a file with a line for another endpoint than the batch's is refused, 400);
   `GET /v1/batches/{id}`, `GET /v1/batches`, `POST /v1/batches/{id}/cancel`. Each GET of a batch moves it on;
   after `polls` GETs it ends: each line is answered as `fake_teacher` would answer it (output file), or put in the
   error file, and the status becomes `completed` (or `expired` when some entries expired).
@@ -42,11 +44,13 @@ BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "r
                                   "fail_batches": 0, "create_delay": 0.0, "expire_match": None, "token_limit": None,
                                   "token_limit_status": None, "revoke_after": None}
 RUNNING = ("validating", "in_progress", "finalizing")
+ENDPOINTS = ("/v1/chat/completions", "/v1/completions")
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
     """What a request's prompt counts for: its characters / 4, as the usage of the answer says."""
-    return len("".join(m.get("content", "") for m in body["messages"])) // 4 + 1
+    text = body["prompt"] if "prompt" in body else "".join(m.get("content", "") for m in body["messages"])
+    return len(text) // 4 + 1
 
 
 class Batches(BatchBooks):
@@ -71,6 +75,9 @@ class Batches(BatchBooks):
     def answer(self, line: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(output row, error row) for one request line."""
         cid, body = line["custom_id"], line["body"]
+        raw = line.get("url") == "/v1/completions"  # a prompt, answered as fake_teacher's /v1/completions does
+        if raw:
+            body = {**body, "messages": [{"role": "user", "content": body["prompt"]}]}
         rid = f"batch_req_{hashlib.sha256(cid.encode()).hexdigest()[:24]}"
         pct = int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16) % 100
         last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
@@ -98,6 +105,10 @@ class Batches(BatchBooks):
                  "model": body.get("model"), "choices": choices,
                  "usage": {"prompt_tokens": prompt_tokens(body), "completion_tokens": sum(
                      len(c["message"]["content"]) // 4 + 1 for c in choices), "total_tokens": 0}}
+        if raw:
+            reply = {**reply, "id": f"cmpl-{h}", "object": "text_completion", "choices": [
+                {"index": c["index"], "text": c["message"]["content"], "finish_reason": c["finish_reason"]}
+                for c in choices]}
         return {"id": rid, "custom_id": cid, "response": {"status_code": 200, "request_id": rid, "body": reply},
                 "error": None}, None
 
@@ -190,9 +201,13 @@ def add_batch_routes(app: Any, state: State) -> None:
         found = batches.files.get(body.get("input_file_id"))
         if found is None:
             return missing("file")
-        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+        if body.get("endpoint") not in ENDPOINTS or body.get("completion_window") != "24h":
             return web.json_response({"error": {"message": "unsupported endpoint or window"}}, status=400)
         lines = [json.loads(raw) for raw in found["content"].splitlines() if raw.strip()]
+        if any(line.get("url") != body["endpoint"] for line in lines):  # as OpenAI's validation refuses it
+            return web.json_response({"error": {"message": "The provided file has requests for another endpoint "
+                                                           f"than {body['endpoint']}", "code": "invalid_url"}},
+                                     status=400)
         full = batches.queue_full(lines)
         if full and batches.cfg["token_limit_status"]:
             return web.json_response({"error": {"message": full, "type": "invalid_request_error", "param": None,
@@ -243,7 +258,8 @@ def add_batch_routes(app: Any, state: State) -> None:
                                   "files": sum(1 for f in batches.files.values() if f["meta"]["purpose"] == "batch"),
                                   "creates": batches.creates,
                                   "refused": batches.refused, "enqueued_max": batches.enqueued_max,
-                                  "sizes": [len(b["_lines"]) for b in batches.batches.values()]})
+                                  "sizes": [len(b["_lines"]) for b in batches.batches.values()],
+                                  "endpoints": [b["endpoint"] for b in batches.batches.values()]})
 
     async def configure(request: web.Request) -> web.Response:
         batches.cfg.update(await request.json())

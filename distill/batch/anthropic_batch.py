@@ -33,6 +33,7 @@ RETRY_TYPES = {"api_error", "overloaded_error", "rate_limit_error", "timeout_err
 class AnthropicBatchBackend:
     limits = BatchLimits(max_requests=100_000, max_bytes=256 * 1024 * 1024 - 64 * 1024)
     supports_n = False  # a Messages request has one sample: the dispatcher sends n requests
+    supports_raw = False  # no raw completions at Anthropic: the provider says so (chat only) when one is asked
 
     def __init__(self, spec: AnthropicSpec) -> None:
         self.spec = spec

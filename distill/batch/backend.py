@@ -123,8 +123,10 @@ K = TypeVar("K")  # what names a request line: its custom_id, or the call's key
 class BatchBackend(Protocol):
     limits: BatchLimits
     supports_n: bool  # False: the dispatcher sends n single-sample requests instead of one with `n`
+    supports_raw: bool  # True: `encode` takes a raw completion's prompt too (the engine's RAW_ROLE message)
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes: ...
+    # optional: `kind(line) -> str`, when a batch may hold one kind of request only (OpenAI: one endpoint)
 
     async def upload(self, lines: Sequence[bytes]) -> str | None: ...
 

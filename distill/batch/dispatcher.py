@@ -23,6 +23,7 @@ import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
+from itertools import groupby
 from typing import Any
 
 from distill.batch.backend import BatchBackend, BatchItemError, BatchLimits, BatchNotFound, QueueFull, split
@@ -112,11 +113,21 @@ class Dispatcher:
 
     def _flush(self) -> None:
         items, self._queue, self._queued_bytes = list(self._queue.items()), {}, 0
-        for group in (group for part in self.room.cut(items) for group in split(part, self.limits)):
+        for group in (group for part in self._parts(items) for group in split(part, self.limits)):
             keys = {key: self._attempts.get(key, 0) + 1 for key, _ in group}
             self._submitted.update(keys)
             self._attempts.update(keys)
             self._spawn(self._submit(keys, [line for _, line in group]), keys)
+
+    def _parts(self, items: list[tuple[bytes, bytes]]) -> list[list[tuple[bytes, bytes]]]:
+        """The queue in parts that may each be batches: one per kind of request where a batch holds one kind only
+        (OpenAI: one endpoint), cut to fit the provider's queue once its size is known."""
+        kind = getattr(self.backend, "kind", None)
+        kinds = [items]
+        if kind is not None:
+            items.sort(key=lambda item: kind(item[1]))  # stable: each kind's requests keep their order
+            kinds = [list(part) for _, part in groupby(items, key=lambda item: kind(item[1]))]
+        return [part for same in kinds for part in self.room.cut(same)]
 
     # --- one batch's life -----------------------------------------------------------------------------------
     async def _submit(self, keys: dict[bytes, int], lines: list[bytes]) -> None:

@@ -1,9 +1,10 @@
 """OpenAI's Batch API (and compatible servers that serve /v1/files and /v1/batches, such as vLLM).
 
 One batch: the request lines go up as a JSONL file (`POST /files`, purpose `batch`), a batch is created on it
-(`POST /batches`, endpoint /v1/chat/completions, 24 h window), polled (`GET /batches/{id}`), and its answers
-read from the output file and its failures from the error file (`GET /files/{id}/content`). Limits: 50,000
-requests and 200 MB per file (distill keeps a little under, for the multipart wrapper).
+(`POST /batches`, 24 h window, endpoint /v1/chat/completions — or /v1/completions for raw completions, Magpie's
+queries: a batch holds one endpoint's requests, and its file's name says which), polled (`GET /batches/{id}`),
+and its answers read from the output file and its failures from the error file (`GET /files/{id}/content`).
+Limits: 50,000 requests and 200 MB per file (distill keeps a little under, for the multipart wrapper).
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from distill.providers.spec import ProviderSpec
 RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
 ENDED = {"completed", "expired", "cancelled"}
 QUEUE_FULL = "token_limit_exceeded"  # "Enqueued token limit reached for MODEL ... Limit: 2,000,000 enqueued tokens"
+CHAT, COMPLETIONS = "/v1/chat/completions", "/v1/completions"
+FILE_NAMES = {CHAT: "distill-batch.jsonl", COMPLETIONS: "distill-batch-completions.jsonl"}  # read on a resume
 RETRY_CODES = {"batch_expired", "batch_cancelled", "server_error", "rate_limit_exceeded", "internal_error"}
 
 
 class OpenAIBatchBackend:
     limits = BatchLimits(max_requests=50_000, max_bytes=200 * 1024 * 1024 - 64 * 1024)
     supports_n = True
+    supports_raw = True  # /v1/completions, in batches of their own
 
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec
@@ -44,21 +48,40 @@ class OpenAIBatchBackend:
         self._tried: set[str] = set()  # files a batch creation was attempted on (by this process)
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
+        """A chat request, or for a raw completion's prompt (the engine's RAW_ROLE) a /v1/completions one."""
+        from distill.engine.teacher import RAW_ROLE
+
+        if len(messages) == 1 and messages[0].get("role") == RAW_ROLE:
+            from distill.providers.openai_raw import completion_body
+
+            return orjson.dumps({"custom_id": custom_id, "method": "POST", "url": COMPLETIONS,
+                                 "body": completion_body(self.spec, messages[0]["content"], params)})  # type: ignore[arg-type]
         body: dict[str, Any] = {"model": self.spec.model, "messages": messages, **params.wire()}
         for extra in (self.spec.extra_body, params.extra_body):
             if extra:
                 body.update(extra)
-        return orjson.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
-                             "body": body})
+        return orjson.dumps({"custom_id": custom_id, "method": "POST", "url": CHAT, "body": body})
+
+    @staticmethod
+    def kind(line: bytes) -> str:
+        """The endpoint a request line is for: a batch holds requests for one endpoint only."""
+        return COMPLETIONS if f'"url":"{COMPLETIONS}"'.encode() in line[:300] else CHAT
 
     async def upload(self, lines: Sequence[bytes]) -> str | None:
         import aiohttp
 
         form = aiohttp.FormData()
         form.add_field("purpose", "batch")
-        form.add_field("file", b"\n".join(lines) + b"\n", filename="distill-batch.jsonl",
-                       content_type="application/jsonl")
+        name = FILE_NAMES[self.kind(lines[0])] if lines else FILE_NAMES[CHAT]
+        form.add_field("file", b"\n".join(lines) + b"\n", filename=name, content_type="application/jsonl")
         return str((await self._request("POST", "/files", data=form))["id"])
+
+    async def _endpoint(self, upload_id: str, lines: Sequence[bytes]) -> str:
+        """The endpoint of a batch on `upload_id`: its lines', or, resumed from the file alone, the file's name's."""
+        if lines:
+            return self.kind(lines[0])
+        meta = await self._request("GET", f"/files/{upload_id}", missing=True)
+        return COMPLETIONS if meta.get("filename") == FILE_NAMES[COMPLETIONS] else CHAT
 
     async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str:
         """A batch on the file `upload_id`. Creating is not idempotent, so when the batch may exist already —
@@ -71,8 +94,8 @@ class OpenAIBatchBackend:
             if found is not None:
                 return found
         self._tried.add(upload_id)
-        body = {"input_file_id": upload_id, "endpoint": "/v1/chat/completions", "completion_window": "24h",
-                "metadata": {"made_by": "distill"}}
+        body = {"input_file_id": upload_id, "endpoint": await self._endpoint(upload_id, lines),
+                "completion_window": "24h", "metadata": {"made_by": "distill"}}
         return str((await self._request("POST", "/batches", json=body))["id"])
 
     async def _batch_on(self, upload_id: str) -> str | None:
@@ -114,7 +137,12 @@ class OpenAIBatchBackend:
         error = row.get("error")
         status = response.get("status_code")
         if status == 200 and not error:
-            return answered(custom_id, lambda: parse_reply(response.get("body") or {}, label=self._label))
+            body = response.get("body") or {}
+            if isinstance(body, dict) and body.get("object") == "text_completion":
+                from distill.providers.openai_raw import parse_text_reply
+
+                return answered(custom_id, lambda: parse_text_reply(body, label=self._label))
+            return answered(custom_id, lambda: parse_reply(body, label=self._label))
         if isinstance(error, dict) and error:
             code, message = str(error.get("code") or "error"), str(error.get("message") or "")
         else:

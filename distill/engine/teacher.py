@@ -257,11 +257,14 @@ class Teacher:
             self.usage.cache_hits += 1
             note_call(self.role)
             return hit
-        if params.n > 1 and self.traits.supports_n is False:
+        if self._batch is not None and self._batch.backend.supports_raw:  # batch mode: committed by the dispatcher
+            completion = await self._deferred(key, raw, params, sample)
+        elif params.n > 1 and self.traits.supports_n is False:
             completion = await self._fan_out(raw, params, sample, [])
+            await self.cache.put(key, self.role, completion)
         else:
             completion = await self._fetch(raw, params)
-        await self.cache.put(key, self.role, completion)
+            await self.cache.put(key, self.role, completion)
         note_call(self.role)
         return completion
 
