@@ -120,6 +120,19 @@ class RunConfig(BaseModel):
     def run_name(self) -> str:
         return self.name or self.recipe
 
+    def roles(self) -> dict[str, ProviderSpec | None]:
+        """Each model role and its spec (None where the config names none)."""
+        return {"teacher": self.teacher, "judge": self.judge, "answer_teacher": self.answer_teacher,
+                "reward": self.reward}
+
+
+def check_api_keys(cfg: RunConfig, src: YamlSource) -> None:
+    """Every role's API key variable, at config time (`validate` and `run`): a variable the config names that is
+    unset, or a hosted API with no key, fails here naming the file and line (providers/api_key.py)."""
+    from distill.providers.api_key import check_roles
+
+    check_roles(cfg.roles(), src.where)
+
 
 def format_validation(exc: ValidationError, where: Any) -> str:
     lines = []

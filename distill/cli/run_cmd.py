@@ -72,8 +72,10 @@ def handle(args: argparse.Namespace) -> int:
 
         print(dry_run(cfg, src))
         return 0
+    from distill.config import check_api_keys
     from distill.redact import redact_text
 
+    check_api_keys(cfg, src)  # before the run folder is touched: nothing is written
     command = "distill run " + " ".join(map(redact_text, sys.argv[2:])) if sys.argv[1:2] == ["run"] else None
     try:
         result = execute(cfg, src, progress=False if args.no_progress else None, command=command,

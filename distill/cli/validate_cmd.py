@@ -45,8 +45,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _check(path: Path, args: argparse.Namespace) -> str:
-    from distill.config import load_config
-    from distill.providers.openai_http import api_key_for
+    from distill.config import check_api_keys, load_config
     from distill.run.runner import check_inputs, out_dir, validate_options
 
     cfg, src = load_config(path, sets=parse_sets(args))
@@ -55,14 +54,7 @@ def _check(path: Path, args: argparse.Namespace) -> str:
     from distill.run.folder import check_folder
 
     check_folder(out_dir(cfg))  # a folder distill may not write into is refused here, as by `run`
-    for role, spec in (("teacher", cfg.teacher), ("judge", cfg.judge), ("answer_teacher", cfg.answer_teacher),
-                       ("reward", cfg.reward)):
-        if spec is not None and spec.provider == "openai":
-            api_key_for(spec)  # an unset key variable for a hosted API fails here, not at the first call
-        elif spec is not None and spec.provider == "anthropic":
-            from distill.providers.anthropic import api_key_for as anthropic_key
-
-            anthropic_key(spec)  # type: ignore[arg-type]
+    check_api_keys(cfg, src)  # an unset key variable fails here, not at the first call
     return (f"{path}: ok | recipe {cfg.recipe} | teacher {cfg.teacher.label()}"
             + (f" | {rows} input rows" if rows is not None else "") + f" | out {out_dir(cfg)}")
 

@@ -12,24 +12,14 @@ calls; it has no `response_format`, so judges read replies with the tolerant JSO
 
 from __future__ import annotations
 
-import asyncio
-import os
 from typing import Any
 
-from distill.errors import InputError, RetryableError, TeacherError
 from distill.providers.anthropic_wire import ANTHROPIC_URL, error_for, parse_message, request_body
+from distill.providers.api_key import api_key_for
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
-from distill.providers.http1 import ConnectFailed, Disconnected, HTTP1Client
+from distill.providers.http1 import HTTP1Client
+from distill.providers.http_errors import post
 from distill.providers.options import AnthropicSpec
-
-
-def api_key_for(spec: AnthropicSpec) -> str | None:
-    """The key from the variable the spec names; required for Anthropic's own API (not for a `base_url`)."""
-    key = os.environ.get(spec.api_key_env) or None
-    if key is None and spec.base_url is None:
-        raise InputError(f"teacher {spec.label()}: no API key. Set the environment variable {spec.api_key_env} "
-                         "(or name another one with `api_key_env`).")
-    return key
 
 
 def headers_for(spec: AnthropicSpec, key: str | None) -> dict[str, str]:
@@ -76,17 +66,9 @@ class AnthropicProvider(Provider):
         if self._client is None:
             self._client = self._open()
         body = request_body(self.spec, messages, params)
-        try:
-            status, headers, raw = await self._client.post("/v1/messages", orjson.dumps(body))
-        except ConnectFailed as exc:
-            if not self._ever_connected:
-                raise TeacherError(f"{self._label}: cannot connect to {self._base} ({exc.strerror or exc}).\n"
-                                   "Is base_url right (the API root, e.g. https://api.anthropic.com)?") from None
-            raise RetryableError(f"{self._label}: connection failed: {exc.strerror or exc}") from None
-        except asyncio.TimeoutError:
-            raise RetryableError(f"{self._label}: no answer within {self.spec.timeout:g}s (timeout)") from None
-        except (Disconnected, ConnectionError, OSError) as exc:
-            raise RetryableError(f"{self._label}: connection dropped: {exc}") from None
+        first = None if self._ever_connected else "Is base_url right (the API root, e.g. https://api.anthropic.com)?"
+        status, headers, raw = await post(self._client, "/v1/messages", orjson.dumps(body), label=self._label,
+                                          timeout=self.spec.timeout, base=self._base, first=first)
         self._ever_connected = True
         if status != 200:
             raise error_for(status, raw.decode("utf-8", "replace"), body, label=self._label,

@@ -1,4 +1,4 @@
-"""Turning an HTTP status from an OpenAI-compatible server into what the engine should do.
+"""Turning an HTTP status from an OpenAI-compatible server, or a failed connection, into what the engine should do.
 
 Retry: 408, 409, 429, 5xx (Retry-After honoured). Stop the run with a message saying what to fix:
 400 (usually the prompt is too long for the model's context), 401/403 (key), 404 (model or URL), 422.
@@ -9,6 +9,8 @@ bearer tokens and keys masked, cut to 300 characters.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from distill.errors import RetryableError, TeacherError
 from distill.redact import clean_text
@@ -29,6 +31,29 @@ def parse_retry_after(value: str | None) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+async def post(client: Any, path: str, payload: bytes, *, label: str, timeout: float | None = None,
+               base: str = "", first: str | None = None) -> tuple[int, Any, bytes]:
+    """`client.post(path, payload)` (http1 or aiohttp, on `base`) with transport failures turned into what the
+    engine does: a timeout, a dropped connection or a refused one are retried, except that `first` (given until
+    the endpoint has answered once: what to check) makes a refused connection stop the run, saying so."""
+    import asyncio
+
+    from distill.providers.http1 import ConnectFailed, Disconnected
+
+    try:
+        status, headers, raw = await client.post(path, payload)
+    except ConnectFailed as exc:
+        if first is not None:
+            raise TeacherError(f"{label}: cannot connect to {base} ({exc.strerror or exc}).\n{first}") from None
+        raise RetryableError(f"{label}: connection failed: {exc.strerror or exc}") from None
+    except asyncio.TimeoutError:
+        within = f" within {timeout:g}s" if timeout is not None else ""
+        raise RetryableError(f"{label}: no answer{within} (timeout)") from None
+    except (Disconnected, ConnectionError, OSError) as exc:
+        raise RetryableError(f"{label}: connection dropped: {exc}") from None
+    return status, headers, raw
 
 
 def error_for_status(status: int, body: str, *, label: str, retry_after: str | None = None) -> Exception:

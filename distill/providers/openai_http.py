@@ -9,28 +9,17 @@ uses `openai.AsyncOpenAI` (see `openai_sdk.py`).
 
 from __future__ import annotations
 
-import asyncio
-import os
 from typing import Any
 
-from distill.errors import InputError, RetryableError, TeacherError
+from distill.providers.api_key import api_key_for
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
-from distill.providers.http1 import ConnectFailed, Disconnected, HTTP1Client
-from distill.providers.http_errors import error_for_status
+from distill.providers.http1 import HTTP1Client
+from distill.providers.http_errors import error_for_status, post
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
 from distill.providers.options import OpenAISpec
 
 OPENAI_URL = "https://api.openai.com/v1"
-
-
-def api_key_for(spec: OpenAISpec) -> str | None:
-    """The key from the environment variable the spec names; required only for the hosted OpenAI API."""
-    key = os.environ.get(spec.api_key_env) or None
-    if key is None and spec.base_url is None:
-        raise InputError(f"teacher {spec.label()}: no API key. Set the environment variable {spec.api_key_env} "
-                         "(or name another one with `api_key_env`), or give a `base_url` for a local server.")
-    return key
 
 
 class OpenAIHTTPProvider(Provider):
@@ -66,18 +55,10 @@ class OpenAIHTTPProvider(Provider):
         for extra in (self.spec.extra_body, params.extra_body):
             if extra:
                 body.update(extra)
-        try:
-            status, headers, raw = await self._client.post("/chat/completions", orjson.dumps(body))
-        except ConnectFailed as exc:
-            if not self._ever_connected:
-                raise TeacherError(f"{self._label}: cannot connect to {self._base} ({exc.strerror or exc}).\n"
-                                   "Is the server running, and is base_url right (e.g. http://127.0.0.1:8000/v1)?"
-                                   ) from None
-            raise RetryableError(f"{self._label}: connection failed: {exc.strerror or exc}") from None
-        except asyncio.TimeoutError:
-            raise RetryableError(f"{self._label}: no answer within {self.spec.timeout:g}s (timeout)") from None
-        except (Disconnected, ConnectionError, OSError) as exc:
-            raise RetryableError(f"{self._label}: connection dropped: {exc}") from None
+        first = None if self._ever_connected else (
+            "Is the server running, and is base_url right (e.g. http://127.0.0.1:8000/v1)?")
+        status, headers, raw = await post(self._client, "/chat/completions", orjson.dumps(body), label=self._label,
+                                          timeout=self.spec.timeout, base=self._base, first=first)
         self._ever_connected = True
         if status != 200:
             text = raw.decode("utf-8", "replace")

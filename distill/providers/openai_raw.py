@@ -10,14 +10,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
 
 from distill.errors import RetryableError, TeacherError
 from distill.providers.base import Choice, Completion, GenerationParams, Message, Usage, chat_only
-from distill.providers.http_errors import error_for_status
+from distill.providers.http_errors import error_for_status, post
 from distill.providers.openai_reply import token_count
 from distill.providers.options import OpenAISpec
 
@@ -40,16 +39,7 @@ def _client(spec: OpenAISpec, key: str | None, base: str) -> Any:
 
 
 async def _post(client: Any, path: str, body: dict[str, Any], label: str) -> tuple[int, bytes]:
-    from distill.providers.http1 import ConnectFailed, Disconnected
-
-    try:
-        status, headers, raw = await client.post(path, orjson.dumps(body))
-    except ConnectFailed as exc:
-        raise RetryableError(f"{label}: connection failed: {exc.strerror or exc}") from None
-    except asyncio.TimeoutError:
-        raise RetryableError(f"{label}: no answer (timeout)") from None
-    except (Disconnected, ConnectionError, OSError) as exc:
-        raise RetryableError(f"{label}: connection dropped: {exc}") from None
+    status, headers, raw = await post(client, path, orjson.dumps(body), label=label)
     if status != 200 and status not in CHAT_ONLY_STATUSES:
         raise error_for_status(status, raw.decode("utf-8", "replace"), label=label,
                                retry_after=headers.get("retry-after"))
