@@ -1,7 +1,7 @@
 """Code of yours that a recipe YAML names: `package.module:attr` (importable) or `file.py:attr` (a file relative
 to the YAML), imported when first needed — a file's module once per process. A reference that cannot be
-followed (a missing file, a module that does not import, a syntax error, no such attribute, an attribute of the
-wrong kind) is an `InputError` (exit 2) that starts with where it was set (`r.yaml:1`, a key)."""
+followed (a missing file, a module that does not import or raises while imported, a syntax error, no such
+attribute, an attribute of the wrong kind) is an `InputError` (exit 2) that starts with where it was set (`r.yaml:1`, a key)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def load_reference(target: str, where: str, base: Path, prefix: str, accepts: Ca
         raise InputError(f"{where}: cannot import {module_name!r} ({exc})") from None
     except SyntaxError as exc:
         raise InputError(f"{where}: {exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:  # the module raised while it was imported (a NameError, a failed assert, ...)
+        from distill.run.recipe_errors import describe, raised_where
+
+        at = raised_where(exc, None)
+        raise InputError(f"{where}: importing {module_name!r} raised {describe(exc)}" + (f", at {at}" if at else "")
+                         ) from None
     found = getattr(module, attr, None)
     if not accepts(found):
         raise InputError(f"{where}: {target!r} is not {expected}")

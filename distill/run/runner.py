@@ -42,6 +42,7 @@ from distill.run.folder import RunFolder
 from distill.run.models import Models
 from distill.run.outcomes import Outcomes
 from distill.run.progress import Progress
+from distill.run.recipe_errors import RecipeError, recipe_failure
 from distill.run.space import disk_full, guarded, is_disk_full
 from distill.yaml_source import YamlSource
 
@@ -155,6 +156,9 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
     except KeyboardInterrupt:
         folder.release()
         raise Interrupted(folder.path) from None
+    except RecipeError:  # like Ctrl+C: the records written so far stay, the same command resumes
+        folder.release()
+        raise
     except BaseException as exc:
         _discard(folder, created)
         if is_disk_full(exc):  # e.g. writing the final files: a message, not a traceback
@@ -263,7 +267,13 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
         ctx = RunContext(config=cfg, models=models, outcomes=Outcomes(folder, bar, usage, models.gate),
                          executor=executor, fingerprint=run_fingerprint(cfg))
         bar.stages = ctx.stages
-        await guarded(cls(ctx, options).run(), folder.path, folder.pending_bytes)
+        try:
+            await guarded(cls(ctx, options).run(), folder.path, folder.pending_bytes)
+        except Exception as exc:  # a user's own recipe that raised: a paragraph saying where, not a traceback
+            failure = recipe_failure(cfg.recipe, cls, exc, folder.path)
+            if failure is None:
+                raise
+            raise failure from exc
         ctx.extra_manifest["executor"] = executor.describe()  # where the calls ran, how many each actor answered
     except BaseException:
         if models is not None:  # batch work ends first: nothing may write to the cache once it is closed
