@@ -24,6 +24,7 @@ OPENAI_URL = "https://api.openai.com/v1"
 
 class OpenAIHTTPProvider(Provider):
     kind = "openai"
+    spec: OpenAISpec
 
     def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)

@@ -43,8 +43,11 @@ def raised_where(exc: BaseException, cls: type | None) -> str | None:
         source = None
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if source is not None and Path(f.filename).resolve() == source]
-    frame = (own or frames or [None])[-1]
-    return None if frame is None else f"{frame.filename}:{frame.lineno} (in {frame.name})"
+    chosen = own or list(frames)
+    if not chosen:
+        return None
+    frame = chosen[-1]
+    return f"{frame.filename}:{frame.lineno} (in {frame.name})"
 
 
 def describe(exc: BaseException) -> str:
