@@ -3,6 +3,9 @@ run together, so the event loop never blocks and a GPU (or CPU) sees full batche
 
     worker = BatchWorker(run_batch, max_batch=8)
     result = await worker.submit(payload, group=key)   # payloads with the same group key share a batch
+
+A batch is the oldest waiting payload and up to `max_batch - 1` more of its group, in arrival order; payloads of
+other groups wait for the next batches (which collect their whole group too, not one payload at a time).
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ class BatchWorker:
             if first is _STOP:
                 return
             batch = [first]
+            waiting, held = held, []
+            for item in waiting:  # held back earlier (another group was being served): the oldest of this group
+                if item is not _STOP and item[0] == first[0] and len(batch) < self.max_batch:
+                    batch.append(item)
+                else:
+                    held.append(item)
             while len(batch) < self.max_batch:  # take what is waiting now; never wait for more
                 try:
                     item = self._queue.get_nowait()

@@ -132,6 +132,85 @@ options: {{min_words: 0, samples: 2}}
     assert manifest["teacher"]["kind"] == "transformers"
 
 
+def _chat(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def test_a_prompts_generated_text_does_not_depend_on_its_batch(tiny_lm):
+    """The same prompt, seed and params give the same text asked alone or among shorter and longer prompts that
+    share its batch, sampled or greedy: the local and ray executors group calls differently and must write the
+    same data."""
+    from distill.providers.base import GenerationParams
+    from distill.providers.options import TransformersSpec
+    from distill.providers.transformers_lm import TransformersProvider
+
+    provider = TransformersProvider(TransformersSpec(path=str(tiny_lm), batch_size=8))
+    batches: list[int] = []
+    inner = provider.worker.run_batch
+    provider.worker.run_batch = lambda batch: batches.append(len(batch)) or inner(batch)
+    x = _chat("Question 3: what is 3 plus 4?")
+    mates = [_chat("Hi"), _chat("Question 3: what is 3 plus 4? The answer is 7."), _chat("bread"),
+             _chat("Question 12: what is 12 plus 13? The answer is 25. " * 5), _chat("the sea " * 9)]
+    sampled = GenerationParams(max_tokens=16, temperature=0.9, top_p=0.95, seed=7, n=2)
+    greedy = GenerationParams(max_tokens=16, temperature=0, seed=7)
+
+    async def texts(prompts, params):
+        done = await asyncio.gather(*(provider.complete(m, params) for m in prompts))
+        return [[c.text for c in completion.choices] for completion in done]
+
+    for params in (sampled, greedy):
+        alone = asyncio.run(texts([x], params))[0]
+        for together in (mates[:2] + [x], [x] + mates, mates[::-1] + [x, x]):
+            batches.clear()
+            assert asyncio.run(texts(together, params))[together.index(x)] == alone, params
+            assert max(batches) > 1  # x did share a batch
+    first, second = asyncio.run(texts([x], sampled))[0]
+    assert first != second  # the samples are samples, each from its own stream
+    assert asyncio.run(texts([x], sampled.merged(seed=8)))[0][0] != first
+    asyncio.run(provider.close())
+
+
+def test_a_prompt_too_long_for_the_context_is_refused_alone(tiny_lm):
+    from distill.providers.base import GenerationParams
+    from distill.providers.openai_refusals import Refused
+    from distill.providers.options import TransformersSpec
+    from distill.providers.transformers_lm import TransformersProvider
+
+    provider = TransformersProvider(TransformersSpec(path=str(tiny_lm), batch_size=8))
+    params = GenerationParams(max_tokens=8, temperature=0.7, seed=1)
+    x, huge = _chat("Question 5: what is 5 plus 6?"), _chat("the sky and the sea " * 200)
+
+    async def both():
+        return await asyncio.gather(provider.complete(huge, params), provider.complete(x, params),
+                                    return_exceptions=True)
+
+    refused, answered = asyncio.run(both())
+    assert isinstance(refused, Refused) and refused.field == "context_length"
+    assert answered.choices[0].text == asyncio.run(provider.complete(x, params)).choices[0].text
+    asyncio.run(provider.close())
+
+
+def test_batch_size_does_not_change_the_dataset(tmp_path, tiny_lm):
+    """A user-visible check of the above: `batch_size: 1` and `batch_size: 8` write the same records."""
+    lines = ["Hi", "Question 4: what is 4 plus 5?", "A short reply about the sky, the sea, bread and trains. " * 4,
+             "Question 40: what is 40 plus 41? The answer is 81.", "bread", "the sea " * 12]
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": t}) + "\n" for t in lines))
+    outputs = []
+    for size in (1, 8):
+        cfg = write(tmp_path / f"r{size}.yaml", f"""recipe: respond
+teacher: {{provider: transformers, path: {tiny_lm}, batch_size: {size}}}
+generation: {{max_tokens: 12, temperature: 0.8}}
+input: {{path: {inp}}}
+out: {tmp_path / f'run{size}'}
+options: {{min_words: 0, samples: 2}}
+""")
+        res = distill("run", str(cfg), "--no-progress")
+        assert res.returncode == 0, res.stderr
+        outputs.append([(tmp_path / f"run{size}" / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")])
+    assert sum(len(blob.splitlines()) for blob in outputs[0]) == 12  # 6 prompts x 2 samples
+    assert outputs[0] == outputs[1]
+
+
 @pytest.mark.slow
 def test_smollm2_gguf_through_transformers_judges_a_run(tmp_path, teacher_server):
     """The embedded SmolLM2 weights, loaded by transformers' GGUF loader, as the judge of a run."""
