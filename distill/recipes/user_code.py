@@ -1,7 +1,8 @@
 """Code of yours that a recipe YAML names: `package.module:attr` (importable) or `file.py:attr` (a file relative
 to the YAML), imported when first needed — a file's module once per process. A reference that cannot be
 followed (a missing file, a module that does not import or raises while imported, a syntax error, no such
-attribute, an attribute of the wrong kind) is an `InputError` (exit 2) that starts with where it was set (`r.yaml:1`, a key)."""
+attribute, an attribute of the wrong kind) is an `InputError` (exit 2) that starts with where it was set
+(`r.yaml:1`, a key)."""
 
 from __future__ import annotations
 
