@@ -4,6 +4,7 @@ every run's headline figures and plots that overlay the runs' distributions, in 
 from __future__ import annotations
 
 import json
+from functools import partial
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,8 @@ def _figures(names: list[str], built: list[Any]) -> list[str]:
     out = []
     for part in ("instructions", "responses"):
         series = [(n, a.lengths[part], c) for n, (_, a), c in zip(names, built, colours)]
-        out.append(plots.svg(lambda ax, s=series, p=part: plots.draw_hist(ax, s, f"{p.capitalize()}: length",
-                                                                          "tokens"), width=5.0, height=3.0))
+        out.append(plots.svg(partial(_hist, series=series, title=f"{part.capitalize()}: length"), width=5.0,
+                             height=3.0))
     series = [(n, r["self_similarity"]["to_rest"], c) for n, (r, _), c in zip(names, built, colours)
               if "to_rest" in r["self_similarity"]]
     if series:
@@ -78,8 +79,8 @@ def _figures(names: list[str], built: list[Any]) -> list[str]:
     for score in sorted({s for r, _ in built for s in r["scores"]}):
         series = [(n, {"edges": r["scores"][score]["edges"], "counts": r["scores"][score]["kept_counts"]}, c)
                   for n, (r, _), c in zip(names, built, colours) if score in r["scores"]]
-        out.append(plots.svg(lambda ax, s=series, t=score: plots.draw_binned(ax, s, f"{t} of kept records", "score"),
-                             width=5.0, height=3.0))
+        out.append(plots.svg(partial(_binned, series=series, title=f"{score} of kept records"), width=5.0,
+                             height=3.0))
     return out
 
 
@@ -101,3 +102,15 @@ def write(paths: list[Path], out: Path, opts: Options) -> dict[str, Any]:
     write_atomic(out / "compare.json", json.dumps(data, indent=1, ensure_ascii=False))
     write_atomic(out / "compare.html", page)
     return data
+
+
+def _hist(ax: Any, series: list[Any], title: str) -> None:
+    from distill.report import plots
+
+    plots.draw_hist(ax, series, title, "tokens")
+
+
+def _binned(ax: Any, series: list[Any], title: str) -> None:
+    from distill.report import plots
+
+    plots.draw_binned(ax, series, title, "score")

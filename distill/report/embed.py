@@ -65,7 +65,7 @@ class OpenAIEmbedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         import openai
 
-        out = []
+        out: list[Any] = []
         for start in range(0, len(texts), 256):
             try:
                 reply = self.client.embeddings.create(model=self.model, input=texts[start:start + 256])
@@ -110,7 +110,7 @@ class EmbeddingCache:
                 self.vectors = z["vectors"]
                 self.keys = {k.tobytes(): i for i, k in enumerate(z["keys"])}
         self.embedder: Any = None
-        self.stats = {"new": 0, "cached": 0, "seconds": 0.0, "load_seconds": 0.0, "model": spec}
+        self.stats: dict[str, Any] = {"new": 0, "cached": 0, "seconds": 0.0, "load_seconds": 0.0, "model": spec}
 
     def embed(self, texts: list[str]) -> np.ndarray:
         digests = [hashlib.sha1(t.encode("utf-8")).digest() for t in texts]
@@ -136,7 +136,8 @@ class EmbeddingCache:
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # digests as raw bytes rows: numpy's fixed-width "S" strings would drop trailing zero bytes
-        keys = np.frombuffer(b"".join(sorted(self.keys, key=self.keys.__getitem__)), dtype=np.uint8).reshape(-1, 20)
+        ordered = [d for d, _ in sorted(self.keys.items(), key=lambda kv: kv[1])]
+        keys = np.frombuffer(b"".join(ordered), dtype=np.uint8).reshape(-1, 20)
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez(tmp, keys=keys, vectors=self.vectors)
         tmp.replace(self.path)
