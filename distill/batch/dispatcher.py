@@ -203,8 +203,11 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 1.5, self.options.max_poll_seconds)
             if state.status == "failed":
-                note(f"{self.label} ({self.role}): batch {batch} failed as a whole ({state.error}); its "
-                     f"{len(keys)} requests go into the next batch")
+                spent = sum(1 for k in keys if self._attempts.get(k, 1) >= self.options.max_attempts)
+                fate = (f"{len(keys) - spent} go into the next batch" if spent < len(keys) else "none goes again")
+                note(f"{self.label} ({self.role}): batch {batch} failed as a whole ({state.error}); of its "
+                     f"{len(keys)} requests, {fate}" + (f" ({spent} were in {self.options.max_attempts} batches "
+                                                       "already: their calls fail)" if spent else ""))
                 self.store.settled(batch, keys, state="failed")
                 self._again(keys, BatchItemError("batch_failed", state.error or "", retry=True))
                 return None

@@ -69,3 +69,20 @@ def test_batches_submitted_before_a_fatal_error_are_kept_and_collected_by_the_sa
     assert len(stats["uploads"]) == 12 and set(stats["uploads"].values()) == {1}  # none was uploaded twice
     assert stats["batches"] == 4  # nor made a batch twice
     assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 12
+
+
+def test_a_batch_that_fails_as_a_whole_every_time_says_when_its_requests_are_given_up(tmp_path):
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Task {i}"}) + "\n" for i in range(3)))
+    batch = FAST.replace("}", ", max_attempts: 2}")
+    with OpenAIBatchServer(batch={"polls": 1, "fail_batches": 10}) as server:
+        cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: openai, model: teacher-m, base_url: {server.url}, batch: {batch}}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+""")
+        res = distill("run", str(cfg), "--no-progress")
+        assert server.batch_stats()["sizes"] == [3, 3]
+    assert res.returncode == 1 and clean(res.stderr), res.stderr
+    assert res.stderr.count("of its 3 requests, 3 go into the next batch") == 1
+    assert "of its 3 requests, none goes again (3 were in 2 batches already: their calls fail)" in res.stderr
+    assert len(read_jsonl(tmp_path / "run" / "failed.jsonl")) == 3
