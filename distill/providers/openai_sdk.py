@@ -18,6 +18,7 @@ from distill.providers.options import OpenAISpec
 
 class OpenAISDKProvider(Provider):
     kind = "openai"
+    spec: OpenAISpec
 
     def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)
