@@ -60,6 +60,10 @@ class Executor(Protocol):
         """The in-process reward model (`reward: {provider: transformers, ...}`) that scores conversations:
         `await scorer.score(messages) -> {name: value}`, with an `identity` for cache keys."""
 
+    async def release(self, spec: ProviderSpec) -> None:
+        """Close and forget the provider made for `spec` (an in-process model's memory is freed: self_improve
+        drops each checkpoint's student once the next one serves); asking for `spec` again makes it anew."""
+
     async def run(self, items: Iterable[T], step: Callable[[T], Awaitable[None]], width: int,
                   fast: Callable[[T], bool] | None = None) -> None:
         """Run `step` over `items`, at most `width` at a time; `fast(item)` may finish one synchronously."""

@@ -18,6 +18,7 @@ class LocalExecutor:
         self.spec = spec or ExecutorSpec()
         self._providers: dict[str, Provider] = {}
         self._scorers: dict[str, Any] = {}
+        self._released: list[dict[str, Any]] = []  # what released providers did, for describe()
 
     async def start(self) -> None:
         pass
@@ -30,6 +31,14 @@ class LocalExecutor:
         if found is None:
             found = self._providers[key] = await self._make(spec)
         return found
+
+    async def release(self, spec: ProviderSpec) -> None:
+        provider = self._providers.pop(spec.model_dump_json(), None)
+        if provider is not None:
+            describe = getattr(provider, "describe", None)  # a Ray pool's figures stay in the manifest
+            if describe is not None:
+                self._released.append(describe())
+            await provider.close()
 
     async def _make(self, spec: ProviderSpec) -> Provider:
         from distill.providers.registry import create_provider

@@ -118,7 +118,8 @@ class RayExecutor(LocalExecutor):
             ray.kill(actor, no_restart=True)
 
     def describe(self) -> dict[str, Any]:
-        pools = [p.describe() for p in [*self._providers.values(), *self._scorers.values()] if hasattr(p, "describe")]
+        live = [p.describe() for p in [*self._providers.values(), *self._scorers.values()] if hasattr(p, "describe")]
+        pools = self._released + live
         return {"kind": "ray", "address": self.spec.address, "pools": pools}
 
     async def close(self) -> None:

@@ -138,7 +138,10 @@ class SelfImprove(Recipe):
                                                ctx.seed + n)
                 entry["train"] = {**done["train"], "reused": done["reused"]}
                 entry["checkpoint"], entry["checkpoint_sha256"] = str(model_dir), done["sha256"]
+                previous = student
                 student, source = await self._student(model_dir, done["sha256"]), str(model_dir)
+                if previous is not ctx.teacher:  # the last checkpoint's model: nothing samples from it again
+                    await ctx.executor.release(previous.spec)
             if held:
                 entry["eval"], _ = await self._evaluate(student, held, base_answers)
                 self._say(n, _eval_line(entry["eval"]))

@@ -256,3 +256,24 @@ def test_training_leaves_no_model_behind(tiny_lm, tmp_path):
     finally:
         gc.enable()
     assert after == before
+
+
+def test_each_checkpoint_student_is_released_once_the_next_one_serves(tiny_lm, tmp_path, monkeypatch):
+    """Two iterations make two checkpoint students; the first is closed and dropped as soon as the second is
+    loaded, so an N-iteration run holds the configured student and one checkpoint, not N models."""
+    from distill.config import load_config
+    from distill.executors.local import LocalExecutor
+    from distill.run.runner import execute
+
+    held_at_close: list[list[str]] = []
+    original = LocalExecutor.close
+
+    async def close(self):  # what the executor still holds when the run ends
+        held_at_close.append(sorted(json.loads(k)["model"] or "" for k in self._providers))
+        await original(self)
+
+    monkeypatch.setattr(LocalExecutor, "close", close)
+    execute(load_config(_recipe(tmp_path, tiny_lm, tmp_path / "out"))[0], progress=False)
+    assert len(held_at_close) == 1
+    models = held_at_close[0]
+    assert len(models) == 2 and sum(m.startswith("self_improve@") for m in models) == 1, models
