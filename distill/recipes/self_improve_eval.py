@@ -15,7 +15,6 @@ sides swap."""
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,9 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.engine.teacher import CallFailed, Teacher
 from distill.io.inputs import InputRow
 from distill.prompts import render
+from distill.quality.replies import Unparseable, parse_winner
 from distill.recipes.self_improve_verify import Verifier, wilson
-
-WINNER = re.compile(r"winner\s*[:=]?\s*\**\s*(A|B|tie)\b", re.IGNORECASE)
 
 
 class EvalOptions(BaseModel):
@@ -38,8 +36,12 @@ class EvalOptions(BaseModel):
 
 
 def winner(reply: str) -> str | None:
-    found = WINNER.findall(reply)
-    return found[-1].lower() if found else None
+    """"a", "b" or "tie" from the judge's reply, read by the quality gate's pairwise parser (JSON, "Winner: X",
+    [[X]]; chatty, markdown and oversized replies covered by tests/reply_styles), or None when it names none."""
+    try:
+        return parse_winner(reply)[0].lower()
+    except Unparseable:
+        return None
 
 
 async def answers(teacher: Teacher, prompts: list[list[dict[str, str]]], max_tokens: int | None
