@@ -26,11 +26,8 @@ class LocalExecutor:
     async def provider(self, spec: ProviderSpec) -> Provider:
         """One provider per distinct spec: a teacher and an answering teacher with the same spec share it (one
         model in memory for an in-process model)."""
-        key = spec.model_dump_json()
-        found = self._providers.get(key)
-        if found is None:
-            found = self._providers[key] = await self._make(spec)
-        return found
+        provider: Provider = await _one_per_spec(self._providers, spec, self._make)
+        return provider
 
     async def release(self, spec: ProviderSpec) -> None:
         provider = self._providers.pop(spec.model_dump_json(), None)
@@ -47,11 +44,7 @@ class LocalExecutor:
 
     async def scorer(self, spec: ProviderSpec) -> Any:
         """One reward model per distinct spec, loaded in this process."""
-        key = spec.model_dump_json()
-        found = self._scorers.get(key)
-        if found is None:
-            found = self._scorers[key] = await self._make_scorer(spec)
-        return found
+        return await _one_per_spec(self._scorers, spec, self._make_scorer)
 
     async def _make_scorer(self, spec: ProviderSpec) -> Any:
         from distill.quality.reward_transformers import TransformersReward
@@ -70,3 +63,12 @@ class LocalExecutor:
         self._scorers = {}
         for provider in providers:
             await provider.close()
+
+
+async def _one_per_spec(made: dict[str, Any], spec: ProviderSpec,
+                        make: Callable[[ProviderSpec], Awaitable[Any]]) -> Any:
+    """What `make` built for `spec` before, or builds now and keeps."""
+    key = spec.model_dump_json()
+    if key not in made:
+        made[key] = await make(spec)
+    return made[key]
