@@ -38,3 +38,22 @@ class RetryableError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+
+
+class NativeCrash(TeacherError):
+    """An in-process model's native code died (SIGSEGV, SIGILL, the OOM killer's SIGKILL) in its worker process.
+
+    Like Ctrl+C, it keeps the run folder resumable; the runner adds where the answers are kept (`in_folder`)."""
+
+    def __init__(self, message: str, advice: str = "") -> None:
+        super().__init__(message, advice)
+        self.message, self.advice = message, advice
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.advice}".strip()
+
+    def in_folder(self, folder: object) -> NativeCrash:
+        return NativeCrash(f"{self.message} The run stopped: every answer received so far is kept in "
+                           f"{folder}/cache.sqlite and the records written so far in {folder}/*.jsonl.partial; run "
+                           "the same command again to resume (answers already received are not requested again).",
+                           self.advice)

@@ -27,7 +27,7 @@ from distill.engine.cache import CallCache
 from distill.engine.prices import price_info, with_price
 from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
-from distill.errors import InputError
+from distill.errors import InputError, NativeCrash
 from distill.executors import create_executor
 from distill.executors.base import Executor
 from distill.io.inputs import Inputs
@@ -159,6 +159,9 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
     except RecipeError:  # like Ctrl+C: the records written so far stay, the same command resumes
         folder.release()
         raise
+    except NativeCrash as exc:  # an in-process model's worker died: likewise, and the message says where
+        folder.release()
+        raise exc.in_folder(folder.path) from None
     except BaseException as exc:
         _discard(folder, created)
         if is_disk_full(exc):  # e.g. writing the final files: a message, not a traceback
