@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -221,7 +222,7 @@ def _render(llm: Any, messages: list[dict[str, Any]]) -> str | None:
         return None
     bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
     eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace")
-    return str(Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=messages).prompt)
+    return str(Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=messages).prompt)  # type: ignore[arg-type]
 
 
 def _threads(llm: Any) -> int:
@@ -229,7 +230,7 @@ def _threads(llm: Any) -> int:
     return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else -1
 
 
-_OPS = {"chat": _chat, "raw": _raw, "render": _render, "threads": _threads}
+_OPS: dict[str, Callable[..., Any]] = {"chat": _chat, "raw": _raw, "render": _render, "threads": _threads}
 
 
 def main(argv: list[str]) -> None:
