@@ -30,7 +30,7 @@ def handle(args: argparse.Namespace) -> int:
     from distill.taxonomy.validate import load_taxonomy
 
     files_root = args.files_root or args.root.absolute().parent
-    policy = PathPolicy(files_root, widen="give a wider --files-root DIR")
+    policy = PathPolicy(files_root, named_by="--files-root", widen="give a wider --files-root DIR")
     leaves = load_taxonomy(args.root, policy, named_by="taxonomy validate")
     for leaf in leaves:
         n = len(leaf.seeds) if leaf.seeds else sum(len(k.qa) for k in leaf.knowledge)

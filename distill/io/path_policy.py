@@ -38,13 +38,15 @@ class Found:
 
 
 class PathPolicy:
-    def __init__(self, root: Path, *, widen: str = "set `files_root:` in the recipe (or --set files_root=DIR)"):
-        """`widen` tells a refused user how to choose a wider root, e.g. the setting or the flag that sets it."""
+    def __init__(self, root: Path, *, named_by: str = "files_root",
+                 widen: str = "set `files_root:` in the recipe (or --set files_root=DIR)"):
+        """`named_by` is the setting that chose `root` (for its own errors); `widen` tells a refused user how to
+        choose a wider root."""
         real = Path(os.path.realpath(root))
         if _never(real):
-            raise InputError(f"files root {root}: distill never reads under /proc, /dev or /sys")
+            raise InputError(f"{named_by}: {root}: distill never reads under /proc, /dev or /sys")
         if not real.is_dir():
-            raise InputError(f"files root {root}: not a folder")
+            raise InputError(f"{named_by}: {root} is not a folder")
         self.root = real
         self.widen = widen
 

@@ -94,3 +94,8 @@ def _capture(out: list[BaseException], read, path: Path) -> None:
         read(path, "document")
     except BaseException as exc:  # handed to the test thread
         out.append(exc)
+
+
+def test_a_root_that_is_not_a_folder_names_the_setting(tmp_path):
+    with pytest.raises(InputError, match=r"^files_root: .*nope is not a folder"):
+        PathPolicy(tmp_path / "nope")
