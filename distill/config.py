@@ -18,6 +18,7 @@ from pydantic import (
 
 from distill.errors import InputError
 from distill.executors.base import ExecutorSpec
+from distill.io.path_policy import PathPolicy
 from distill.providers.base import GenerationParams
 from distill.providers.options import LocalSpec
 from distill.providers.spec import ProviderSpec, provider_spec, short_form
@@ -103,11 +104,21 @@ class RunConfig(BaseModel):
     keep_reasoning: bool = Field(False, description="keep a reasoning model's thinking behind each answer (a <think> "
                                  "block or the server's reasoning field) in the record's meta.reasoning; it is "
                                  "always removed from the text a recipe reads")
+    files_root: str | None = Field(None, description=(
+        "the folder that the files a recipe's options name (a lab taxonomy, knowledge_qa documents) and every "
+        "file a taxonomy names (its qna.yaml leaves, their documents) must lead inside, after `..` and symlinks; "
+        "relative to the recipe file; default: the recipe file's folder. /proc, /dev and /sys are never read, "
+        "whatever it says. `input:` is not bound by it"))
     _base: Path = PrivateAttr(default_factory=Path.cwd)
 
     def resolve(self, value: str) -> Path:
         """A file named in the recipe, relative to the recipe file."""
         return Path(resolve_path(value, self._base))
+
+    def path_policy(self) -> PathPolicy:
+        """The files root (`files_root`, or the recipe file's folder) as the policy every such read goes through."""
+        root = self._base / Path(self.files_root).expanduser() if self.files_root else self._base
+        return PathPolicy(root)
 
     _check_teacher = field_validator("teacher", "judge", "answer_teacher", "reward", mode="before")(_provider)
 

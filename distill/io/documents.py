@@ -1,5 +1,5 @@
 """User documents for grounded generation: a folder (or file) of markdown and plain text, read in a stable
-order, and split into chunks on their structure (`chunking.py`)."""
+order through the path policy (`path_policy.py`), and split into chunks on their structure (`chunking.py`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from distill.errors import InputError
 from distill.io.chunking import chunk_text
+from distill.io.path_policy import PathPolicy
 
 SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -19,20 +20,24 @@ class Chunk:
     text: str
 
 
-def read_documents(path: Path) -> list[tuple[str, str]]:
-    if not path.exists():
-        raise InputError(f"documents: {path} does not exist")
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
+def read_documents(path: Path, policy: PathPolicy, named_by: str = "documents") -> list[tuple[str, str]]:
+    """(name, text) of the non-empty document files at `path` (a file, or a folder's markdown and text files sorted
+    by name), each read through `policy`: the folder and every file must lead inside its root."""
+    real = policy.contained(path, named_by)
+    if not real.exists():
+        raise InputError(f"{named_by}: {path} does not exist")
+    if real.is_dir():
+        files = [(f.name, f.path) for f in policy.files_under(path, named_by,
+                                                               lambda name: Path(name).suffix.lower() in SUFFIXES)]
+    else:
+        files = [(path.name, path)]
     if not files:
-        raise InputError(f"documents: no {', '.join(SUFFIXES)} files under {path}")
+        raise InputError(f"{named_by}: no {', '.join(SUFFIXES)} files under {path}")
     out = []
-    for f in files:
-        try:
-            text = f.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{f}: cannot read as UTF-8 text ({exc})") from None
+    for name, f in files:
+        text = policy.read_text(f, named_by)
         if text.strip():
-            out.append((str(f.relative_to(path)) if path.is_dir() else f.name, text))
+            out.append((name, text))
     if not out:
         raise InputError(f"documents: every file under {path} is empty")
     return out

@@ -75,7 +75,7 @@ class KnowledgeQA(Recipe):
                 raise InputError(f"options.generation.max_tokens leaves no room for a document chunk in the "
                                  f"teacher's {context}-token context")
             size = min(size, room)
-        docs = read_documents(cfg.resolve(opts.documents))
+        docs = read_documents(cfg.resolve(opts.documents), cfg.path_policy(), "options.documents")
         chunks = [c for doc, text in docs for c in chunk_words(doc, text, size, min(opts.overlap_words, size // 2))]
         return chunks[: cfg.num] if cfg.num else chunks
 

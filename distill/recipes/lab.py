@@ -93,8 +93,12 @@ class Lab(Recipe):
     Options: ClassVar[type[BaseModel]] = LabOptions
     options: LabOptions
 
+    def _leaves(self, cfg: Any) -> list[Leaf]:
+        """The taxonomy's leaves, every file read inside the config's files root (`RunConfig.path_policy`)."""
+        return load_taxonomy(cfg.resolve(self.options.taxonomy), cfg.path_policy(), named_by="options.taxonomy")
+
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
-        leaves = load_taxonomy(cfg.resolve(self.options.taxonomy))
+        leaves = self._leaves(cfg)
         out = []
         for leaf in leaves[:limit]:
             if leaf.kind == "freeform":
@@ -108,7 +112,7 @@ class Lab(Recipe):
         `questions_per_context`) questions per seed, each judged, answered and judged again; knowledge asks for
         `pairs_per_chunk` pairs per (chunk, seed context), each checked by three judges."""
         o, out = self.options, Estimate(about=True, basis="every question the prompts ask for is listed and new")
-        for leaf in load_taxonomy(cfg.resolve(o.taxonomy)):
+        for leaf in self._leaves(cfg):
             if leaf.kind == "knowledge":
                 examples = min(len(leaf.knowledge), o.max_seeds_per_leaf or len(leaf.knowledge))
                 chunks = sum(len(chunk_words(name, text, o.chunk_words, 0)) for name, text in leaf.documents)
@@ -129,7 +133,7 @@ class Lab(Recipe):
 
     async def run(self) -> None:
         ctx = self.ctx
-        self.leaves = load_taxonomy(ctx.config.resolve(self.options.taxonomy))
+        self.leaves = self._leaves(ctx.config)
         self.judge = ctx.judge or ctx.teacher
         jobs: list[tuple[Any, ...]] = []
         for li, leaf in enumerate(self.leaves):  # one job per leaf: duplicates are dropped across the whole leaf

@@ -1,50 +1,74 @@
 """Knowledge documents named by a leaf's `document: {repo, commit, patterns}` — from a local folder or a local git
-repository at a commit. Never from the network: a URL is an error that says to clone it first."""
+repository at a commit, inside the path policy's root (`distill/io/path_policy.py`). Never from the network: a URL
+is an error that says to clone it first.
+
+A folder's files are read through the policy: `repo` (absolute, relative to the leaf, with `..` or through
+symlinks) must lead inside the root, and so must every matching file. A git repository must be a plain clone whose
+`.git` and every symlink in it stay inside the root (no `.git` file pointing elsewhere, no `commondir`, no object
+alternates), and git runs on it with the caller's GIT_* variables removed and the revision refused if it could be
+read as an option."""
 
 from __future__ import annotations
 
 import fnmatch
+import os
+import re
 import subprocess
 from pathlib import Path
+
+from distill.io.path_policy import PathPolicy
+
+REVISION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./^~@{}-]*")
+LINKED_STORES = ("commondir", "objects/info/alternates", "objects/info/http-alternates")
 
 
 class DocumentError(Exception):
     pass
 
 
-def resolve_documents(repo: str, commit: str | None, patterns: list[str], base: Path) -> list[tuple[str, str]]:
+def resolve_documents(repo: str, commit: str | None, patterns: list[str], base: Path,
+                      policy: PathPolicy) -> list[tuple[str, str]]:
+    """(name relative to `repo`, text) for each file matching `patterns`, sorted by name; `base` is the leaf's
+    folder. A path the policy refuses is an InputError; any other problem a DocumentError."""
     if "://" in repo or repo.startswith("git@"):
         raise DocumentError(f"document.repo {repo!r} is remote; distill never downloads: clone it and give the "
                             "local path")
-    root = (base / repo).resolve() if not Path(repo).is_absolute() else Path(repo)
-    if not root.is_dir():
-        raise DocumentError(f"document.repo {repo!r}: no such folder ({root})")
-    if commit and (root / ".git").exists():
-        return _from_git(root, commit, patterns)
-    if commit and not (root / ".git").exists():
-        raise DocumentError(f"document.commit is set but {root} is not a git repository")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
-    chosen = [p for p in files if any(fnmatch.fnmatch(str(p.relative_to(root)), pat) for pat in patterns)]
+    folder = base / Path(repo).expanduser()
+    real = policy.contained(folder, "document.repo")
+    if not real.is_dir():
+        raise DocumentError(f"document.repo {repo!r}: no such folder ({folder})")
+    if commit and (folder / ".git").exists():
+        return _from_git(folder, commit, patterns, policy)
+    if commit:
+        raise DocumentError(f"document.commit is set but {folder} is not a git repository")
+    chosen = policy.files_under(folder, "document", lambda name: any(fnmatch.fnmatch(name, p) for p in patterns))
     if not chosen:
-        raise DocumentError(f"document.patterns {patterns} match no file under {root}")
-    out = []
-    for p in chosen:
-        try:
-            out.append((str(p.relative_to(root)), p.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DocumentError(f"document {p}: cannot read as UTF-8 text ({exc})") from None
-    return out
+        raise DocumentError(f"document.patterns {patterns} match no file under {folder}")
+    return [(f.name, policy.read_text(f.path, "document")) for f in chosen]
 
 
-def _from_git(root: Path, commit: str, patterns: list[str]) -> list[tuple[str, str]]:
+def _from_git(folder: Path, commit: str, patterns: list[str], policy: PathPolicy) -> list[tuple[str, str]]:
+    if not REVISION.fullmatch(commit):
+        raise DocumentError(f"document.commit {commit!r} is not a commit or ref name")
+    git_dir = folder / ".git"
+    if not policy.contained(git_dir, "document.repo .git").is_dir():
+        raise DocumentError(f"{git_dir} is a file pointing at another git folder (a linked worktree or submodule);"
+                            " give a plain clone")
+    for linked in LINKED_STORES:
+        if (git_dir / linked).exists():
+            raise DocumentError(f"{git_dir / linked}: the repository reads objects from elsewhere; give a plain "
+                                "clone")
+    policy.symlinks_stay_inside(git_dir, "document.repo .git")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
     def git(*args: str) -> str:
-        res = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+        res = subprocess.run(["git", f"--git-dir={git_dir}", *args], capture_output=True, text=True, env=env)
         if res.returncode != 0:
-            raise DocumentError(f"git {' '.join(args)} in {root}: {res.stderr.strip() or 'failed'}")
+            raise DocumentError(f"git {' '.join(args)} in {folder}: {res.stderr.strip() or 'failed'}")
         return res.stdout
 
     names = [n for n in git("ls-tree", "-r", "--name-only", commit).splitlines()
              if any(fnmatch.fnmatch(n, pat) for pat in patterns)]
     if not names:
-        raise DocumentError(f"document.patterns {patterns} match no file at commit {commit} of {root}")
+        raise DocumentError(f"document.patterns {patterns} match no file at commit {commit} of {folder}")
     return [(n, git("show", f"{commit}:{n}")) for n in sorted(names)]

@@ -10,11 +10,13 @@ empty_taxonomy.
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 from typing import Any
 
 
 from distill.errors import InputError
+from distill.io.path_policy import PathPolicy
 from distill.taxonomy.documents import DocumentError, resolve_documents
 from distill.taxonomy.model import KnowledgeSeed, Leaf, SeedQA
 from distill.yaml_source import YamlSource
@@ -44,18 +46,25 @@ class _Leaf:
         return value.strip()
 
 
-def load_taxonomy(root: Path, *, resolve_docs: bool = True) -> list[Leaf]:
-    """All valid leaves under `root`, or InputError listing every problem found."""
-    if not root.is_dir():
-        raise InputError(f"taxonomy: {root} is not a folder")
+def load_taxonomy(root: Path, policy: PathPolicy, *, named_by: str = "taxonomy",
+                  resolve_docs: bool = True) -> list[Leaf]:
+    """All valid leaves under `root`, or InputError listing every problem found. Every file read — the leaves and
+    their documents — is read through `policy`: the taxonomy folder (`named_by` names the key or argument that
+    gave it), each qna.yaml and each document must lead inside its root."""
+    if not policy.contained(root, named_by).is_dir():
+        raise InputError(f"{named_by}: {root} is not a folder")
     errors: list[str] = []
     leaves: list[Leaf] = []
-    files = sorted(p for p in root.rglob("qna.yaml") if p.relative_to(root).parts[0] in TOP)
-    for stray in sorted(root.rglob("qna.y*ml")):
-        if stray.name != "qna.yaml":
-            errors.append(f"{stray}: file_name: leaves must be named exactly qna.yaml")
+    try:
+        found = policy.files_under(root, named_by, lambda name: fnmatch.fnmatch(name.rsplit("/", 1)[-1], "qna.y*ml"))
+    except InputError as exc:
+        raise InputError(f"taxonomy {root}: {exc}") from None
+    files = [f.path for f in found if f.path.name == "qna.yaml" and f.path.relative_to(root).parts[0] in TOP]
+    for stray in found:
+        if stray.path.name != "qna.yaml":
+            errors.append(f"{stray.path}: file_name: leaves must be named exactly qna.yaml")
     for f in files:
-        leaf = _leaf(root, f, errors, resolve_docs)
+        leaf = _leaf(root, f, errors, resolve_docs, policy)
         if leaf is not None:
             leaves.append(leaf)
     seen: dict[tuple[str, ...], str] = {}
@@ -71,7 +80,7 @@ def load_taxonomy(root: Path, *, resolve_docs: bool = True) -> list[Leaf]:
     return leaves
 
 
-def _leaf(root: Path, f: Path, errors: list[str], resolve_docs: bool) -> Leaf | None:
+def _leaf(root: Path, f: Path, errors: list[str], resolve_docs: bool, policy: PathPolicy) -> Leaf | None:
     before = len(errors)
     try:
         src = YamlSource.load(f)
@@ -109,8 +118,9 @@ def _leaf(root: Path, f: Path, errors: list[str], resolve_docs: bool) -> Leaf | 
             v.err(("document",), "required", "`document` needs `repo` and `patterns` (and `commit` for a git repo)")
         elif resolve_docs and len(errors) == before:
             try:
-                leaf.documents = resolve_documents(doc["repo"], doc.get("commit"), list(doc["patterns"]), f.parent)
-            except DocumentError as exc:
+                leaf.documents = resolve_documents(doc["repo"], doc.get("commit"), list(doc["patterns"]), f.parent,
+                                                   policy)
+            except (DocumentError, InputError) as exc:
                 v.err(("document",), "document", str(exc))
     else:
         leaf.task = v.text(data, "task_description", ()) or ""

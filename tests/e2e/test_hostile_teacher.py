@@ -29,7 +29,8 @@ options: {{seeds: {DATA / 'self_instruct_seeds.jsonl'}, patience: 3, in_flight: 
 num: 3
 options: {{rounds: 2}}""",
     "lab": f"""options: {{taxonomy: {ROOT / 'recipes' / 'taxonomy'}, questions_per_seed: 2, contexts_per_seed: 1,
-  questions_per_context: 2, max_seeds_per_leaf: 1, chunk_words: 100, pairs_per_chunk: 2}}""",
+  questions_per_context: 2, max_seeds_per_leaf: 1, chunk_words: 100, pairs_per_chunk: 2}}
+files_root: {ROOT / 'recipes'}""",
     "math_qa": f"""input: {{path: {DATA / 'math_problems.jsonl'}, field: problem, input_field: null}}
 num: 6
 options: {{samples: 4, min_solution_chars: 60, augment: 1}}""",
@@ -37,7 +38,8 @@ options: {{samples: 4, min_solution_chars: 60, augment: 1}}""",
 num: 3
 options: {{math_samples: 3}}""",
     "magpie": """options: {count: 4}""",
-    "knowledge_qa": f"""options: {{documents: {DATA / 'docs'}, chunk_words: 100, overlap_words: 20, pairs_per_chunk: 3}}""",
+    "knowledge_qa": f"""options: {{documents: {DATA / 'docs'}, chunk_words: 100, overlap_words: 20, pairs_per_chunk: 3}}
+files_root: {DATA}""",
 }
 
 

@@ -83,6 +83,7 @@ def _knowledge(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
     return scripted.KNOWLEDGE_RULES, f"""recipe: knowledge_qa
 teacher: {{provider: openai, model: m, base_url: {url}}}
 options: {{documents: {ROOT / 'recipes' / 'data' / 'docs'}, chunk_words: 60, overlap_words: 10}}
+files_root: {ROOT / 'recipes'}
 """
 
 

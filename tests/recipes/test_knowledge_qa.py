@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from collections import Counter
 
 import pytest
@@ -52,7 +53,7 @@ options:
 
 def test_knowledge_qa_filters_against_a_scripted_teacher(tmp_path, teacher_server):
     teacher_server.configure(rules=KNOWLEDGE_RULES)
-    docs = ROOT / "recipes" / "data" / "docs"
+    docs = shutil.copytree(ROOT / "recipes" / "data" / "docs", tmp_path / "docs")
     res = distill("run", str(_cfg(tmp_path, teacher_server.url, docs)), "--no-progress")
     assert res.returncode == 0, res.stderr
     out = tmp_path / "run"
@@ -78,8 +79,9 @@ def test_knowledge_qa_filters_against_a_scripted_teacher(tmp_path, teacher_serve
 
 def test_quote_requirement_and_raft_context(tmp_path, teacher_server):
     teacher_server.configure(rules=KNOWLEDGE_RULES)
-    docs = ROOT / "recipes" / "data" / "docs" / "solar_cooker.md"
-    cfg = _cfg(tmp_path, teacher_server.url, docs, "  require_quote: true\n  raft: {p: 1.0, distractors: 2}\n")
+    docs = ROOT / "recipes" / "data" / "docs" / "solar_cooker.md"  # outside tmp_path: allowed by files_root
+    cfg = _cfg(tmp_path, teacher_server.url, docs, "  require_quote: true\n  raft: {p: 1.0, distractors: 2}\n"
+               f"files_root: {ROOT / 'recipes'}\n")
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
     out = tmp_path / "run"
@@ -111,11 +113,11 @@ def test_knowledge_qa_on_the_embedded_teacher(tmp_path):
 
 def test_the_same_seed_gives_the_same_dataset_whatever_order_replies_arrive_in(tmp_path, teacher_server):
     # every chunk asks the same Q2: which chunk keeps it (and has it judged) must not depend on arrival order
-    docs = ROOT / "recipes" / "data" / "docs"
+    docs = shutil.copytree(ROOT / "recipes" / "data" / "docs", tmp_path / "docs")
     outputs = []
     for k in range(3):
         teacher_server.configure(rules=KNOWLEDGE_RULES, jitter=0.05, seed=k)  # a different arrival order each time
-        cfg = _cfg(tmp_path / f"r{k}", teacher_server.url, docs)
+        cfg = _cfg(tmp_path / f"r{k}", teacher_server.url, docs, f"files_root: {tmp_path}\n")
         res = distill("run", str(cfg), "--no-progress")
         assert res.returncode == 0, res.stderr
         outputs.append([(tmp_path / f"r{k}" / "run" / n).read_bytes() for n in ("data.jsonl", "rejected.jsonl")])

@@ -13,11 +13,12 @@ from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import LAB_RULES, TAXONOMY, copy_taxonomy
 
 from distill.errors import InputError
+from distill.io.path_policy import PathPolicy
 from distill.taxonomy.validate import load_taxonomy
 
 
 def test_example_taxonomy_parses():
-    leaves = {leaf.path: leaf for leaf in load_taxonomy(TAXONOMY)}
+    leaves = {leaf.path: leaf for leaf in load_taxonomy(TAXONOMY, PathPolicy(TAXONOMY.parent))}
     assert {p: leaf.kind for p, leaf in leaves.items()} == {
         "compositional_skills/grounded/table_reading": "grounded", "compositional_skills/writing/haiku": "freeform",
         "knowledge/technology/solar_cooking": "knowledge"}
@@ -42,7 +43,7 @@ def test_each_skill_validation_rule_names_file_line_and_rule(tmp_path, edit, rul
     leaf = root / "compositional_skills/writing/haiku/qna.yaml"
     leaf.write_text(edit(leaf.read_text()))
     with pytest.raises(InputError) as err:
-        load_taxonomy(root)
+        load_taxonomy(root, PathPolicy(tmp_path))
     text = str(err.value)
     assert f"{rule}:" in text and str(leaf) in text
     if line:
@@ -56,18 +57,18 @@ def test_knowledge_rules_documents_and_duplicates(tmp_path):
     leaf.write_text(original.replace("      - question: How wide is the Brightwell box cooker?\n"
                                      "        answer: It is 60 centimetres wide.\n", ""))
     with pytest.raises(InputError, match=r"qna.yaml:\d+: min_qa"):
-        load_taxonomy(root)
+        load_taxonomy(root, PathPolicy(tmp_path))
     leaf.write_text(original.replace("solar_cooker.md", "missing.md"))
     with pytest.raises(InputError, match="document: document.patterns .* match no file"):
-        load_taxonomy(root)
+        load_taxonomy(root, PathPolicy(tmp_path))
     leaf.write_text(original.replace(str(tmp_path / "data" / "docs"), "https://example.com/repo.git"))
     with pytest.raises(InputError, match="never downloads"):
-        load_taxonomy(root)
+        load_taxonomy(root, PathPolicy(tmp_path))
     leaf.write_text(original)
     twin = root / "compositional_skills/writing/haiku_copy"
     shutil.copytree(root / "compositional_skills/writing/haiku", twin)
     with pytest.raises(InputError, match="duplicate_leaf"):
-        load_taxonomy(root)
+        load_taxonomy(root, PathPolicy(tmp_path))
 
 
 def test_documents_from_a_local_git_repository_at_a_commit(tmp_path):
@@ -85,7 +86,7 @@ def test_documents_from_a_local_git_repository_at_a_commit(tmp_path):
     subprocess.run(git + ["commit", "-qam", "two"], check=True)
     from distill.taxonomy.documents import resolve_documents
 
-    assert resolve_documents(str(repo), first, ["*.md"], tmp_path) == [("notes.md", "Version one of the notes.")]
+    assert resolve_documents(str(repo), first, ["*.md"], tmp_path, PathPolicy(tmp_path)) == [("notes.md", "Version one of the notes.")]
 
 
 def test_cli_validate(tmp_path):
@@ -206,7 +207,7 @@ SKILL_RULES = [
 def test_skill_prompts_dedup_judge_context_and_single_chunk_raft(tmp_path, teacher_server):
     teacher_server.configure(rules=SKILL_RULES)
     root = copy_taxonomy(tmp_path)
-    leaves = {leaf.path: leaf for leaf in load_taxonomy(root)}
+    leaves = {leaf.path: leaf for leaf in load_taxonomy(root, PathPolicy(tmp_path))}
     cfg = write(tmp_path / "r.yaml", f"""recipe: lab
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 out: {tmp_path / 'run'}
