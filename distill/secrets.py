@@ -18,10 +18,10 @@ progress, warnings, even a traceback), each row of the run folder's JSONL files 
 whole (run/folder.py: manifest, card, report), the card pushed to the Hub, and every `redact_*` function of
 redact.py (which then masks by shape as a second net).
 
-What it cannot promise: a value shorter than `MIN_LENGTH` characters is not remembered (it would mask ordinary
-words); a secret split across two separate console writes is not recognised; the registry lives in one process
-(a Ray worker's texts are masked by the driver when it writes or prints them); binary files (the cache, PNG
-images) are written as they are.
+What it cannot promise: a value shorter than `MIN_LENGTH` characters, or a well-known placeholder such as `EMPTY`
+(`PLACEHOLDERS`), is not remembered (it would mask ordinary words); a secret split across two separate console
+writes is not recognised; the registry lives in one process (a Ray worker's texts are masked by the driver when
+it writes or prints them); binary files (the cache, PNG images) are written as they are.
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 MIN_LENGTH = 4
+# stand-ins for "no key" that local servers' docs tell users to set (vLLM's `OPENAI_API_KEY=EMPTY`): not secrets,
+# and masking them would turn ordinary words of the data ("none of the above") into ***
+PLACEHOLDERS = frozenset({"none", "null", "empty", "dummy", "test", "fake", "token", "secret", "password", "apikey",
+                          "api-key", "api_key", "placeholder", "not-needed", "notneeded", "no-key", "nokey",
+                          "sk-no-key-required", "sk-xxx", "xxxx", "ollama", "lm-studio", "llama"})
 ROLES = ("teacher", "judge", "answer_teacher", "reward")  # the config sections that describe a model endpoint
 SECRET_PARTS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "pwd", "authorization",
                           "auth", "credential", "credentials", "signature", "sig", "bearer", "cookie", "session"})
@@ -75,11 +80,12 @@ def is_secret_name(name: str) -> bool:
 # --- remembering ----------------------------------------------------------------------------------------------
 def register(value: Any) -> None:
     """Remember a secret value (and its escaped forms) so that `mask` hides it from now on. Not a string, or
-    shorter than `MIN_LENGTH` once stripped: ignored. `Bearer X` / `Basic X` / `token X`: X is remembered too."""
+    shorter than `MIN_LENGTH` once stripped, or a placeholder (`EMPTY`, `none`, `dummy`, ...): ignored.
+    `Bearer X` / `Basic X` / `token X`: X is remembered too."""
     if not isinstance(value, str):
         return
     value = value.strip()
-    if len(value) < MIN_LENGTH or value == MASK:
+    if len(value) < MIN_LENGTH or value.lower() in PLACEHOLDERS:
         return
     scheme = _SCHEME.match(value)
     if scheme:

@@ -33,7 +33,12 @@ def test_an_environment_key_is_masked_by_value_in_any_text_and_escaped_form(monk
     assert clean_text(f"401: Incorrect API key provided: {key}") == "401: Incorrect API key provided: ***"
 
 
-def test_short_values_are_not_remembered_and_a_longer_secret_masks_whole():
+def test_short_values_and_placeholders_are_not_remembered_and_a_longer_secret_masks_whole(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "EMPTY")  # what vLLM's docs tell users to set for a server with no key
+    monkeypatch.setenv("OTHER_KEY", "none")
+    secrets.read_env("OPENAI_API_KEY")
+    secrets.read_env("OTHER_KEY")
+    assert secrets.mask("none of the answers was EMPTY") == "none of the answers was EMPTY"
     secrets.register("abc")  # under MIN_LENGTH: would mask ordinary words
     secrets.register("pw4x")
     secrets.register("pw4x-longer")
