@@ -188,6 +188,9 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None,
             data[key] = merge_short_form(data.get(key), value) if key in ("teacher", "judge") else value
     origins = apply_sets(data, sets or [])
     src.origins.update(origins)
+    from distill.secrets import register_config
+
+    register_config(data)  # before anything can quote them: every message and file masks them by value
     try:
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -1,6 +1,8 @@
 """Keeping secrets and terminal tricks out of everything distill shows or stores.
 
-A key can reach distill in more places than `api_key_env`: inside a URL (`https://user:KEY@host/v1`,
+First by value: every function here masks the secrets distill was given (distill/secrets.py remembers them as it
+reads them). Then by shape, as a second net for a secret distill never held (a server echoing someone else's
+key, an old manifest): a key can reach distill in more places than `api_key_env`: inside a URL (`https://user:KEY@host/v1`,
 `...?api-key=KEY`), in `extra_body` (`{"api_key": ...}`), on the command line, or echoed back by a server in an
 error body (`Authorization: Bearer KEY`). Everything that is written to the run folder, the dataset card, the Hub
 or the terminal passes through one of these functions first:
@@ -8,7 +10,8 @@ or the terminal passes through one of these functions first:
 * `redact_url` — a URL with its userinfo and secret-named query values masked;
 * `redact_text` — the same for every URL inside free text, plus bearer tokens, `name: value` / `name=value`
   pairs whose name is secret-like, and well-known key shapes (`sk-...`, `hf_...`, `ghp_...`, `AKIA...`);
-* `redact_tree` — a JSON-like value (a manifest) with secret-named keys masked and every string redacted;
+* `redact_tree` — a JSON-like value with secret-named keys masked and every string redacted;
+* `redact_manifest` — a manifest's config secrets remembered, then the manifest redacted as a tree;
 * `clean_text` — server-supplied text made safe to print or store: ANSI escapes, control and bidi characters
   removed, secrets redacted, length bounded.
 """
@@ -19,12 +22,12 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-MASK = "***"
-SECRET_PARTS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "pwd", "authorization",
-                          "auth", "credential", "credentials", "signature", "sig", "bearer", "cookie", "session"})
-_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s@?#]+)@")
-_QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-]+)=([^&#\s\"'<>]*)")
+from distill.secrets import MASK, is_secret_name, mask, name_parts, names_a_secret, register_config
+from distill.secrets import QUERY_PAIR as _QUERY_PAIR
+from distill.secrets import USERINFO as _USERINFO
+
+__all__ = ["MASK", "clean_text", "is_secret_name", "looks_like_key", "redact_manifest", "redact_text",
+           "redact_tree", "redact_url", "strip_controls"]
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}"
                      r"|\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
 _NAMED = re.compile(r"""(?x)(["']?)([A-Za-z][A-Za-z0-9_\-]*)\1(\s*[:=]\s*)(["']?)([^"'\s,;&}\]]*[^"'\s,;&}\]:])""")
@@ -35,22 +38,9 @@ _ANSI = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
-def is_secret_name(name: str) -> bool:
-    """Whether a key / header / parameter name is one a secret hides under (`api_key`, `X-Api-Key`,
-    `access_token`, `Authorization`, `password`), but not `max_tokens` or `api_key_env` (a variable's name)."""
-    parts = [p.lower() for p in _PART.findall(name)]
-    if not parts or parts[-1] == "env":
-        return False
-    return _names_a_secret(parts)
-
-
-def _names_a_secret(parts: list[str]) -> bool:
-    joined = "".join(parts)
-    return any(p in SECRET_PARTS for p in parts) or "apikey" in joined or "accesskey" in joined
-
-
 def redact_url(url: str) -> str:
     """`https://user:KEY@host/v1?api-key=KEY` -> `https://user:***@host/v1?api-key=***`."""
+    url = mask(url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -82,7 +72,7 @@ def _mask_named(m: re.Match[str]) -> str:
     # `max_token: unknown key` stay readable; `api_key_env=<a pasted key>` counts as a secret name here
     if len(value) < 8 or not any(c.isdigit() for c in value):
         return m.group(0)
-    pasted = looks_like_key(value) and _names_a_secret([p.lower() for p in _PART.findall(name)])
+    pasted = looks_like_key(value) and names_a_secret(name_parts(name))
     if not (is_secret_name(name) or pasted):
         return m.group(0)
     return f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}"
@@ -93,7 +83,7 @@ def redact_text(text: str) -> str:
     `name: value` / `name=value` whose name is secret-like."""
     if not text:
         return text
-    return _KEY_SHAPES.sub(MASK, _NAMED.sub(_mask_named, _redact_value(text)))
+    return _KEY_SHAPES.sub(MASK, _NAMED.sub(_mask_named, _redact_value(mask(text))))
 
 
 def _redact_value(text: str) -> str:
@@ -112,8 +102,16 @@ def redact_tree(value: Any, *, _key: str = "") -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_tree(v) for v in value]
     if isinstance(value, str):
-        return redact_text(value) if _key == "command" else _KEY_SHAPES.sub(MASK, _redact_value(value))
+        return redact_text(value) if _key == "command" else _KEY_SHAPES.sub(MASK, _redact_value(mask(value)))
     return value
+
+
+def redact_manifest(manifest: dict[str, Any]) -> Any:
+    """A manifest as it may be written, shown or pushed: the secrets of its config remembered first (so that a
+    value quoted elsewhere, in the command line say, is masked too, even in a manifest written before masking by
+    value existed), then redacted as a tree."""
+    register_config(manifest.get("config"))
+    return redact_tree(manifest)
 
 
 def _is_set(value: Any) -> bool:

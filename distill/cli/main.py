@@ -43,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command with stdout and stderr masking every secret distill reads (distill/secrets.py)."""
+    from distill.secrets import masked_console
+
+    with masked_console():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     import signal
 
     from distill.errors import DistillError
@@ -74,10 +82,20 @@ def main(argv: list[str] | None = None) -> int:
         import errno
 
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
+            return _unexpected()
         print(f"error: the disk is full ({exc.strerror}: {exc.filename or ''}); free some space and run the "
               "same command again", file=sys.stderr)
         return 3
+    except Exception:
+        return _unexpected()
+
+
+def _unexpected() -> int:
+    """A bug: its traceback (exit 1, as Python's own), printed while the console still masks secrets."""
+    import traceback
+
+    traceback.print_exc()
+    return 1
 
 
 if __name__ == "__main__":

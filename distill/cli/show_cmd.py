@@ -45,9 +45,9 @@ def handle(args: argparse.Namespace) -> int:
         hint = (" (it was interrupted: run the same command again to finish it)" if partial
                 else " (no finished run here)")
         raise InputError(f"{run}: no manifest.json, so not a finished run folder{hint}")
-    from distill.redact import redact_tree
+    from distill.redact import redact_manifest
 
-    m = redact_tree(json.loads(manifest_path.read_text()))  # a manifest written before redaction, too
+    m = redact_manifest(json.loads(manifest_path.read_text()))  # a manifest written before redaction, too
     console = Console(highlight=False, soft_wrap=False)
     _header(console, run, m)
     _stages(console, m)

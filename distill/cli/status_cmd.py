@@ -66,6 +66,8 @@ def handle(args: argparse.Namespace) -> int:
 def _read(cache: Path) -> tuple[list[dict[str, Any]], int, int]:
     import sqlite3
 
+    from distill.engine.cache import is_damage, unreadable
+
     db = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
     try:
@@ -74,6 +76,10 @@ def _read(cache: Path) -> tuple[list[dict[str, Any]], int, int]:
             return [], 0, answers
         rows = [dict(r) for r in db.execute("SELECT * FROM batches ORDER BY created, id")]
         waiting = int(db.execute("SELECT count(*) FROM batch_requests").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            raise unreadable(cache, exc) from None
+        raise
     finally:
         db.close()
     return rows, waiting, answers

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from distill.engine.bloom import Bloom
+from distill.errors import InputError
 from distill.providers.base import Choice, Completion, Usage
 
 SCHEMA = """
@@ -94,22 +95,43 @@ def completion_to_json(completion: Completion) -> bytes:
                          "model": completion.model})
 
 
+def unreadable(path: Path, exc: sqlite3.DatabaseError) -> InputError:
+    """The one message (exit 2) for a cache file SQLite cannot read (a damaged header or pages): what it is and
+    what to do, for every command that opens it. A lock, a full disk, a read-only file (OperationalError) are
+    other problems and are not described as damage."""
+    return InputError(f"{path} is not a readable SQLite database ({exc}): this run folder's cache of teacher "
+                      f"answers is damaged. distill leaves it as it is: move it away (mv '{path}' "
+                      f"'{path}.damaged') and run the same `distill run` command again; the run then asks the "
+                      "teacher again for the answers that were in it.")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether an sqlite3 error means the file itself is unreadable (not a database, malformed)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
 class CallCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA wal_autocheckpoint=10000")  # checkpoint every ~40 MB of log, not every 4 MB
-        self._db.executescript(SCHEMA)
-        self._upgrade()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA wal_autocheckpoint=10000")  # checkpoint every ~40 MB of log, not every 4 MB
+            self._db.executescript(SCHEMA)
+            self._upgrade()
+            self._empty_at_open = (self._db.execute("SELECT 1 FROM answers LIMIT 1").fetchone() is None
+                                   and self._db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if is_damage(exc):
+                raise unreadable(path, exc) from None
+            raise
         self._pending: dict[bytes, tuple[bytes, str, bytes, float]] = {}
         self._pending_items: dict[tuple[str, int], tuple[str, int, bytes, bytes]] = {}
         self._window: tuple[str, int, dict[int, tuple[bytes, bytes]]] = ("", -1, {})  # prefetched items
         self._batch: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._empty_at_open = (self._db.execute("SELECT 1 FROM answers LIMIT 1").fetchone() is None
-                               and self._db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None)
         self._stored = Bloom()  # keys stored by this process (consulted only when the file started empty)
 
     def _upgrade(self) -> None:

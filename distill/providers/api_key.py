@@ -10,16 +10,19 @@ anthropic); `api_key_env` names another. When is a missing key an error?
 
 `check_roles` makes that check at config time (`distill validate`, `distill run`), naming the file and line;
 `api_key_for` makes it again where a provider is built, for a spec that did not come from a file.
+
+A key is read only through `secrets.read_env`, which remembers its value: from then on it is masked, by value,
+in everything distill prints or writes, even where a server echoes it back in a shape no pattern would know.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from distill.errors import InputError
 from distill.providers.spec import ProviderSpec
+from distill.secrets import read_env
 
 KEYED_PROVIDERS = ("openai", "anthropic")  # the built-ins whose hosted API needs a key
 
@@ -30,8 +33,9 @@ def named_explicitly(spec: ProviderSpec) -> bool:
 
 
 def key_problem(spec: ProviderSpec, *, hosted_needs_key: bool = True) -> str | None:
-    """Why `spec` cannot have its key now, or None. Never holds the key's value."""
-    if os.environ.get(spec.api_key_env):
+    """Why `spec` cannot have its key now, or None. Never returns the key's value; reading it remembers it
+    (distill/secrets.py), so that every message and file masks it from then on."""
+    if read_env(spec.api_key_env):
         return None
     var = spec.api_key_env
     if named_explicitly(spec):
@@ -48,7 +52,7 @@ def api_key_for(spec: ProviderSpec) -> str | None:
     problem = key_problem(spec)
     if problem is not None:
         raise InputError(problem)
-    return os.environ.get(spec.api_key_env) or None
+    return read_env(spec.api_key_env)
 
 
 def check_roles(specs: dict[str, ProviderSpec | None], where: Callable[[tuple[Any, ...]], str]) -> None:

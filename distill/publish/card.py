@@ -181,11 +181,16 @@ def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: st
                 config_name: str = "default", split: str = "train",
                 configs: list[dict[str, Any]] | None = None, report: dict[str, Any] | None = None,
                 image: str | None = "report.png") -> str:
+    """The card's text, with every secret distill was given and every secret of the manifest's config masked by
+    value wherever it is quoted ("Reproduce" command line, resolved recipe, report figures)."""
+    from distill.secrets import mask, register_config
+
+    register_config(manifest.get("config"))
     configs = configs if configs is not None else [
         {"config_name": config_name, "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]}]
     meta = yaml.safe_dump(front_matter(manifest, license=license, configs=configs), sort_keys=False)
-    return f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split,
-                                         report=report, image=image)
+    return mask(f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split,
+                                              report=report, image=image))
 
 
 def parse_front_matter(text: str) -> dict[str, Any]:

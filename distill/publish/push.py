@@ -19,7 +19,9 @@ from distill.errors import DistillError, InputError
 from distill.publish.card import parse_front_matter, render_card
 from distill.publish.formats import FORMATS, require_records, write
 from distill.publish.names import push_names_problem
-from distill.redact import clean_text, redact_tree
+from distill.redact import clean_text, redact_manifest
+from distill.run.folder import write_atomic
+from distill.secrets import register
 
 
 @dataclass
@@ -37,6 +39,7 @@ def _token() -> str:
     from huggingface_hub import get_token
 
     token = get_token()
+    register(token)  # masked, by value, in every message and file from now on
     if not token:
         raise InputError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (the token is read, never "
                          "stored by distill)")
@@ -79,7 +82,7 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
     if fmt not in FORMATS:
         raise InputError(f"--format: choose one of {', '.join(FORMATS)}")
     require_records(run_dir, fmt)  # before the Hub is contacted
-    manifest = redact_tree(json.loads(manifest_path.read_text()))  # a run made before redaction existed, too
+    manifest = redact_manifest(json.loads(manifest_path.read_text()))  # a run made before redaction existed, too
     api = HfApi(token=_token())
     try:
         api.whoami()
@@ -118,6 +121,6 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
         status = exc.response.status_code if exc.response is not None else "?"
         raise PublishError(f"pushing to {repo_id} failed (HTTP {status}): {clean_text(str(exc).splitlines()[0])}"
                            ) from None
-    (run_dir / "README.md").write_text(card, encoding="utf-8")
+    write_atomic(run_dir / "README.md", card)
     return PushResult(url=f"{api.endpoint}/datasets/{repo_id}", rows=rows,
                       files=[op.path_in_repo for op in ops if isinstance(op, CommitOperationAdd)])

@@ -69,6 +69,10 @@ class Timer:
 
 
 def build(run_dir: Path, opts: Options) -> tuple[dict[str, Any], Arrays]:
+    if opts.reference:
+        from distill.report.reference import require_libraries
+
+        require_libraries()
     timer = Timer()
     checks = timer("read", _benchmark_checks, opts)
     visit = (lambda i, text: [c.check(i, text) for _, c in checks]) if checks else None

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from distill.errors import InputError
+from distill.secrets import read_env
 
 
 class EmbeddingsUnavailable(Exception):
@@ -59,7 +60,7 @@ class OpenAIEmbedder:
 
         self.name = f"{model}@{base_url}"
         self.model = model
-        self.client = openai.OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or "none",
+        self.client = openai.OpenAI(base_url=base_url, api_key=read_env("OPENAI_API_KEY") or "none",
                                     max_retries=4, timeout=120)
 
     def encode(self, texts: list[str]) -> np.ndarray:

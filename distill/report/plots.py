@@ -23,8 +23,10 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # text.parse_math off: every label is the user's text as written (a run named `cost_$0.15_vs_$0.60`, a score
+    # or stage name with `$`), never matplotlib math, which failed to parse it and stopped `distill compare`
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "distill", "font.size": 9,
-                         "axes.spines.top": False, "axes.spines.right": False})
+                         "axes.spines.top": False, "axes.spines.right": False, "text.parse_math": False})
     return plt
 
 

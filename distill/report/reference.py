@@ -20,9 +20,28 @@ from typing import Any
 
 import numpy as np
 
+from distill.errors import InputError
 from distill.report import lengths, lexical
 from distill.report.semantic import choose_k, cluster_labels, kmeans
 from distill.report.sources import TextSet
+
+LIBRARIES = {"scipy": "scipy", "sklearn": "scikit-learn"}  # import name -> package: what the comparison imports
+
+
+def require_libraries() -> None:
+    """Before anything is read: the libraries the comparison needs import, or InputError (exit 2) naming the
+    missing ones with the install hint (instead of a ModuleNotFoundError halfway through the report)."""
+    import importlib
+
+    missing = []
+    for module, package in LIBRARIES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            missing.append(f"{package} ({exc})")
+    if missing:
+        raise InputError(f"--reference: comparing with a real set needs {' and '.join(missing)}, not installed: "
+                         "pip install 'distill[report]' and run the same command again.")
 
 
 def _balanced(a: int, b: int, cap: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,10 @@ distill writes only into a folder that is new, empty, or its own run folder: one
 file (written when the folder is first prepared), or an older run folder made before the marker existed,
 recognised by its manifest or call cache (it is adopted and marked). Anything else — a folder holding someone's
 files, `.` inside a repository, `/` — is refused before anything is written and before any call.
+
+Every secret distill was given (distill/secrets.py) is masked, by value, in each JSONL row as it is appended and
+in every text file written whole (`write_atomic` with text, `write_json_atomic`): the manifest, the card, the
+report. Bytes given to `write_atomic` (an image) are written as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import orjson
 
 from distill.errors import InputError
 from distill.redact import clean_text
+from distill.secrets import mask, mask_bytes
 
 OUTPUTS = ("data", "rejected", "failed", "pairs")
 MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -71,7 +76,7 @@ class _Stream:
         self.pos = 0
 
     def append(self, order: str, row: dict[str, Any]) -> None:
-        line = orjson.dumps(row) + b"\n"
+        line = mask_bytes(orjson.dumps(row)) + b"\n"
         self.fh.write(line)
         self.orders.append(order)
         self.offsets.append(self.pos)
@@ -250,16 +255,18 @@ class RunFolder:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    write_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS), sync=True)
+    write_atomic(path, mask_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)),
+                 sync=True)
 
 
 def write_atomic(path: Path, data: str | bytes, *, sync: bool = False) -> None:
     """Replace `path` with `data` whole or not at all: written to `path.tmp` first (removed if that fails, e.g. on
-    a full disk), then renamed over it, so the file a user had before stays until the new one is complete."""
+    a full disk), then renamed over it, so the file a user had before stays until the new one is complete. Text
+    is written with every known secret masked; bytes (an image) as they are."""
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.write(mask(data).encode("utf-8") if isinstance(data, str) else data)
             if sync:
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -144,6 +144,9 @@ def check_inputs(cfg: RunConfig) -> int | None:
 
 def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | None = None,
             command: str | None = None, overwrite: bool = False) -> RunResult:
+    from distill.secrets import register_config
+
+    register_config(cfg.model_dump(mode="json"))  # a config built in Python, not loaded from a file, too
     cls, options = validate_options(cfg, src)
     rows = check_inputs(cfg)
     folder = RunFolder(out_dir(cfg))
@@ -306,12 +309,13 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
 
 def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float, wall: float,
                    command: str | None) -> dict[str, Any]:
-    """What the run was and what it did. Passed through `redact_tree`: credentials in URLs, secret-named
-    `extra_body` values and keys on the command line are masked (the manifest is pushed with the data)."""
+    """What the run was and what it did. Passed through `redact_manifest`: every secret of the config, wherever
+    it is quoted (the command line too), credentials in URLs, secret-named values and key shapes are masked (the
+    manifest is pushed with the data)."""
     from distill import __version__
-    from distill.redact import redact_tree
+    from distill.redact import redact_manifest
 
-    return redact_tree({
+    return redact_manifest({
         "distill_version": __version__,
         "recipe": cfg.recipe,
         "name": cfg.run_name(),
