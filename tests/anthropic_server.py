@@ -27,7 +27,8 @@ as for the official `anthropic` client.
   What a provider may get wrong after it was paid: `results_fault` (`cut`, `array` or `oops`, see
   `batch_books.damaged`: the results of the first batch that ends are served so damaged, every time),
   `statusless_polls` (the first N GETs of a batch answer `{"id", "type"}` alone, no `processing_status`),
-  `missing_results` (the first N GETs of a batch's results answer 404).
+  `missing_results` (the first N GETs of a batch's results answer 404), `nameless_creates` (the first N batches
+  made are answered without their id).
 * `GET /stats` (counters; `batch_lines` every request line received, `custom_ids` how often each custom_id
   was submitted), `GET /bodies` (every /v1/messages body), `GET /headers` (the last request's headers),
   `POST /config` (new settings, counters reset).
@@ -49,7 +50,8 @@ from fake_teacher import FakeTeacher
 DEFAULTS: dict[str, Any] = {"api_key": None, "rules": [], "overloaded": 0, "rate_limited": 0, "retry_after": 0.2,
                             "fail": 0.0, "max_prompt_chars": None, "seed": 7, "polls_to_end": 2,
                             "max_batch_requests": 100_000, "results_fault": None,
-                            "statusless_polls": 0, "missing_results": 0}
+                            "statusless_polls": 0, "missing_results": 0,
+                            "nameless_creates": 0}
 FIELDS = {"model", "messages", "max_tokens", "system", "stop_sequences", "stream", "metadata", "thinking", "tools",
           "tool_choice", "service_tier", "container", "mcp_servers", "cache_control", "diagnostics", "inference_geo",
           "output_config", "speed", "user_profile_id", "workspace_id"}
@@ -227,6 +229,8 @@ def make_app(state: State) -> Any:
         state.books.add({"id": batch_id, "requests": requests, "status": "in_progress",
                          "version": request.headers["anthropic-version"]})
         state.books.received(ids)
+        if state.books.made <= state.cfg["nameless_creates"]:
+            return web.json_response({"type": "message_batch", "processing_status": "in_progress"})
         return web.json_response(batch_view(request, state.books.batches[batch_id]))
 
     def finish(batch: dict[str, Any], canceled: bool = False) -> None:

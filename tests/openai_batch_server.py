@@ -25,7 +25,8 @@ chat-completions server (same process, same replies, same `rules` for scripting 
   `batch_books.damaged`: the output file of the first batch that ends is served so damaged, every time it is read),
   `statusless_polls` (the first N GETs of a batch answer `{"id", "object": "batch"}` alone, no status),
   `missing_files` (the first N GETs of a file's content answer 404), `output_file_id` (ended batches name this as
-  their output file, e.g. `../../stolen/x?`).
+  their output file, e.g. `../../stolen/x?`), `nameless_creates` (the first N batches made are answered without
+  their id).
 * `GET /batch/stats`: every uploaded request line counted per custom_id (`uploads`), files, batches, polls,
   `creates`, `refused` (batches refused for the token limit), `enqueued_max` (the most tokens ever enqueued),
   `paths` (the raw path of every request to the server, in order) and `auth` (the Authorization headers seen).
@@ -49,7 +50,8 @@ from fake_teacher import FakeTeacher, State, _choice, make_app, request_hash
 BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "refuse_match": None,
                                   "fail_batches": 0, "create_delay": 0.0, "expire_match": None, "token_limit": None,
                                   "token_limit_status": None, "revoke_after": None, "results_fault": None,
-                                  "statusless_polls": 0, "missing_files": 0, "output_file_id": None}
+                                  "statusless_polls": 0, "missing_files": 0, "output_file_id": None,
+                                  "nameless_creates": 0}
 RUNNING = ("validating", "in_progress", "finalizing")
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions")
 HARNESS = {"/stats", "/log", "/last", "/bodies", "/arrivals", "/config"}  # fake_teacher's routes for the tests
@@ -251,6 +253,8 @@ def add_batch_routes(app: Any, state: State) -> None:
                 {"code": "invalid_request", "message": "The batch could not be validated (scripted failure).",
                  "param": None, "line": None}]})
         batches.add(batch)
+        if batches.made <= batches.cfg["nameless_creates"]:
+            return web.json_response({"object": "batch", "status": batch["status"]})
         return web.json_response(batches.public(batch))
 
     async def get_batch(request: web.Request) -> web.Response:

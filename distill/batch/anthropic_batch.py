@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import orjson
 
 from distill.batch.backend import BatchLimits, BatchNotFound, BatchResult, BatchState, Status
-from distill.batch.fields import count, obj, word
+from distill.batch.fields import count, ident, obj, word
 from distill.batch.urls import segment, split_credentials
 from distill.batch.wire import Client, answered, json_of, read_results, send, unanswered
 from distill.errors import RetryableError, TeacherError
@@ -57,7 +57,12 @@ class AnthropicBatchBackend:
 
     async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str:
         body = b'{"requests":[' + b",".join(lines) + b"]}"
-        return str((await self._request("POST", self._base + "/v1/messages/batches", data=body))["id"])
+        batch = ident(await self._request("POST", self._base + "/v1/messages/batches", data=body))
+        if batch is None:  # made, perhaps, but not to be found again: making it again could pay twice
+            raise TeacherError(f"{self._label}: the answer to creating a batch of {len(lines)} requests names no "
+                               "batch id, so distill cannot follow it; a batch may have been made (see the "
+                               "Console's batch list). Stopping rather than making another")
+        return batch
 
     async def _batch(self, batch_id: str) -> dict[str, Any]:
         url = f"{self._base}/v1/messages/batches/{segment(batch_id, 'batch id')}"

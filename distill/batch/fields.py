@@ -20,3 +20,8 @@ def count(value: Any) -> int:
 def word(value: Any) -> str | None:
     """A status word: a non-empty string, else None (no status)."""
     return value if isinstance(value, str) and value else None
+
+
+def ident(value: Any) -> str | None:
+    """The `id` of a JSON object the provider sent: a non-empty string, else None."""
+    return word(obj(value).get("id"))

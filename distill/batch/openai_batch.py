@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import orjson
 
 from distill.batch.backend import BatchLimits, BatchNotFound, BatchResult, BatchState, QueueFull, Status
-from distill.batch.fields import count, obj, word
+from distill.batch.fields import count, ident, obj, word
 from distill.batch.urls import segment, split_credentials
 from distill.batch.wire import Client, answered, json_of, read_results, send, unanswered
 from distill.errors import RetryableError
@@ -80,7 +80,7 @@ class OpenAIBatchBackend:
         form.add_field("purpose", "batch")
         name = FILE_NAMES[self.kind(lines[0])] if lines else FILE_NAMES[CHAT]
         form.add_field("file", b"\n".join(lines) + b"\n", filename=name, content_type="application/jsonl")
-        return str((await self._request("POST", "/files", data=form))["id"])
+        return self._id(await self._request("POST", "/files", data=form), "uploading the requests")
 
     async def _endpoint(self, upload_id: str, lines: Sequence[bytes]) -> str:
         """The endpoint of a batch on `upload_id`: its lines', or, resumed from the file alone, the file's name's."""
@@ -102,16 +102,24 @@ class OpenAIBatchBackend:
         self._tried.add(upload_id)
         body = {"input_file_id": upload_id, "endpoint": await self._endpoint(upload_id, lines),
                 "completion_window": "24h", "metadata": {"made_by": "distill"}}
-        return str((await self._request("POST", "/batches", json=body))["id"])
+        # named no batch: tried again, and the batch made on this file is looked up first (`_tried`)
+        return self._id(await self._request("POST", "/batches", json=body), "creating a batch")
 
     async def _batch_on(self, upload_id: str) -> str | None:
         """The id of a batch made on the file `upload_id` among the latest 100, or None. A batch on it that
         failed as a whole (refused for want of room, say) holds no work: it does not count."""
         listed = obj(await self._request("GET", "/batches", params={"limit": "100"}))
         data = listed.get("data")
-        return next((str(b["id"]) for b in map(obj, data if isinstance(data, list) else [])
-                     if b.get("input_file_id") == upload_id and b.get("status") != "failed" and word(b.get("id"))),
-                    None)
+        return next((str(ident(b)) for b in map(obj, data if isinstance(data, list) else [])
+                     if b.get("input_file_id") == upload_id and b.get("status") != "failed" and ident(b)), None)
+
+    def _id(self, answer: Any, what: str) -> str:
+        """The id the answer to `what` names; RetryableError when it names none (both steps are safe to retry:
+        an upload costs nothing, and a creation looks up the batch already made on its file)."""
+        found = ident(answer)
+        if found is None:
+            raise RetryableError(f"{self._label}: the answer to {what} names no id")
+        return found
 
     async def _batch(self, batch_id: str) -> dict[str, Any]:
         return obj(await self._request("GET", f"/batches/{segment(batch_id, 'batch id')}", missing=True))

@@ -7,6 +7,8 @@ and never ends in a traceback.
 * a poll answered without a status: looked at again later, never "failed as a whole";
 * a results file that answers 404: downloaded again (and by the next run), never a new batch;
 * a file id that is a path (`../../stolen/x?`): requested as an id, never as another path of the host;
+* a batch made but answered without its id: found on its file (OpenAI), or the run stops saying so (Anthropic,
+  where making it again could pay twice);
 * credentials in `base_url`: the batches go and come back (no aiohttp ValueError), the password in no message.
 """
 
@@ -156,6 +158,17 @@ def test_a_results_file_that_answers_404_is_downloaded_again_never_sent_again(tm
     assert "collecting 4 requests from 1 batch(es) an earlier run submitted" in again.stderr
     assert provider.batches() == 1 and set(provider.sent().values()) == {1}
     assert len(records(tmp_path)) == N
+
+
+def test_a_batch_made_but_answered_without_its_id_is_never_made_twice(tmp_path, provider):
+    provider.configure(nameless_creates=1)
+    res = run(config(tmp_path, provider.name, provider.url))
+    assert provider.batches() == 1 and set(provider.sent().values()) == {1}
+    if provider.name == "openai":  # found again among the batches, by the file it was made on
+        assert res.returncode == 0, res.stderr
+        assert len(records(tmp_path)) == N
+    else:  # nothing names it: the run stops with the message, exit 1
+        assert res.returncode == 1 and "names no batch id" in res.stderr and "Stopping" in res.stderr, res.stderr
 
 
 def test_a_file_id_that_is_a_path_is_never_requested_as_one(tmp_path, monkeypatch):
