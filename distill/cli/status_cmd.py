@@ -56,8 +56,7 @@ def handle(args: argparse.Namespace) -> int:
             progress += f", {r['answers']:,}/{r['requests']:,} answered"
         unreadable = r.get("unreadable") or 0  # a cache from before the column: none counted
         if unreadable:
-            progress += (f", {unreadable:,} unreadable line{'' if unreadable == 1 else 's'} in the results file "
-                         "(their requests went again)")
+            progress += f", {unreadable:,} unreadable line{'' if unreadable == 1 else 's'} in the results file"
         status = r["provider_status"] or "submitted"
         print(f"  {r['id']}  {r['role']:<8} {r['label']}  {r['state']}: {status}, {progress}, "
               f"submitted {_ago(now - r['created'])} ago")
