@@ -24,6 +24,11 @@ as for the official `anthropic` client.
   canceled), `POST .../{id}/cancel`. A request whose last user message holds `[[expire]]` expires the first time
   it is in a batch, `[[batch_error]]` errors with api_error the first time; an invalid request errors with
   invalid_request_error (as the real API does: validation happens per request, after creation).
+  What a provider may get wrong after it was paid: `results_fault` (`cut`, `array` or `oops`, see
+  `batch_books.damaged`: the results of the first batch that ends are served so damaged, every time),
+  `statusless_polls` (the first N GETs of a batch answer `{"id", "type"}` alone, no `processing_status`),
+  `missing_results` (the first N GETs of a batch's results answer 404), `nameless_creates` (the first N batches
+  made are answered without their id).
 * `GET /stats` (counters; `batch_lines` every request line received, `custom_ids` how often each custom_id
   was submitted), `GET /bodies` (every /v1/messages body), `GET /headers` (the last request's headers),
   `POST /config` (new settings, counters reset).
@@ -39,12 +44,14 @@ import re
 import sys
 from typing import Any
 
-from batch_books import BatchBooks, config_arg, serve
+from batch_books import BatchBooks, config_arg, damaged, serve
 from fake_teacher import FakeTeacher
 
 DEFAULTS: dict[str, Any] = {"api_key": None, "rules": [], "overloaded": 0, "rate_limited": 0, "retry_after": 0.2,
                             "fail": 0.0, "max_prompt_chars": None, "seed": 7, "polls_to_end": 2,
-                            "max_batch_requests": 100_000}
+                            "max_batch_requests": 100_000, "results_fault": None,
+                            "statusless_polls": 0, "missing_results": 0,
+                            "nameless_creates": 0}
 FIELDS = {"model", "messages", "max_tokens", "system", "stop_sequences", "stream", "metadata", "thinking", "tools",
           "tool_choice", "service_tier", "container", "mcp_servers", "cache_control", "diagnostics", "inference_geo",
           "output_config", "speed", "user_profile_id", "workspace_id"}
@@ -222,6 +229,8 @@ def make_app(state: State) -> Any:
         state.books.add({"id": batch_id, "requests": requests, "status": "in_progress",
                          "version": request.headers["anthropic-version"]})
         state.books.received(ids)
+        if state.books.made <= state.cfg["nameless_creates"]:
+            return web.json_response({"type": "message_batch", "processing_status": "in_progress"})
         return web.json_response(batch_view(request, state.books.batches[batch_id]))
 
     def finish(batch: dict[str, Any], canceled: bool = False) -> None:
@@ -243,6 +252,8 @@ def make_app(state: State) -> Any:
             else:
                 results[r["custom_id"]] = {"type": "succeeded", "message": message(params, state.cfg, state.samples)}
         batch["results"], batch["status"] = results, "ended"
+        if state.cfg["results_fault"] and not any(b.get("damaged") for b in state.books.batches.values()):
+            batch["damaged"] = state.cfg["results_fault"]
 
     async def get_batch(request: web.Request) -> web.Response:
         refused = refuse_headers(request)
@@ -253,6 +264,9 @@ def make_app(state: State) -> Any:
             return error("not_found_error", f"batch {request.match_info['id']} not found", 404)
         if state.books.looked(batch, state.cfg["polls_to_end"]) and batch["status"] != "ended":
             finish(batch)
+        if state.stats["statusless"] < state.cfg["statusless_polls"]:
+            state.stats["statusless"] += 1
+            return web.json_response({"id": batch["id"], "type": "message_batch"})
         return web.json_response(batch_view(request, batch))
 
     async def cancel_batch(request: web.Request) -> web.Response:
@@ -272,9 +286,14 @@ def make_app(state: State) -> Any:
             return error("not_found_error", "batch not found", 404)
         if batch["status"] != "ended":
             return error("invalid_request_error", "results are not available until processing ends", 400)
+        if state.stats["missing_results"] < state.cfg["missing_results"]:
+            state.stats["missing_results"] += 1
+            return error("not_found_error", "results not found", 404)
         state.stats["result_reads"] += 1
-        lines = [json.dumps({"custom_id": cid, "result": result}) for cid, result in batch["results"].items()]
-        return web.Response(body=("\n".join(lines) + "\n").encode(), content_type="application/binary")
+        lines = [json.dumps({"custom_id": cid, "result": result}).encode() for cid, result in batch["results"].items()]
+        body = damaged(lines, batch["damaged"], "result") if batch.get("damaged") else b"".join(
+            line + b"\n" for line in lines)
+        return web.Response(body=body, content_type="application/binary")
 
     async def stats(request: web.Request) -> web.Response:
         books = state.books.counts()

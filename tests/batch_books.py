@@ -4,6 +4,8 @@ they are served.
 * `BatchBooks`: the batches by id and how many were made; every request line received, counted per custom_id
   (what tests read to see that nothing was sent twice); every look at a batch, a batch ending once it was looked
   at `polls` times; and which requests met their one-time fault already.
+* `damaged(lines, fault, field)`: a results file as a provider may serve it broken, for the tests of the results
+  reader (`distill/batch/results.py`).
 * `serve(app)`: the app on a free port of 127.0.0.1, the port printed first (how `FakeTeacher` finds it).
 """
 
@@ -47,6 +49,29 @@ class BatchBooks:
     def counts(self) -> dict[str, Any]:
         return {"batches": self.made, "polls": self.polls, "lines": sum(self.lines.values()),
                 "custom_ids": dict(self.lines), "faulted": sorted(self.faulted)}
+
+
+FAULTS = ("cut", "array", "oops")
+
+
+def damaged(lines: list[bytes], fault: str, field: str) -> bytes:
+    """The JSONL results file of `lines` (one result each, no newline), damaged as `fault` says:
+
+    * `cut`: it ends in its last line cut in half (a download that stopped mid-line);
+    * `array`: it starts with `[1,2,3]`, a line that is JSON but not a result;
+    * `oops`: its first line's `field` (`response`, `result`) is the string "oops" (its custom_id still readable).
+    """
+    if fault not in FAULTS:
+        raise ValueError(f"unknown results fault {fault!r}: one of {FAULTS}")
+    lines = list(lines)
+    if fault == "cut" and lines:
+        lines[-1] = lines[-1][:len(lines[-1]) // 2]
+        return b"\n".join(lines)  # no newline after the cut line
+    if fault == "array":
+        lines.insert(0, b"[1,2,3]")
+    if fault == "oops" and lines:
+        lines[0] = json.dumps({**json.loads(lines[0]), field: "oops"}).encode()
+    return b"".join(line + b"\n" for line in lines)
 
 
 def serve(app: Any, **options: Any) -> None:

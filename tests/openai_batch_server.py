@@ -21,8 +21,15 @@ chat-completions server (same process, same replies, same `rules` for scripting 
   writes, as OpenAI does), `token_limit_status` (an HTTP status: `POST /v1/batches` itself answers it with that
   error instead, as some compatible servers do), `revoke_after` (once N batches were made, every files and batches
   endpoint answers 401, as when the key is revoked mid-run).
+  What a provider may get wrong after it was paid: `results_fault` (`cut`, `array` or `oops`, see
+  `batch_books.damaged`: the output file of the first batch that ends is served so damaged, every time it is read),
+  `statusless_polls` (the first N GETs of a batch answer `{"id", "object": "batch"}` alone, no status),
+  `missing_files` (the first N GETs of a file's content answer 404), `output_file_id` (ended batches name this as
+  their output file, e.g. `../../stolen/x?`), `nameless_creates` (the first N batches made are answered without
+  their id).
 * `GET /batch/stats`: every uploaded request line counted per custom_id (`uploads`), files, batches, polls,
-  `creates`, `refused` (batches refused for the token limit), `enqueued_max` (the most tokens ever enqueued).
+  `creates`, `refused` (batches refused for the token limit), `enqueued_max` (the most tokens ever enqueued),
+  `paths` (the raw path of every request to the server, in order) and `auth` (the Authorization headers seen).
   `POST /batch/forget`: every batch and file is forgotten (404 from now on), as after a key from another project.
 """
 
@@ -37,14 +44,17 @@ import sys
 import time
 from typing import Any
 
-from batch_books import BatchBooks, config_arg, serve
+from batch_books import BatchBooks, config_arg, damaged, serve
 from fake_teacher import FakeTeacher, State, _choice, make_app, request_hash
 
 BATCH_DEFAULTS: dict[str, Any] = {"polls": 2, "expire_pct": 0, "fail_pct": 0, "refuse_match": None,
                                   "fail_batches": 0, "create_delay": 0.0, "expire_match": None, "token_limit": None,
-                                  "token_limit_status": None, "revoke_after": None}
+                                  "token_limit_status": None, "revoke_after": None, "results_fault": None,
+                                  "statusless_polls": 0, "missing_files": 0, "output_file_id": None,
+                                  "nameless_creates": 0}
 RUNNING = ("validating", "in_progress", "finalizing")
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions")
+HARNESS = {"/stats", "/log", "/last", "/bodies", "/arrivals", "/config"}  # fake_teacher's routes for the tests
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
@@ -64,6 +74,11 @@ class Batches(BatchBooks):
         self.keyed_creates = 0  # batch creations the key was accepted for (`revoke_after`)
         self.enqueued_max = 0
         self.ids = itertools.count(1)
+        self.damaged = 0  # output files served damaged (`results_fault`)
+        self.statusless = 0  # polls answered without a status (`statusless_polls`)
+        self.missing = 0  # file contents answered 404 (`missing_files`)
+        self.paths: list[str] = []  # the raw path of every request
+        self.auth: list[str] = []  # the Authorization headers seen, each once
 
     def new_file(self, content: bytes, purpose: str, filename: str) -> dict[str, Any]:
         file_id = f"file-{next(self.ids):06d}"
@@ -137,8 +152,13 @@ class Batches(BatchBooks):
         batch["status"] = "expired" if expired else "completed"
         batch["expired_at" if expired else "completed_at"] = int(time.time())
         if out:
-            batch["output_file_id"] = self.new_file(b"".join(json.dumps(r).encode() + b"\n" for r in out),
-                                                    "batch_output", "batch_output.jsonl")["id"]
+            content = b"".join(json.dumps(r).encode() + b"\n" for r in out)
+            if self.cfg["results_fault"] and not self.damaged:
+                self.damaged += 1
+                content = damaged([json.dumps(r).encode() for r in out], self.cfg["results_fault"], "response")
+            batch["output_file_id"] = self.new_file(content, "batch_output", "batch_output.jsonl")["id"]
+            if self.cfg["output_file_id"]:
+                batch["output_file_id"] = self.cfg["output_file_id"]
         if err:
             batch["error_file_id"] = self.new_file(b"".join(json.dumps(r).encode() + b"\n" for r in err),
                                                    "batch_output", "batch_errors.jsonl")["id"]
@@ -192,6 +212,9 @@ def add_batch_routes(app: Any, state: State) -> None:
         found = batches.files.get(request.match_info["id"])
         if found is None:
             return missing("file")
+        if batches.missing < batches.cfg["missing_files"]:
+            batches.missing += 1
+            return missing("file")
         return web.Response(body=found["content"], content_type="application/octet-stream")
 
     async def create_batch(request: web.Request) -> web.Response:
@@ -230,6 +253,8 @@ def add_batch_routes(app: Any, state: State) -> None:
                 {"code": "invalid_request", "message": "The batch could not be validated (scripted failure).",
                  "param": None, "line": None}]})
         batches.add(batch)
+        if batches.made <= batches.cfg["nameless_creates"]:
+            return web.json_response({"object": "batch", "status": batch["status"]})
         return web.json_response(batches.public(batch))
 
     async def get_batch(request: web.Request) -> web.Response:
@@ -237,6 +262,9 @@ def add_batch_routes(app: Any, state: State) -> None:
         if batch is None:
             return missing("batch")
         batches.advance(batch)
+        if batches.statusless < batches.cfg["statusless_polls"]:
+            batches.statusless += 1
+            return web.json_response({"id": batch["id"], "object": "batch"})
         return web.json_response(batches.public(batch))
 
     async def list_batches(request: web.Request) -> web.Response:
@@ -259,7 +287,8 @@ def add_batch_routes(app: Any, state: State) -> None:
                                   "creates": batches.creates,
                                   "refused": batches.refused, "enqueued_max": batches.enqueued_max,
                                   "sizes": [len(b["_lines"]) for b in batches.batches.values()],
-                                  "endpoints": [b["endpoint"] for b in batches.batches.values()]})
+                                  "endpoints": [b["endpoint"] for b in batches.batches.values()],
+                                  "paths": batches.paths, "auth": batches.auth})
 
     async def configure(request: web.Request) -> web.Response:
         batches.cfg.update(await request.json())
@@ -283,6 +312,16 @@ def add_batch_routes(app: Any, state: State) -> None:
             return await handler(request)  # type: ignore[no-any-return]
         return checked
 
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path not in HARNESS and not request.path.startswith("/batch/"):  # the tests' own requests
+            batches.paths.append(request.raw_path)
+            auth = request.headers.get("Authorization")
+            if auth and auth not in batches.auth:
+                batches.auth.append(auth)
+        return await handler(request)  # type: ignore[no-any-return]
+
+    app.middlewares.append(record)
     app.router.add_post("/v1/files", keyed(create_file))
     app.router.add_get("/v1/files/{id}", keyed(get_file))
     app.router.add_get("/v1/files/{id}/content", keyed(file_content))

@@ -7,7 +7,9 @@ canceling / ended, `request_counts`); once ended, `results` streams the JSONL at
 line per request: succeeded (a Message), errored (an API error: a server-side one goes into the next batch, an
 invalid request fails its call, "prompt is too long" rejects its item), canceled or expired (both go into the
 next batch). Limits: 100,000 requests and 256 MB per batch (distill keeps 64 KB under, for the wrapper). Results
-are kept 29 days; a batch past that answers 404, which the dispatcher treats as lost and sends again.
+are kept 29 days; a batch past that answers 404, which the dispatcher treats as lost and sends again (a 404 on
+the results alone is a download to try again). A `processing_status` that is missing or unknown is `unknown`
+(looked at again later): the API has no status for a batch that failed as a whole.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any, NoReturn
 import orjson
 
 from distill.batch.backend import BatchLimits, BatchNotFound, BatchResult, BatchState, Status
+from distill.batch.fields import count, ident, obj, word
+from distill.batch.urls import segment, split_credentials
 from distill.batch.wire import Client, answered, json_of, read_results, send, unanswered
 from distill.errors import RetryableError, TeacherError
 from distill.providers.anthropic import api_key_for, headers_for
@@ -38,9 +42,12 @@ class AnthropicBatchBackend:
     def __init__(self, spec: AnthropicSpec) -> None:
         self.spec = spec
         self._key = api_key_for(spec)
-        self._base = spec.base_url or ANTHROPIC_URL
+        self._base, basic = split_credentials(spec.base_url or ANTHROPIC_URL)
         self._label = f"batch API of {spec.label()}"
-        self._client = Client({**headers_for(spec, self._key), "Content-Type": "application/json"}, spec.timeout)
+        headers = {**headers_for(spec, self._key), "Content-Type": "application/json"}
+        if basic:  # the URL's user and password, next to the x-api-key header
+            headers["Authorization"] = basic
+        self._client = Client(headers, spec.timeout)
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
         return orjson.dumps({"custom_id": custom_id, "params": request_body(self.spec, messages, params)})
@@ -50,20 +57,30 @@ class AnthropicBatchBackend:
 
     async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str:
         body = b'{"requests":[' + b",".join(lines) + b"]}"
-        return str((await self._request("POST", self._base + "/v1/messages/batches", data=body))["id"])
+        batch = ident(await self._request("POST", self._base + "/v1/messages/batches", data=body))
+        if batch is None:  # made, perhaps, but not to be found again: making it again could pay twice
+            raise TeacherError(f"{self._label}: the answer to creating a batch of {len(lines)} requests names no "
+                               "batch id, so distill cannot follow it; a batch may have been made (see the "
+                               "Console's batch list). Stopping rather than making another")
+        return batch
+
+    async def _batch(self, batch_id: str) -> dict[str, Any]:
+        url = f"{self._base}/v1/messages/batches/{segment(batch_id, 'batch id')}"
+        return obj(await self._request("GET", url, missing=True))
 
     async def poll(self, batch_id: str) -> BatchState:
-        data = await self._request("GET", f"{self._base}/v1/messages/batches/{batch_id}", missing=True)
-        status = str(data.get("processing_status"))
-        counts = {k: int(v or 0) for k, v in (data.get("request_counts") or {}).items()}
+        data = await self._batch(batch_id)
+        status = word(data.get("processing_status"))
+        counts = {k: count(v) for k, v in obj(data.get("request_counts")).items()}
         unanswered = counts.get("errored", 0) + counts.get("canceled", 0) + counts.get("expired", 0)
         done = counts.get("succeeded", 0) + unanswered
-        state: Status = "running" if status in RUNNING else "ended" if status == "ended" else "failed"
+        state: Status = "running" if status in RUNNING else "ended" if status == "ended" else "unknown"
         return BatchState(state, done=done, total=done + counts.get("processing", 0), errored=unanswered,
-                          provider_status=status, error=None if state != "failed" else f"status {status!r}")
+                          provider_status=status or "no status",
+                          error=None if state != "unknown" else f"the status {status!r}" if status else "no status")
 
     async def results(self, batch_id: str) -> AsyncIterator[BatchResult]:
-        data = await self._request("GET", f"{self._base}/v1/messages/batches/{batch_id}", missing=True)
+        data = await self._batch(batch_id)
         url = data.get("results_url")
         if not isinstance(url, str) or not url:
             raise RetryableError(f"{self._label}: batch {batch_id} has no results_url yet")

@@ -23,6 +23,10 @@ Contract, per method (the dispatcher relies on every word):
 - `poll(batch_id)` and `results(batch_id)` are read-only and idempotent: after a crash the same batch is polled
   and its results read again. `results` is called once `poll` said `ended`; it yields one entry per request the
   provider reports on, in any order; a request it does not mention is treated as `BatchItemError(retry=True)`.
+  It reads the results file with the results reader (`results.py`): it never raises for what the file holds (a
+  line it cannot read is an `unreadable` entry that goes again), and a results file that answers 404 is a
+  RetryableError (downloaded again), never `BatchNotFound`. A poll answer it cannot place (no status, a status it
+  does not know, not an object) is `unknown`, never `failed`.
 - Errors: `RetryableError` (429, 5xx, timeouts, dropped connections) is retried by the dispatcher with backoff;
   `BatchNotFound` means the batch (or its results) is gone for good — deleted, past retention, or invisible to
   the current API key — and its requests are submitted again; `QueueFull` from `create` (or a `refused` state
@@ -76,7 +80,7 @@ class BatchLimits:
     max_bytes: int
 
 
-Status = Literal["running", "ended", "failed", "refused"]
+Status = Literal["running", "ended", "failed", "refused", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,9 @@ class BatchState:
     `ended` (results can be read: completed, expired or cancelled, some entries possibly errored), `failed`
     (the batch as a whole was refused and has no results, `error` says why), or `refused` (failed only for want
     of room in the account's queue, as `QueueFull` says; `queue_limit` is the queue's size in tokens when the
-    provider said it). `done` counts requests the provider has finished (answered or errored) out of `total`;
+    provider said it), or `unknown` (the answer has no status, or one the backend does not know: treated as
+    `running`, looked at again later, since a batch taken for failed would be paid for again; `error` says what
+    the answer said). `done` counts requests the provider has finished (answered or errored) out of `total`;
     `errored` those that ended without an answer. `provider_status` is the API's own word, for `distill status`.
     """
 

@@ -8,7 +8,10 @@ and batch is committed to `cache.sqlite` (`store.py`) the moment the provider ac
 polled with a growing wait; when it ends, every answer is committed to the cache under the call's own key
 (exactly like an immediate answer, accounted at the batch price), then the waiting calls are resolved. An entry
 that expired, was cancelled or met a server error goes into the next batch (up to `max_attempts` batches); one
-refused for its content fails its call like an immediate call whose retries ran out.
+refused for its content fails its call like an immediate call whose retries ran out. A results file is read by
+the results reader (`results.py`): every valid line is committed, a line that cannot be read is said and its
+request goes into the next batch. A poll the backend cannot place (`unknown`: no status, a new status word) is
+said once and looked at again later; only the provider's own `failed` fails a batch as a whole.
 
 A run that stops while batches are out (Ctrl+C, a crash, SIGKILL) leaves their requests recorded; the next run
 of the same command polls and collects those batches instead of sending the requests again. A batch the
@@ -28,6 +31,7 @@ from typing import Any
 
 from distill.batch.backend import BatchBackend, BatchItemError, BatchLimits, BatchNotFound, QueueFull, split
 from distill.batch.options import BatchOptions
+from distill.batch.results import UNREADABLE
 from distill.batch.room import Room
 from distill.batch.store import BatchStore
 from distill.engine.cache import CallCache
@@ -190,6 +194,7 @@ class Dispatcher:
         want of room in its queue (and nothing else happened), else None."""
         delay = self.options.poll_seconds
         refused = None
+        said_unknown = False
         self.room.entered()
         try:
             while True:
@@ -198,7 +203,12 @@ class Dispatcher:
                 if state.status == "refused":
                     refused = QueueFull(state.error or "the account's batch queue is full", state.queue_limit)
                     return refused
-                if state.status != "running":
+                if state.status == "unknown" and not said_unknown:
+                    said_unknown = True
+                    note(f"{self.label} ({self.role}): the provider's answer about batch {batch} has "
+                         f"{state.error or 'no status'}, which says neither running, ended nor failed; it is "
+                         "looked at again later (only a batch the provider says `failed` is sent again)")
+                if state.status not in ("running", "unknown"):
                     break
                 await asyncio.sleep(delay)
                 delay = min(delay * 1.5, self.options.max_poll_seconds)
@@ -222,7 +232,17 @@ class Dispatcher:
         return None
 
     async def _collect(self, batch: str, keys: set[bytes]) -> None:
-        answers, errors = await self._patiently("download", lambda: self._read(batch, keys), keys)
+        try:
+            answers, errors, unreadable = await self._patiently("download", lambda: self._read(batch, keys), keys)
+        except CallFailed as exc:  # the batch is done and paid for: its requests stay recorded, never sent again
+            note(f"{self.label} ({self.role}): batch {batch}: its results could not be downloaded ({exc.error}); "
+                 f"its {len(keys)} requests stay recorded, and the same command downloads them again without "
+                 "sending them again")
+            raise
+        if unreadable:
+            note(f"{self.label} ({self.role}): batch {batch}: {plural(len(unreadable), 'unreadable line')} in its "
+                 f"results file ({'; '.join(unreadable[:3])}); every answer it holds is saved, and each request "
+                 "without a readable answer goes into the next batch")
         spent: float | None = 0.0
         for completion in answers.values():
             self.usage.add_answer(completion, self.price)
@@ -230,7 +250,8 @@ class Dispatcher:
             each = cost(self.price, completion.usage.prompt_tokens, completion.usage.completion_tokens)
             spent = None if spent is None or each is None else spent + each
         await asyncio.gather(*(self.cache.put(key, self.role, c) for key, c in answers.items()))
-        self.store.settled(batch, keys, state="collected", answers=len(answers), cost=spent)
+        self.store.settled(batch, keys, state="collected", answers=len(answers), cost=spent,
+                           unreadable=len(unreadable))
         for key, completion in answers.items():
             self._resolve(key, completion)
         retry = {k for k in keys if k not in answers and (k not in errors or errors[k].retry)}
@@ -245,10 +266,15 @@ class Dispatcher:
             self._again(retry, next((errors[k] for k in retry if k in errors),
                                     BatchItemError("missing", "the batch did not report on it", retry=True)))
 
-    async def _read(self, batch: str, keys: set[bytes]) -> tuple[dict[bytes, Completion], dict[bytes, BatchItemError]]:
+    async def _read(self, batch: str, keys: set[bytes]
+                    ) -> tuple[dict[bytes, Completion], dict[bytes, BatchItemError], list[str]]:
+        """The batch's answers and failed entries by key, and what each unreadable line of its results was."""
         answers: dict[bytes, Completion] = {}
         errors: dict[bytes, BatchItemError] = {}
+        unreadable: list[str] = []
         async for custom_id, result in self.backend.results(batch):
+            if isinstance(result, BatchItemError) and result.kind == UNREADABLE:
+                unreadable.append(result.message)
             try:
                 key = bytes.fromhex(custom_id)
             except ValueError:
@@ -260,7 +286,7 @@ class Dispatcher:
             else:
                 errors.pop(key, None)
                 answers[key] = result
-        return answers, errors
+        return answers, errors, unreadable
 
     # --- outcomes -------------------------------------------------------------------------------------------
     def _resolve(self, key: bytes, completion: Completion) -> None:
@@ -400,6 +426,10 @@ class Dispatcher:
             count = sum(len(k) for k in batches.values()) + sum(len(k) for k in uploads.values())
             note(f"{self.label} ({self.role}): collecting {count} requests from {len(batches) + len(uploads)} "
                  "batch(es) an earlier run submitted; none is sent again")
+
+
+def plural(n: int, thing: str) -> str:
+    return f"{n:,} {thing}" + ("" if n == 1 else "s")
 
 
 def note(message: str) -> None:

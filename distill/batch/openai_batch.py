@@ -4,6 +4,8 @@ One batch: the request lines go up as a JSONL file (`POST /files`, purpose `batc
 (`POST /batches`, 24 h window, endpoint /v1/chat/completions — or /v1/completions for raw completions, Magpie's
 queries: a batch holds one endpoint's requests, and its file's name says which), polled (`GET /batches/{id}`),
 and its answers read from the output file and its failures from the error file (`GET /files/{id}/content`).
+A poll whose status is missing or unknown is `unknown` (looked at again later), never `failed`: only the status
+`failed` fails a batch as a whole. Ids the API sends are put in URLs as one escaped path segment each (`urls.py`).
 Limits: 50,000 requests and 200 MB per file (distill keeps a little under, for the multipart wrapper).
 """
 
@@ -16,7 +18,10 @@ from typing import Any, NoReturn
 import orjson
 
 from distill.batch.backend import BatchLimits, BatchNotFound, BatchResult, BatchState, QueueFull, Status
+from distill.batch.fields import count, ident, obj, word
+from distill.batch.urls import segment, split_credentials
 from distill.batch.wire import Client, answered, json_of, read_results, send, unanswered
+from distill.errors import RetryableError
 from distill.providers.base import GenerationParams, Message
 from distill.providers.http_errors import error_for_status
 from distill.providers.openai_http import OPENAI_URL, api_key_for
@@ -38,12 +43,13 @@ class OpenAIBatchBackend:
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec
         self._key = api_key_for(spec)  # type: ignore[arg-type]  # an OpenAISpec: backend_for made it from one
-        self._base = spec.base_url or OPENAI_URL
+        self._base, basic = split_credentials(spec.base_url or OPENAI_URL)
         self._label = f"batch API of {spec.label()}"
         from distill import __version__
 
-        headers = {"User-Agent": f"distill/{__version__}", **({"Authorization": f"Bearer {self._key}"}
-                                                              if self._key else {})}
+        # the key's bearer token, as immediate calls send it; without a key, the URL's user and password
+        auth = f"Bearer {self._key}" if self._key else basic
+        headers = {"User-Agent": f"distill/{__version__}", **({"Authorization": auth} if auth else {})}
         self._client = Client(headers, spec.timeout)
         self._tried: set[str] = set()  # files a batch creation was attempted on (by this process)
 
@@ -74,13 +80,13 @@ class OpenAIBatchBackend:
         form.add_field("purpose", "batch")
         name = FILE_NAMES[self.kind(lines[0])] if lines else FILE_NAMES[CHAT]
         form.add_field("file", b"\n".join(lines) + b"\n", filename=name, content_type="application/jsonl")
-        return str((await self._request("POST", "/files", data=form))["id"])
+        return self._id(await self._request("POST", "/files", data=form), "uploading the requests")
 
     async def _endpoint(self, upload_id: str, lines: Sequence[bytes]) -> str:
         """The endpoint of a batch on `upload_id`: its lines', or, resumed from the file alone, the file's name's."""
         if lines:
             return self.kind(lines[0])
-        meta = await self._request("GET", f"/files/{upload_id}", missing=True)
+        meta = obj(await self._request("GET", f"/files/{segment(upload_id, 'file id')}", missing=True))
         return COMPLETIONS if meta.get("filename") == FILE_NAMES[COMPLETIONS] else CHAT
 
     async def create(self, upload_id: str | None, lines: Sequence[bytes]) -> str:
@@ -96,38 +102,60 @@ class OpenAIBatchBackend:
         self._tried.add(upload_id)
         body = {"input_file_id": upload_id, "endpoint": await self._endpoint(upload_id, lines),
                 "completion_window": "24h", "metadata": {"made_by": "distill"}}
-        return str((await self._request("POST", "/batches", json=body))["id"])
+        # named no batch: tried again, and the batch made on this file is looked up first (`_tried`)
+        return self._id(await self._request("POST", "/batches", json=body), "creating a batch")
 
     async def _batch_on(self, upload_id: str) -> str | None:
         """The id of a batch made on the file `upload_id` among the latest 100, or None. A batch on it that
         failed as a whole (refused for want of room, say) holds no work: it does not count."""
-        listed = await self._request("GET", "/batches", params={"limit": "100"})
-        return next((str(b["id"]) for b in listed.get("data") or []
-                     if b.get("input_file_id") == upload_id and b.get("status") != "failed"), None)
+        listed = obj(await self._request("GET", "/batches", params={"limit": "100"}))
+        data = listed.get("data")
+        return next((str(ident(b)) for b in map(obj, data if isinstance(data, list) else [])
+                     if b.get("input_file_id") == upload_id and b.get("status") != "failed" and ident(b)), None)
+
+    def _id(self, answer: Any, what: str) -> str:
+        """The id the answer to `what` names; RetryableError when it names none (both steps are safe to retry:
+        an upload costs nothing, and a creation looks up the batch already made on its file)."""
+        found = ident(answer)
+        if found is None:
+            raise RetryableError(f"{self._label}: the answer to {what} names no id")
+        return found
+
+    async def _batch(self, batch_id: str) -> dict[str, Any]:
+        return obj(await self._request("GET", f"/batches/{segment(batch_id, 'batch id')}", missing=True))
 
     async def poll(self, batch_id: str) -> BatchState:
-        data = await self._request("GET", f"/batches/{batch_id}", missing=True)
-        status = str(data.get("status"))
-        counts = data.get("request_counts") or {}
-        completed, failed = int(counts.get("completed") or 0), int(counts.get("failed") or 0)
-        state: Status = "running" if status in RUNNING else "ended" if status in ENDED else "failed"
+        data = await self._batch(batch_id)
+        status = word(data.get("status"))
+        counts = obj(data.get("request_counts"))
+        completed, failed = count(counts.get("completed")), count(counts.get("failed"))
+        state: Status = ("running" if status in RUNNING else "ended" if status in ENDED else
+                         "failed" if status == "failed" else "unknown")
         error, limit = None, None
+        if state == "unknown":
+            error = f"the status {status!r}" if status else "no status"
         if state == "failed":
-            errors = (data.get("errors") or {}).get("data") or []
+            listed = obj(data.get("errors")).get("data")
+            errors = [obj(e) for e in (listed if isinstance(listed, list) else [])]
             error = "; ".join(str(e.get("message") or e.get("code")) for e in errors[:3]) or f"status {status!r}"
             if errors and all(e.get("code") == QUEUE_FULL for e in errors):
                 state, limit = "refused", queue_limit(error)
-        return BatchState(state, done=completed + failed, total=int(counts.get("total") or 0), errored=failed,
-                          provider_status=status, error=error, queue_limit=limit)
+        return BatchState(state, done=completed + failed, total=count(counts.get("total")), errored=failed,
+                          provider_status=status or "no status", error=error, queue_limit=limit)
 
     async def results(self, batch_id: str) -> AsyncIterator[BatchResult]:
-        data = await self._request("GET", f"/batches/{batch_id}", missing=True)
-        for field in ("output_file_id", "error_file_id"):
-            file_id = data.get(field)
-            if file_id:
-                async for result in read_results(self._client, f"{self._base}/files/{file_id}/content", self._entry,
-                                                 label=self._label, refuse=self._raise):
-                    yield result
+        data = await self._batch(batch_id)
+        files = [data.get(field) for field in ("output_file_id", "error_file_id") if data.get(field)]
+        counts = obj(data.get("request_counts"))
+        reported = count(counts.get("completed")) + count(counts.get("failed"))
+        if word(data.get("status")) not in ENDED or (reported and not files):
+            # read again later: results not named yet are never taken for "no results" (which sends all again)
+            raise RetryableError(f"{self._label}: batch {batch_id} names no results file yet "
+                                 f"(status {data.get('status')!r})")
+        for file_id in files:
+            url = f"{self._base}/files/{segment(file_id, 'results file id')}/content"
+            async for result in read_results(self._client, url, self._entry, label=self._label, refuse=self._raise):
+                yield result
 
     def _entry(self, row: dict[str, Any]) -> BatchResult:
         from distill.providers.openai_reply import parse_reply

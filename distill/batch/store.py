@@ -4,8 +4,9 @@ Two tables. `batch_requests` holds one row per request that is in a provider's h
 was uploaded in, the batch it went into (NULL between an acknowledged upload and an acknowledged creation) and
 how many batches it has been in. A row is written in the same moment the provider acknowledges the upload (or,
 without an upload step, the creation) and deleted once the request's answer is committed to `answers`, or once
-it failed for good, or is to be sent again. `batches` holds one row per batch: where it stands, its progress and
-what its collected answers cost — what `distill status` shows.
+it failed for good, or is to be sent again. `batches` holds one row per batch: where it stands, its progress, the
+answers collected from it and what they cost, and how many lines of its results file could not be read — what
+`distill status` shows.
 
 Every write here is its own transaction, committed before the method returns (the answers' 5 ms group commit
 is for answers; these are few and each must survive a kill the moment after).
@@ -31,6 +32,7 @@ CREATE TABLE IF NOT EXISTS batches (
     done INTEGER NOT NULL DEFAULT 0,
     errored INTEGER NOT NULL DEFAULT 0,
     answers INTEGER NOT NULL DEFAULT 0,
+    unreadable INTEGER NOT NULL DEFAULT 0,  -- lines of its results file that could not be read
     cost_usd REAL,
     created REAL NOT NULL,
     updated REAL NOT NULL
@@ -61,6 +63,9 @@ class BatchStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
         db.executescript(SCHEMA)
+        if "unreadable" not in {row[1] for row in db.execute("PRAGMA table_info(batches)")}:  # an older cache
+            db.execute("ALTER TABLE batches ADD COLUMN unreadable INTEGER NOT NULL DEFAULT 0")
+            db.commit()
 
     def _write(self, statements: Iterable[tuple[str, Iterable[tuple[object, ...]]]]) -> None:
         db = self._db
@@ -116,14 +121,16 @@ class BatchStore:
                       [(provider_status, done, errored, time.time(), batch)])])
 
     def settled(self, batch: str | None, keys: Iterable[bytes], *, state: str | None = None, answers: int = 0,
-                cost: float | None = None) -> None:
+                cost: float | None = None, unreadable: int = 0) -> None:
         """`keys` are no longer in the provider's hands (answered and committed, failed for good, or to be sent
-        again); with `state`, the batch is finished (collected, failed, lost) and its answers and cost noted."""
+        again); with `state`, the batch is finished (collected, failed, lost) and its answers, their cost and the
+        unreadable lines of its results file noted."""
         statements: list[tuple[str, Iterable[tuple[object, ...]]]] = [
             ("DELETE FROM batch_requests WHERE key = ?", [(k,) for k in keys])]
         if batch is not None and state is not None:
             statements.append(("UPDATE batches SET state = ?, answers = answers + ?, cost_usd = coalesce(cost_usd, "
-                               "0) + ?, updated = ? WHERE id = ?", [(state, answers, cost, time.time(), batch)]))
+                               "0) + ?, unreadable = ?, updated = ? WHERE id = ?",
+                               [(state, answers, cost, unreadable, time.time(), batch)]))
         self._write(statements)
 
 

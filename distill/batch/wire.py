@@ -1,5 +1,6 @@
 """What the batch backends do alike on the wire: one HTTP request with its failures sorted, a results file read
-line by line as it streams in, and a result line's outcome — an answer or a `BatchItemError` — told apart.
+line by line as it streams in (by the results reader, `results.py`), and a result line's outcome — an answer or a
+`BatchItemError` — told apart.
 
     status, body, retry_after = await send(client, "GET", url, label=..., base=...)
     async for result in read_results(client, url, entry, label=..., refuse=...): ...
@@ -16,6 +17,7 @@ from typing import Any, NoReturn
 import orjson
 
 from distill.batch.backend import BatchItemError, BatchResult
+from distill.batch.results import read_lines
 from distill.errors import RetryableError
 from distill.providers.base import Completion
 from distill.providers.openai_refusals import _CONTEXT
@@ -69,22 +71,21 @@ def json_of(body: bytes, *, label: str, what: str) -> Any:
 
 async def read_results(client: Client, url: str, entry: Callable[[dict[str, Any]], BatchResult], *, label: str,
                        refuse: Refuse) -> AsyncIterator[BatchResult]:
-    """Each line of the JSONL results file at `url` read as `entry` reads it, as the file streams in (a file of
-    100,000 answers is never held whole). An answer other than 200 goes to `refuse`, which raises."""
+    """Each line of the JSONL results file at `url` read as `entry` reads it, as the file streams in, by the
+    results reader (`results.read_lines`: a bad line is a failed entry, never an exception). A 404 is a download
+    to try again (RetryableError: the batch is not lost, and is never sent again for it); any other answer than
+    200 goes to `refuse`, which raises."""
     import aiohttp
 
     try:
         async with client.session().get(url) as resp:
+            if resp.status == 404:
+                raise RetryableError(f"{label}: its results file answered 404 (not found); it is downloaded again "
+                                     "later, the batch is not sent again")
             if resp.status != 200:
                 refuse(resp.status, await resp.read(), resp.headers.get("Retry-After"), url)
-            rest = b""
-            async for chunk in resp.content.iter_chunked(1 << 20):
-                *lines, rest = (rest + chunk).split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        yield entry(orjson.loads(line))
-            if rest.strip():
-                yield entry(orjson.loads(rest))
+            async for result in read_lines(resp.content.iter_chunked(1 << 20), entry):
+                yield result
     except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError) as exc:
         raise RetryableError(f"{label}: reading results: {type(exc).__name__} {exc}") from None
 

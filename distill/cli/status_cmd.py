@@ -1,5 +1,6 @@
-"""`distill status RUN_DIR`: where a run's batches stand — pending ones with their progress, answers collected
-and what they cost so far — read from the run folder's cache.sqlite (safe while the run is going on)."""
+"""`distill status RUN_DIR`: where a run's batches stand — pending ones with their progress, collected ones with
+the answers had from them and the lines of their results file that could not be read, answers collected and what
+they cost so far — read from the run folder's cache.sqlite (safe while the run is going on)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def handle(args: argparse.Namespace) -> int:
                   "made a batch again once one of the run's batches ends")
             continue
         progress = f"{r['done']:,}/{r['requests']:,} done" + (f", {r['errored']:,} errored" if r["errored"] else "")
+        if r["state"] == "collected":
+            progress += f", {r['answers']:,}/{r['requests']:,} answered"
+        unreadable = r.get("unreadable") or 0  # a cache from before the column: none counted
+        if unreadable:
+            progress += f", {unreadable:,} unreadable line{'' if unreadable == 1 else 's'} in the results file"
         status = r["provider_status"] or "submitted"
         print(f"  {r['id']}  {r['role']:<8} {r['label']}  {r['state']}: {status}, {progress}, "
               f"submitted {_ago(now - r['created'])} ago")
