@@ -40,7 +40,8 @@ class AnthropicBatchBackend:
         self._key = api_key_for(spec)
         self._base = spec.base_url or ANTHROPIC_URL
         self._label = f"batch API of {spec.label()}"
-        self._client = Client({**headers_for(spec, self._key), "Content-Type": "application/json"}, spec.timeout)
+        self._client = Client({**headers_for(spec, self._key), "Content-Type": "application/json"}, spec.timeout,
+                              spec.body_limits())
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
         return orjson.dumps({"custom_id": custom_id, "params": request_body(self.spec, messages, params)})
