@@ -3,22 +3,48 @@ automatically when an `HTTP(S)_PROXY` environment variable applies to the teache
 
 It reads what the server sends as the own client does: aiohttp's decompression is off and the body goes through
 `bounded_body.BodyReader` (its limit applies after decoding, a bomb is stopped at it); the head is bounded by
-aiohttp's parser (`limits.head` per header line, at most 128 headers); redirects are not followed (a 3xx is
-returned, and `http_errors.post` refuses it)."""
+aiohttp's parser (`limits.head` per header line, at most 128 headers, `MAX_INTERIM` 1xx heads); redirects are
+not followed (a 3xx is returned, and `http_errors.post` refuses it)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from distill.providers.bounded_body import BodyError, BodyLimits, BodyReader, ReplyTooLarge
+from distill.providers.bounded_body import MAX_INTERIM, BodyError, BodyLimits, BodyReader, ReplyTooLarge
 from distill.providers.http1 import ConnectFailed, Disconnected, Response
 
 
 def session_limits(limits: BodyLimits) -> dict[str, Any]:
     """aiohttp.ClientSession arguments that make it read within `limits` (with `read_body` for bodies)."""
     line = min(limits.head, 1 << 20)
-    return {"auto_decompress": False, "max_line_size": line, "max_field_size": line, "max_headers": 128}
+    return {"auto_decompress": False, "max_line_size": line, "max_field_size": line, "max_headers": 128,
+            "response_class": _response_class()}
+
+
+def _response_class() -> Any:
+    """aiohttp's response, reading at most `MAX_INTERIM` interim (1xx) heads (aiohttp alone reads them forever)."""
+    import aiohttp
+
+    class BoundedResponse(aiohttp.ClientResponse):
+        async def start(self, connection: Any) -> Any:
+            protocol = connection.protocol
+            read, heads = protocol.read, 0
+
+            async def counted() -> Any:
+                nonlocal heads
+                heads += 1
+                if heads > MAX_INTERIM + 1:
+                    raise BodyError(f"more than {MAX_INTERIM} interim (1xx) responses")
+                return await read()
+
+            protocol.read = counted  # an instance attribute, dropped once the head is read
+            try:
+                return await super().start(connection)
+            finally:
+                del protocol.read
+
+    return BoundedResponse
 
 
 async def read_body(resp: Any, limits: BodyLimits) -> bytes:

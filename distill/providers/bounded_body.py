@@ -3,8 +3,8 @@ linear in the bytes received.
 
 * `BodyLimits`: how much a server may send — a reply body after decompression (`body`, default 16 MiB), a
   response head with any interim `1xx` heads before it (`head`, 64 KiB), and a streamed batch results file
-  (`stream`, 8 GiB). They come from the teacher's settings (`max_reply_bytes`, `max_header_bytes`,
-  `max_batch_results_bytes`).
+  (`stream`, 8 GiB); at most `MAX_INTERIM` interim heads. They come from the teacher's settings
+  (`max_reply_bytes`, `max_header_bytes`, `max_batch_results_bytes`).
 * `BodyReader`: collects one reply body, decoding gzip/deflate as it arrives. It never holds more than
   `limits.body` bytes of decoded body (plus one piece of at most `PIECE` bytes): past that it raises `ReplyTooLarge`,
   which keeps the first `PREFIX` bytes and nothing else. A gzip bomb is stopped after `limits.body` bytes of output,
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 PIECE = 1 << 20  # at most this much decoded output per step of decompression
 PREFIX = 1024  # bytes of an oversized reply kept to say what it was
+MAX_INTERIM = 32  # interim (1xx) heads read before a response's own
 MIB = 1 << 20
 
 

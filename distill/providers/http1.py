@@ -25,7 +25,7 @@ import asyncio
 import ssl
 from urllib.parse import urlsplit
 
-from distill.providers.bounded_body import BodyError, BodyLimits, BodyReader, ReplyTooLarge, size_text
+from distill.providers.bounded_body import MAX_INTERIM, BodyError, BodyLimits, BodyReader, ReplyTooLarge, size_text
 
 Response = tuple[int, dict[str, str], bytes]
 MAX_IDLE = 4096
@@ -57,6 +57,7 @@ class _Connection(asyncio.Protocol):
         self._head: tuple[int, dict[str, str]] | None = None
         self._scan = 0  # where the search for the end of the head (or trailers) goes on from
         self._head_bytes = 0  # of this response's heads so far, interim ones included
+        self._interim = 0
         self._reader: BodyReader | None = None
         self._left = -1  # body bytes still due (Content-Length), or of the current chunk; -1: read to the end
         self._chunk = -1  # chunked: 0 reading a size line, 1 in a chunk's data, 2 its CRLF, 3 the trailers
@@ -132,6 +133,9 @@ class _Connection(asyncio.Protocol):
         except ValueError:
             raise BodyError(f"not an HTTP response: {lines[0][:80]!r}") from None
         if 100 <= status < 200:  # an interim response: the real one follows
+            self._interim += 1
+            if self._interim > MAX_INTERIM:
+                raise BodyError(f"more than {MAX_INTERIM} interim (1xx) responses")
             return True
         headers: dict[str, str] = {}
         for line in lines[1:]:
