@@ -188,10 +188,12 @@ async def _drive(client: str, url: str) -> dict[str, Any]:
         from distill.batch.openai_batch import OpenAIBatchBackend
         from distill.providers.options import AnthropicSpec, OpenAISpec
 
+        limit = {"max_batch_results_bytes": 256 << 20}  # the 8 GiB default is reached too, only slowly
         if client == "batch-openai":
-            provider = OpenAIBatchBackend(OpenAISpec(model="m", base_url=url, timeout=60))
+            provider = OpenAIBatchBackend(OpenAISpec(model="m", base_url=url, timeout=60, **limit))
         else:
-            provider = AnthropicBatchBackend(AnthropicSpec(model="m", base_url=url.removesuffix("/v1"), timeout=60))
+            provider = AnthropicBatchBackend(AnthropicSpec(model="m", base_url=url.removesuffix("/v1"), timeout=60,
+                                                           **limit))
 
         async def collect() -> list[Any]:
             await provider.poll("b1")
