@@ -47,7 +47,7 @@ class AnthropicBatchBackend:
         headers = {**headers_for(spec, self._key), "Content-Type": "application/json"}
         if basic:  # the URL's user and password, next to the x-api-key header
             headers["Authorization"] = basic
-        self._client = Client(headers, spec.timeout)
+        self._client = Client(headers, spec.timeout, spec.body_limits())
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:
         return orjson.dumps({"custom_id": custom_id, "params": request_body(self.spec, messages, params)})

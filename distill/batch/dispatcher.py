@@ -36,7 +36,7 @@ from distill.batch.room import Room
 from distill.batch.store import BatchStore
 from distill.engine.cache import CallCache
 from distill.engine.prices import cost
-from distill.engine.teacher import CallFailed, PromptRejected
+from distill.engine.teacher import REJECTING, CallFailed, PromptRejected
 from distill.engine.usage import RoleUsage
 from distill.errors import DistillError, RetryableError, TeacherError
 from distill.providers.base import Completion
@@ -309,9 +309,9 @@ class Dispatcher:
 
     def _failure(self, error: BatchItemError) -> CallFailed:
         message = TeacherError(f"{self.label}: {error.kind}: {error.message}")
-        if error.kind == "context_length":
-            self.usage.rejected_prompts += 1
-            return PromptRejected(self.role, message)
+        if error.kind in REJECTING:
+            self.usage.rejected_prompts += error.kind == "context_length"
+            return PromptRejected(self.role, message, error.kind)
         return CallFailed(self.role, message, 1)
 
     def _again(self, keys: set[bytes], error: BatchItemError) -> None:

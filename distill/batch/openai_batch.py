@@ -46,11 +46,12 @@ class OpenAIBatchBackend:
         self._base, basic = split_credentials(spec.base_url or OPENAI_URL)
         self._label = f"batch API of {spec.label()}"
         from distill import __version__
+        from distill.providers.options import body_limits
 
         # the key's bearer token, as immediate calls send it; without a key, the URL's user and password
         auth = f"Bearer {self._key}" if self._key else basic
         headers = {"User-Agent": f"distill/{__version__}", **({"Authorization": auth} if auth else {})}
-        self._client = Client(headers, spec.timeout)
+        self._client = Client(headers, spec.timeout, body_limits(spec))
         self._tried: set[str] = set()  # files a batch creation was attempted on (by this process)
 
     def encode(self, custom_id: str, messages: list[Message], params: GenerationParams) -> bytes:

@@ -1,7 +1,6 @@
-"""The batch results reader: a provider's JSONL results file read line by line as it streams in, where one bad
-line never costs the others — a results file is paid for.
-
-    async for custom_id, result in read_lines(chunks, entry): ...
+"""The batch results reader: each line of a provider's JSONL results file (split and size-capped as it streams in
+by `providers.bounded_body.LineReader`, in `wire.read_results`) read so that one bad line never costs the others —
+a results file is paid for.
 
 Guarantees, whatever the file holds (it never raises for its content; only the download itself may fail):
 
@@ -18,7 +17,7 @@ Every `unreadable` entry's message says which line of the file it was and why, f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -46,18 +45,3 @@ def read_line(line: bytes, number: int, entry: Callable[[dict[str, Any]], BatchR
         return entry(row)
     except Exception as exc:  # a field of a type the API never sends: this line's request goes again
         return unreadable(custom_id, number, f"holds a result that cannot be read ({type(exc).__name__}: {exc})")
-
-
-async def read_lines(chunks: AsyncIterator[bytes], entry: Callable[[dict[str, Any]], BatchResult]
-                     ) -> AsyncIterator[BatchResult]:
-    """Each line of the file that streams in as `chunks`, read by `read_line` (a file of 100,000 answers is never
-    held whole); blank lines are skipped, a last line without its newline is read too."""
-    rest, number = b"", 0
-    async for chunk in chunks:
-        *lines, rest = (rest + chunk).split(b"\n")
-        for line in lines:
-            number += 1
-            if line.strip():
-                yield read_line(line, number, entry)
-    if rest.strip():
-        yield read_line(rest, number + 1, entry)

@@ -44,13 +44,16 @@ class CallFailed(Exception):
 
 
 class PromptRejected(CallFailed):
-    """The endpoint refused the prompt as too long for the model's context: the item is rejected with the reason
-    `context_length`; the run goes on (the same prompt would be refused again, so nothing is retried)."""
+    """The endpoint refused the prompt as too long for the model's context (`reason` "context_length", kept so
+    later runs reject it without asking), or answered with a reply past `max_reply_bytes` ("reply_too_large"):
+    the item is rejected with that reason and the run goes on; nothing is retried."""
 
-    reason = "context_length"
-
-    def __init__(self, role: str, error: BaseException) -> None:
+    def __init__(self, role: str, error: BaseException, reason: str = "context_length") -> None:
         super().__init__(role, error, 1)
+        self.reason = reason
+
+
+REJECTING = frozenset({"context_length", "reply_too_large"})  # `Refused` fields that reject the item
 
 
 class Teacher:
@@ -166,7 +169,8 @@ class Teacher:
                 completion = await self._answer(messages, params, sample)
                 await self.cache.put(key, self.role, completion)
         except PromptRejected as exc:
-            await self.cache.put_raw(refused, self.role, {"error": str(exc.error)})
+            if exc.reason == "context_length":  # refused for good; an oversized reply may not come again
+                await self.cache.put_raw(refused, self.role, {"error": str(exc.error)})
             note_call(self.role)
             raise
         note_call(self.role)
@@ -223,9 +227,9 @@ class Teacher:
                 except RetryableError as first:
                     completion = await self._retry(messages, params, first)
             except Refused as exc:
-                if exc.field == "context_length":
-                    self.usage.rejected_prompts += 1
-                    raise PromptRejected(self.role, exc) from None
+                if exc.field in REJECTING:
+                    self.usage.rejected_prompts += exc.field == "context_length"
+                    raise PromptRejected(self.role, exc, exc.field) from None
                 sent, last = getattr(exc, "sent", params), exc
                 if adaptable and exc.field in ("response_format", "guided_json") and self.traits.step_down(
                         sent, str(exc)):

@@ -57,8 +57,9 @@ class AnthropicProvider(Provider):
         if uses_proxy(self._base):
             from distill.providers.aiohttp_client import AiohttpClient
 
-            return AiohttpClient(self._base, headers_for(self.spec, self._key), self.spec.timeout)
-        return HTTP1Client(self._base, headers_for(self.spec, self._key), self.spec.timeout)
+            return AiohttpClient(self._base, headers_for(self.spec, self._key), self.spec.timeout,
+                                 self.spec.body_limits())
+        return HTTP1Client(self._base, headers_for(self.spec, self._key), self.spec.timeout, self.spec.body_limits())
 
     async def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
         import orjson

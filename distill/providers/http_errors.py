@@ -6,6 +6,9 @@ Retry: 408, 409, 429, 5xx (Retry-After honoured). Stop the run with a message sa
 The server's body is untrusted: before it is quoted in a message (printed, or stored in failed.jsonl) it is
 sanitised by `redact.clean_text` — ANSI escapes and control characters removed, echoed `Authorization` headers,
 bearer tokens and keys masked, cut to 300 characters.
+
+`post` also applies the two rules on what a server sends: a reply body past its limit (`bounded_body.py`) rejects
+the item it answers, and a redirect is never followed (`redirects.py`).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ async def post(client: Any, path: str, payload: bytes, *, label: str, timeout: f
     the endpoint has answered once: what to check) makes a refused connection stop the run, saying so."""
     import asyncio
 
+    from distill.providers.bounded_body import ReplyTooLarge
     from distill.providers.http1 import ConnectFailed, Disconnected
+    from distill.providers.redirects import REDIRECT_STATUSES, redirect_refused
 
     try:
         status, headers, raw = await client.post(path, payload)
@@ -51,9 +56,23 @@ async def post(client: Any, path: str, payload: bytes, *, label: str, timeout: f
     except asyncio.TimeoutError:
         within = f" within {timeout:g}s" if timeout is not None else ""
         raise RetryableError(f"{label}: no answer{within} (timeout)") from None
+    except ReplyTooLarge as exc:
+        raise reply_too_large(exc, label=label) from None
     except (Disconnected, ConnectionError, OSError) as exc:
         raise RetryableError(f"{label}: connection dropped: {exc}") from None
+    if status in REDIRECT_STATUSES:
+        raise redirect_refused(status, headers.get("location"), label=label, url=client.base_url + path)
     return status, headers, raw
+
+
+def reply_too_large(exc: Any, *, label: str) -> Exception:
+    """An oversized reply rejects its item (`Refused("reply_too_large")`): the message quotes the reply's first
+    bytes, sanitised; the rest was never read."""
+    from distill.providers.openai_refusals import Refused
+
+    prefix = _snippet(exc.prefix.decode("utf-8", "replace"), 200)
+    return Refused("reply_too_large", f"{label}: {exc} (raise max_reply_bytes if such replies are expected); "
+                                      f"it began: {prefix!r}")
 
 
 def error_for_status(status: int, body: str, *, label: str, retry_after: str | None = None) -> Exception:

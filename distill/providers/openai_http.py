@@ -44,8 +44,8 @@ class OpenAIHTTPProvider(Provider):
         if self.spec.transport == "aiohttp" or uses_proxy(self._base):
             from distill.providers.aiohttp_client import AiohttpClient
 
-            return AiohttpClient(self._base, headers, self.spec.timeout)
-        return HTTP1Client(self._base, headers, self.spec.timeout)
+            return AiohttpClient(self._base, headers, self.spec.timeout, self.spec.body_limits())
+        return HTTP1Client(self._base, headers, self.spec.timeout, self.spec.body_limits())
 
     async def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
         import orjson

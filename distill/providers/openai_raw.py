@@ -34,8 +34,8 @@ def _client(spec: OpenAISpec, key: str | None, base: str) -> Any:
     if spec.transport == "aiohttp" or uses_proxy(base):
         from distill.providers.aiohttp_client import AiohttpClient
 
-        return AiohttpClient(base, headers, spec.timeout)
-    return HTTP1Client(base, headers, spec.timeout)
+        return AiohttpClient(base, headers, spec.timeout, spec.body_limits())
+    return HTTP1Client(base, headers, spec.timeout, spec.body_limits())
 
 
 async def _post(client: Any, path: str, body: dict[str, Any], label: str) -> tuple[int, bytes]:

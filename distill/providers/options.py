@@ -11,10 +11,30 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from distill.providers.bounded_body import BodyLimits
 from distill.providers.spec import ProviderSpec
 
 
-class OpenAISpec(ProviderSpec):
+class HTTPSpec(ProviderSpec):
+    """What a provider that calls a server over HTTP takes: how much the server may send (`bounded_body.py`)."""
+
+    max_reply_bytes: int = Field(16 << 20, ge=1 << 16, description="a reply body larger than this (after "
+                                 "decompression) rejects its item, keeping only its first bytes")
+    max_header_bytes: int = Field(64 << 10, ge=1 << 12, description="a response head larger than this is a "
+                                  "broken response (retried)")
+    max_batch_results_bytes: int = Field(8 << 30, ge=1 << 20, description="batch mode: the largest results file "
+                                         "read (streamed; each line is a reply, within max_reply_bytes)")
+
+    def body_limits(self) -> BodyLimits:
+        return BodyLimits(body=self.max_reply_bytes, head=self.max_header_bytes, stream=self.max_batch_results_bytes)
+
+
+def body_limits(spec: ProviderSpec) -> BodyLimits:
+    """The spec's limits on what its server may send (the defaults for a spec that sets none)."""
+    return spec.body_limits() if isinstance(spec, HTTPSpec) else BodyLimits()
+
+
+class OpenAISpec(HTTPSpec):
     """OpenAI's API and every server that speaks it (vLLM, llama.cpp's server, Ollama, SGLang, TGI)."""
 
     provider: str = "openai"
@@ -38,7 +58,7 @@ class OpenAISpec(ProviderSpec):
         return self.supports_n
 
 
-class AnthropicSpec(ProviderSpec):
+class AnthropicSpec(HTTPSpec):
     """Anthropic's Messages API (`anthropic:claude-sonnet-4-5`)."""
 
     provider: str = "anthropic"
