@@ -3,7 +3,7 @@
 Read as the reference code reads them (stanford_alpaca's `post_process_gpt3_response`): every item is an
 instruction, an input and an output, in that order, or it is rejected whole. Items are found by their labels,
 not only by `###`, so a reply that numbers every line and leaves the separators out still pairs each output with
-its own instruction. The reply is cleaned first (`clean_reply`): a lead-in, a reasoning block, a whole-reply code
+its own instruction. The reply is cleaned first (`clean_list_reply`): a lead-in, a reasoning block, a whole-reply code
 fence and closing remarks are not items, and markdown labels (`**4. Instruction:**`, `### Task 5`) are read as
 plain ones.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from distill.text.reply_text import clean_reply, plain_labels, strip_emphasis
+from distill.text.reply_text import clean_list_reply, plain_labels, strip_emphasis
 
 # "<noinput>", "< no - input >", "No input.", "None", "N/A": compared without whitespace, hyphens, case and a
 # final full stop, so no regex backtracks over a run of spaces (the old pattern took 11 s on "< no" + 40,000)
@@ -38,7 +38,7 @@ def parse_alpaca(reply: str, first_number: int) -> list[AlpacaItem | str]:
     """Items in order; an item that is not instruction, input, output in that order (or whose labels carry
     different numbers) comes back as its raw text, for the caller to reject as unparseable. The prompt leaves
     `N. Instruction:` open, so text before the first label is item N's instruction."""
-    text = plain_labels(clean_reply(reply), r"instruction|input|output|task|item|example")
+    text = plain_labels(clean_list_reply(reply), r"instruction|input|output|task|item|example")
     marks = list(_LABEL.finditer(text))
     cut = marks[0].start() if marks else len(text)
     head = "\n".join(line for line in text[:cut].split("\n")

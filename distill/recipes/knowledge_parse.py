@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from distill.quality.replies import find_json_object
-from distill.text.reply_text import clean_reply, plain_labels, strip_emphasis
+from distill.text.reply_text import clean_list_reply, plain_labels, strip_emphasis
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def parse_pairs(reply: str) -> list[QAPair]:
     """`Q1 [kind]: question` / `A1: answer` pairs (also `Question 1:` / `Answer 1:`, unnumbered `Q:` / `A:`, and
     markdown-dressed labels). An answer runs to the next question. Linear in the reply's length: labels are found
     line by line, never by backtracking across runs of blank lines."""
-    text = plain_labels(clean_reply(reply), _QA_LABELS)
+    text = plain_labels(clean_list_reply(reply), _QA_LABELS)
     marks = list(_QA.finditer(text))
     out = []
     for k, m in enumerate(marks[:-1]):
