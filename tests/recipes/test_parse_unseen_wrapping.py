@@ -93,3 +93,30 @@ def test_content_shaped_like_wrapping_stays() -> None:
     assert parse_rewrite(problem) == problem
     answer = "9. Explain tides.\n10. Describe a glacier.\n\nDescribe a volcano in two sentences please"
     assert parse_numbered(answer, 9) == ["Explain tides.", "Describe a glacier."]  # a lone line after items
+
+
+def test_self_instruct_records_never_begin_with_an_unseen_lead_in(tmp_path, teacher_server):
+    """The issue's run: a teacher that opens with "Great question! Below is my answer:" and continues the list
+    at the open item 9 made records whose instruction began with the lead-in. The real CLI, a scripted server."""
+    from helpers import ROOT, distill, read_jsonl, write
+
+    reply = ("Great question! Below is my answer:\n\nWrite a haiku about the {h} lighthouse in deep winter.\n"
+             "10. Explain how the {h}b tide rises and falls to a curious child.\n"
+             "11. Suggest three names for the {h}c bakery that sells only bread.\n\nThose should keep the dataset "
+             "varied.")
+    teacher_server.configure(rules=[
+        {"match": r"Invent a list of new", "reply": reply},
+        {"match": r"Is it classification\?$", "reply": "No"},
+        {"match": r"Task: ", "reply": "Example 1\nInput: spring\nOutput: It is lively."}])
+    cfg = write(tmp_path / "r.yaml", f"""recipe: self_instruct
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+num: 3
+out: {tmp_path / 'run'}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 5}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    instructions = [r["instruction"] for r in read_jsonl(tmp_path / "run" / "data.jsonl")]
+    assert len(instructions) == 3
+    assert all(i.split()[0] in ("Write", "Explain", "Suggest") for i in instructions), instructions
+    assert not any("varied" in i or "Great question" in i for i in instructions)
