@@ -27,6 +27,7 @@ from distill.recipes.instruction_filters import (ALPACA_EXTRA_BLACKLIST, SELF_IN
                                                  instruction_rejection)
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.rouge_novelty import NoveltyFilter
 
 
@@ -85,9 +86,13 @@ class Alpaca(Recipe):
             items = parse_alpaca(choice.text, opts.demos + 1)
             if choice.finish_reason == "length" and items:
                 items = items[:-1]  # the last item was cut off
+            read = bounded(items, opts.tasks_per_prompt - opts.demos)  # the prompt numbers the list to the end
+            items = read.items
             if not items:
                 ctx.reject(order_key(slot), "generate", "no_items_parsed",
                            {"prompt": slot}, raw=choice.text)
+            if read.overflow():
+                ctx.reject(order_key(slot), "generate", OVERFLOW_REASON, {"prompt": slot}, detail=read.overflow())
             jobs = []
             for j, it in enumerate(items):
                 if accepted >= target:

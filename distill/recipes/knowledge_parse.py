@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from distill.quality.replies import find_json_object
-from distill.text.reply_text import clean_reply, plain_labels, strip_emphasis
+from distill.text.reply_text import clean_list_reply, plain_labels, strip_emphasis
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def parse_pairs(reply: str) -> list[QAPair]:
     """`Q1 [kind]: question` / `A1: answer` pairs (also `Question 1:` / `Answer 1:`, unnumbered `Q:` / `A:`, and
     markdown-dressed labels). An answer runs to the next question. Linear in the reply's length: labels are found
     line by line, never by backtracking across runs of blank lines."""
-    text = plain_labels(clean_reply(reply), _QA_LABELS)
+    text = plain_labels(clean_list_reply(reply), _QA_LABELS)
     marks = list(_QA.finditer(text))
     out = []
     for k, m in enumerate(marks[:-1]):
@@ -43,6 +43,9 @@ def parse_pairs(reply: str) -> list[QAPair]:
     return out
 
 
+# a quote never spans another opening mark, so an unclosed “ or ##begin_quote## is read once, not once per opener
+_QUOTE = re.compile(r"\"([^\"]+)\"|“([^“”]+)”|##begin_quote##((?:(?!##(?:begin|end)_quote##).)+)##end_quote##",
+                    re.DOTALL)
 CHECKS = ("supported", "standalone", "answerable")
 
 
@@ -62,7 +65,7 @@ def parse_checks(reply: str) -> dict[str, bool] | None:
 def quotes_chunk(answer: str, chunk: str, min_words: int = 4) -> bool:
     """RAFT-style check: the answer quotes at least one span of >= min_words words verbatim from the chunk."""
     norm_chunk = " ".join(chunk.split())
-    for q in re.findall(r"\"([^\"]+)\"|“([^”]+)”|##begin_quote##(.+?)##end_quote##", answer, re.DOTALL):
+    for q in _QUOTE.findall(answer):
         span = " ".join(next(x for x in q if x).split()).strip(" .")
         if len(span.split()) >= min_words and span in norm_chunk:
             return True

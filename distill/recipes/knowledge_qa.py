@@ -33,6 +33,7 @@ from distill.recipes.knowledge_parse import (
 )
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.decontam import Decontaminator
 from distill.text.dedup import Deduplicator
 
@@ -125,9 +126,13 @@ class KnowledgeQA(Recipe):
         pairs = parse_pairs(choice.text)
         if choice.finish_reason == "length" and pairs:
             pairs = pairs[:-1]  # the last pair was cut off
+        read = bounded(pairs, opts.pairs_per_chunk)
+        pairs = read.items
         if not pairs:
             ctx.reject(order_key(i), "generate", "no_pairs_parsed", item, raw=choice.text)
             return []
+        if read.overflow():
+            ctx.reject(order_key(i), "generate", OVERFLOW_REASON, item, detail=read.overflow())
         jobs = []
         for j, pair in enumerate(pairs):
             order = order_key(i, j + 1)

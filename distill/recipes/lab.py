@@ -31,7 +31,7 @@ import asyncio
 import dataclasses
 import random
 from functools import partial
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +54,7 @@ from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.taxonomy.model import Leaf, SeedQA
 from distill.taxonomy.validate import load_taxonomy
+from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.dedup import normalized
 
 NOTHING_TO_ASK = "NOTHING TO ASK"  # knowledge_generate.j2's reply for a chunk with no content to ask about
@@ -66,6 +67,9 @@ def job_identity(entry: tuple[int, tuple[Any, ...]]) -> tuple[int, bytes]:
     position, (method, _li, leaf, si, _seed) = entry
     blob = orjson.dumps([method.__name__, dataclasses.asdict(leaf), si], default=str)
     return position, blob
+
+
+T = TypeVar("T")
 
 
 class LabOptions(BaseModel):
@@ -163,10 +167,10 @@ class Lab(Recipe):
     def _gen(self, **over: Any) -> GenerationParams:
         return self.ctx.teacher.params(**self.options.generation.model_dump(exclude_none=True)).merged(**over)
 
-    def _reject(self, leaf: Leaf, order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None
-                ) -> None:
+    def _reject(self, leaf: Leaf, order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
+                detail: Any = None) -> None:
         self._count(leaf, "rejected")
-        self.ctx.reject(order, stage, reason, {"leaf": leaf.path, **item}, raw=raw)
+        self.ctx.reject(order, stage, reason, {"leaf": leaf.path, **item}, raw=raw, detail=detail)
 
     def _unreadable(self, leaf: Leaf, order: str, item: dict[str, Any], exc: UnreadableReply) -> None:
         """A LAB judge's reply that cannot be read: rejected under `judge` and counted against its leaf."""
@@ -212,8 +216,8 @@ class Lab(Recipe):
         questions = parse_questions(reply.choices[0].text)
         if reply.choices[0].finish_reason == "length":
             questions = questions[:-1]
-        return self._generated(li, leaf, si, [(q, None) for q in questions[: self.options.questions_per_seed]],
-                               reply.choices[0].text)
+        read = self._bounded(leaf, base, "questions", questions, self.options.questions_per_seed, {"seed": si})
+        return self._generated(li, leaf, si, [(q, None) for q in read], reply.choices[0].text)
 
     async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
@@ -221,20 +225,31 @@ class Lab(Recipe):
                                     self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen()))
         if reply is None:
             return []
-        contexts = parse_contexts(reply.choices[0].text)[: self.options.contexts_per_seed]
+        contexts = self._bounded(leaf, base, "contexts", parse_contexts(reply.choices[0].text),
+                                 self.options.contexts_per_seed, {"seed": si})
         examples = [seed.question]
 
-        async def questions_for(context: str) -> list[tuple[str, str | None]]:
+        async def questions_for(c: int, context: str) -> list[tuple[str, str | None]]:
             prompt = render("lab/grounded_questions.j2", task=leaf.task, context=context, examples=examples,
                             count=self.options.questions_per_context)
             r = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
-            return [(q, context) for q in parse_questions(r.choices[0].text)[: self.options.questions_per_context]]
+            return [(q, context) for q in self._bounded(leaf, base, "questions", parse_questions(r.choices[0].text),
+                                                        self.options.questions_per_context,
+                                                        {"seed": si, "context": c})]
 
         groups = await self.ctx.call(base, "questions", {"leaf": leaf.path, "seed": si},
-                                     asyncio.gather(*(questions_for(c) for c in contexts)))
+                                     asyncio.gather(*(questions_for(c, x) for c, x in enumerate(contexts))))
         if groups is None:
             return []
         return self._generated(li, leaf, si, [q for g in groups for q in g], reply.choices[0].text)
+
+    def _bounded(self, leaf: Leaf, order: str, stage: str, items: list[T], asked: int, item: dict[str, Any]
+                 ) -> list[T]:
+        """The items a list reply may give (`bounded`); a reply with more is rejected once, with the count."""
+        read = bounded(items, asked)
+        if read.overflow():
+            self._reject(leaf, order, stage, OVERFLOW_REASON, item, detail=read.overflow())
+        return read.items
 
     def _generated(self, li: int, leaf: Leaf, si: int, questions: list[tuple[str, str | None]], raw: str
                    ) -> list[tuple[str, str | None]]:
@@ -312,7 +327,8 @@ class Lab(Recipe):
                                     self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen()))
         if reply is None:
             return []
-        pairs = parse_pairs(reply.choices[0].text)
+        pairs = self._bounded(leaf, base, "knowledge", parse_pairs(reply.choices[0].text),
+                              self.options.pairs_per_chunk, {"chunk": k, "seed_context": e})
         if not pairs:
             nothing = NOTHING_TO_ASK in reply.choices[0].text.upper()
             self._reject(leaf, base, "knowledge", "nothing_to_ask" if nothing else "no_pairs_parsed",

@@ -1,5 +1,5 @@
 """Parsing LAB's generation replies: the new contexts of a grounded skill (`Context N:` blocks) and the
-numbered questions of a skill. The reply is cleaned first (`clean_reply`), so a lead-in, a reasoning block, a
+numbered questions of a skill. The reply is cleaned first (`clean_list_reply`), so a lead-in, a reasoning block, a
 whole-reply code fence and closing remarks never become a context or a question, and markdown headers
 (`**Context 1:**`, `### Context 2`) split like plain ones."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from distill.recipes.self_instruct_parse import parse_numbered
-from distill.text.reply_text import clean_reply, plain_labels
+from distill.text.reply_text import clean_list_reply, plain_labels
 
 _CONTEXT = re.compile(r"^(?:\d+\. )?context(?: \d+)?:[ \t]?", re.MULTILINE | re.IGNORECASE)
 
@@ -16,7 +16,7 @@ _CONTEXT = re.compile(r"^(?:\d+\. )?context(?: \d+)?:[ \t]?", re.MULTILINE | re.
 def parse_contexts(reply: str) -> list[str]:
     """The contexts in order. Text before the first `Context N:` header is not a context; a reply with no
     header at all is one context (a teacher asked for one at a time)."""
-    text = plain_labels(clean_reply(reply), "context")
+    text = plain_labels(clean_list_reply(reply), "context")
     marks = list(_CONTEXT.finditer(text))
     if not marks:
         return [text] if text else []

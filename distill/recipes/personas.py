@@ -40,8 +40,8 @@ from distill.text.math_answers import equivalent, extract_boxed, normalize, trim
 
 Kind = Literal["instruction", "math", "code", "knowledge"]
 DEFAULT_TASKS: list[Kind] = ["instruction", "math", "code", "knowledge"]
-_LABEL = re.compile(r"^\s*\**\s*(?:math problem|word problem|problem|task|question|request|instruction)\s*\**\s*:"
-                    r"\s*\**\s*", re.I)
+_LABEL = re.compile(r"^\s*(?:\*+\s*)?(?:math problem|word problem|problem|task|question|request|instruction)"
+                    r"\s*(?:\*+\s*)?:\s*(?:\*+\s*)?", re.I)  # linear: no two `\s*` meet (issue 29)
 _LEAK = re.compile(r"\n[ \t]*\**(?:solution|answer|step 1)\**[ \t]*:", re.I)  # [ \t]: linear on runs of newlines
 
 

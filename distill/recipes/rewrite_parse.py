@@ -46,7 +46,7 @@ def parse_rewrite(reply: str) -> str:
         if _AFTER.match(paragraphs[k]) or _THIS.match(paragraphs[k]):
             text = "\n\n".join(paragraphs[:k]).strip()
             break
-    if _ENUMERATOR.match(text) and not re.search(r"^\s*2[.)][ \t]", text, re.MULTILINE):
+    if _ENUMERATOR.match(text) and not re.search(r"^[ \t]*2[.)][ \t]", text, re.MULTILINE):
         text = _ENUMERATOR.sub("", text, count=1)
     if "\n" not in text:
         text = strip_emphasis(text).strip()

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from distill.text.math_answers import equivalent, final_answers
 
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
-ANSWER_IS = re.compile(r"answer\s*(?:is|:|=)\s*\**\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?(?:/\d+)?)", re.IGNORECASE)
+# linear: no two `\s*` meet without a required character between them (the old `\s*\**\s*\$?\s*` was cubic)
+ANSWER_IS = re.compile(r"answer\s*(?:is|:|=)\s*(?:\*+\s*)?(?:\$\s*)?(-?\d[\d,]*(?:\.\d+)?(?:/\d+)?)", re.IGNORECASE)
 
 
 class VerifierOptions(BaseModel):

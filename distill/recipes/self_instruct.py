@@ -38,9 +38,11 @@ from distill.recipes.self_instruct_parse import (RawInstance, conflicting, insta
                                                  parse_numbered, parse_output_first, says_yes)
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.rouge_novelty import NoveltyFilter
 
 BOOTSTRAP, CLASSIFY, INSTANCES = 0, 1, 2  # order-key stages
+LIST_END = 16  # the paper's bootstrap list ends before task 16 (the default stops hold "16.")
 COUNTS = "self_instruct_counts"  # tallies (`ctx.tally`, so a replayed task counts again)
 COUNTS_BOOTSTRAP = "self_instruct_bootstrap"  # replies cut to a lead-in by the "\n\n" stop and asked again
 
@@ -130,6 +132,7 @@ class SelfInstruct(Recipe):
         ctx, opts = self.ctx, self.options
         machine: list[dict[str, Any]] = []
         first_number = opts.human_demos + opts.machine_demos + 1
+        asked = max(1, LIST_END - first_number)  # the prompt's list continues to item LIST_END - 1
 
         def prompt(slot: int) -> list[dict[str, str]]:
             return self._prompt(ctx.seed, seeds, machine, slot)
@@ -139,10 +142,13 @@ class SelfInstruct(Recipe):
             if choice.finish_reason == "length":
                 ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "truncated_response", item, raw=choice.text)
                 return []
-            candidates = parse_numbered(choice.text, first_number)
+            read = bounded(parse_numbered(choice.text, first_number), asked)
+            candidates = read.items
             if not candidates:
                 ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", "no_instructions_parsed", item,
                            raw=choice.text)
+            if read.overflow():
+                ctx.reject(order_key(slot, 0, BOOTSTRAP), "bootstrap", OVERFLOW_REASON, item, detail=read.overflow())
             for j, raw in enumerate(candidates):
                 if len(machine) >= target:
                     break
@@ -160,8 +166,8 @@ class SelfInstruct(Recipe):
             line, where the paper's "\\n\\n" stop cuts the list off: such a reply is asked once more without
             that stop. Decided by the reply alone, so a re-run reads the same two cached answers."""
             choice = reply.choices[0]
-            if relaxed.stop == params.stop or choice.finish_reason == "length" or parse_numbered(
-                    choice.text, first_number):
+            if relaxed.stop == params.stop or choice.finish_reason == "length" or bounded(parse_numbered(
+                    choice.text, first_number), asked).items:
                 return None
             if messages[-1]["content"] not in asked_again:
                 asked_again.add(messages[-1]["content"])
@@ -216,7 +222,10 @@ class SelfInstruct(Recipe):
         found = (parse_output_first if is_clf else parse_input_first)(choice.text)
         if choice.finish_reason == "length" and found:
             found = found[:-1]  # the last instance was cut off
-        await self._emit(i, task, is_clf, found, choice.text)
+        read = bounded(found, opts.max_instances)
+        if read.overflow():
+            ctx.reject(order_key(i, 0, INSTANCES), "instances", OVERFLOW_REASON, item, detail=read.overflow())
+        await self._emit(i, task, is_clf, read.items, choice.text)
 
     async def _emit(self, i: int, task: dict[str, Any], is_clf: bool, found: list[RawInstance], raw: str) -> None:
         ctx = self.ctx

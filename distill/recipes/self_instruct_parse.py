@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from distill.text.reply_text import (
-    clean_reply,
+    clean_list_reply,
     is_lead_in,
     plain_labels,
     split_reasoning,
@@ -42,14 +42,14 @@ def item_start(line: str) -> tuple[int, str] | None:
 
 def parse_numbered(reply: str, first_number: int) -> list[str]:
     """Items of a numbered list that continues at `first_number` (the prompt left "N." open, so the reply may
-    or may not repeat it), as one-line plain text. The reply is cleaned first (`clean_reply`): a lead-in, a
+    or may not repeat it), as one-line plain text. The reply is cleaned first (`clean_list_reply`): a lead-in, a
     reasoning block, a code fence and closing remarks are not items; text before the first number is the
     continued item only when it is not a lead-in and no item carries `first_number` itself. A final item cut off
     mid-line is kept; the caller drops whole replies that hit the length limit, as the paper does."""
     head: list[str] = []
     bodies: list[list[str]] = []
     numbers: list[int] = []
-    for line in clean_reply(reply).split("\n"):
+    for line in clean_list_reply(reply).split("\n"):
         start = item_start(line)
         if start is not None:
             numbers.append(start[0])
@@ -82,7 +82,7 @@ _LABEL = re.compile(r"^(?:\d+\. )?(example|instance|input|output|class label|lab
 
 
 def _labels(reply: str) -> tuple[str, list[tuple[str, re.Match[str]]]]:
-    text = plain_labels(clean_reply(reply), _INSTANCE_LABELS)
+    text = plain_labels(clean_list_reply(reply), _INSTANCE_LABELS)
     return text, [(m.group(1).lower(), m) for m in _LABEL.finditer(text)]
 
 

@@ -143,9 +143,97 @@ def drop_remarks(text: str) -> str:
 def clean_reply(text: str) -> str:
     """The reply's content: reasoning removed, LF line ends, lead-in and trailing remarks dropped, a whole-reply
     code fence unwrapped (also when the lead-in or the remark sits outside it). Text inside is kept as written."""
+    return _clean(text, list_reply=False)
+
+
+def clean_list_reply(text: str) -> str:
+    """`clean_reply` for a reply that holds a list (numbered tasks, labelled pairs, examples, contexts), which
+    also drops wrapping recognised by its shape rather than its words, so phrasings never seen are handled:
+
+    * a first line of at least three words that ends with a colon, is not an item or a label itself, and stands
+      alone before a blank line (or is all the reply: cut there by a stop): "Great question! Below is my
+      answer:". An item the list continues starts on the line after the prompt, not after a blank line.
+    * a last paragraph of one line that is not an item, a label or a fence, under a paragraph that starts or
+      ends with an enumerated item ("11. ...", "- ...", "### Task 11", also inside a code fence): "Those should
+      keep the dataset varied." Enumerated items are one-liners, so a lone line after them is a remark; after labelled
+      values (an output, an answer, a context), which may run to several paragraphs, remarks are recognised
+      by their words only."""
+    return _clean(text, list_reply=True)
+
+
+# an enumerated list item at a line start (after markdown): "9.", "9)", "- ", "* ", "Task 9", "### Task 9"
+_ENUMERATED = re.compile(r"[ \t>#*_]{0,12}(?:\d{1,6}[ \t]{0,3}[.):]|[-+*\u2022][ \t]|"
+                         r"(?:task|question|item|instruction|prompt|example|step)[ \t]{0,3}#?\d)", re.IGNORECASE)
+# a label at a line start: "Input:", "Q1 [factual]:", "Class label:", "**Context 2:**" (up to two words)
+_LABEL_START = re.compile(r"[ \t>#*_]{0,12}[^\W\d_][\w/]{0,20}(?: [\w/]{1,20})?(?:[ \t]{0,3}\d{1,6})?"
+                          r"(?:[ \t]{0,3}[\[(][^\])\n]{0,40}[\])])?[ \t*_]{0,4}:")
+
+
+def _introduces(line: str) -> bool:
+    """A line shaped like a lead-in: ends with a colon, at least three words, neither an item nor a label."""
+    bare = line.strip().rstrip("*_ \t")
+    return (bare.endswith(":") and len(bare) <= 300 and len(bare.split()) >= 3
+            and not _ENUMERATED.match(line) and not _LABEL_START.match(line))
+
+
+def _drop_intro_by_shape(text: str) -> str:
+    lines = text.split("\n")
+    if _introduces(lines[0]) and (len(lines) == 1 or not lines[1].strip()):
+        return "\n".join(lines[1:]).strip()
+    return text
+
+
+def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
+    """(start, end) line ranges of the non-blank paragraphs, in order."""
+    out, start = [], None
+    for k, line in enumerate([*lines, ""]):
+        if line.strip() and start is None:
+            start = k
+        elif not line.strip() and start is not None:
+            out.append((start, k))
+            start = None
+    return out
+
+
+def _remark_shaped(line: str) -> bool:
+    return not (_ENUMERATED.match(line) or _LABEL_START.match(line) or line.strip()[:3] in ("```", "~~~")
+                or line.rstrip("*_ \t").endswith(":"))
+
+
+def _enumerated_paragraph(lines: list[str]) -> bool:
+    """Its first or last line is an enumerated item (inside a code fence, the fence's first and last lines)."""
+    if len(lines) > 2 and lines[0].strip()[:3] in ("```", "~~~") and lines[-1].strip()[:3] == lines[0].strip()[:3]:
+        lines = lines[1:-1]
+    return bool(_ENUMERATED.match(lines[0]) or _ENUMERATED.match(lines[-1]))
+
+
+def _drop_closing_by_shape(text: str) -> str:
+    """Drop trailing one-line paragraphs (and phrase remarks among them) that follow an enumerated paragraph."""
+    lines = text.split("\n")
+    paragraphs = _paragraphs(lines)
+    k = len(paragraphs)
+    shaped = False
+    while k > 1:
+        start, end = paragraphs[k - 1]
+        if end - start == 1 and _remark_shaped(lines[start]):
+            shaped = True
+        elif not is_remark(lines[start]):
+            break
+        k -= 1
+    if not shaped or k == len(paragraphs) or not _enumerated_paragraph(lines[slice(*paragraphs[k - 1])]):
+        return text
+    return "\n".join(lines[: paragraphs[k - 1][1]])
+
+
+def _clean(text: str, list_reply: bool) -> str:
     text, _ = split_reasoning(normalize_newlines(text))
     for _ in range(2):  # outside a fence, then inside it
         text = drop_remarks(drop_lead_in(text.strip()))
+        while list_reply:  # by shape, then by phrase again: a lead-in may sit above another, a remark below one
+            shaped = _drop_closing_by_shape(_drop_intro_by_shape(text)).strip()
+            if shaped == text:
+                break
+            text = drop_remarks(drop_lead_in(shaped))
         unwrapped = unwrap_fence(text)
         if unwrapped is text:
             break
