@@ -168,9 +168,39 @@ def crash_frame(path: str | None) -> str | None:
 # --- the worker side -------------------------------------------------------------------------------------------
 
 
+# llama.cpp's name for an instruction set it was compiled with -> the flag /proc/cpuinfo shows when the CPU has it
+_CPU_FLAG = {"SSE3": "pni", "SSSE3": "ssse3", "AVX": "avx", "AVX2": "avx2", "F16C": "f16c", "FMA": "fma",
+             "BMI2": "bmi2", "AVX_VNNI": "avx_vnni", "AVX512": "avx512f", "AVX512_VBMI": "avx512vbmi",
+             "AVX512_VNNI": "avx512_vnni", "AVX512_BF16": "avx512_bf16", "AMX_INT8": "amx_int8"}
+
+
+def missing_instructions(system_info: str, cpuinfo: str) -> list[str]:
+    """The instruction sets a llama.cpp build was compiled for (`llama_print_system_info()`, "AVX512 = 1 | ...")
+    that this CPU lacks (the `flags` line of /proc/cpuinfo): a build made on another machine, or taken from pip's
+    cache, that would die of SIGILL on its first instruction of them. Empty when cpuinfo says nothing."""
+    flags_line = next((line for line in cpuinfo.splitlines() if line.startswith("flags")), "")
+    flags = set(flags_line.partition(":")[2].split())
+    if not flags:
+        return []
+    built = re.findall(r"\b([A-Z0-9_]{2,20}) = 1\b", system_info)
+    return [name for name in built if name in _CPU_FLAG and _CPU_FLAG[name] not in flags]
+
+
 def _serve(conn: Connection, path: str, threads: int, context_tokens: int) -> None:
     try:
-        from llama_cpp import Llama
+        from llama_cpp import Llama, llama_print_system_info
+
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            cpuinfo = ""
+        missing = missing_instructions(llama_print_system_info().decode(errors="replace"), cpuinfo)
+        if missing:
+            _answer_every_request(conn, ("load_error", (
+                f"this llama-cpp-python was built for a CPU with {', '.join(missing)}, which this one lacks (a "
+                "build made on another machine, or taken from pip's cache). Reinstall it portably: "
+                f"{PORTABLE_REINSTALL}")))
+            return
 
         # decoding and prompt evaluation both get `threads`: llama-cpp-python otherwise evaluates prompts on every
         # core, and the OpenMP worker it leaves spinning took a fifth of a core from each Ray replica
