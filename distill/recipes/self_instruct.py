@@ -201,7 +201,10 @@ class SelfInstruct(Recipe):
             ctx.teacher.params(**opts.classify.model_dump(exclude_none=True))))
         if verdict is None:
             return
-        is_clf = says_yes(verdict.choices[0].text)
+        with ctx.reading(order_key(i, 0, CLASSIFY), "classify", item, verdict.choices[0].text) as read:
+            is_clf = says_yes(verdict.choices[0].text)
+        if read.stopped:
+            return
         ctx.passed("classify")
         if is_clf:
             ctx.tally(COUNTS, "classification")
@@ -213,7 +216,10 @@ class SelfInstruct(Recipe):
         if reply is None:
             return
         choice = reply.choices[0]
-        found = (parse_output_first if is_clf else parse_input_first)(choice.text)
+        with ctx.reading(order_key(i, 0, INSTANCES), "instances", item, choice.text) as read:
+            found = (parse_output_first if is_clf else parse_input_first)(choice.text)
+        if read.stopped:
+            return
         if choice.finish_reason == "length" and found:
             found = found[:-1]  # the last instance was cut off
         await self._emit(i, task, is_clf, found, choice.text)
