@@ -158,9 +158,9 @@ class MathQA(Recipe):
                 ctx.reject(at(j + 1), "solve", reason, item, raw=choice.text)
             else:
                 candidates.append((j, choice.text, boxed[-1]))
-        if truth is not None:
-            reference, agreement = truth, None
-        else:  # the vote reads every answer: what it raises rejects the problem (with the first sample as raw)
+        reference: str | None = truth
+        agreement: float | None = None
+        if truth is None:  # the vote reads every answer: what it raises rejects the problem
             with ctx.reading(base, "verify", item, reply.choices[0].text) as read:
                 reference, agreement = self._majority([c[2] for c in candidates])
             if read.stopped:
