@@ -43,10 +43,12 @@ def test_an_unreadable_aspect_waits_for_its_siblings_and_counts_them(tmp_path, t
 
 def test_control_characters_in_a_rationale_reject_the_record(tmp_path, teacher_server):
     teacher_server.configure(rules=[
-        {"match": r"Task number 0[\s\S]*# Rubric: helpfulness", "reply": '{"rationale": "a NUL \\\\u0000", "score": 4}'},
+        {"match": r"Task number 0[\s\S]*# Rubric: helpfulness",
+         "reply": '{"rationale": "a NUL \\\\u0000", "score": 4}'},
         {"match": r"Task number 1[\s\S]*# Rubric: helpfulness",
          "reply": '{"rationale": "paints \\\\u001b[31mred", "score": 4}'},
-        {"match": r"Task number 2[\s\S]*# Rubric: helpfulness", "reply": '{"rationale": "flips \\\\u202e", "score": 4}'},
+        {"match": r"Task number 2[\s\S]*# Rubric: helpfulness",
+         "reply": '{"rationale": "flips \\\\u202e", "score": 4}'},
         {"match": r"# Rubric", "reply": '{"rationale": "fine", "score": 4}'}])
     for _ in range(2):  # fresh, then every reply from the cache
         res = distill("run", str(_config(tmp_path, teacher_server.url)), "--no-progress", timeout=120)
