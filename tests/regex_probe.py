@@ -35,6 +35,7 @@ DYNAMIC: dict[tuple[str, str], list[dict[str, Any]]] = {
                                           "q|a|question|answer", "example|instance|input|output|class label|label")],
     ("distill/recipes/instruction_filters.py", "instruction_rejection"): [
         {"word": word} for word in ("image", "graph", "draw a picture", "go to")],
+    ("distill/providers/bounded_body.py", "field"): [{"name": "custom_id"}],
 }
 # call sites that run a pattern the user wrote in the run's config, on purpose
 EXEMPT = {

@@ -152,8 +152,9 @@ class OversizedLine:
 
     def field(self, name: str) -> str | None:
         """A short string field (`"custom_id": "..."`) found in the prefix, to tell which entry the line was."""
-        found = re.search(rb'"' + re.escape(name.encode()) + rb'"\s*:\s*"([^"\\]{1,256})"', self.prefix)
-        return found.group(1).decode("utf-8", "replace") if found else None
+        text = self.prefix.decode("utf-8", "replace")
+        found = re.search('"' + re.escape(name) + r'"\s*:\s*"([^"\\]{1,256})"', text)
+        return found.group(1) if found else None
 
 
 LINE_PREFIX = 64 * 1024  # kept of an oversized line: enough to find its id

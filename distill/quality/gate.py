@@ -1,12 +1,12 @@
 """The quality gate: grade a candidate with the judge's rubrics and the reward model, and hand back its scores.
 
 Score columns: `judge.<rubric>` per rubric, and `reward` (one logit / one number) or `reward.<attribute>`.
-A reply that cannot be read raises `UnreadableReply` — the caller rejects the record and keeps the raw reply.
+A reply that cannot be read raises `UnreadableReply` — the caller rejects the record and keeps the raw reply — once
+every other aspect's call has ended (each one answered, cached and counted).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from distill.quality.config import QualitySpec, SelectSpec
 from distill.quality.judge import Comparison, Judge
 from distill.quality.reward import RewardScorer
 from distill.quality.rubrics import Rubric, load_rubric
+from distill.run.guard import settle
 
 
 @dataclass
@@ -45,7 +46,7 @@ class QualityGate:
         if self.reward is not None:
             convo = messages or [{"role": "user", "content": instruction}]
             jobs.append(self.reward.score(convo + [{"role": "assistant", "content": response}]))
-        results = await asyncio.gather(*jobs)
+        results = await settle(*jobs)  # one unreadable aspect never leaves the others' calls running
         for rubric, grade in zip(self.rubrics if self.judge else [], results):
             out.scores[f"judge.{rubric.name}"] = grade.score
             out.rationales[rubric.name] = grade.rationale

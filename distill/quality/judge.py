@@ -1,7 +1,9 @@
 """LLM-as-judge calls: rubric grading of one response, and pairwise comparison in both orders.
 
 Structured output is requested (a JSON schema through `response_format`) where the judge's provider supports it,
-and the reply is parsed robustly either way. Judges run at temperature 0 unless configured otherwise.
+and the reply is parsed robustly either way; it is read inside the reply guard (run/reply_guard.py), so whatever
+its reader raises makes it unreadable, with the exception's class name as reason. Judges run at temperature 0
+unless configured otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.quality.replies import Unparseable, UnreadableReply, parse_score, parse_winner
 from distill.quality.rubrics import Rubric
+from distill.run.guard import settle
+from distill.run.reply_guard import reading
 
 WINNER_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["rationale", "winner"],
                  "properties": {"rationale": {"type": "string"}, "winner": {"type": "string",
@@ -59,27 +63,27 @@ class Judge:
         completion = await self.teacher.complete([{"role": "user", "content": prompt}],
                                                  self._params(rubric.reply_schema(), "grade"))
         raw = completion.choices[0].text
-        try:
-            score, rationale = parse_score(raw, rubric.scale)
-        except Unparseable as exc:
-            raise UnreadableReply("judge_unparseable", f"{rubric.name}: {exc}", raw) from None
+        with reading(raw):
+            try:
+                score, rationale = parse_score(raw, rubric.scale)
+            except Unparseable as exc:
+                raise UnreadableReply("judge_unparseable", f"{rubric.name}: {exc}", raw) from None
         return Grade(rubric.name, score, rationale)
 
     async def compare(self, instruction: str, first: str, second: str, criteria: str | None = None) -> Comparison:
         """Judge (first, second) and (second, first); a winner counts only if both orders agree."""
-        import asyncio
-
         async def one(a: str, b: str) -> tuple[str, str]:
             prompt = render("judge/pairwise.j2", instruction=instruction, first=a, second=b, criteria=criteria)
             completion = await self.teacher.complete([{"role": "user", "content": prompt}],
                                                      self._params(WINNER_SCHEMA, "compare"))
             raw = completion.choices[0].text
-            try:
-                return parse_winner(raw)
-            except Unparseable as exc:
-                raise UnreadableReply("judge_unparseable", f"pairwise: {exc}", raw) from None
+            with reading(raw):
+                try:
+                    return parse_winner(raw)
+                except Unparseable as exc:
+                    raise UnreadableReply("judge_unparseable", f"pairwise: {exc}", raw) from None
 
-        (v1, r1), (v2, r2) = await asyncio.gather(one(first, second), one(second, first))
+        (v1, r1), (v2, r2) = await settle(one(first, second), one(second, first))  # neither order left running
         if v1 == "A" and v2 == "B":
             winner = "first"
         elif v1 == "B" and v2 == "A":

@@ -19,6 +19,7 @@ from distill.engine.cache import CallCache, call_key
 from distill.engine.teacher import Teacher
 from distill.providers.base import GenerationParams, Message
 from distill.quality.replies import MAX_REPLY_CHARS, UnreadableReply
+from distill.run.reply_guard import reading
 
 _PAIR = re.compile(r"(?<![\w\-])([A-Za-z_][\w\-]{0,63})\s{0,8}[:=]\s{0,8}"  # a name starts at a word start
                    r"(-?\d{1,12}(?:\.\d{1,12})?(?:[eE]-?\d{1,3})?)(?![\d.]*\d)")  # not a prefix of a longer number
@@ -51,10 +52,11 @@ class ServedReward:
     async def score(self, messages: list[Message]) -> dict[str, float]:
         completion = await self.teacher.complete(messages, GenerationParams(n=1, max_tokens=1))
         raw = completion.choices[0].text
-        try:
-            return parse_reward_text(raw)
-        except ValueError as exc:
-            raise UnreadableReply("reward_unparseable", f"reward {self.teacher.label}: {exc}", raw) from None
+        with reading(raw):
+            try:
+                return parse_reward_text(raw)
+            except ValueError as exc:
+                raise UnreadableReply("reward_unparseable", f"reward {self.teacher.label}: {exc}", raw) from None
 
     async def close(self) -> None:
         await self.teacher.close()

@@ -22,6 +22,7 @@ from typing import Any
 from distill.providers.base import Choice, Completion, GenerationParams
 from distill.run.context import RunContext
 from distill.run.folder import order_key
+from distill.run.reply_guard import unreadable
 
 Messages = list[dict[str, str]]
 
@@ -44,7 +45,8 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
     """Send prompts until `done()` reaches the target or patience runs out; return how many replies were read.
 
     `prompt(slot)` builds the slot-th prompt; `handle(choice, slot)` reads its reply and returns the work it
-    started (quality-gate submissions), which runs alongside and is awaited before this returns.
+    started (quality-gate submissions), which runs alongside and is awaited before this returns; it runs inside
+    the reply guard (`ctx.reading`): what it raises rejects that reply under the window's stage.
     `again(messages, reply)`, when given, may return other parameters to ask the same prompt once more with (a
     reply the recipe cannot use as it came, such as a lead-in cut off by a stop sequence); the second reply is the
     one read."""
@@ -58,7 +60,7 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
 
     def start(slot: int, messages: Messages) -> asyncio.Future[Completion] | None:
         hit = ctx.teacher.cached(messages, params)
-        retry = again(messages, hit) if hit is not None and again is not None else None
+        retry = ask_again(messages, hit) if hit is not None else None
         if retry is not None:
             hit = ctx.teacher.cached(messages, retry)
         if hit is not None:  # costs nothing and takes no slot
@@ -67,6 +69,18 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
             return future
         unstarted[slot] = messages
         return None
+
+    def ask_again(messages: Messages, reply: Completion) -> GenerationParams | None:
+        """`again(messages, reply)`; a reply whose reading raises is not asked again: `handle` reads it as it
+        came, inside the reply guard, and that rejects it (fresh or cached alike)."""
+        if again is None:
+            return None
+        try:
+            return again(messages, reply)
+        except Exception as exc:
+            if unreadable(exc, "") is None:
+                raise
+            return None
 
     def launch() -> None:
         """A prompt the cache cannot answer is launched only when the reader must wait for a reply that is not
@@ -82,7 +96,7 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
         async with slots:
             started.add(slot)
             reply = await ctx.teacher.complete(messages, params)
-            retry = again(messages, reply) if again is not None else None
+            retry = ask_again(messages, reply)
             return reply if retry is None else await ctx.teacher.complete(messages, retry)
 
     def may_send() -> bool:
@@ -108,7 +122,10 @@ async def bootstrap_window(ctx: RunContext, window: Window, params: GenerationPa
             assert future is not None
             reply = await ctx.call(order_key(read), window.stage, {"prompt": read}, future)
             if reply is not None:
-                jobs.extend(asyncio.ensure_future(job) for job in handle(reply.choices[0], read))
+                with ctx.reading(order_key(read), window.stage, {"prompt": read}, reply.choices[0].text) as reading:
+                    handled = handle(reply.choices[0], read)  # what the reader raises rejects this reply
+                if not reading.stopped:
+                    jobs.extend(asyncio.ensure_future(job) for job in handled)
                 jobs = _prune(jobs)
             read += 1
             idle = idle + 1 if done() == before else 0

@@ -47,6 +47,7 @@ from distill.recipes.evol_operations import Operation, choose, operations
 from distill.recipes.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.reply_guard import reading
 
 DIFFICULTY_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["rationale", "kind", "score"],
                      "properties": {"rationale": {"type": "string"},
@@ -137,16 +138,17 @@ class EvolInstruct(Recipe):
         reply = await rater.complete([{"role": "user", "content": prompt}],
                                      rater.params(temperature=0.0, max_tokens=200, n=1, response_format=fmt))
         raw = reply.choices[0].text
-        try:
-            score: float | None = parse_score(raw, (1, 10))[0]
-        except Unparseable:
-            score = None
-        obj = find_json_object(raw)
-        kind = obj.get("kind") if obj else None
-        if not isinstance(kind, str):
-            m = _KIND.search(raw)
-            kind = m.group(1) if m else None
-        kind = kind.strip().lower() if kind else None
+        with reading(raw):  # called inside a guard: what the reader raises rejects the item
+            try:
+                score: float | None = parse_score(raw, (1, 10))[0]
+            except Unparseable:
+                score = None
+            obj = find_json_object(raw)
+            kind = obj.get("kind") if obj else None
+            if not isinstance(kind, str):
+                m = _KIND.search(raw)
+                kind = m.group(1) if m else None
+            kind = kind.strip().lower() if kind else None
         return score, kind if kind in ("instruction", "answer") else None, raw
 
     async def _difficulty(self, instruction: str) -> float | None:
@@ -202,7 +204,10 @@ class EvolInstruct(Recipe):
             return False
         choice = reply.choices[0]
         answer = choice.text.strip()
-        reason = answer_rejection(answer) or ("truncated_answer" if choice.finish_reason == "length" else None)
+        with ctx.reading(order_key(row.index, 0), "round_0", item, choice.text) as read:
+            reason = answer_rejection(answer) or ("truncated_answer" if choice.finish_reason == "length" else None)
+        if read.stopped:
+            return False
         if reason:
             self._eliminate(0, row.index, reason, item, choice.text)
             return True
@@ -226,12 +231,13 @@ class EvolInstruct(Recipe):
         params = ctx.teacher.params(**opts.evolve.model_dump(exclude_none=True)).merged(seed=ctx.seed * 7919 + rnd)
         reply = await ctx.teacher.complete([{"role": "user", "content": op.prompt(current)}], params, sample=rnd)
         choice = reply.choices[0]
-        evolved = parse_rewrite(choice.text)
+        with reading(choice.text):  # (inside the round's guard)
+            evolved = parse_rewrite(choice.text)
+            reason = copied_prompt_words(evolved) if evolved else None
         if choice.finish_reason == "length" or not evolved:
             self._eliminate(rnd, root, "truncated_evolution" if evolved else "empty_evolution", item, choice.text)
             return None
         item = {**item, "evolved": evolved}
-        reason = copied_prompt_words(evolved)
         if reason:
             self._eliminate(rnd, root, reason, item, choice.text)
             return None
@@ -241,7 +247,8 @@ class EvolInstruct(Recipe):
             fmt = json_format(checker, EQUALITY_SCHEMA, "equality")
             verdict = await checker.complete([{"role": "user", "content": prompt}],
                                              checker.params(temperature=0.0, max_tokens=24, n=1, response_format=fmt))
-            equal = parse_equality(verdict.choices[0].text)
+            with reading(verdict.choices[0].text):
+                equal = parse_equality(verdict.choices[0].text)
             if equal is None:
                 self._eliminate(rnd, root, "equality_unparseable", item, verdict.choices[0].text)
                 return None
@@ -268,7 +275,9 @@ class EvolInstruct(Recipe):
                                                answerer.params(**opts.answer.model_dump(exclude_none=True)))
         answer_choice = answer_reply.choices[0]
         answer = answer_choice.text.strip()
-        reason = answer_rejection(answer) or ("truncated_answer" if answer_choice.finish_reason == "length" else None)
+        with reading(answer_choice.text):
+            reason = answer_rejection(answer) or ("truncated_answer" if answer_choice.finish_reason == "length"
+                                                  else None)
         if reason:
             self._eliminate(rnd, root, reason, item, answer_choice.text)
             return None

@@ -123,16 +123,19 @@ class KnowledgeQA(Recipe):
         ctx, opts = self.ctx, self.options
         item = {"doc": chunk.doc, "chunk": chunk.index}
         choice = reply.choices[0]
-        pairs = parse_pairs(choice.text)
+        with ctx.reading(order_key(i), "generate", item, choice.text) as read:
+            pairs = parse_pairs(choice.text)
+        if read.stopped:
+            return []
         if choice.finish_reason == "length" and pairs:
             pairs = pairs[:-1]  # the last pair was cut off
-        read = bounded(pairs, opts.pairs_per_chunk)
-        pairs = read.items
+        kept = bounded(pairs, opts.pairs_per_chunk)
+        pairs = kept.items
         if not pairs:
             ctx.reject(order_key(i), "generate", "no_pairs_parsed", item, raw=choice.text)
             return []
-        if read.overflow():
-            ctx.reject(order_key(i), "generate", OVERFLOW_REASON, item, detail=read.overflow())
+        if kept.overflow():
+            ctx.reject(order_key(i), "generate", OVERFLOW_REASON, item, detail=kept.overflow())
         jobs = []
         for j, pair in enumerate(pairs):
             order = order_key(i, j + 1)
@@ -160,7 +163,10 @@ class KnowledgeQA(Recipe):
         if verdict is None:
             return
         raw = verdict.choices[0].text
-        checks = parse_checks(raw)
+        with ctx.reading(order, "check", pitem, raw) as read:
+            checks = parse_checks(raw)
+        if read.stopped:
+            return
         if checks is None:
             ctx.reject(order, "check", "judge_unparseable", pitem, raw=raw)
             return

@@ -51,7 +51,9 @@ from distill.recipes.lab_judges import (
 )
 from distill.recipes.lab_parse import parse_contexts, parse_questions
 from distill.run.folder import order_key
+from distill.run.guard import CallGuard, settle
 from distill.run.records import make_record
+from distill.run.reply_guard import reading
 from distill.taxonomy.model import Leaf, SeedQA
 from distill.taxonomy.validate import load_taxonomy
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
@@ -176,6 +178,15 @@ class Lab(Recipe):
         """A LAB judge's reply that cannot be read: rejected under `judge` and counted against its leaf."""
         self._reject(leaf, order, "judge", exc.reason, item, exc.raw)
 
+    def _reading(self, leaf: Leaf, order: str, stage: str, item: dict[str, Any], raw: str) -> CallGuard:
+        """`ctx.reading` for a generator's reply: what its reader raises rejects `item` under `stage`, counted
+        against the leaf as its other rejections are."""
+        return self.ctx.reading(order, stage, {"leaf": leaf.path, **item}, raw,
+                                partial(self._unreadable_at, leaf, order, stage, item))
+
+    def _unreadable_at(self, leaf: Leaf, order: str, stage: str, item: dict[str, Any], exc: UnreadableReply) -> None:
+        self._reject(leaf, order, stage, exc.reason, item, exc.raw)
+
     def _freeform_prompt(self, leaf: Leaf, seed: SeedQA) -> list[dict[str, str]]:
         """One seed question as the example (InstructLab's way); each seed of the leaf gets its own prompt."""
         return [{"role": "user", "content": render("lab/freeform_questions.j2", task=leaf.task,
@@ -213,11 +224,14 @@ class Lab(Recipe):
                                     self.ctx.teacher.complete(self._freeform_prompt(leaf, seed), self._gen()))
         if reply is None:
             return []
-        questions = parse_questions(reply.choices[0].text)
+        with self._reading(leaf, base, "questions", {"seed": si}, reply.choices[0].text) as read:
+            questions = parse_questions(reply.choices[0].text)
+        if read.stopped:
+            return []
         if reply.choices[0].finish_reason == "length":
             questions = questions[:-1]
-        read = self._bounded(leaf, base, "questions", questions, self.options.questions_per_seed, {"seed": si})
-        return self._generated(li, leaf, si, [(q, None) for q in read], reply.choices[0].text)
+        kept = self._bounded(leaf, base, "questions", questions, self.options.questions_per_seed, {"seed": si})
+        return self._generated(li, leaf, si, [(q, None) for q in kept], reply.choices[0].text)
 
     async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
@@ -225,21 +239,27 @@ class Lab(Recipe):
                                     self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen()))
         if reply is None:
             return []
-        contexts = self._bounded(leaf, base, "contexts", parse_contexts(reply.choices[0].text),
-                                 self.options.contexts_per_seed, {"seed": si})
+        with self._reading(leaf, base, "contexts", {"seed": si}, reply.choices[0].text) as read:
+            contexts = self._bounded(leaf, base, "contexts", parse_contexts(reply.choices[0].text),
+                                     self.options.contexts_per_seed, {"seed": si})
+        if read.stopped:
+            return []
         examples = [seed.question]
 
         async def questions_for(c: int, context: str) -> list[tuple[str, str | None]]:
             prompt = render("lab/grounded_questions.j2", task=leaf.task, context=context, examples=examples,
                             count=self.options.questions_per_context)
             r = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
-            return [(q, context) for q in self._bounded(leaf, base, "questions", parse_questions(r.choices[0].text),
+            with reading(r.choices[0].text):
+                questions = parse_questions(r.choices[0].text)
+            return [(q, context) for q in self._bounded(leaf, base, "questions", questions,
                                                         self.options.questions_per_context,
                                                         {"seed": si, "context": c})]
 
-        groups = await self.ctx.call(base, "questions", {"leaf": leaf.path, "seed": si},
-                                     asyncio.gather(*(questions_for(c, x) for c, x in enumerate(contexts))))
-        if groups is None:
+        with self.ctx.guard(base, "questions", {"leaf": leaf.path, "seed": si},
+                            partial(self._unreadable_at, leaf, base, "questions", {"seed": si})) as call:
+            groups = await settle(*(questions_for(c, x) for c, x in enumerate(contexts)))
+        if call.stopped:
             return []
         return self._generated(li, leaf, si, [q for g in groups for q in g], reply.choices[0].text)
 
@@ -327,8 +347,11 @@ class Lab(Recipe):
                                     self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen()))
         if reply is None:
             return []
-        pairs = self._bounded(leaf, base, "knowledge", parse_pairs(reply.choices[0].text),
-                              self.options.pairs_per_chunk, {"chunk": k, "seed_context": e})
+        with self._reading(leaf, base, "knowledge", {"chunk": k, "seed_context": e}, reply.choices[0].text) as read:
+            pairs = self._bounded(leaf, base, "knowledge", parse_pairs(reply.choices[0].text),
+                                  self.options.pairs_per_chunk, {"chunk": k, "seed_context": e})
+        if read.stopped:
+            return []
         if not pairs:
             nothing = NOTHING_TO_ASK in reply.choices[0].text.upper()
             self._reject(leaf, base, "knowledge", "nothing_to_ask" if nothing else "no_pairs_parsed",

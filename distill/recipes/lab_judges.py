@@ -1,6 +1,7 @@
 """LAB's judges and their keep rules: question judge (keep 1), pair judge 1-3 (keep >= 2), faithfulness (keep
 YES), relevancy (keep 2 of 2), question quality (keep 1). Each returns (kept, score, raw) or raises
-UnreadableReply, so an unreadable verdict is a rejection with the raw reply, never an accept."""
+UnreadableReply (also when its reader raises: run/reply_guard.py), so an unreadable verdict is a rejection with the
+raw reply, never an accept."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from distill.engine.teacher import Teacher
 from distill.prompts import render
 from distill.quality.judge import json_format
 from distill.quality.replies import Unparseable, UnreadableReply, as_score, find_json_object, parse_score
+from distill.run.reply_guard import reading
 
 BINARY = {"type": "object", "additionalProperties": False, "required": ["score"],
           "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 1}}}
@@ -35,10 +37,11 @@ async def _ask(judge: Teacher, template: str, schema: dict[str, Any] | None, max
 
 
 def _score(raw: str, scale: tuple[int, int], name: str) -> float:
-    try:
-        return parse_score(raw, scale)[0]
-    except Unparseable as exc:
-        raise UnreadableReply("judge_unparseable", f"{name}: {exc}", raw) from None
+    with reading(raw):
+        try:
+            return parse_score(raw, scale)[0]
+        except Unparseable as exc:
+            raise UnreadableReply("judge_unparseable", f"{name}: {exc}", raw) from None
 
 
 async def question_ok(judge: Teacher, task: str, question: str, context: str | None = None
@@ -60,8 +63,9 @@ async def pair_ok(judge: Teacher, task: str, question: str, answer: str, context
 
 async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float, str]:
     raw = await _ask(judge, "lab/faithfulness.j2", VERDICT, 16, chunk=chunk, answer=answer)
-    obj = find_json_object(raw)
-    m = re.match(r"[\s*]{0,16}(YES|NO)\b", str(obj.get("verdict", "")) if obj else raw, re.I)
+    with reading(raw):
+        obj = find_json_object(raw)
+        m = re.match(r"[\s*]{0,16}(YES|NO)\b", str(obj.get("verdict", "")) if obj else raw, re.I)
     if not m:
         raise UnreadableReply("judge_unparseable", "faithfulness: no YES or NO", raw)
     yes = m.group(1).upper() == "YES"
@@ -70,8 +74,9 @@ async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float
 
 async def relevant(judge: Teacher, question: str, answer: str) -> tuple[bool, float, str]:
     raw = await _ask(judge, "lab/relevancy.j2", RELEVANCY, 24, question=question, answer=answer)
-    obj = find_json_object(raw)
-    scores = [as_score(obj.get(key)) if obj else None for key in ("subject", "focus")]
+    with reading(raw):
+        obj = find_json_object(raw)
+        scores = [as_score(obj.get(key)) if obj else None for key in ("subject", "focus")]
     if not all(x in (0.0, 1.0) for x in scores):
         raise UnreadableReply("judge_unparseable", "relevancy: no subject/focus scores of 0 or 1", raw)
     total = sum(scores)  # type: ignore[arg-type]

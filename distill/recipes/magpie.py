@@ -35,6 +35,7 @@ from distill.recipes.base import Estimate, Recipe
 from distill.recipes.pre_query import SENTINEL, PreQuery, pre_query
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.reply_guard import reading
 from distill.text.dedup import Deduplicator
 from distill.text.query_checks import query_rejection
 
@@ -111,9 +112,12 @@ class Magpie(Recipe):
         choice = reply.choices[0]
         query = choice.text.strip()
         item["query"] = query
-        reason = "truncated" if choice.finish_reason == "length" else query_rejection(
-            query, min_words=opts.min_words, max_words=opts.max_words, language=opts.language,
-            max_repetition=opts.max_repetition, drop_incomplete=opts.drop_incomplete)
+        with ctx.reading(order, "query", item, choice.text) as read:
+            reason = "truncated" if choice.finish_reason == "length" else query_rejection(
+                query, min_words=opts.min_words, max_words=opts.max_words, language=opts.language,
+                max_repetition=opts.max_repetition, drop_incomplete=opts.drop_incomplete)
+        if read.stopped:
+            return None
         if reason:
             ctx.reject(order, "query", reason, item, raw=choice.text)
             return None
@@ -176,9 +180,10 @@ class Magpie(Recipe):
             n=1, response_format=json_format(judge, TAG_SCHEMA, "magpie_tags"))
         reply = await judge.complete([{"role": "user", "content": render("magpie/tag.j2", query=query)}], params)
         text = reply.choices[0].text
-        obj = find_json_object(text) or {}
-        difficulty = str(obj.get("difficulty", "")).strip().lower()
-        quality = str(obj.get("quality", "")).strip().lower()
+        with reading(text):  # what the reader raises rejects the query, in `_answer`'s guard
+            obj = find_json_object(text) or {}
+            difficulty = str(obj.get("difficulty", "")).strip().lower()
+            quality = str(obj.get("quality", "")).strip().lower()
         if difficulty not in DIFFICULTY or quality not in QUALITY:
             return text
         return {"difficulty": difficulty, "quality": quality}

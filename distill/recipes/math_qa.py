@@ -107,7 +107,10 @@ class MathQA(Recipe):
             ctx.teacher.params(**self.options.augment_generation.model_dump(exclude_none=True)), sample=a))
         if reply is None:
             return
-        problem = parse_rewrite(reply.choices[0].text)
+        with ctx.reading(order, "augment", item, reply.choices[0].text) as read:
+            problem = parse_rewrite(reply.choices[0].text)
+        if read.stopped:
+            return
         if not problem or reply.choices[0].finish_reason == "length":
             ctx.reject(order, "augment", "empty_problem" if not problem else "truncated_problem", item,
                        raw=reply.choices[0].text)
@@ -138,21 +141,30 @@ class MathQA(Recipe):
             return
         candidates: list[tuple[int, str, str]] = []  # (sample, solution, answer)
         for j, choice in enumerate(reply.choices):
-            boxed = final_answers(choice.text)  # \\boxed{} answers, else a GSM8K-style `#### 72` line
             reason = None
-            if choice.finish_reason == "length":
-                reason = "truncated"
-            elif not boxed:
-                reason = "no_boxed_answer"
-            elif len({normalize(b) for b in boxed}) > 1:
-                reason = "multiple_boxed_answers"
-            elif truth is None and not is_math_answer(boxed[-1]):
-                reason = "not_a_math_answer"  # code, markup and the like never count as votes
+            with ctx.reading(at(j + 1), "solve", item, choice.text) as read:
+                boxed = final_answers(choice.text)  # \\boxed{} answers, else a GSM8K-style `#### 72` line
+                if choice.finish_reason == "length":
+                    reason = "truncated"
+                elif not boxed:
+                    reason = "no_boxed_answer"
+                elif len({normalize(b) for b in boxed}) > 1:
+                    reason = "multiple_boxed_answers"
+                elif truth is None and not is_math_answer(boxed[-1]):
+                    reason = "not_a_math_answer"  # code, markup and the like never count as votes
+            if read.stopped:
+                continue
             if reason:
                 ctx.reject(at(j + 1), "solve", reason, item, raw=choice.text)
             else:
                 candidates.append((j, choice.text, boxed[-1]))
-        reference, agreement = (truth, None) if truth is not None else self._majority([c[2] for c in candidates])
+        reference: str | None = truth
+        agreement: float | None = None
+        if truth is None:  # the vote reads every answer: what it raises rejects the problem
+            with ctx.reading(base, "verify", item, reply.choices[0].text) as read:
+                reference, agreement = self._majority([c[2] for c in candidates])
+            if read.stopped:
+                return
         if reference is None:
             for j, text, answer in candidates:
                 ctx.reject(at(j + 1), "verify", "no_majority", item, raw=text, detail={"answer": answer})
@@ -160,11 +172,15 @@ class MathQA(Recipe):
         kept, jobs = 0, []
         for j, text, answer in candidates:
             order = at(j + 1)
-            if not equivalent(answer, reference):
+            with ctx.reading(order, "verify", item, text) as read:
+                same = equivalent(answer, reference)
+                solution = trim_after_boxed(text.strip())
+            if read.stopped:
+                continue
+            if not same:
                 ctx.reject(order, "verify", "wrong_answer", item, raw=text,
                            detail={"answer": answer, "expected": reference})
                 continue
-            solution = trim_after_boxed(text.strip())
             if len(solution) < opts.min_solution_chars:
                 ctx.reject(order, "verify", "solution_too_short", item, raw=text)
                 continue

@@ -21,7 +21,6 @@ so filtering is left to `select:`.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import zlib
 from typing import Any, Literal
@@ -29,6 +28,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.providers.base import GenerationParams
+from distill.run.guard import settle
+from distill.run.reply_guard import reading
 
 FollowUp = Literal["clarify", "deeper", "constraint", "push_back"]
 DEFAULT_FOLLOWUPS: list[FollowUp] = ["clarify", "deeper", "constraint", "push_back"]
@@ -78,7 +79,8 @@ async def extend(ctx: Any, order: Any, stage: str, record: dict[str, Any]) -> di
         with ctx.guard(order, STAGE, item) as call:
             asked = await ctx.teacher.complete([{"role": "user", "content": prompt}], user_params)
             choice = asked.choices[0]
-            followup = clean_followup(choice.text)
+            with reading(choice.text):
+                followup = clean_followup(choice.text)
             if choice.finish_reason == "length" or not followup:
                 ctx.reject(order, STAGE, "followup_truncated" if followup else "followup_empty", item,
                            raw=choice.text)
@@ -118,7 +120,7 @@ async def assess(gate: Any, record: dict[str, Any], reference: str | None) -> An
         jobs.append(gate.assess(instruction, m["content"], reference=reference if first else None,
                                 messages=history))
         first = False
-    results = await asyncio.gather(*jobs)
+    results = await settle(*jobs)  # every turn's grading ends, answered and counted, before one's error is raised
     worst = results[0]
     scores: dict[str, float] = {}
     for name in results[0].scores:

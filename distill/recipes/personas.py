@@ -120,7 +120,10 @@ class Personas(Recipe):
         if reply is None:
             return None
         choice = reply.choices[0]
-        task = clean_task(choice.text)
+        with ctx.reading(order, "write", self._item(row, kind), choice.text) as read:
+            task = clean_task(choice.text)
+        if read.stopped:
+            return None
         if choice.finish_reason == "length" or len(task.split()) < 4:
             ctx.reject(order, "write", "truncated" if choice.finish_reason == "length" else "too_short",
                        self._item(row, kind), raw=choice.text)
@@ -161,15 +164,19 @@ class Personas(Recipe):
         if reply is None:
             return
         readable = []  # (solution, answer) of the untruncated samples with one boxed answer
-        for choice in reply.choices:
-            boxed = extract_boxed(choice.text)
-            if choice.finish_reason != "length" and boxed and len({normalize(b) for b in boxed}) == 1:
-                readable.append((choice.text, boxed[-1]))
         clusters: list[list[tuple[str, str]]] = []
-        for sol in readable:
-            home = next((c for c in clusters if equivalent(sol[1], c[0][1])), None)
-            home.append(sol) if home is not None else clusters.append([sol])
-        best = max(clusters, key=len) if clusters else []  # the first-seen cluster wins ties
+        with ctx.reading(order, "verify", item, reply.choices[0].text) as read:  # one task: what raises rejects it
+            for choice in reply.choices:
+                boxed = extract_boxed(choice.text)
+                if choice.finish_reason != "length" and boxed and len({normalize(b) for b in boxed}) == 1:
+                    readable.append((choice.text, boxed[-1]))
+            for sol in readable:
+                home = next((c for c in clusters if equivalent(sol[1], c[0][1])), None)
+                home.append(sol) if home is not None else clusters.append([sol])
+            best = max(clusters, key=len) if clusters else []  # the first-seen cluster wins ties
+            solution = trim_after_boxed(best[0][0].strip()) if best else ""
+        if read.stopped:
+            return
         share = round(len(best) / len(readable), 3) if readable else 0.0
         votes = {"samples": len(reply.choices), "readable": len(readable), "agreeing": len(best),
                  "agreement": share}
@@ -177,7 +184,5 @@ class Personas(Recipe):
             ctx.reject(order, "verify", "no_majority" if readable else "no_boxed_answer", item,
                        raw=reply.choices[0].text, detail=votes)
             return
-        solution, answer = best[0]
-        meta.update({"answer": answer, "votes": votes, "stages": ["write", "solve", "verify"]})
-        await ctx.submit(order, "verify", make_record(instruction=problem, output=trim_after_boxed(solution.strip()),
-                                                      meta=meta))
+        meta.update({"answer": best[0][1], "votes": votes, "stages": ["write", "solve", "verify"]})
+        await ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta))

@@ -44,7 +44,9 @@ from distill.recipes.rewrite_parse import parse_rewrite
 from distill.recipes.self_improve_eval import EvalOptions, answers, pass_rate, win_rate
 from distill.recipes.self_improve_verify import Verifier, VerifierOptions
 from distill.run.folder import order_key
+from distill.run.guard import settle
 from distill.run.records import acceptance_problem, make_record
+from distill.run.reply_guard import reading
 from distill.train.options import TrainOptions
 
 
@@ -205,7 +207,11 @@ class SelfImprove(Recipe):
                 continue
             if isinstance(reply, BaseException):
                 raise reply
-            text = parse_rewrite(reply.choices[0].text)
+            with self.ctx.reading(order_key((n, len(rows) + i)), "new_prompt", {"iteration": n, "new_prompt": i},
+                                  reply.choices[0].text) as read:
+                text = parse_rewrite(reply.choices[0].text)
+            if read.stopped:
+                continue
             if text and reply.choices[0].finish_reason != "length":
                 out.append(InputRow(len(rows) + i, text, "", {"generated": True, "iteration": n}))
         return out
@@ -245,20 +251,28 @@ class SelfImprove(Recipe):
         reference = str(reference) if reference is not None else None
         if opts.mode == "verified":
             assert self.verifier is not None
+            checked = []
             for s in samples:
-                s.answer = self.verifier.answer(s.text)
-                s.correct = self.verifier.check(s.text, reference, row.source)
+                with ctx.reading(order_key(at, s.index + 1), "verify", item, s.text) as read:
+                    s.answer = self.verifier.answer(s.text)
+                    s.correct = self.verifier.check(s.text, reference, row.source)
+                if read.stopped:
+                    continue
+                checked.append(s)
                 if not s.correct:
                     ctx.reject(order_key(at, s.index + 1), "verify", "wrong_answer", item, raw=s.text,
                                detail={"answer": s.answer, "expected": reference})
-            result = pairs.verified(samples, opts.keep)
+            result = pairs.verified(checked, opts.keep)
         elif opts.mode == "spin":
             if reference is None:
                 ctx.reject(order_key(at), "sample", "no_reference_answer", item)
                 return None
             result = pairs.spin(reference, samples)
         else:
-            await self._judge(student, row, samples)
+            with ctx.guard(order_key(at), "judge", item) as call:
+                await self._judge(student, row, samples)
+            if call.stopped:
+                return None
             result = pairs.self_reward(samples, opts.min_score)
         self._outcomes(row, messages, samples, result, n, reference)
         return result
@@ -275,10 +289,11 @@ class SelfImprove(Recipe):
                 reply = await student.complete(prompt, params)
             except CallFailed:
                 return
-            found = [v for v in (pairs.rubric_score(c.text) for c in reply.choices) if v is not None]
+            with reading(reply.choices[0].text):  # what the reader raises rejects the row (`_one`'s guard)
+                found = [v for v in (pairs.rubric_score(c.text) for c in reply.choices) if v is not None]
             s.score = round(sum(found) / len(found), 4) if found else None
 
-        await asyncio.gather(*(score(s) for s in samples))
+        await settle(*(score(s) for s in samples))
 
     def _outcomes(self, row: InputRow, messages: list[dict[str, str]], samples: list[pairs.Sample],
                   result: pairs.Built, n: int, reference: str | None) -> None:

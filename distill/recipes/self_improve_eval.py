@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.engine.teacher import CallFailed, Teacher
 from distill.io.inputs import InputRow
 from distill.prompts import render
-from distill.quality.replies import Unparseable, parse_winner
+from distill.quality.replies import Unparseable, UnreadableReply, parse_winner
 from distill.recipes.self_improve_verify import Verifier, wilson
+from distill.run.reply_guard import reading
 
 
 class EvalOptions(BaseModel):
@@ -39,8 +40,9 @@ def winner(reply: str) -> str | None:
     """"a", "b" or "tie" from the judge's reply, read by the quality gate's pairwise parser (JSON, "Winner: X",
     [[X]]; chatty, markdown and oversized replies covered by tests/reply_styles), or None when it names none."""
     try:
-        return parse_winner(reply)[0].lower()
-    except Unparseable:
+        with reading(reply):
+            return parse_winner(reply)[0].lower()
+    except (Unparseable, UnreadableReply):  # (whatever the reader raises: run/reply_guard.py)
         return None
 
 
@@ -67,8 +69,12 @@ def pass_rate(verifier: Verifier, rows: list[InputRow], replies: list[tuple[str,
             failed_calls += 1
             continue
         ref = row.source.get(answer_field)
-        if verifier.check(reply[0], str(ref) if ref is not None else None, row.source):
-            passed += 1
+        try:
+            with reading(reply[0]):
+                ok = verifier.check(reply[0], str(ref) if ref is not None else None, row.source)
+        except UnreadableReply:
+            ok = False  # an answer whose check raises does not pass (run/reply_guard.py)
+        passed += ok
     total = len(rows) - failed_calls
     low, high = wilson(passed, total)
     return {"metric": "pass_rate", "passed": passed, "total": total, "failed_calls": failed_calls,

@@ -207,7 +207,10 @@ class SelfInstruct(Recipe):
             ctx.teacher.params(**opts.classify.model_dump(exclude_none=True))))
         if verdict is None:
             return
-        is_clf = says_yes(verdict.choices[0].text)
+        with ctx.reading(order_key(i, 0, CLASSIFY), "classify", item, verdict.choices[0].text) as read:
+            is_clf = says_yes(verdict.choices[0].text)
+        if read.stopped:
+            return
         ctx.passed("classify")
         if is_clf:
             ctx.tally(COUNTS, "classification")
@@ -219,13 +222,16 @@ class SelfInstruct(Recipe):
         if reply is None:
             return
         choice = reply.choices[0]
-        found = (parse_output_first if is_clf else parse_input_first)(choice.text)
+        with ctx.reading(order_key(i, 0, INSTANCES), "instances", item, choice.text) as read:
+            found = (parse_output_first if is_clf else parse_input_first)(choice.text)
+        if read.stopped:
+            return
         if choice.finish_reason == "length" and found:
             found = found[:-1]  # the last instance was cut off
-        read = bounded(found, opts.max_instances)
-        if read.overflow():
-            ctx.reject(order_key(i, 0, INSTANCES), "instances", OVERFLOW_REASON, item, detail=read.overflow())
-        await self._emit(i, task, is_clf, read.items, choice.text)
+        kept = bounded(found, opts.max_instances)
+        if kept.overflow():
+            ctx.reject(order_key(i, 0, INSTANCES), "instances", OVERFLOW_REASON, item, detail=kept.overflow())
+        await self._emit(i, task, is_clf, kept.items, choice.text)
 
     async def _emit(self, i: int, task: dict[str, Any], is_clf: bool, found: list[RawInstance], raw: str) -> None:
         ctx = self.ctx

@@ -8,7 +8,8 @@ It joins three parts the runner makes:
 
 Recipes call `ctx.teacher.complete(...)`, `ctx.accept / reject / fail / add_pair / passed / tally`,
 `ctx.submit(...)` (through the quality gate), `ctx.call(...)` and `ctx.guard(...)` (calls whose failure becomes
-the item's outcome, run/guard.py) and `ctx.map(...)` (run independent work items).
+the item's outcome, run/guard.py), `ctx.reading(...)` (reading a reply: what the reader raises rejects the item,
+run/reply_guard.py) and `ctx.map(...)` (run independent work items).
 """
 
 from __future__ import annotations
@@ -140,6 +141,15 @@ class RunContext:
         """`with ctx.guard(order, stage, item) as call:` around calls whose failure ends the item: an unreadable
         reply rejects `item`, a call out of retries fails it, and `call.stopped` tells the caller (run/guard.py)."""
         return CallGuard(self, order, stage, item, on_unreadable)
+
+    def reading(self, order: str, stage: str, item: dict[str, Any], raw: str,
+                on_unreadable: Callable[[UnreadableReply], None] | None = None) -> CallGuard:
+        """`with ctx.reading(order, stage, item, raw) as read:` around the code that turns the reply `raw` into
+        data (parsing, extracting, comparing answers): whatever it raises rejects `item` with the exception's
+        class name as reason and the start of `raw` kept, `read.stopped` is True and the run goes on — on a
+        fresh reply and on a cached one alike (run/reply_guard.py). Calls inside, and `on_unreadable`, behave as in
+        `ctx.guard`."""
+        return CallGuard(self, order, stage, item, on_unreadable, raw=raw)
 
     async def call(self, order: str, stage: str, item: dict[str, Any], work: Awaitable[R]) -> R | None:
         """Await `work` (a teacher call, a grading) and return its result; when the reply cannot be read, reject

@@ -32,14 +32,28 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069
 
 def acceptance_problem(record: dict[str, Any]) -> str | None:
     """Why a record must not be accepted whatever its recipe decided (`reply_too_large`, `control_characters`),
-    or None. Checks every text of the record a trainer reads: instruction, input, output and the contents of its
-    chat lists (`messages`; a preference pair's `prompt`, `chosen`, `rejected`)."""
+    or None. Checks every text of the record a trainer reads — instruction, input, output and the contents of its
+    chat lists (`messages`; a preference pair's `prompt`, `chosen`, `rejected`) — for both rules, and every other
+    string it holds, `meta` included (judge rationales, kept reasoning, answers), for control characters."""
     chats = [record.get(key) for key in ("messages", "prompt", "chosen", "rejected")]
     texts = [m.get("content") for chat in chats if isinstance(chat, list) for m in chat if isinstance(m, dict)]
     texts += [record.get(key) for key in ("instruction", "input", "output")]
     strings: list[str] = [t for t in texts if isinstance(t, str)]
     if any(len(t) > MAX_TEXT_CHARS for t in strings):
         return "reply_too_large"
-    if any(_CONTROL.search(t) for t in strings):
+    if any(_CONTROL.search(t) for t in _all_strings(record)):
         return "control_characters"
     return None
+
+
+def _all_strings(value: Any, depth: int = 0) -> list[str]:
+    """Every string in a JSON-like value (keys too), to a nesting depth of 32 (records are shallow)."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 32:
+        return []
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_all_strings(k, depth + 1), *_all_strings(v, depth + 1))]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _all_strings(v, depth + 1)]
+    return []

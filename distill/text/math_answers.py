@@ -260,9 +260,23 @@ def _point(i: int, k: int) -> Fraction:
 
 
 def _close(x: Value, y: Value) -> bool:
+    """Exact for two rationals; else within 1e-9 as floats. A rational beyond the range of a float (`10^{1000}`,
+    `300!`) equals no floating-point value: it is never converted (that would raise OverflowError)."""
     if isinstance(x, Fraction) and isinstance(y, Fraction):
         return x == y
-    fx, fy = float(x), float(y)
+    fx, fy = _as_float(x), _as_float(y)
+    if fx is None or fy is None:
+        return False
     if math.isinf(fx) or math.isinf(fy):
         return fx == fy
     return math.isclose(fx, fy, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _as_float(value: Value) -> float | None:
+    """`value` as a float, or None for a rational whose magnitude no float can hold."""
+    if isinstance(value, float):
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        return None

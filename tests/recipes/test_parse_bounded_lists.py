@@ -38,6 +38,7 @@ def test_knowledge_qa_judges_at_most_the_asked_pairs_of_a_huge_reply(tmp_path, t
     cfg = write(tmp_path / "r.yaml", f"""recipe: knowledge_qa
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 out: {tmp_path / 'run'}
+files_root: {ROOT / 'recipes'}
 options:
   documents: {ROOT / 'recipes' / 'data' / 'docs'}
   chunk_words: 60

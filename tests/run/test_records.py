@@ -46,4 +46,12 @@ def test_a_runaway_reply_is_refused_and_ordinary_text_passes():
         "reply_too_large")
     ordinary = "Tab\there,\r\nnew lines\n, émigré, 漢字, עברית, emoji 🙂, math ∑x²"
     assert acceptance_problem(make_record(instruction=ordinary, input=ordinary, output=ordinary, meta={
-        "note": "\x1b meta is not trained on"})) is None
+        "note": ordinary})) is None
+
+
+def test_control_characters_anywhere_in_meta_are_refused():
+    """Meta is not trained on, but it is shown and published: a judge's rationale (or any model-written string
+    there) with NUL, ESC or a bidi override is refused like a record text (issue #29)."""
+    for meta in ({"rationales": {"overall": "a NUL \x00"}}, {"pairwise": {"rationales": ["ok", "\x1b[31m"]}},
+                 {"reasoning": "flips \u202e"}, {"deep": [[{"k": "\u2066"}]]}):
+        assert acceptance_problem(make_record(instruction="Q", output="A", meta=meta)) == "control_characters"

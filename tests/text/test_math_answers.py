@@ -81,6 +81,19 @@ def test_unequal_answers(a, b):
     assert not equivalent(a, b) and not equivalent(b, a)
 
 
+HUGE = ["10^{1000}", "300!", "2^{4000}", "-10^{1000}", "\\frac{10^{1000}}{3}"]  # exact rationals, beyond any float
+IRRATIONAL = ["\\pi", "\\sqrt{2}", "2\\sqrt{2}", "\\sin 1", "1.5", "x"]
+
+
+@pytest.mark.parametrize("huge", HUGE)
+def test_rationals_beyond_float_range_compare_without_overflow(huge):
+    """`\\boxed{10^{1000}}` against a reference `\\pi` raised OverflowError (float() of the exact value)."""
+    for other in IRRATIONAL:
+        assert not equivalent(huge, other) and not equivalent(other, huge), other
+    assert equivalent(huge, huge) and not equivalent(huge, "10^{1001}")
+    assert equivalent("10^{1000}", "10^{500}\\cdot10^{500}")
+
+
 def test_gsm8k_final_answers():
     solution = "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nAltogether she sold 48+24 = <<48+24=72>>72 clips.\n#### 72"
     assert reference_answer(solution) == "72" and final_answers(solution) == ["72"]
