@@ -30,6 +30,11 @@ from distill.errors import InputError, NativeCrash
 
 PORTABLE_REINSTALL = ("CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install --force-reinstall --no-cache-dir --no-deps "
                       "llama-cpp-python")
+# the portable build assumes AVX2, FMA, F16C and BMI2 (every x86-64 CPU since 2013-2015); a CPU without them (an
+# older one, or a VM that hides them) needs the baseline build: about 5.6x slower (bench/embedded_build.py)
+PORTABLE_BASELINE = {"AVX", "AVX2", "FMA", "F16C", "BMI2"}
+BASELINE_REINSTALL = ("CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF "
+                      "-DGGML_BMI2=OFF\" pip install --force-reinstall --no-cache-dir --no-deps llama-cpp-python")
 
 _FRAME = re.compile(r'File "([^"\n]{1,500})", line \d+ in (\w{1,100})')
 _CAUSE = {
@@ -186,6 +191,16 @@ def missing_instructions(system_info: str, cpuinfo: str) -> list[str]:
     return [name for name in built if name in _CPU_FLAG and _CPU_FLAG[name] not in flags]
 
 
+def wrong_cpu(system_info: str, cpuinfo: str) -> str | None:
+    """Why this llama.cpp build cannot run on this CPU, with the reinstall command that fits; None if it can."""
+    missing = missing_instructions(system_info, cpuinfo)
+    if not missing:
+        return None
+    command = BASELINE_REINSTALL if PORTABLE_BASELINE & set(missing) else PORTABLE_REINSTALL
+    return (f"this llama-cpp-python was built for a CPU with {', '.join(missing)}, which this one lacks (a build "
+            f"made on another machine, or taken from pip's cache). Reinstall it for this CPU: {command}")
+
+
 def _serve(conn: Connection, path: str, threads: int, context_tokens: int) -> None:
     try:
         from llama_cpp import Llama, llama_print_system_info
@@ -194,12 +209,9 @@ def _serve(conn: Connection, path: str, threads: int, context_tokens: int) -> No
             cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
         except OSError:
             cpuinfo = ""
-        missing = missing_instructions(llama_print_system_info().decode(errors="replace"), cpuinfo)
-        if missing:
-            _answer_every_request(conn, ("load_error", (
-                f"this llama-cpp-python was built for a CPU with {', '.join(missing)}, which this one lacks (a "
-                "build made on another machine, or taken from pip's cache). Reinstall it portably: "
-                f"{PORTABLE_REINSTALL}")))
+        refused = wrong_cpu(llama_print_system_info().decode(errors="replace"), cpuinfo)
+        if refused:
+            _answer_every_request(conn, ("load_error", refused))
             return
 
         # decoding and prompt evaluation both get `threads`: llama-cpp-python otherwise evaluates prompts on every

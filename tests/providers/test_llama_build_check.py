@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import distill, write
 
-from distill.providers.llama_process import missing_instructions
+from distill.providers.llama_process import missing_instructions, wrong_cpu
 
 CPUINFO = "processor : 0\nflags : fpu sse sse2 pni ssse3 avx avx2 fma f16c bmi2 avx512f\n"
 
@@ -41,3 +41,16 @@ def test_a_build_for_another_cpu_stops_the_run_with_the_reinstall_command(tmp_pa
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
     assert f"built for a CPU with {lacking}" in res.stderr and "GGML_NATIVE=OFF" in res.stderr, res.stderr
+
+
+
+def test_a_cpu_without_avx2_is_told_the_baseline_build_and_others_the_portable_one():
+    """The portable build assumes AVX2; a CPU (or a VM hiding it) without it gets the build with every extension
+    off. A CPU that has the baseline but lacks AVX512 (a native build from another machine) gets the portable one."""
+    portable = "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | OPENMP = 1"
+    old_cpu = "flags : fpu sse sse2 pni ssse3 sse4_1 sse4_2\n"
+    told = wrong_cpu(portable, old_cpu)
+    assert told is not None and "AVX2" in told and "-DGGML_AVX2=OFF" in told
+    told = wrong_cpu(portable + " | AVX512 = 1", CPUINFO.replace(" avx512f", ""))
+    assert told is not None and "AVX512" in told and "-DGGML_AVX2=OFF" not in told and "GGML_NATIVE=OFF" in told
+    assert wrong_cpu(portable, CPUINFO) is None
