@@ -20,7 +20,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * `raw: true` — also serve `POST /v1/completions` (a plain `prompt`, answered like a chat whose last user message
   is the prompt: same rules, `choices[i].text`) and llama-server's `POST /apply-template` (the messages rendered
   in ChatML, generation prompt included); `raw: "vllm"` serves vLLM's `/tokenize` (messages) and `/detokenize`
-  instead of /apply-template; without `raw` all of them answer 404 (a chat-only server).
+  instead of /apply-template; `raw: "completions"` serves /v1/completions alone (no template endpoint, as
+  llama-cpp-python's server); without `raw` all of them answer 404 (a chat-only server).
 * `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
   answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset counters.
 """
@@ -163,7 +164,7 @@ def make_app(state: State) -> Any:
         return web.json_response({"ok": True})
 
     async def completions(request: web.Request) -> web.Response:
-        if state.cfg["raw"] not in (True, "vllm"):
+        if state.cfg["raw"] not in (True, "vllm", "completions"):
             return web.json_response({"error": {"message": "Not Found"}}, status=404)
         body = await request.json()
         state.bodies.append(body)

@@ -111,8 +111,13 @@ class Provider:
 
     async def render_chat(self, messages: list[Message]) -> str:
         """The prompt text the model's own chat template makes of `messages`, generation prompt included. The
-        backend renders it (llama.cpp, transformers, the server); distill never renders a model's template."""
-        raise TeacherError(chat_only(self.spec.label(), "its chat template"))
+        backend renders it (llama.cpp, transformers, the server); `NoChatTemplate` when it cannot."""
+        raise NoChatTemplate(chat_only(self.spec.label(), "its chat template"))
+
+
+class NoChatTemplate(TeacherError):
+    """The backend has no way to render the model's chat template (no endpoint for it, or no template at all).
+    A recipe that can take the template from the user instead (magpie's `chat_template`) catches this one."""
 
 
 def chat_only(label: str, what: str) -> str:

@@ -5,7 +5,8 @@
   hosted OpenAI chat models, Ollama's chat wrapper) gets a "serves chat only" error that stops the run (exit 1).
 * The model's chat template is rendered by the server itself: llama-server's `POST /apply-template`, else vLLM's
   `POST /tokenize` (messages, chat template applied) then `POST /detokenize`. Both sit at the server root, beside
-  `/v1`. distill never renders a template it did not write.
+  `/v1`. A server with neither raises `NoChatTemplate`; magpie then renders the template its user chose
+  (`options.chat_template`, distill/recipes/chat_templates.py), never one a server or a model sent.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 
 from distill.errors import RetryableError, TeacherError
-from distill.providers.base import Choice, Completion, GenerationParams, Message, Usage, chat_only
+from distill.providers.base import Choice, Completion, GenerationParams, Message, NoChatTemplate, Usage, chat_only
 from distill.providers.http_errors import error_for_status, post
 from distill.providers.openai_reply import token_count
 from distill.providers.options import OpenAISpec
@@ -86,7 +87,7 @@ async def render_chat(spec: OpenAISpec, key: str | None, messages: list[Message]
     root = base.removesuffix("/v1")
     label = f"teacher {spec.label()}"
     if not root:
-        raise TeacherError(chat_only(spec.label(), "its chat template"))
+        raise NoChatTemplate(chat_only(spec.label(), "its chat template"))
     client = _client(spec, key, root)
     try:
         status, raw = await _post(client, "/apply-template", {"messages": messages}, label)  # llama-server
@@ -105,5 +106,5 @@ async def render_chat(spec: OpenAISpec, key: str | None, messages: list[Message]
         raise TeacherError(f"{label}: cannot read the model's chat template from {root}: {exc}") from None
     finally:
         await client.close()
-    raise TeacherError(chat_only(spec.label(), "its chat template") + f"\n({root} serves neither llama-server's "
-                       "/apply-template nor vLLM's /tokenize with messages.)")
+    raise NoChatTemplate(f"{label}: {root} has no endpoint that renders the model's chat template: it serves "
+                         "neither llama-server's POST /apply-template nor vLLM's POST /tokenize with messages.")

@@ -4,8 +4,11 @@ writes a user query itself; the query is filtered, tagged, deduplicated and then
 
 The prefix comes from the model's own template (GGUF `tokenizer.chat_template`, the tokenizer config, or the
 server's rendering — see recipes/pre_query.py), so it needs a teacher with raw completions: the embedded model,
-`transformers`, or an OpenAI-compatible server with /v1/completions (vLLM, llama-server). A chat-only teacher
-stops the run with a message (exit 1) before any query is drawn.
+`transformers`, or an OpenAI-compatible server with /v1/completions (vLLM, llama-server, llama-cpp-python's
+server). A server that cannot render its template (llama-cpp-python's `python -m llama_cpp.server` has no
+/apply-template) takes it from `chat_template`: a family name, a .jinja file or the model's .gguf
+(recipes/chat_templates.py); without it the run stops before any call saying so (exit 2). A teacher without raw
+completions stops the run with a message (exit 1) at its first query.
 
 Defaults follow the paper and its released code: queries at temperature 1.0, top_p 1.0; answers greedy
 (temperature 0, top_p 1.0) from the same model; difficulty and input-quality tags on the five-point scales of the
@@ -24,13 +27,14 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from distill.engine.in_order import InOrder
 from distill.prompts import render
 from distill.providers.base import Completion, GenerationParams
 from distill.quality.judge import json_format
 from distill.quality.replies import find_json_object
+from distill.recipes import chat_templates
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.pre_query import SENTINEL, PreQuery, pre_query
 from distill.run.folder import order_key
@@ -50,6 +54,13 @@ class MagpieOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     count: int = Field(1000, ge=1, description="queries to draw (--num overrides)")
     system: str | None = Field(None, description="a system prompt in the pre-query prefix, to steer topics")
+    chat_template: str | None = Field(None, description=(
+        "the model's chat template, for a server that cannot show its own (no /apply-template or /tokenize, e.g. "
+        "`python -m llama_cpp.server`): a family name (chatml, llama3, qwen: distill's "
+        "prompts/chat_templates/NAME.jinja), a path to a .jinja file holding the template, or a path to the "
+        "model's .gguf file (its tokenizer.chat_template metadata is read with the gguf package); paths are "
+        "relative to the recipe file, inside files_root. Rendered in jinja2's sandbox. Unused when the teacher "
+        "renders its own template (llama-server, vLLM, local, transformers)"))
     answer_with_system: bool = Field(True, description="send the system prompt with the answer call too")
     keep_system: bool = Field(False, description="keep the system turn in the records' messages")
     query: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=512)
@@ -65,6 +76,11 @@ class MagpieOptions(BaseModel):
     min_quality: Literal["very poor", "poor", "average", "good", "excellent"] | None = "good"
     min_difficulty: Literal["very easy", "easy", "medium", "hard", "very hard"] | None = None
     tag_generation: GenerationParams = GenerationParams(temperature=0.0, max_tokens=64)
+
+    @field_validator("chat_template")
+    @classmethod
+    def _template_form(cls, value: str | None) -> str | None:
+        return None if value is None else chat_templates.check_form(value)
 
 
 class Magpie(Recipe):
@@ -85,12 +101,15 @@ class Magpie(Recipe):
 
     async def run(self) -> None:
         ctx, opts = self.ctx, self.options
-        self.pq: PreQuery = await pre_query(ctx.teacher, opts.system)
+        cfg = ctx.config
+        template = chat_templates.load(opts.chat_template, cfg._base, cfg.path_policy()) if opts.chat_template \
+            else None  # read and compiled before any call: a bad file stops the run with nothing paid
+        self.pq: PreQuery = await pre_query(ctx.teacher, opts.system, template)
         self.dedup = Deduplicator(threshold=opts.near_duplicate_threshold, near=opts.dedup == "near")
         self.turns = InOrder()
         count = ctx.config.num or opts.count
         ctx.extra_manifest["magpie"] = {"pre_query_template": self.pq.prefix, "stop": self.pq.stop,
-                                        "queries": count}
+                                        "chat_template": self.pq.source, "queries": count}
         await ctx.map(range(count), self._one)
         if opts.dedup != "off":
             ctx.extra_manifest["dedup"] = self.dedup.stats

@@ -89,8 +89,8 @@ def test_the_template_is_read_through_vllm_tokenize_when_there_is_no_apply_templ
 
 def test_a_chat_only_endpoint_is_refused_with_a_message(tmp_path):
     out = tmp_path / "run"
-    with FakeTeacher() as server:  # serves /v1/chat/completions only
-        res = distill("run", str(_recipe(tmp_path, server.url, out, "count: 2")))
+    with FakeTeacher() as server:  # serves /v1/chat/completions only (given a template, it still cannot continue it)
+        res = distill("run", str(_recipe(tmp_path, server.url, out, "count: 2, chat_template: chatml")))
         assert server.stats()["answered"] == 0
     assert res.returncode == 1
     assert "serves chat only" in res.stderr and "/v1/completions" in res.stderr
