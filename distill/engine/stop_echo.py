@@ -17,8 +17,9 @@ from distill.providers.base import Choice
 
 
 def empty_at_stop(choice: Choice, stops: list[str] | None) -> bool:
-    """Whether `choice` came back empty (or blank) because a stop string could have matched at its start."""
-    return bool(stops) and choice.finish_reason == "stop" and not choice.text.strip()
+    """Whether `choice` came back empty, ended by a stop: what a server returns when a stop string matched at
+    the reply's very start (a reply of blanks, or one with text, had no stop at position 0)."""
+    return bool(stops) and choice.finish_reason == "stop" and choice.text == ""
 
 
 def past_echo(choice: Choice, stops: list[str]) -> Choice:

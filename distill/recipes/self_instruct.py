@@ -127,6 +127,9 @@ class SelfInstruct(Recipe):
         classification = int(ctx.extra_manifest.pop(COUNTS).get("classification", 0))
         ctx.extra_manifest["self_instruct"] = {"seeds": len(seeds), "instructions": len(machine),
                                                "target": target, "classification_tasks": classification}
+        ctx.target("instructions", len(machine), target,
+                   stopped=f"{self.options.patience} bootstrap prompts in a row added none: options.patience, after "
+                           f"{ctx.extra_manifest['bootstrap_prompts']} prompts")
 
     async def _bootstrap(self, seeds: list[SeedTask], novelty: NoveltyFilter, target: int) -> list[dict[str, Any]]:
         ctx, opts = self.ctx, self.options

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from distill.engine.stop_echo import past_echo
-from distill.providers.base import Choice
 from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import BOOTSTRAP_REPLY
+
+from distill.engine.stop_echo import past_echo
+from distill.providers.base import Choice
 
 CLASSIFY = r"Task: Describe the \w+ festival[^\n]*\nIs it classification\?$"
 INSTANCES = r"Task: (Describe the \w+ festival[^\n]*)$"
