@@ -17,6 +17,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * `limit_rps`: at most that many requests in any 1-second window, else 429 (a provider's rate limit); `GET
   /arrivals` gives every request's arrival time.
 * Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
+* `stops: true` — honour the request's `stop` strings as llama.cpp and vLLM do: the reply is cut at the first
+  occurrence of any of them, at its very start too (finish_reason "stop").
 * `raw: true` — also serve `POST /v1/completions` (a plain `prompt`, answered like a chat whose last user message
   is the prompt: same rules, `choices[i].text`) and llama-server's `POST /apply-template` (the messages rendered
   in ChatML, generation prompt included); `raw: "vllm"` serves vLLM's `/tokenize` (messages) and `/detokenize`
@@ -47,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "latency": 0.0, "jitter": 0.0, "sigma": 0.0, "fail": 0.0, "rate": 0.0, "retry_after": 0.2, "drop": 0.0,
     "garbage": 0.0, "slow": 0.0, "slow_seconds": 30.0, "api_key": None, "models": None,
     "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0, "limit_rps": None, "raw": False,
+    "stops": False,
 }
 
 
@@ -238,6 +241,11 @@ def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[s
         text = m.group(1)
     if cfg["reply_words"]:
         text += " " + " ".join(f"w{j}" for j in range(cfg["reply_words"]))
+    if cfg["stops"]:  # as llama.cpp and vLLM do: cut at the first occurrence of any stop, at position 0 too
+        stop = body.get("stop")
+        ends = [k for k in (text.find(s) for s in ([stop] if isinstance(stop, str) else stop or [])) if k >= 0]
+        if ends:
+            text, finish = text[:min(ends)], "stop"
     return {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
 
 

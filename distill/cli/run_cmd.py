@@ -89,6 +89,14 @@ def handle(args: argparse.Namespace) -> int:
     if result.removed_exports:
         print(f"removed {', '.join(result.removed_exports)}: exported from the records this run replaced; "
               f"run `distill export {result.folder}` again", file=sys.stderr)
+    from distill.run.shortfall import made_nothing, shortfall_line
+
+    short = shortfall_line(result.manifest)
+    if short is not None:
+        print(short, file=sys.stderr)
+    if made_nothing(result.manifest):
+        print(f"nothing was made; the run folder {result.folder} is kept with its rejections.", file=sys.stderr)
+        return 1
     if cfg.push is not None:
         from distill.publish.push import push
 

@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,16 @@ CREATE TABLE IF NOT EXISTS items (
     value BLOB NOT NULL,
     PRIMARY KEY (scope, position)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    value BLOB NOT NULL
+);
 """
 INSERT = "INSERT OR REPLACE INTO answers (key, role, value, created) VALUES (?, ?, ?, ?)"
 SELECT = "SELECT value FROM answers WHERE key = ?"
 INSERT_ITEM = "INSERT OR REPLACE INTO items (scope, position, digest, value) VALUES (?, ?, ?, ?)"
 SELECT_ITEMS = "SELECT position, digest, value FROM items WHERE scope = ? AND position >= ? AND position < ?"
+SET_LEDGER = "INSERT OR REPLACE INTO ledger (id, value) VALUES (0, ?)"
 COMMIT_EVERY = 0.005  # seconds: answers arriving within this window share a transaction
 PREFETCH = 512  # items read per query on a re-run, which asks for them in position order
 
@@ -133,6 +139,7 @@ class CallCache:
         self._batch: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._stored = Bloom()  # keys stored by this process (consulted only when the file started empty)
+        self._ledger: Callable[[], bytes] | None = None
 
     def _upgrade(self) -> None:
         """Carry answers over from the first layout (a `calls` table keyed by hex text), then drop it."""
@@ -186,6 +193,16 @@ class CallCache:
         blob = self._lookup(key)
         return None if blob is None else orjson.loads(blob)
 
+    def ledger(self) -> Any:
+        """The usage history kept beside the answers (engine/usage_ledger.py), or None."""
+        row = self._db.execute("SELECT value FROM ledger WHERE id = 0").fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def keep_ledger(self, value: Callable[[], bytes]) -> None:
+        """Write `value()` as the usage history in every transaction that commits answers, so it always counts
+        the answers the file holds."""
+        self._ledger = value
+
     # --- writes (asynchronous: returns once the value is committed) -----------------------------------------
     async def put(self, key: bytes, role: str, completion: Completion) -> None:
         await self._store(key, role, completion_to_json(completion))
@@ -221,6 +238,8 @@ class CallCache:
             self._db.execute("BEGIN")
             self._db.executemany(INSERT, rows)
             self._db.executemany(INSERT_ITEM, items)
+            if rows and self._ledger is not None:
+                self._db.execute(SET_LEDGER, (self._ledger(),))
             self._db.execute("COMMIT")
         except BaseException as exc:
             if self._db.in_transaction:

@@ -5,7 +5,9 @@
 Order of work for one call: cache look-up (a hit costs nothing and counts as a cache hit) -> concurrency slot ->
 rate-limit budget -> provider call -> commit the answer to the cache -> account usage. A retry gives its slot
 back while it waits. When retries run out, `CallFailed` carries the last error; nothing is cached, so the next
-run of the same command tries again.
+run of the same command tries again. A reply that came back empty because a stop string matched at its very start
+(a small model echoing the prompt's format) is asked once more without stops and cut past the echo
+(`stop_echo.py`); the cache keeps the final reply under the call's own key.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
 from distill.engine.server_traits import LADDER, ServerTraits, traits_key
+from distill.engine.stop_echo import empty_at_stop, past_echo
 from distill.engine.usage import RoleUsage
 from distill.errors import RetryableError, TeacherError
 from distill.providers.base import (
@@ -216,6 +219,28 @@ class Teacher:
         return completion
 
     async def _fetch(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """One answer from the endpoint (`_fetch_once`), in which no choice is empty because a stop string matched
+        at its start: such a choice is asked once more without the stop strings and cut past its leading echo
+        (`stop_echo.py`). Replies with text before their first stop are returned as they came."""
+        completion = await self._fetch_once(messages, params)
+        stops = params.stop
+        if not stops or not any(empty_at_stop(c, stops) for c in completion.choices):
+            return completion
+        choices, prompt_tokens, completion_tokens = list(completion.choices), completion.usage.prompt_tokens, \
+            completion.usage.completion_tokens
+        for i, choice in enumerate(completion.choices):
+            if not empty_at_stop(choice, stops):
+                continue
+            self.usage.stop_echoes += 1
+            seed = params.seed + i if i and params.seed is not None else params.seed
+            reply = await self._fetch_once(messages, params.model_copy(update={"stop": None, "n": 1, "seed": seed}))
+            choices[i] = past_echo(reply.choices[0], stops)
+            prompt_tokens += reply.usage.prompt_tokens
+            completion_tokens += reply.usage.completion_tokens
+        return Completion(choices=choices, model=completion.model,
+                          usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens))
+
+    async def _fetch_once(self, messages: list[Message], params: GenerationParams) -> Completion:
         """One answer from the endpoint: retried on transient errors, and sent again in another shape when the
         endpoint refuses the form of structured output (never counted as a retry). Accounted in usage."""
         adaptable = (params.response_format or {}).get("type") == "json_schema"  # a form we may change

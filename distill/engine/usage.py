@@ -25,6 +25,7 @@ class RoleUsage:
     capabilities: dict[str, object] = field(default_factory=dict)  # what the endpoint accepts (server_traits.py)
     batched: int = 0           # answers that came through a batch API, billed at its price (prices.batch_price)
     batch_price_factor: float | None = None  # that price relative to the immediate one (0.5: half), if batched
+    stop_echoes: int = 0       # replies empty at a stop string matched at their start, asked again (stop_echo.py)
 
     def add_answer(self, completion: Completion, price: Price | None) -> None:
         self.answered += 1

@@ -75,6 +75,7 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
     lines += ["", "## What was kept and what was dropped", "",
               f"{manifest['counts']['accepted']} records accepted, {manifest['counts']['rejected']} rejected, "
               f"{manifest['counts']['failed']} failed (teacher errors after retries).", "",
+              *_shortfall(manifest),
               "| stage | accepted | rejected (reason: count) | failed |", "|---|---|---|---|"]
     for stage, c in manifest["stages"].items():
         reasons = ", ".join(f"{k}: {v}" for k, v in c["rejected"].items()) or "-"
@@ -105,6 +106,14 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
             lines += [f"<details><summary><code>{label}</code></summary>", "",
                       "```jinja", path.read_text(encoding="utf-8").strip(), "```", "", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _shortfall(manifest: dict[str, Any]) -> list[str]:
+    """The line saying the recipe stopped short of its target (run/shortfall.py), when it did."""
+    from distill.run.shortfall import shortfall_line
+
+    line = shortfall_line(manifest)
+    return [f"**Stopped short of the target:** {line}", ""] if line else []
 
 
 def _model(spec: Any) -> str:

@@ -109,6 +109,8 @@ class Alpaca(Recipe):
                                          lambda: accepted, handle)
         ctx.extra_manifest["alpaca"] = {"seeds": len(seeds), "instructions": accepted, "target": target,
                                         "prompts": prompts}
+        ctx.target("instructions", accepted, target,
+                   stopped=f"{opts.patience} prompts in a row added none: options.patience, after {prompts} prompts")
 
     def _consider(self, it: AlpacaItem | str, slot: int, j: int, novelty: NoveltyFilter) -> Any:
         ctx = self.ctx

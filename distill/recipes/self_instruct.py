@@ -35,7 +35,7 @@ from distill.recipes.base import Estimate, Recipe
 from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
 from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
-                                                 parse_numbered, parse_output_first, says_yes)
+                                                 parse_numbered, parse_output_first, read_verdict)
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
@@ -127,6 +127,9 @@ class SelfInstruct(Recipe):
         classification = int(ctx.extra_manifest.pop(COUNTS).get("classification", 0))
         ctx.extra_manifest["self_instruct"] = {"seeds": len(seeds), "instructions": len(machine),
                                                "target": target, "classification_tasks": classification}
+        ctx.target("instructions", len(machine), target,
+                   stopped=f"{self.options.patience} bootstrap prompts in a row added none: options.patience, after "
+                           f"{ctx.extra_manifest['bootstrap_prompts']} prompts")
 
     async def _bootstrap(self, seeds: list[SeedTask], novelty: NoveltyFilter, target: int) -> list[dict[str, Any]]:
         ctx, opts = self.ctx, self.options
@@ -208,7 +211,7 @@ class SelfInstruct(Recipe):
         if verdict is None:
             return
         with ctx.reading(order_key(i, 0, CLASSIFY), "classify", item, verdict.choices[0].text) as read:
-            is_clf = says_yes(verdict.choices[0].text)
+            is_clf = read_verdict(verdict.choices[0].text, verdict.choices[0].finish_reason)
         if read.stopped:
             return
         ctx.passed("classify")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from distill.quality.replies import UnreadableReply
 from distill.text.reply_text import (
     clean_list_reply,
     is_lead_in,
@@ -138,6 +139,21 @@ def parse_output_first(reply: str) -> list[RawInstance]:
 def says_yes(reply: str) -> bool:
     """The classification verdict: "Yes", "**Yes.**", "Yes, it is one." (its reasoning already split off)."""
     return strip_emphasis(split_reasoning(reply)[0]).lstrip(" \t\r\n\"'#>`").lower().startswith("yes")
+
+
+_VERDICT = re.compile(r"(yes|no)(?![a-z])", re.IGNORECASE)
+UNREADABLE_VERDICT = "unreadable_verdict"
+
+
+def read_verdict(reply: str, finish_reason: str | None) -> bool:
+    """The classification verdict as a bool: "Yes" ("**Yes.**", "yes, it is one") is True, "No" is False. Any
+    other reply (one cut off at the 3-token limit, "Decision:"; an echo of the question) raises UnreadableReply
+    with reason "unreadable_verdict": it is counted as a rejection, never read as "no"."""
+    m = _VERDICT.match(strip_emphasis(split_reasoning(reply)[0]).lstrip(" \t\r\n\"'#>`"))
+    if m is not None:
+        return m.group(1).lower() == "yes"
+    cut = ", cut off at the token limit" if finish_reason == "length" else ""
+    raise UnreadableReply(UNREADABLE_VERDICT, f"the classification verdict is neither yes nor no{cut}", reply[:400])
 
 
 def instance_rejection(inst: RawInstance) -> str | None:

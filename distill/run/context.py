@@ -133,6 +133,13 @@ class RunContext:
         item counts again."""
         self.outcomes.tally(section, key, n)
 
+    def target(self, what: str, made: int, target: int, stopped: str | None = None) -> None:
+        """Report that the recipe made `made` of the `target` `what` it set out to make (`stopped`: why it ended
+        short). Kept in the manifest as `target`; a run short of it says so on the console and in the card, and
+        `distill run` exits 1 when it made nothing (run/shortfall.py)."""
+        self.extra_manifest["target"] = {"what": what, "made": made, "target": target,
+                                         **({"stopped": stopped} if stopped and made < target else {})}
+
     def run_selection(self) -> list[bool] | None:
         return self.outcomes.run_selection()
 

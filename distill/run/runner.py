@@ -27,6 +27,7 @@ from distill.engine.cache import CallCache
 from distill.engine.prices import price_info, with_price
 from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
+from distill.engine.usage_ledger import UsageLedger
 from distill.errors import InputError, NativeCrash
 from distill.executors import create_executor
 from distill.executors.base import Executor
@@ -263,6 +264,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     started, t0 = time.time(), time.monotonic()
     cache = CallCache(folder.cache_path)
     usage = Usage()
+    ledger = UsageLedger(cache, usage)
     executor = create_executor(cfg.executor)
     bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress, usage=usage)
     models = None
@@ -295,7 +297,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
             await models.close()
         await executor.close()
     keep = ctx.run_selection()
-    manifest = build_manifest(cfg, ctx, usage, started, time.monotonic() - t0, command)
+    manifest = build_manifest(cfg, ctx, ledger, started, time.monotonic() - t0, command)
     counts = folder.finish(manifest, keep)
     from distill.publish.card import render_card
     from distill.report.run_end import run_end_report
@@ -307,11 +309,12 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     return RunResult(folder.path, counts, manifest, folder.removed_exports, usage)
 
 
-def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float, wall: float,
+def build_manifest(cfg: RunConfig, ctx: RunContext, ledger: UsageLedger, started: float, wall: float,
                    command: str | None) -> dict[str, Any]:
-    """What the run was and what it did. Passed through `redact_manifest`: every secret of the config, wherever
-    it is quoted (the command line too), credentials in URLs, secret-named values and key shapes are masked (the
-    manifest is pushed with the data)."""
+    """What the run was and what it did; `usage` holds tokens and cost over every run of the folder (new and
+    cached answers, engine/usage_ledger.py), with this run's own under each role's `this_run`. Passed through
+    `redact_manifest`: every secret of the config, wherever it is quoted (the command line too), credentials in
+    URLs, secret-named values and key shapes are masked (the manifest is pushed with the data)."""
     from distill import __version__
     from distill.redact import redact_manifest
 
@@ -327,7 +330,7 @@ def build_manifest(cfg: RunConfig, ctx: RunContext, usage: Usage, started: float
         "seed": cfg.seed,
         "stages": {name: s.to_dict() for name, s in ctx.stages.items()},
         "counts": dict(ctx.progress.counts),
-        "usage": usage.to_dict(),
+        "usage": ledger.manifest_usage(),
         "prices": {role: _price_entry(spec) for role, spec in (("teacher", cfg.teacher), ("judge", cfg.judge),
                                                                 ("answer", cfg.answer_teacher)) if spec is not None},
         "started": started,

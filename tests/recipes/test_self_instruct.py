@@ -163,7 +163,7 @@ out: {tmp_path / 'run'}
 options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 5}}
 """)
     res = distill("run", str(cfg), "--no-progress")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1 and "self_instruct stopped short: 0 of 3 instructions" in res.stderr  # made nothing
     rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert [r["reason"] for r in rejected] == ["no_instructions_parsed"] * 5 and rejected[0]["raw"] == "   "
 
@@ -200,7 +200,7 @@ out: {tmp_path / 'run'}
 options: {{seeds: {seeds}, in_flight: 3, patience: 8}}
 """)
     res = distill("run", str(cfg), "--no-progress")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1 and "alpaca stopped short: 0 of 10" in res.stderr, res.stderr  # made nothing
     arrivals = sorted(teacher_server.arrivals())
     assert len(arrivals) == 8  # patience: 8 prompts in a row added nothing
     # slot 1 answers after 1.5 s; slot 3 went out as soon as slot 0 was read, long before that
