@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from distill.engine.item_log import given_texts
 from distill.text.artefacts import artefact_problem
 
 
@@ -38,7 +39,8 @@ def acceptance_problem(record: dict[str, Any]) -> str | None:
     `unclosed_code_fence`, `copies_input` — text/artefacts.py), or None. Checks every text of the record a trainer
     reads — instruction, input, output and the contents of its chat lists (`messages`; a preference pair's
     `prompt`, `chosen`, `rejected`) — for size and artefacts, and every other string it holds, `meta` included
-    (judge rationales, kept reasoning, answers), for control characters."""
+    (judge rationales, kept reasoning, answers), for control characters. Inside a work item whose item is an input
+    row, the row's own instruction and input are the user's words and are not checked for artefacts."""
     chats = [record.get(key) for key in ("messages", "prompt", "chosen", "rejected")]
     texts = [m.get("content") for chat in chats if isinstance(chat, list) for m in chat if isinstance(m, dict)]
     texts += [record.get(key) for key in ("instruction", "input", "output")]
@@ -47,7 +49,7 @@ def acceptance_problem(record: dict[str, Any]) -> str | None:
         return "reply_too_large"
     if any(_CONTROL.search(t) for t in _all_strings(record)):
         return "control_characters"
-    return artefact_problem(record)
+    return artefact_problem(record, given_texts())
 
 
 def _all_strings(value: Any, depth: int = 0) -> list[str]:

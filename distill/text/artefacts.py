@@ -51,20 +51,32 @@ _WORD = re.compile(r"\w+(?:'\w+)?")  # any script: two texts in Hebrew or Chines
 _JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
 
 
-def artefact_problem(record: dict[str, Any]) -> str | None:
-    """The first artefact found in the record's texts (see the module docstring), or None."""
+def artefact_problem(record: dict[str, Any], given: frozenset[str] = frozenset()) -> str | None:
+    """The first artefact found in the record's texts (see the module docstring), or None. `given`: texts the
+    user supplied (`user_texts`), which are not checked themselves; an answer that copies one still is."""
     has_input = isinstance(record.get("input"), str) and bool(record["input"].strip())
     for key, text in _model_texts(record):
-        problem = text_artefact(text, introduces=key == "instruction" and has_input)
-        if problem is not None:
-            return problem
-    for key in ("input",):
-        value = record.get(key)
-        if isinstance(value, str) and value.strip():
-            problem = _echo_or_fence(value)
+        if text.strip() not in given:
+            problem = text_artefact(text, introduces=key == "instruction" and has_input)
             if problem is not None:
                 return problem
+    value = record.get("input")
+    if isinstance(value, str) and value.strip() and value.strip() not in given:
+        problem = _echo_or_fence(value)
+        if problem is not None:
+            return problem
     return _copy(record)
+
+
+def user_texts(item: Any) -> frozenset[str]:
+    """The texts of an input row (`io.inputs.InputRow`) as a record holds them: its instruction, its input and the
+    user turn `make_record` joins them into (stripped). Anything else: none."""
+    instruction, input = getattr(item, "instruction", None), getattr(item, "input", None)
+    if not isinstance(instruction, str):
+        return frozenset()
+    input = input if isinstance(input, str) else ""
+    texts = {instruction.strip(), input.strip(), f"{instruction}\n\n{input}".strip() if input else ""}
+    return frozenset(t for t in texts if t)
 
 
 def text_artefact(text: str, introduces: bool = False) -> str | None:
