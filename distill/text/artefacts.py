@@ -16,8 +16,11 @@ The reasons, in the order they are tested on each text:
 * `leftover_label` — the text starts with a list label (`A:`, `Q1 [factual]:`, `Answer 2:`, `Context 1:`,
   `Instruction:`, `### Output:`);
 * `prompt_echo` — the text repeats a run of `ECHO_WORDS` consecutive words of a packaged prompt's fixed wording
-  (`prompts/**/*.j2`, the text outside `{{ }}`, `{% %}` and `{# #}`), read once per process;
+  (`prompts/**/*.j2`, the text outside `{{ }}`, `{% %}` and `{# #}`, without lines that hold a labelled value such
+  as a worked example's "Example question: When did ...?"), read once per process;
 * `unclosed_code_fence` — a ``` (or ~~~) fence line without its closing partner;
+* `prompt_meta` — an instruction or user turn that talks about the prompt being rewritten or evolved ("the
+  prompt that must be rewritten"), in any word order within a sentence (Evol-Instruct's fixed phrases missed it);
 * `copies_input` — an answer that is its instruction or its input again, or a chat turn that is the user turn
   before it again (compared without case, surrounding quotes, markup, spacing and final punctuation).
 
@@ -38,7 +41,7 @@ ECHO_WORDS = 6  # a run this long of a prompt's own wording is an echo, not a co
 _LABEL_WORDS = r"q|a|question|answer|context|instruction|input|output|response|task|problem|request"
 _MARKUP = r"[ \t>#*_\-]{0,12}(?:\d{1,4}[.)][ \t]{0,3})?[*_]{0,3}"
 _LEFTOVER = re.compile(rf"{_MARKUP}(?:{_LABEL_WORDS})(?:[ \t]{{0,3}}#?\d{{1,4}})?"
-                       r"(?:[ \t]{0,3}[\[(][^\])\n]{0,40}[\])])?[ \t*_]{0,4}:", re.IGNORECASE)
+                       r"(?:[ \t]{0,3}[\[(][^\])\n]{0,40}[\])])?[ \t*_]{0,4}:(?!\S)", re.IGNORECASE)  # "A:B" is a ratio
 # a template variable where a label's number or kind belongs: "Context N:", "Q M:", "Q3 [kind]:", "A [type]:"
 _VARIABLE = re.compile(rf"^{_MARKUP}(?:{_LABEL_WORDS}|example|pair|item)(?:[ \t]{{1,3}}[NMKXYZ](?![\w'])|"
                        r"(?:[ \t]{0,3}\d{0,4})[ \t]{0,3}[\[(<](?:kind|type|category|topic|label|question type|"
@@ -48,6 +51,13 @@ _PLACEHOLDER_WORDS = {"question", "answer", "context", "instruction", "input", "
                       "answer here", "question here", "the question", "the answer", "", "noinput", "no input"}
 _FENCE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
 _WORD = re.compile(r"\w+(?:'\w+)?")  # any script: two texts in Hebrew or Chinese compare by their own words
+_META = re.compile(r"\bprompts?\b[^.!?\n]{0,80}?\b(?:rewrit|evolv)|\b(?:rewrit|evolv)\w*[^.!?\n]{0,80}?\bprompts?\b",
+                   re.IGNORECASE)
+_LABELLED_LINE = re.compile(r"^[ \t]*[^\W\d_][\w /'-]{0,30}:[ \t]*\S.*$", re.MULTILINE)
+# a worked example's block: under a bare "Problem:" / "Solution:" / "Example passage:" line, up to a blank line
+_EXAMPLE_BLOCK = re.compile(r"^[ \t]*(?:example[\w ]{0,20}|problem|solution|question|answer|passage|context|input|"
+                            r"output|response|verdict|[qa]\d{0,3})[ \t]*:[ \t]*\n(?:[ \t]*\S.*(?:\n|$))*",
+                            re.MULTILINE | re.IGNORECASE)
 _JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
 
 
@@ -58,6 +68,8 @@ def artefact_problem(record: dict[str, Any], given: frozenset[str] = frozenset()
     for key, text in _model_texts(record):
         if text.strip() not in given:
             problem = text_artefact(text, introduces=key == "instruction" and has_input)
+            if problem is None and key != "output" and _META.search(text):
+                problem = "prompt_meta"
             if problem is not None:
                 return problem
     value = record.get("input")
@@ -136,12 +148,13 @@ def _label_only(text: str, introduces: bool) -> bool:
 
 
 def _model_texts(record: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, text) of every instruction, output and user or assistant turn."""
+    """(what it is, text) of every instruction, output, and user or assistant ("output") turn."""
     texts = [(key, record.get(key)) for key in ("instruction", "output")]
     for key in ("messages", "prompt", "chosen", "rejected"):
         chat = record.get(key)
         if isinstance(chat, list):
-            texts += [(key, m.get("content")) for m in chat if isinstance(m, dict) and m.get("role") != "system"]
+            texts += [("output" if m.get("role") == "assistant" else "user", m.get("content")) for m in chat
+                      if isinstance(m, dict) and m.get("role") != "system"]
     return [(key, t) for key, t in texts if isinstance(t, str)]
 
 
@@ -175,7 +188,8 @@ def _template_shingles() -> frozenset[tuple[str, ...]]:
 
     out: set[tuple[str, ...]] = set()
     for path in sorted(prompts_dir().rglob("*.j2")):
-        for segment in _JINJA.split(path.read_text(encoding="utf-8")):
+        text = _LABELLED_LINE.sub("", _EXAMPLE_BLOCK.sub("", path.read_text(encoding="utf-8")))  # examples
+        for segment in _JINJA.split(text):
             words = _WORD.findall(segment.casefold())
             out.update(tuple(words[k: k + ECHO_WORDS]) for k in range(len(words) - ECHO_WORDS + 1))
     return frozenset(out)
