@@ -169,7 +169,7 @@ def _copy(record: dict[str, Any]) -> str | None:
         if not isinstance(chat, list):
             continue
         turns = [m for m in chat if isinstance(m, dict) and isinstance(m.get("content"), str)]
-        for before, turn in zip(turns, turns[1:]):
+        for before, turn in zip(turns, turns[1:], strict=False):
             if (turn.get("role") == "assistant" and before.get("role") == "user" and _normal(turn["content"])
                     and _normal(turn["content"]) == _normal(before["content"])):
                 return "copies_input"

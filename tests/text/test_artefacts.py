@@ -47,7 +47,8 @@ def test_every_text_the_reply_style_corpus_parses_to_is_accepted_as_instruction_
     texts = _corpus_texts()
     assert len(texts) > 30
     for text in texts:
-        assert acceptance_problem(make_record(instruction=text, output="A short, fitting reply.", meta={})) is None, text
+        record = make_record(instruction=text, output="A short, fitting reply.", meta={})
+        assert acceptance_problem(record) is None, text
         assert acceptance_problem(make_record(instruction="Do the task.", output=text, meta={})) is None, text
 
 
