@@ -58,7 +58,6 @@ _LABELLED_LINE = re.compile(r"^[ \t]*[^\W\d_][\w /'-]{0,30}:[ \t]*\S.*$", re.MUL
 _EXAMPLE_BLOCK = re.compile(r"^[ \t]*(?:example[\w ]{0,20}|problem|solution|question|answer|passage|context|input|"
                             r"output|response|verdict|[qa]\d{0,3})[ \t]*:[ \t]*\n(?:[ \t]*\S.*(?:\n|$))*",
                             re.MULTILINE | re.IGNORECASE)
-_JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
 
 
 def artefact_problem(record: dict[str, Any], given: frozenset[str] = frozenset()) -> str | None:
@@ -189,7 +188,26 @@ def _template_shingles() -> frozenset[tuple[str, ...]]:
     out: set[tuple[str, ...]] = set()
     for path in sorted(prompts_dir().rglob("*.j2")):
         text = _LABELLED_LINE.sub("", _EXAMPLE_BLOCK.sub("", path.read_text(encoding="utf-8")))  # examples
-        for segment in _JINJA.split(text):
+        for segment in _fixed_text(text):
             words = _WORD.findall(segment.casefold())
             out.update(tuple(words[k: k + ECHO_WORDS]) for k in range(len(words) - ECHO_WORDS + 1))
     return frozenset(out)
+
+
+_CLOSERS = {"{#": "#}", "{%": "%}", "{{": "}}"}
+
+
+def _fixed_text(template: str) -> list[str]:
+    """The pieces of a jinja2 template outside its `{# #}`, `{% %}` and `{{ }}` (a scan, no regex)."""
+    pieces, at = [], 0
+    while True:
+        start = template.find("{", at)
+        while start != -1 and template[start: start + 2] not in _CLOSERS:
+            start = template.find("{", start + 1)
+        if start == -1:
+            return [*pieces, template[at:]]
+        pieces.append(template[at:start])
+        end = template.find(_CLOSERS[template[start: start + 2]], start + 2)
+        if end == -1:
+            return pieces
+        at = end + 2
