@@ -199,7 +199,8 @@ _CLOSERS = {"{#": "#}", "{%": "%}", "{{": "}}"}
 
 def _fixed_text(template: str) -> list[str]:
     """The pieces of a jinja2 template outside its `{# #}`, `{% %}` and `{{ }}` (a scan, no regex)."""
-    pieces, at = [], 0
+    pieces: list[str] = []
+    at = 0
     while True:
         start = template.find("{", at)
         while start != -1 and template[start: start + 2] not in _CLOSERS:
