@@ -71,10 +71,10 @@ def reply_for(prompt: str, seed: str) -> str:
         n = int(m.group(1)) if (m := re.search(r"(\d+)\. Instruction:\s*$", prompt)) else 4
         return "".join(f"Write about {_pick(TEXT_PAYLOADS, seed + str(i))} in a short paragraph\n{n + i}. Input:\n"
                        f"<noinput>\n{n + i}. Output:\nHere is {p}.\n###\n{n + i + 1}. Instruction: " for i in range(3))
-    if "Q1 [kind]" in prompt or '"Q1: ..."' in prompt:
+    if '("Q1", then "Q2"' in prompt or '("Q1:", "Q2:"' in prompt:  # knowledge_qa, LAB knowledge
         return "".join(f"Q{i} [factual]: What does the passage say about {_pick(TEXT_PAYLOADS, seed + str(i))}?\n"
                        f"A{i}: It says {p}.\n" for i in range(1, 4))
-    if "Context N:" in prompt:
+    if '"Context 1:"' in prompt:
         return f"Context 1:\n{p}\n\nContext 2:\nA plain context about rivers and the towns along their banks."
     if re.search(r"Example \d|Class label", prompt):
         return f"Example 1\nInput: {p}\nOutput: A short output about {p}.\nExample 2\nInput: plain\nOutput: plain."

@@ -19,15 +19,24 @@ CURRENT: ContextVar[ItemLog | None] = ContextVar("distill_item_log", default=Non
 
 
 class ItemLog:
-    __slots__ = ("events", "calls", "failed")
+    __slots__ = ("events", "calls", "failed", "given")
 
-    def __init__(self) -> None:
+    def __init__(self, given: frozenset[str] = frozenset()) -> None:
         self.events: list[list[Any]] = []
         self.calls: dict[str, int] = {}
         self.failed = False  # the item ended with a failed call: it must run again next time, so it is not kept
+        # the texts the user supplied for this item (an input row's instruction and input): the accept-time
+        # artefact check (text/artefacts.py) does not hold a user's own "Question 1:" against a model
+        self.given = given
 
     def to_json(self) -> dict[str, Any]:
         return {"events": self.events, "calls": self.calls}
+
+
+def given_texts() -> frozenset[str]:
+    """The current item's user-supplied texts (empty outside a work item, or for items that are not input rows)."""
+    log = CURRENT.get()
+    return log.given if log is not None else frozenset()
 
 
 def note_call(role: str) -> None:

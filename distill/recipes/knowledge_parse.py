@@ -20,11 +20,15 @@ _QA_LABELS = r"q|a|question|answer"
 _QA = re.compile(r"^(?:\d+\. )?(q|question|a|answer)[ \t]*(?:(\d+)[ \t]*)?(?:\[([^\]\n]*)\]|\(([^)\n]*)\))?:[ \t]?",
                  re.MULTILINE | re.IGNORECASE)
 
+_LATE_KIND = re.compile(r"\[([^\]\n]{1,40})\][ \t]*:?[ \t]*|"  # "Q1: [factual] When ...?"
+                        r"\(([^)\n]{1,40})\)[ \t]*:[ \t]*")  # "(factual): When": a colon, or "(Roughly)" is prose
+
 
 def parse_pairs(reply: str) -> list[QAPair]:
-    """`Q1 [kind]: question` / `A1: answer` pairs (also `Question 1:` / `Answer 1:`, unnumbered `Q:` / `A:`, and
-    markdown-dressed labels). An answer runs to the next question. Linear in the reply's length: labels are found
-    line by line, never by backtracking across runs of blank lines."""
+    """`Q1 [factual]: When ...?` / `A1: It ...` pairs (also `Question 1:` / `Answer 1:`, unnumbered `Q:` / `A:`,
+    the kind in parentheses or after the colon (`Q1: [factual] When ...?`), and markdown-dressed labels). An
+    answer runs to the next question. Linear in the reply's length: labels are found line by line, never by
+    backtracking across runs of blank lines."""
     text = plain_labels(clean_list_reply(reply), _QA_LABELS)
     marks = list(_QA.finditer(text))
     out = []
@@ -38,6 +42,9 @@ def parse_pairs(reply: str) -> list[QAPair]:
         question = " ".join(strip_emphasis(text[m.end(): nxt.start()]).split())
         answer = text[nxt.end(): end].strip()
         kind = (m.group(3) or m.group(4) or "").strip().lower()
+        late = _LATE_KIND.match(question)
+        if late and not kind:  # "Q1: [factual] When ...": the kind written after the colon
+            kind, question = (late.group(1) or late.group(2)).strip().lower(), question[late.end():]
         if question and answer:
             out.append(QAPair(kind, question, answer))
     return out

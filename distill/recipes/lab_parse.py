@@ -10,13 +10,18 @@ import re
 from distill.recipes.self_instruct_parse import parse_numbered
 from distill.text.reply_text import clean_list_reply, plain_labels
 
-_CONTEXT = re.compile(r"^(?:\d+\. )?context(?: \d+)?:[ \t]?", re.MULTILINE | re.IGNORECASE)
+# what stands where a header's number goes: "Context 2", "Context #2", "Context Two", or the letter a model
+# copied from an older prompt ("Context N:", issue #35) — still a header, never part of a context
+_NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_HEADER = rf"context(?:[ \t]+(?:{_NUMBER_WORDS}|[a-z])(?![a-z]))?"
+_CONTEXT = re.compile(rf"^(?:\d+\. )?{_HEADER}(?:[ \t]*#?\d+)?:[ \t]?", re.MULTILINE | re.IGNORECASE)
 
 
 def parse_contexts(reply: str) -> list[str]:
-    """The contexts in order. Text before the first `Context N:` header is not a context; a reply with no
-    header at all is one context (a teacher asked for one at a time)."""
-    text = plain_labels(clean_list_reply(reply), "context")
+    """The contexts in order. Text before the first `Context 1:` header is not a context; a reply with no
+    header at all is one context (a teacher asked for one at a time). A header may carry its number as digits,
+    `#2`, a word ("Context Two:") or a letter ("Context N:"), and the context may start on the header's line."""
+    text = plain_labels(clean_list_reply(reply), _HEADER)
     marks = list(_CONTEXT.finditer(text))
     if not marks:
         return [text] if text else []

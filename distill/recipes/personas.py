@@ -35,13 +35,14 @@ from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.text.artefacts import unclosed_fence
 from distill.text.dedup import Deduplicator
 from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
 
 Kind = Literal["instruction", "math", "code", "knowledge"]
 DEFAULT_TASKS: list[Kind] = ["instruction", "math", "code", "knowledge"]
-_LABEL = re.compile(r"^\s*(?:\*+\s*)?(?:math problem|word problem|problem|task|question|request|instruction)"
-                    r"\s*(?:\*+\s*)?:\s*(?:\*+\s*)?", re.I)  # linear: no two `\s*` meet (issue 29)
+_LABEL = re.compile(r"^\s*(?:\*+\s*)?(?:math problem|word problem|problem|task|question|request|instruction|"
+                    r"[qa]\d{0,3})\s*(?:\*+\s*)?:\s*(?:\*+\s*)?", re.I)  # linear: no two `\s*` meet (issue 29)
 _LEAK = re.compile(r"\n[ \t]*\**(?:solution|answer|step 1)\**[ \t]*:", re.I)  # [ \t]: linear on runs of newlines
 
 
@@ -59,7 +60,9 @@ class PersonasOptions(BaseModel):
 
 
 def clean_task(text: str) -> str:
-    """The task as written, without a "Problem:" style label, wrapping quotes or a trailing solution."""
+    """The task as written, without a "Problem:" style label (or a bare `Q:` / `A:` one), wrapping quotes or a
+    trailing solution. What it cannot repair (an echo of the prompt, a label alone, an unclosed fence) the
+    accept-time artefact check rejects (text/artefacts.py)."""
     text = _LABEL.sub("", text.strip()).strip()
     leak = _LEAK.search(text)
     if leak:
@@ -149,7 +152,8 @@ class Personas(Recipe):
         choice = reply.choices[0]
         text = choice.text.strip()
         reason = "truncated" if choice.finish_reason == "length" else "empty" if not text else None
-        if reason is None and kind == "code" and opts.require_code_block and "```" not in text:
+        if reason is None and kind == "code" and opts.require_code_block and ("```" not in text
+                                                                          or unclosed_fence(text)):
             reason = "no_code_block"
         if reason:
             ctx.reject(order, "answer", reason, item, raw=choice.text)

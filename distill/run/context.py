@@ -37,6 +37,7 @@ from distill.run.models import Models
 from distill.run.outcomes import Outcomes, StageCounts
 from distill.run.progress import Progress
 from distill.run.records import acceptance_problem
+from distill.text.artefacts import user_texts
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -262,7 +263,7 @@ class RunContext:
                 cache.remember(scope, entry[1], entry[2], orjson.dumps(log.to_json()))
 
         async def step(entry: Entry) -> None:
-            log = ItemLog()
+            log = ItemLog(user_texts(entry[0]))
             token = CURRENT.set(log)
             try:
                 await worker(entry[0])
@@ -280,7 +281,7 @@ class RunContext:
                     return True
             if fast is None:
                 return False
-            log = ItemLog()
+            log = ItemLog(user_texts(item))
             token = CURRENT.set(log)
             try:
                 done = fast(item)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from distill.engine.item_log import given_texts
+from distill.text.artefacts import artefact_problem
+
 
 def make_record(*, instruction: str, output: str, input: str = "", system: str | None = None,
                 meta: dict[str, Any]) -> dict[str, Any]:
@@ -31,10 +34,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069
 
 
 def acceptance_problem(record: dict[str, Any]) -> str | None:
-    """Why a record must not be accepted whatever its recipe decided (`reply_too_large`, `control_characters`),
-    or None. Checks every text of the record a trainer reads — instruction, input, output and the contents of its
-    chat lists (`messages`; a preference pair's `prompt`, `chosen`, `rejected`) — for both rules, and every other
-    string it holds, `meta` included (judge rationales, kept reasoning, answers), for control characters."""
+    """Why a record must not be accepted whatever its recipe decided (`reply_too_large`, `control_characters`,
+    or a generation artefact: `label_only`, `prompt_placeholder`, `leftover_label`, `prompt_echo`,
+    `unclosed_code_fence`, `copies_input` — text/artefacts.py), or None. Checks every text of the record a trainer
+    reads — instruction, input, output and the contents of its chat lists (`messages`; a preference pair's
+    `prompt`, `chosen`, `rejected`) — for size and artefacts, and every other string it holds, `meta` included
+    (judge rationales, kept reasoning, answers), for control characters. Inside a work item whose item is an input
+    row, the row's own instruction and input are the user's words and are not checked for artefacts."""
     chats = [record.get(key) for key in ("messages", "prompt", "chosen", "rejected")]
     texts = [m.get("content") for chat in chats if isinstance(chat, list) for m in chat if isinstance(m, dict)]
     texts += [record.get(key) for key in ("instruction", "input", "output")]
@@ -43,7 +49,7 @@ def acceptance_problem(record: dict[str, Any]) -> str | None:
         return "reply_too_large"
     if any(_CONTROL.search(t) for t in _all_strings(record)):
         return "control_characters"
-    return None
+    return artefact_problem(record, given_texts())
 
 
 def _all_strings(value: Any, depth: int = 0) -> list[str]:

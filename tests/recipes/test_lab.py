@@ -122,7 +122,7 @@ options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questi
     assert all("haiku" not in b for b in contexts)
     know = [b for b in bodies if "new question-answer pairs" in b]
     assert know and all("solar cooking" in b and "haiku" not in b for b in know)
-    assert all(len(b.split("Passage:\n")[1].split("Write them")[0].split()) <= 60 for b in know)  # chunk bound
+    assert all(len(b.split("Passage:\n")[1].split("Write each question")[0].split()) <= 60 for b in know)  # chunk bound
     chunks = {b.split("Passage:\n")[1] for b in know}
     examples = {b.split("An example passage of this document:\n")[1].split("\n\nQuestions and answers")[0]
                 for b in know}
@@ -251,7 +251,7 @@ options: {{taxonomy: {root}, questions_per_seed: 2, contexts_per_seed: 1, questi
     # the solar-cooker leaf is one chunk: its RAFT rows hold that chunk alone (no empty context, not a copy of
     # the plain row)
     know = [b for b in bodies if "new question-answer pairs" in b]
-    chunks = {b.split("Passage:\n")[1].split("\n\nWrite them")[0] for b in know}
+    chunks = {b.split("Passage:\n")[1].split("\n\nWrite each question")[0] for b in know}
     assert len(chunks) == 1
     chunk = chunks.pop()
     raft = [r for r in data if r["meta"].get("form") == "raft"]
