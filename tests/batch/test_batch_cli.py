@@ -156,6 +156,7 @@ def wait_for_batches(run: Path, proc: subprocess.Popen[str], count: int, timeout
     raise AssertionError("the run recorded no batch in time")
 
 
+@pytest.mark.slow
 def test_a_kill_while_polling_then_the_same_command_collects_without_resubmitting(tmp_path):
     with OpenAIBatchServer(batch={"polls": 10**6, "expire_pct": 10}) as server:
         cfg = config(tmp_path, server.url, 300, batch=FAST.replace("}", ", max_requests: 120}"))
@@ -223,6 +224,7 @@ def recorded_requests(run: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_a_kill_between_upload_and_creation_neither_uploads_nor_creates_twice(tmp_path):
     # the server makes the batch but answers late: the run is killed after the upload was recorded and before
     # it learned the batch's id — the next run finds the batch made on the recorded file
@@ -248,6 +250,7 @@ def test_a_kill_between_upload_and_creation_neither_uploads_nor_creates_twice(tm
     assert len(records(tmp_path / "run")) == 15
 
 
+@pytest.mark.slow
 def test_ten_thousand_requests_killed_while_polling_lose_none_and_are_uploaded_once(tmp_path):
     with OpenAIBatchServer(batch={"polls": 10**6, "expire_pct": 3}) as server:
         cfg = config(tmp_path, server.url, 10_000, batch=FAST.replace("}", ", max_requests: 3000}"))
@@ -282,6 +285,7 @@ EVOL_RULES = [
 ]
 
 
+@pytest.mark.slow
 def test_evol_instruct_sends_one_batch_per_dependent_stage_and_matches_immediate_calls(tmp_path):
     roots = [f"Explain topic {i} simply" for i in range(6)]
     inp = write(tmp_path / "roots.jsonl", "".join(json.dumps({"instruction": r}) + "\n" for r in roots))

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from helpers import ROOT, distill, read_jsonl, write
 from openai_batch_server import OpenAIBatchServer
 
@@ -29,6 +30,7 @@ out: {tmp_path / 'run'}
 """)
 
 
+@pytest.mark.slow
 def test_batches_past_the_enqueued_token_limit_wait_for_room_and_every_answer_comes(tmp_path):
     limit = 2 * 15 * TOKENS + 10  # two batches of 15 fit in the queue, a third does not
     with OpenAIBatchServer(batch={"polls": 16, "token_limit": limit}) as server:

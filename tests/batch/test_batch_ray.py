@@ -12,6 +12,7 @@ from openai_batch_server import OpenAIBatchServer
 ray = pytest.importorskip("ray")
 
 
+@pytest.mark.slow
 def test_batch_mode_under_ray_writes_the_same_bytes_as_local(tmp_path):
     from distill.config import RunConfig
     from distill.run.runner import execute

@@ -104,6 +104,7 @@ def answers_in_cache(tmp_path: Path) -> int:
         db.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["cut", "array", "oops"])
 def test_a_damaged_results_file_saves_every_valid_line_and_sends_only_the_bad_ones_again(tmp_path, provider, fault):
     provider.configure(results_fault=fault)
@@ -141,6 +142,7 @@ def test_a_poll_answered_without_a_status_is_looked_at_again_not_failed(tmp_path
     assert len(records(tmp_path)) == N
 
 
+@pytest.mark.slow
 def test_a_results_file_that_answers_404_is_downloaded_again_never_sent_again(tmp_path, provider):
     missing = "missing_files" if provider.name == "openai" else "missing_results"
     provider.configure(**{missing: 10**6})

@@ -55,6 +55,7 @@ def test_a_huge_num_is_an_input_error(tmp_path, teacher_server):
     assert teacher_server.stats()["requests"] == 0 and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_push_names_with_dot_dot_are_refused_before_the_hub(tmp_path, teacher_server, hub):
     inp = write_instructions(tmp_path / "in.jsonl", 2)
     out = tmp_path / "run"

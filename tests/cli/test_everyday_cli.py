@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
 from helpers import ROOT, distill, read_jsonl, recipe_yaml, write
 
 
+@pytest.mark.slow
 def test_set_and_short_flags_override_the_yaml_typed_and_validated(tmp_path, teacher_server):
     inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Hi"}) + "\n")
     cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, tmp_path / "run")
@@ -54,6 +56,7 @@ def test_validate_checks_several_files_and_an_unset_key_variable(tmp_path):
     assert "MY_UNSET_KEY_VAR" in res.stderr and "1 of 2 recipe file(s) failed" in res.stderr
 
 
+@pytest.mark.slow
 def test_a_run_where_every_item_failed_does_not_exit_0(tmp_path, teacher_server):
     teacher_server.configure(fail=1.0)
     inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Hi"}) + "\n")
@@ -73,6 +76,7 @@ def test_dry_run_into_a_closed_pipe_is_quiet(tmp_path, teacher_server):
     assert "BrokenPipeError" not in res.stderr and "Traceback" not in res.stderr, res.stderr
 
 
+@pytest.mark.slow
 def test_show_renders_scores_selection_and_filters_rejected(tmp_path, teacher_server):
     teacher_server.configure(rules=[
         {"match": r"# Response to grade\n+.*?\[score=(\d+)\]", "reply": '{"rationale": "ok", "score": \\1}'}])
@@ -94,6 +98,7 @@ def test_show_renders_scores_selection_and_filters_rejected(tmp_path, teacher_se
     assert "showed 1 of 1 rejected record(s) with stage select" in by_stage.stdout
 
 
+@pytest.mark.slow
 def test_show_cuts_long_answers_at_a_word_and_says_so(tmp_path, teacher_server):
     teacher_server.configure(rules=[{"match": "essay", "reply": "lorem ipsum " * 200}])
     inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "write an essay"}) + "\n")
@@ -106,6 +111,7 @@ def test_show_cuts_long_answers_at_a_word_and_says_so(tmp_path, teacher_server):
     assert full.stdout.count("lorem") == 200
 
 
+@pytest.mark.slow
 def test_a_datasets_folder_with_configs_and_another_field(tmp_path, teacher_server):
     repo = tmp_path / "gsm"
     write(repo / "main" / "train.jsonl", "".join(json.dumps({"question": f"How many {i}?", "answer": "#### 3"})
@@ -128,6 +134,7 @@ out: {tmp_path / 'run'}
     assert [r["instruction"] for r in data] == ["How many 0?", "How many 1?", "How many 2?"]
 
 
+@pytest.mark.slow
 def test_another_teacher_never_replaces_an_earlier_run(tmp_path, teacher_server):
     inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Hi"}) + "\n")
     cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, tmp_path / "run")

@@ -6,9 +6,11 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 from helpers import ROOT, distill
 
 
+@pytest.mark.slow
 def test_wheel_ships_prompt_templates_and_recipes(tmp_path):
     res = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
                           "-w", str(tmp_path), "-q"], capture_output=True, text=True)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from chatty_teacher import (
     LEAD_INS,
@@ -63,6 +64,7 @@ def _teacher_text(record: dict[str, Any]) -> str:
     return "\n".join(line for line in text.split("\n") if line.strip() not in DOC_LINES)
 
 
+@pytest.mark.slow
 def test_every_recipe_survives_a_chatty_teacher(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "recipes", tmp_path / "recipes")
     problems = [json.loads(line) for line in (ROOT / "recipes/data/math_problems.jsonl").read_text().splitlines()]

@@ -88,10 +88,12 @@ def _stopped_by_a_full_disk(tmp_path, teacher_server, disk, leave):
     assert teacher_server.stats()["answered"] - answered == ITEMS - cached  # nothing received was asked again
 
 
+@pytest.mark.slow
 def test_low_space_stops_the_run_cleanly_and_it_resumes(tmp_path, teacher_server, small_disk):
     _stopped_by_a_full_disk(tmp_path, teacher_server, small_disk, leave=3 * 2**20)
 
 
+@pytest.mark.slow
 def test_a_write_that_fails_on_a_full_disk_is_a_message_not_a_traceback(tmp_path, teacher_server, small_disk):
     _stopped_by_a_full_disk(tmp_path, teacher_server, small_disk, leave=0)
 
@@ -130,6 +132,7 @@ def test_export_onto_a_full_disk_is_a_message(tmp_path, teacher_server, small_di
 
 
 
+@pytest.mark.slow
 def test_a_report_written_onto_a_full_disk_leaves_no_half_page(tmp_path, teacher_server, small_disk):
     """`distill report RUN` on a disk with room for part of the page: a message (exit 3), and no report file cut
     off mid-way that a browser or the dataset card would show as if whole, and no temporary file."""

@@ -32,6 +32,7 @@ def _run(cfg, server) -> int:
     return server.stats()["requests"] - before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["respond", "evol_instruct", "math_qa", "lab", "knowledge_qa", "self_instruct"])
 def test_the_dry_run_count_matches_the_run(tmp_path, teacher_server, recipe):
     rules, text = every.RECIPES[recipe](tmp_path, teacher_server.url)

@@ -58,6 +58,7 @@ def _accepted_problems(record: dict) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", list(RECIPES))
 def test_every_recipe_survives_a_hostile_teacher(recipe, hostile, tmp_path):
     out, cwd = tmp_path / "run", tmp_path / "cwd"

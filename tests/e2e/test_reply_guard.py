@@ -122,6 +122,7 @@ def _run(cfg: Path, fault: str | None, plugin_dir: Path) -> subprocess.Completed
                           text=True, timeout=300, env=env, cwd=ROOT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make,fault,stage", FAULTS, ids=[f[1].split(".")[-1] for f in FAULTS])
 def test_a_reader_that_raises_rejects_its_item_fresh_and_cached(tmp_path, teacher_server, make, fault, stage):
     write(tmp_path / "plugin" / "distill_test_fault.py", PLUGIN)

@@ -91,6 +91,7 @@ RECIPES = {"respond": _respond, "self_instruct": _self_instruct, "alpaca": _alpa
            "lab": _lab, "math_qa": _math, "knowledge_qa": _knowledge}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_a_rerun_of_a_finished_run_makes_no_call_and_writes_the_same_files(tmp_path, teacher_server, recipe):
     rules, text = RECIPES[recipe](tmp_path, teacher_server.url)

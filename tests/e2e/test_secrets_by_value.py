@@ -89,6 +89,7 @@ def test_a_key_a_server_echoes_bare_is_not_printed_nor_stored(tmp_path, status):
     assert _leaks(written, (PLAIN_KEY,)) == []
 
 
+@pytest.mark.slow
 def test_secret_config_values_are_masked_wherever_quoted_and_on_the_hub(tmp_path, teacher_server):
     inp = write_instructions(tmp_path / "in.jsonl", 4)
     out = tmp_path / "run"

@@ -40,6 +40,7 @@ def _leaks(blobs: dict[str, bytes]) -> list[str]:
     return [name for name, blob in blobs.items() if any(n in blob for n in needles)]
 
 
+@pytest.mark.slow
 def test_a_planted_key_is_in_no_file_no_message_and_not_on_the_hub(tmp_path, teacher_server, hub):
     teacher_server.configure(rules=RULES, fail=0.3, seed=7)
     port = teacher_server.port
@@ -114,6 +115,7 @@ def test_an_old_run_folders_manifest_is_redacted_when_pushed(tmp_path, teacher_s
     assert _leaks({"README.md": (out / "README.md").read_bytes()}) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pasted", [KEY, "hf_AbCdEfGhIjKlMnOpQrStUv0123", "3f9a0c1d2b7e4f6a8c9d0e1f2a3b4c5d"])
 def test_a_key_pasted_into_api_key_env_is_refused_without_echoing_it(tmp_path, pasted):
     inp = write_instructions(tmp_path / "in.jsonl", 1)
@@ -166,6 +168,7 @@ class _EchoingServer:
         self.httpd.shutdown()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [500, 401])
 def test_echoed_headers_and_escapes_in_error_bodies_are_sanitised(tmp_path, status):
     server = _EchoingServer(status)

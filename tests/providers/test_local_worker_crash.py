@@ -55,7 +55,7 @@ def _answers(cache: Path) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the worker through /proc")
-@pytest.mark.parametrize("sig", [signal.SIGSEGV, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGSEGV, pytest.param(signal.SIGKILL, marks=pytest.mark.slow)])
 def test_a_dead_model_worker_ends_the_run_with_a_message_and_the_run_resumes(tmp_path, sig):
     rows = "".join(json.dumps({"instruction": f"Name a fruit and say one fact about it. Number {i}."}) + "\n"
                    for i in range(8))

@@ -37,6 +37,7 @@ def _shape(body):
     ("schema_500", "sdk", "json_object", 1),
     ("guided_only", "http", "guided_json", 2),
 ])
+@pytest.mark.slow
 def test_structured_output_is_found_on_the_first_refusal(tmp_path, family, transport, found, refused):
     with FamilyTeacher(family) as server:
         cfg = _judged(tmp_path, server.url, transport=transport)

@@ -88,6 +88,7 @@ def test_a_conversations_score_does_not_depend_on_its_batch(tiny_multi_reward):
     asyncio.run(scorer.close())
 
 
+@pytest.mark.slow
 def test_reward_model_filters_a_run_with_per_attribute_scores(tmp_path, teacher_server, tiny_multi_reward):
     inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Question {i}"}) + "\n"
                                                for i in range(10)))
@@ -112,6 +113,7 @@ select:
     assert manifest["scores"]["reward.helpfulness"]["count"] == 10
 
 
+@pytest.mark.slow
 def test_transformers_provider_generates_with_the_chat_template(tmp_path, tiny_lm):
     inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Question {i}"}) + "\n"
                                                for i in range(6)))
@@ -190,6 +192,7 @@ def test_a_prompt_too_long_for_the_context_is_refused_alone(tiny_lm):
     asyncio.run(provider.close())
 
 
+@pytest.mark.slow
 def test_batch_size_does_not_change_the_dataset(tmp_path, tiny_lm):
     """A user-visible check of the above: `batch_size: 1` and `batch_size: 8` write the same records."""
     lines = ["Hi", "Question 4: what is 4 plus 5?", "A short reply about the sky, the sea, bread and trains. " * 4,

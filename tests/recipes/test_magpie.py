@@ -25,6 +25,7 @@ options: {{{options}}}
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["http", "sdk"])
 def test_queries_come_from_the_pre_query_prefix_and_are_answered(tmp_path, transport):
     rules = [{"match": r"^<\|im_start\|>system", "reply": "Which sorting algorithm suits dataset {h} best, and why?"},
@@ -97,6 +98,7 @@ def test_a_chat_only_endpoint_is_refused_with_a_message(tmp_path):
     assert "Traceback" not in res.stderr and not (out / "data.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_the_template_comes_from_the_tokenizer_config_through_transformers(tmp_path):
     from tiny_models import build_causal_lm
 

@@ -81,6 +81,7 @@ def test_a_truncated_follow_up_rejects_the_conversation_with_its_reason(tmp_path
     assert rejected[0]["stage"] == "multi_turn" and rejected[0]["raw"] == "And then"
 
 
+@pytest.mark.slow
 def test_trl_sft_trainer_trains_on_multi_turn_records(tmp_path, teacher_server):
     pytest.importorskip("trl")
     from tiny_models import build_causal_lm

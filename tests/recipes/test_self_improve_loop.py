@@ -80,6 +80,7 @@ def _comparable(report: dict, folder: Path) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
 def test_two_iterations_write_checkpoints_records_and_a_rerun_calls_nothing(tiny_lm, tmp_path):
     from distill.train.checkpoint import files_digest
 
@@ -122,6 +123,7 @@ def test_two_iterations_write_checkpoints_records_and_a_rerun_calls_nothing(tiny
     assert _comparable(_manifest(out)["self_improve"], out) == _comparable(report, out)
 
 
+@pytest.mark.slow
 def test_resume_after_a_sigkill_between_iterations_matches_an_uninterrupted_run(tiny_lm, tmp_path):
     whole = tmp_path / "whole"
     assert _run(_recipe(tmp_path / "a", tiny_lm, whole)).returncode == 0
@@ -145,6 +147,7 @@ def test_resume_after_a_sigkill_between_iterations_matches_an_uninterrupted_run(
     assert strip == [{k: v for k, v in r.items() if k != "meta"} for r in read_jsonl(whole / "data.jsonl")]
 
 
+@pytest.mark.slow
 def test_a_new_checkpoint_gets_new_answers_while_the_old_ones_stay_cached(tiny_lm, tmp_path):
     out = tmp_path / "out"
     recipe = _recipe(tmp_path, tiny_lm, out)
@@ -195,6 +198,7 @@ def test_a_checkpoint_without_its_marker_is_trained_again(tiny_lm, tmp_path):
     assert again["reused"] is True and again["sha256"] == done["sha256"]
 
 
+@pytest.mark.slow
 def test_self_reward_without_readable_judgements_keeps_the_student_and_reports_a_win_rate(tiny_lm, tmp_path):
     """A random model never writes "Score: N": no pair, nothing to train, the student stays as it was, and the
     evaluation (no verifier) is a win rate against iteration 0 — the same model, so every pair ties."""
@@ -217,6 +221,7 @@ def test_self_reward_without_readable_judgements_keeps_the_student_and_reports_a
     assert sum(no_pair.values()) >= 1 and set(no_pair) <= {"unscored", "one_scored_sample"}
 
 
+@pytest.mark.slow
 def test_a_bad_verifier_function_stops_the_run_naming_the_key(tiny_lm, tmp_path):
     """verifier.function is followed like `recipe: file.py:Class`: exit 2 naming the key, nothing trained."""
     write(tmp_path / "broken.py", "def even(answer, reference, row)\n    return True\n")

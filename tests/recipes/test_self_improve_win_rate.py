@@ -63,6 +63,7 @@ def _run(recipe: Path, *args: str) -> tuple[dict, str, str]:
     return manifest["self_improve"]["iterations"][1]["eval"], (out / "README.md").read_text(), r.stderr
 
 
+@pytest.mark.slow
 def test_a_judge_that_takes_sides_is_counted_in_both_orders(tiny_lm, tmp_path):
     with FakeTeacher(rules=_judge_rules(new_wins=[10, 11], old_wins=[12])) as judge:
         recipe = _recipe(tmp_path, tiny_lm, tmp_path / "out", f"openai:judge-a@{judge.url}")

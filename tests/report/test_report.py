@@ -9,6 +9,7 @@ import json
 import random
 import re
 
+import pytest
 import report_data
 from browser import open_page, pixels_near
 from fake_embeddings import FakeEmbeddings
@@ -141,6 +142,7 @@ def test_metrics_match_hand_computed_values():
     assert fu["inputs"] == 11 and fu["stages"][0]["in"] == 11
 
 
+@pytest.mark.slow
 def test_a_cooking_only_set_is_shifted_and_a_random_split_is_not(tmp_path, teacher_server):
     real = report_data.mixed()  # 320 questions over eight topics
     shuffled = real[:]
@@ -165,6 +167,7 @@ def test_a_cooking_only_set_is_shifted_and_a_random_split_is_not(tmp_path, teach
     assert cooking["embeddings"]["model"] == "default" and cooking["embeddings"]["new"] == 80 + 160
 
 
+@pytest.mark.slow
 def test_embeddings_endpoint_cache_and_contamination_pairs(tmp_path, teacher_server):
     question = "A farmer has 17 sheep and all but 9 run away, so how many sheep does the farmer still have left"
     bench = write(tmp_path / "bench.jsonl", json.dumps({"question": question}) + "\n"

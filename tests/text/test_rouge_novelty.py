@@ -42,6 +42,7 @@ def test_tokenizer_matches_rouge_score_on_adversarial_text():
         assert rouge_tokens(s) == tokenize.tokenize(s, None), s
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_greedy_decisions_identical_to_rouge_score(seed):
     rng = random.Random(seed)
@@ -67,6 +68,7 @@ def test_threshold_boundary_pairs():
     assert greedy_filter([c], [a]) == reference_filter([c], [a]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threshold", [0.5, 0.9])
 @pytest.mark.parametrize("seed", range(3))
 def test_greedy_decisions_identical_to_rouge_score_at_other_thresholds(seed, threshold):
