@@ -111,8 +111,10 @@ class Provider:
 
     async def render_chat(self, messages: list[Message]) -> str:
         """The prompt text the model's own chat template makes of `messages`, generation prompt included. The
-        backend renders it (llama.cpp, transformers, the server); `NoChatTemplate` when it cannot."""
-        raise NoChatTemplate(chat_only(self.spec.label(), "its chat template"))
+        backend renders it (llama.cpp, transformers, the server); `NoChatTemplate` when it cannot but could take
+        raw completions with a template the user names. A backend with neither (a chat-only API such as Anthropic's)
+        is refused for good: a template alone would not let it run a raw completion."""
+        raise TeacherError(chat_only(self.spec.label(), "its chat template"))
 
 
 class NoChatTemplate(TeacherError):

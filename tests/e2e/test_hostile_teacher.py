@@ -94,6 +94,7 @@ seed: 1
         assert manifest["counts"]["rejected"] > 0  # the hostile replies were met and rejected, not skipped
 
 
+@pytest.mark.slow  # reads what the (slow) recipe runs above asked of the server
 def test_the_hostile_teacher_serves_what_it_promises(hostile):
     stats = hostile.stats()
     assert stats["requests"] > 0 and stats["fifty_choices"] > 0 and stats["huge"] > 0 and stats["surrogate"] > 0
