@@ -41,3 +41,12 @@ def distill(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def as_foreground() -> None:
+    """`preexec_fn` for a `distill run` a test will Ctrl+C: SIGINT back to its default, as in a terminal's
+    foreground job. A test runner started in the background (`cmd &` in a script) ignores SIGINT, and a child
+    inherits that, so the test's SIGINT would never arrive."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, distill, read_jsonl, write
+from helpers import ROOT, as_foreground, distill, read_jsonl, write
 from openai_batch_server import OpenAIBatchServer
 
 FAST = "{poll_seconds: 0.05, max_poll_seconds: 0.2, gather_seconds: 0.2, price_factor: 0.5}"
@@ -132,7 +132,7 @@ def test_a_batch_that_failed_as_a_whole_is_sent_again(tmp_path):
 def start(cfg: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "distill.cli.main", "run", str(cfg), "--no-progress"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ})
+                            env={**os.environ}, preexec_fn=as_foreground)
 
 
 PATIENCE = 600  # seconds a run may take on a machine busy with other work: a bound for a hang, never a budget

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from helpers import ROOT, distill, read_jsonl, recipe_yaml, write_instructions
+from helpers import ROOT, as_foreground, distill, read_jsonl, recipe_yaml, write_instructions
 
 KEY = "sk-distill-test-0123456789abcdefSECRET"
 
@@ -46,7 +46,7 @@ def test_ctrl_c_stops_fast_keeps_answers_and_prints_how_to_resume(tmp_path, teac
     cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out,
                       teacher_extra=f"max_concurrency: {concurrency}")
     proc = subprocess.Popen([sys.executable, "-m", "distill.cli.main", "run", str(cfg), "--no-progress"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_foreground)
     while (answered_at_signal := teacher_server.stats()["answered"]) < 20:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
