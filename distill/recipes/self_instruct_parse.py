@@ -141,12 +141,14 @@ def says_yes(reply: str) -> bool:
     return strip_emphasis(split_reasoning(reply)[0]).lstrip(" \t\r\n\"'#>`").lower().startswith("yes")
 
 
-_VERDICT = re.compile(r"(yes|no)(?![a-z])", re.IGNORECASE)
+# "Yes", or a short label then the verdict ("Decision: No", "Answer: yes": what small models write first)
+_VERDICT = re.compile(r"(?:[a-z][a-z ]{0,30}:[ \t]{0,5})?(yes|no)(?![a-z])", re.IGNORECASE)
 UNREADABLE_VERDICT = "unreadable_verdict"
 
 
 def read_verdict(reply: str, finish_reason: str | None) -> bool:
-    """The classification verdict as a bool: "Yes" ("**Yes.**", "yes, it is one") is True, "No" is False. Any
+    """The classification verdict as a bool: "Yes" ("**Yes.**", "yes, it is one", "Decision: Yes") is True, "No" is
+    False. Any
     other reply (one cut off at the 3-token limit, "Decision:"; an echo of the question) raises UnreadableReply
     with reason "unreadable_verdict": it is counted as a rejection, never read as "no"."""
     m = _VERDICT.match(strip_emphasis(split_reasoning(reply)[0]).lstrip(" \t\r\n\"'#>`"))

@@ -143,7 +143,13 @@ def test_self_instruct_on_the_embedded_teacher(tmp_path):
     pytest.importorskip("llama_cpp")
     res = distill("run", str(ROOT / "recipes" / "self_instruct.yaml"), "--num", "3", "--out", str(tmp_path / "run"),
                   "--no-progress", timeout=900)
-    assert res.returncode == 0, res.stderr
+    # a 135M model may make nothing acceptable out of three tasks: then the run says so and why, exit 1 (#35)
+    accepted = sum(1 for _ in (tmp_path / "run" / "data.jsonl").open()) if (tmp_path / "run" / "data.jsonl").exists() \
+        else 0
+    if accepted:
+        assert res.returncode == 0, res.stderr
+    else:
+        assert res.returncode == 1 and "most rejected:" in res.stderr and "Traceback" not in res.stderr, res.stderr
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["self_instruct"]["instructions"] >= 1
     total = sum(1 for _ in (tmp_path / "run" / "data.jsonl").open()) + sum(

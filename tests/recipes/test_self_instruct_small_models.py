@@ -78,3 +78,17 @@ def test_past_echo_strips_leading_stops_and_cuts_at_the_next():
     cut = past_echo(Choice(text="Task: no end in sight", finish_reason="length"), stops)
     assert (cut.text, cut.finish_reason) == ("no end in sight", "length")
     assert past_echo(Choice(text="Task:", finish_reason="stop"), stops).text == ""
+
+
+def test_a_labelled_verdict_is_read_and_a_cut_label_is_not():
+    """SmolLM2 answers the classification question "Decision: Yes" (seen with 8 tokens): the label is read past.
+    "Decision:" alone, cut at the token limit, stays unreadable, never a silent "no"."""
+    import pytest
+
+    from distill.quality.replies import UnreadableReply
+    from distill.recipes.self_instruct_parse import read_verdict
+
+    assert read_verdict("Decision: Yes", "stop") is True and read_verdict("Answer: no.", "stop") is False
+    for cut in ("Decision:", "The answer to", "Decision: Nothing"):
+        with pytest.raises(UnreadableReply):
+            read_verdict(cut, "length")
