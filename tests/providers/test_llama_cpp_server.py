@@ -8,17 +8,11 @@ with a schema for the judges, make the samples math_qa asks for as single calls,
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections import Counter
 
 import pytest
 from helpers import ROOT, distill, read_jsonl
-
-from distill.providers.local import packaged_gguf
+from llama_server import serve_smollm2
 
 FILES = ("data.jsonl", "rejected.jsonl")
 pytestmark = pytest.mark.slow  # runs the real SmolLM2 model (CI runs the slow tests too)
@@ -26,29 +20,8 @@ pytestmark = pytest.mark.slow  # runs the real SmolLM2 model (CI runs the slow t
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()),
-                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-                             "--n_threads", "2"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(600):
-            assert proc.poll() is None, f"llama_cpp.server exited (see {log.name})"
-            try:
-                urllib.request.urlopen(url + "/models", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serve_smollm2(tmp_path_factory.mktemp("llama")) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def _run_twice(recipe, url, out, num):

@@ -5,15 +5,11 @@ server that answers /v1/completions but cannot render its template (scripted `ra
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from fake_teacher import FakeTeacher
 from helpers import distill, read_jsonl, write
+from llama_server import serve_smollm2
 
 from distill.errors import InputError
 from distill.io.path_policy import PathPolicy
@@ -162,30 +158,8 @@ def test_a_gguf_gives_its_own_template_and_special_tokens(tmp_path):
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     """llama-cpp-python's own server on the packaged SmolLM2 GGUF: /v1/completions, no template endpoint."""
-    from distill.providers.local import packaged_gguf
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()),
-                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(600):
-            assert proc.poll() is None, f"llama_cpp.server exited (see {log.name})"
-            try:
-                urllib.request.urlopen(url + "/models", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serve_smollm2(tmp_path_factory.mktemp("llama")) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @pytest.mark.slow  # runs the real SmolLM2 model behind llama_cpp.server

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import BOOTSTRAP_REPLY
 
@@ -83,8 +84,6 @@ def test_past_echo_strips_leading_stops_and_cuts_at_the_next():
 def test_a_labelled_verdict_is_read_and_a_cut_label_is_not():
     """SmolLM2 answers the classification question "Decision: Yes" (seen with 8 tokens): the label is read past.
     "Decision:" alone, cut at the token limit, stays unreadable, never a silent "no"."""
-    import pytest
-
     from distill.quality.replies import UnreadableReply
     from distill.recipes.self_instruct_parse import read_verdict
 
@@ -92,3 +91,24 @@ def test_a_labelled_verdict_is_read_and_a_cut_label_is_not():
     for cut in ("Decision:", "The answer to", "Decision: Nothing"):
         with pytest.raises(UnreadableReply):
             read_verdict(cut, "length")
+
+
+@pytest.mark.parametrize("reply, verdict", [
+    ("Yes", True), ("No.", False),                                             # plain
+    ("Sure! Yes, it is a classification task.", None),                          # chatty lead-in: not read as yes
+    ("**Decision:** No", False), ("## Answer: Yes", True),                       # markdown
+    ("<think>It sorts reviews into two labels.</think>\nYes", True),            # a reasoning block
+    ("<think>It sorts reviews into", None),                                     # a reasoning block cut off
+    ("Yes\n\nThat is because the task picks one of a fixed set of labels.", True),  # trailing remark
+    ("Decis", None), ("", None),                                                # truncated
+    ("[" * 5000 + "yes", None), ("9" * 5000, None), ("```python\nprint('Yes')\n```", None),  # hostile, code
+])
+def test_verdict_replies_in_every_style_read_or_stay_unreadable(reply, verdict):
+    from distill.quality.replies import UnreadableReply
+    from distill.recipes.self_instruct_parse import read_verdict
+
+    if verdict is None:
+        with pytest.raises(UnreadableReply):
+            read_verdict(reply, "length")
+    else:
+        assert read_verdict(reply, "stop") is verdict
