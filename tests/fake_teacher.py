@@ -6,9 +6,10 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * `POST /v1/chat/completions` — answers deterministically from the prompt: "Answer <h> to: <start of the last
   user message>" where <h> is a hash of (messages, sample params), so a test can tell which request an answer
   belongs to. `n` choices. A user message containing `[[truncate]]` gets finish_reason "length"; `[[reply:TEXT]]`
-  makes TEXT the reply; `rules` in the config, [{"match": REGEX, "reply": TEMPLATE}], reply with the first
+  makes TEXT the reply (a `tool` message after the last user turn is matched as "[tool] <content>"); `rules` in the config, [{"match": REGEX, "reply": TEMPLATE}], reply with the first
   matching rule's template expanded with the match's groups (\\1, \\g<name>) and {h} replaced by a per-request
-  id; a rule may also set "finish_reason" and "delay" (seconds before answering). This is how tests script judges
+  id; a rule may also set "finish_reason", "delay" (seconds before answering) and "tool_calls" ([{name,
+  arguments}]: a native tool-call reply, content null, finish_reason "tool_calls"). This is how tests script judges
   and recipe stages.
 * Faults, each a probability per request: `fail` (HTTP 500), `rate` (429 + Retry-After), `drop` (connection closed
   with no response), `garbage` (200 with a non-JSON body), `slow` (sleeps `slow_seconds` before answering).
@@ -108,7 +109,7 @@ def make_app(state: State) -> Any:
                 st["rate"] += 1
                 return web.json_response({"error": {"message": "Rate limit reached"}}, status=429,
                                          headers={"Retry-After": "1"})
-        prompt = "".join(m.get("content", "") for m in body["messages"])
+        prompt = "".join(m.get("content") or "" for m in body["messages"])
         if cfg["max_prompt_chars"] and len(prompt) > cfg["max_prompt_chars"]:
             st["refused"] += 1
             return web.json_response({"error": {"message": "This model's maximum context length is 128 tokens.",
@@ -143,7 +144,8 @@ def make_app(state: State) -> Any:
             "id": f"chatcmpl-{h}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model"), "choices": choices,
             "usage": {"prompt_tokens": len(prompt) // 4 + 1, "completion_tokens": sum(
-                len(c["message"]["content"]) // 4 + 1 for c in choices), "total_tokens": 0}})
+                len(c["message"]["content"] or json.dumps(c["message"].get("tool_calls"))) // 4 + 1
+                for c in choices), "total_tokens": 0}})
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(state.stats)
@@ -214,7 +216,9 @@ def make_app(state: State) -> Any:
 
 def _rule_delay(body: dict[str, Any], cfg: dict[str, Any]) -> float:
     """A matching rule's `delay` (seconds): how a test makes one chosen request slow."""
-    last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    # the last user turn, or a tool result after it ("[tool] " + its content: rules can answer results)
+    last_user = next((m["content"] if m["role"] == "user" else f"[tool] {m['content']}"
+                      for m in reversed(body["messages"]) if m["role"] in ("user", "tool")), "")
     rule = next((r for r in cfg["rules"] if re.search(r["match"], last_user, re.S)), None)
     return float(rule.get("delay", 0.0)) if rule else 0.0
 
@@ -227,7 +231,9 @@ def _latency(state: State) -> float:
 
 
 def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    # the last user turn, or a tool result after it ("[tool] " + its content: rules can answer results)
+    last_user = next((m["content"] if m["role"] == "user" else f"[tool] {m['content']}"
+                      for m in reversed(body["messages"]) if m["role"] in ("user", "tool")), "")
     text = f"Answer {h}-{i} to: {last_user[:60]}"
     finish = "length" if "[[truncate]]" in last_user else "stop"
     for rule in cfg["rules"]:
@@ -246,7 +252,15 @@ def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[s
         ends = [k for k in (text.find(s) for s in ([stop] if isinstance(stop, str) else stop or [])) if k >= 0]
         if ends:
             text, finish = text[:min(ends)], "stop"
-    return {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    calls = next((r.get("tool_calls") for r in cfg["rules"] if re.search(r["match"], last_user, re.S)), None)
+    if calls is not None:  # a native tool-call reply: OpenAI's form, content null
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{h}_{k}", "type": "function", "function": {"name": c["name"],
+                                                                    "arguments": json.dumps(c["arguments"])}}
+            for k, c in enumerate(calls)]}
+        finish = "tool_calls"
+    return {"index": i, "message": message, "finish_reason": finish}
 
 
 class FakeTeacher:

@@ -31,6 +31,8 @@ class GenerationParams(BaseModel):
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     seed: int | None = None
     response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None  # OpenAI-style function schemas, for native tool calling
+    tool_choice: str | None = None  # "auto" | "none" | "required"
     extra_body: dict[str, Any] | None = None
 
     def wire(self) -> dict[str, Any]:
@@ -51,6 +53,7 @@ class Choice(BaseModel):
     text: str
     finish_reason: str | None = None
     reasoning: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # native tool calls, in OpenAI's form ({id, type, function})
 
     @model_validator(mode="after")
     def _split_reasoning(self) -> Choice:

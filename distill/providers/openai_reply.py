@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from distill.errors import RetryableError
@@ -15,8 +16,8 @@ def parse_reply(raw: bytes | dict[str, Any], *, label: str) -> Completion:
         data = orjson.loads(raw if isinstance(raw, (bytes, str)) else orjson.dumps(raw))  # SDK dicts too: a lone
         # surrogate (`\ud800`) or a non-JSON value fails here, as on the wire, not later in the cache
         choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        out = [Choice(text=_text(c), finish_reason=c.get("finish_reason"), reasoning=_reasoning(c))
-               for c in choices]
+        out = [Choice(text=_text(c), finish_reason=c.get("finish_reason"), reasoning=_reasoning(c),
+                      tool_calls=_tool_calls(c)) for c in choices]
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         preview = raw[:200] if isinstance(raw, (bytes, str)) else str(raw)[:200]
         raise RetryableError(f"{label}: the reply is not a chat completion ({type(exc).__name__}): {preview!r}"
@@ -48,3 +49,24 @@ def _reasoning(choice: dict[str, Any]) -> str | None:
     """A reasoning model's thinking sent apart from the content (vLLM, SGLang, DeepSeek: `reasoning_content`)."""
     value = choice["message"].get("reasoning_content") or choice["message"].get("reasoning")
     return value if isinstance(value, str) and value.strip() else None
+
+
+MAX_TOOL_CALLS = 64
+
+
+def _tool_calls(choice: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Native tool calls (`message.tool_calls`), kept in OpenAI's form with only the fields a trainer reads: id,
+    type, function name and arguments (a JSON text); at most MAX_TOOL_CALLS. None when there are none."""
+    calls = choice["message"].get("tool_calls")
+    if not isinstance(calls, list) or not calls:
+        return None
+    out = []
+    for i, call in enumerate(calls[:MAX_TOOL_CALLS]):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ValueError(f"tool call {i} has no function name")
+        arguments = function.get("arguments", "{}")
+        out.append({"id": str(call.get("id") or f"call_{i}"), "type": "function",
+                    "function": {"name": function["name"],
+                                 "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments)}})
+    return out

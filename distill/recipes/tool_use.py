@@ -8,15 +8,17 @@ the system prompt and read back from its text (`<tool_call>` blocks or JSON, dis
 teacher can run it, the embedded SmolLM2 included. Each call passes the format stage (known function, arguments
 valid against its JSON schema) and the execution stage (the user's Python function is run with a timeout; a tool
 with a schema only has its result simulated by the teacher, marked `meta.simulated`); results go back until the
-teacher answers in words or `max_steps` turns have called. The calls must have the category's shape
+teacher answers in words or `max_steps` turns have called. `calling: native` sends the tools in the API's
+`tools` parameter instead and reads `tool_calls` replies (an OpenAI-compatible server that supports them).
+The calls must have the category's shape
 (tools/categories.py), and a judge (`judge:` or the teacher) decides the semantic stage: are these the right calls
 and does the answer use the results.
 
 Differences from APIGen: its queries and calls came from one generator prompt returning JSON, with 3,673 real
 APIs executed over REST; here the request and the calls are separate turns (the calls are the teacher's own
-behaviour, the thing a student learns), the tools are the user's, and the category check is ours. Native tool
-calling (OpenAI `tools`, Anthropic `tool_use`) is read by distill/tools/calls.py but not yet sent by the
-providers: every teacher runs the text form for now.
+behaviour, the thing a student learns), the tools are the user's, and the category check is ours. The text form
+is the default because every teacher can run it; native calling is OpenAI-compatible only for now (Anthropic's
+`tool_use` blocks are read by distill/tools/calls.py but not yet sent).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +37,7 @@ from distill.recipes.base import Estimate, Recipe
 from distill.recipes.self_instruct_parse import read_verdict
 from distill.run.folder import order_key
 from distill.run.records import make_record
-from distill.tools.calls import ToolCall, from_text
+from distill.tools.calls import ToolCall, from_openai, from_text
 from distill.tools.catalog import Tool, tools_from_json, tools_from_python
 from distill.tools.categories import CATEGORIES, Category, shape_problem
 from distill.tools.checks import check_format, execute
@@ -51,6 +53,10 @@ class ToolUseOptions(BaseModel):
     max_steps: int = Field(3, ge=1, le=16, description="assistant turns that may call tools before the answer")
     call_timeout: float = Field(10.0, gt=0, description="seconds a Python tool may run")
     semantic_check: bool = Field(True, description="the third stage: a judge reads the calls and the answer")
+    calling: Literal["text", "native"] = Field(
+        "text", description="text: tools described in the system prompt, calls read from the reply (every "
+                            "teacher); native: the API's `tools` parameter and `tool_calls` replies (OpenAI-"
+                            "compatible servers that support them)")
     query: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=256)
     call: GenerationParams = GenerationParams(temperature=0.2, max_tokens=512)
     simulate: GenerationParams = GenerationParams(temperature=0.0, max_tokens=256)
@@ -166,15 +172,19 @@ class ToolUse(Recipe):
         whether a result was simulated)."""
         ctx = self.ctx
         by_name = {t.name: t for t in tools}
+        native = self.options.calling == "native"
         schemas = json.dumps([t.openai() for t in tools], indent=1, ensure_ascii=False)
-        prompt: list[dict[str, Any]] = [{"role": "system", "content": render("tool_use/system.j2", tools=schemas)},
-                                        {"role": "user", "content": query}]
+        prompt: list[dict[str, Any]] = [] if native else [
+            {"role": "system", "content": render("tool_use/system.j2", tools=schemas)}]
+        prompt.append({"role": "user", "content": query})
+        params = self._params(self.options.call, tools=[t.openai() for t in tools]) if native \
+            else self._params(self.options.call)
         messages: list[dict[str, Any]] = [{"role": "user", "content": query}]
         steps: list[list[ToolCall]] = []
         simulated = False
         for step in range(self.options.max_steps + 1):
-            text = await self._ask(i, "call", item, prompt, self._params(self.options.call))
-            calls = from_text(text)
+            text, native_calls = await self._turn(i, item, prompt, params)
+            calls = from_openai(native_calls) if native_calls else from_text(text)
             if not calls:
                 messages.append({"role": "assistant", "content": text})
                 return messages, steps, text, simulated
@@ -196,9 +206,30 @@ class ToolUse(Recipe):
             messages.append({"role": "assistant", "content": "", "tool_calls": [c.openai() for c in calls]})
             messages += [{"role": "tool", "tool_call_id": r["id"], "name": r["name"], "content": r["content"]}
                          for r in results]
-            prompt.append({"role": "assistant", "content": text})
-            prompt.append({"role": "user", "content": render("tool_use/tool_response.j2", results=results)})
+            if native:  # the API's own form: the calls, then one `tool` message per result
+                prompt.append({"role": "assistant", "content": text or None,
+                               "tool_calls": native_calls or [c.openai() for c in calls]})
+                prompt += [{"role": "tool", "tool_call_id": call.id if not native_calls else native_calls[k]["id"],
+                            "content": r["content"]} for k, (call, r) in enumerate(zip(calls, results, strict=True))]
+            else:
+                prompt.append({"role": "assistant", "content": text})
+                prompt.append({"role": "user", "content": render("tool_use/tool_response.j2", results=results)})
         raise AssertionError("unreachable: the last step answers or rejects")
+
+    async def _turn(self, i: int, item: dict[str, Any], prompt: list[dict[str, Any]], params: GenerationParams
+                    ) -> tuple[str, list[dict[str, Any]] | None]:
+        """One calling turn: the reply's text and its native tool calls (None without); a failed call, a cut-off
+        reply or one with neither text nor calls ends the example."""
+        ctx = self.ctx
+        reply = await ctx.call(order_key(i), "call", item, ctx.teacher.complete(prompt, params))
+        if reply is None:
+            raise _Rejected
+        choice = reply.choices[0]
+        if choice.finish_reason == "length" or not (choice.text.strip() or choice.tool_calls):
+            ctx.reject(order_key(i), "call", "truncated" if choice.finish_reason == "length" else "empty", item,
+                       raw=choice.text)
+            raise _Rejected
+        return choice.text.strip(), choice.tool_calls
 
     async def _result(self, i: int, item: dict[str, Any], call: ToolCall, tool: Tool) -> tuple[str, bool]:
         """The call's result as JSON text: the user's function run (execution stage), or simulated by the teacher."""

@@ -172,3 +172,40 @@ def test_the_shipped_recipe_on_the_embedded_smollm2_ends_in_records_or_says_why(
     else:  # a 135M model rarely calls a tool right: then the run says so and exits 1
         assert res.returncode == 1 and "accepted" in res.stderr, res.stderr
     assert all(r["reason"] for r in rejected)
+
+
+WEATHER = [{"type": "function", "function": {
+    "name": "get_weather", "description": "The weather now in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+
+
+def test_native_tool_calls_and_a_schema_only_tool_whose_result_the_teacher_simulates(tmp_path, teacher_server):
+    """`calling: native`: the tools go in the API's `tools` parameter, the server answers with `tool_calls`, the
+    results go back as `tool` messages; a tool from a JSON file has no code, so the teacher plays it."""
+    teacher_server.configure(rules=[
+        {"match": f"{_WRITE}[\\s\\S]*two or three times", "reply": "What is the weather in Oslo and in Rome?"},
+        {"match": r"^What is the weather in Oslo", "reply": "",
+         "tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}},
+                        {"name": "get_weather", "arguments": {"city": "Rome"}}]},
+        {"match": r"simulating a function[\s\S]*\"Oslo\"", "reply": '```json\n{"sky": "snow", "celsius": -3}\n```'},
+        {"match": r"simulating a function[\s\S]*\"Rome\"", "reply": '{"sky": "sun", "celsius": 14}'},
+        {"match": r"^\[tool\] ", "reply": "Oslo: snow, -3 C. Rome: sunny, 14 C."},
+        {"match": r"Are the calls right", "reply": "Yes."},
+    ])
+    (tmp_path / "weather.json").write_text(json.dumps(WEATHER))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: tool_use
+teacher: {{provider: openai, model: fake-model, base_url: {teacher_server.url}, timeout: 5}}
+out: {tmp_path / 'run'}
+options: {{tools: weather.json, categories: [parallel], count: 1, calling: native}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    [row] = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert row["meta"]["simulated"] is True and row["meta"]["calls"] == 2
+    assert [m["role"] for m in row["messages"]] == ["user", "assistant", "tool", "tool", "assistant"]
+    assert [m["content"] for m in row["messages"][2:4]] == ['{"celsius": -3, "sky": "snow"}',
+                                                             '{"celsius": 14, "sky": "sun"}']
+    final_request = [b for b in teacher_server.bodies() if b["messages"][-1]["role"] == "tool"][-1]
+    assert final_request["tools"] == WEATHER and "system" not in [m["role"] for m in final_request["messages"]]
+    assert [m["role"] for m in final_request["messages"]] == ["user", "assistant", "tool", "tool"]
+    assert final_request["messages"][1]["tool_calls"][1]["function"]["arguments"] == '{"city": "Rome"}'
