@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,25 +18,14 @@ from pydantic import (
 
 from distill.errors import InputError
 from distill.executors.base import ExecutorSpec
+from distill.io.inputs import InputSpec
 from distill.io.path_policy import PathPolicy
 from distill.providers.base import GenerationParams
 from distill.providers.options import LocalSpec
-from distill.providers.spec import ProviderSpec, provider_spec, short_form
+from distill.providers.registry import provider_spec
+from distill.providers.spec import ProviderSpec, short_form
 from distill.quality.config import QualitySpec, SelectSpec
-from distill.recipes.multi_turn import MultiTurnSpec
-from distill.report.config import ReportSpec
 from distill.yaml_source import YamlSource
-
-
-class InputSpec(BaseModel):
-    """Where a recipe's input rows come from: a JSONL file, or a `datasets` dataset (local path or Hub name)."""
-
-    model_config = ConfigDict(extra="forbid")
-    path: str
-    name: str | None = Field(None, description="the dataset's configuration (subset), e.g. `main` for gsm8k")
-    field: str = "instruction"
-    input_field: str | None = "input"
-    split: str = "train"
 
 
 class PushSpec(BaseModel):
@@ -53,7 +42,7 @@ class PushSpec(BaseModel):
     @field_validator("repo_id", "config_name", "split")
     @classmethod
     def _hub_name(cls, v: str, info: Any) -> str:
-        from distill.publish import names
+        from distill import hub_names as names
 
         check = {"repo_id": names.repo_id_problem, "config_name": names.config_name_problem,
                  "split": names.split_problem}[info.field_name]
@@ -68,6 +57,35 @@ class PushSpec(BaseModel):
         if v not in ("messages", "alpaca", "sharegpt", "preference"):
             raise ValueError("format: choose one of messages, alpaca, sharegpt, preference")
         return v
+
+
+# `report:` in a recipe: the report `distill run` writes when it finishes (`report: false` turns it off)
+class ReportSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # The run-end report stays cheap: no sentence embeddings unless asked for (`distill report RUN` embeds by
+    # default). Asked for but not installed, the embedding sections are skipped with a note; the run never fails.
+    embeddings: bool = False
+    embedding_model: str = "default"  # default | a sentence-transformers folder | openai:MODEL@BASE_URL
+    reference: str | None = None  # a JSONL file, a run folder or a `datasets` dataset
+    benchmarks: list[str] = Field(default_factory=list)  # JSONL files of benchmark questions
+    # Records the per-text figures (lexical diversity, self-similarity, verbs, embeddings) are computed on: a
+    # seeded uniform sample beyond this; counts, lengths and scores always cover every record.
+    sample: int = Field(20_000, ge=10)
+
+
+FollowUp = Literal["clarify", "deeper", "constraint", "push_back"]
+DEFAULT_FOLLOWUPS: list[FollowUp] = ["clarify", "deeper", "constraint", "push_back"]
+
+
+class MultiTurnSpec(BaseModel):
+    """`multi_turn:` in a recipe YAML (used when `turns:` is 2 or more)."""
+
+    model_config = ConfigDict(extra="forbid")
+    followups: list[FollowUp] = Field(default_factory=lambda: list(DEFAULT_FOLLOWUPS), min_length=1)
+    user: GenerationParams = GenerationParams(temperature=0.8, top_p=0.95, max_tokens=200)
+    assistant: GenerationParams | None = Field(None, description="the answers' sampling; unset: `generation:`")
 
 
 def _provider(value: Any) -> Any:

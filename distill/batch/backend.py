@@ -45,15 +45,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
 from distill.errors import InputError
+from distill.providers.batch_options import BACKENDS, no_backend_message
 
 if TYPE_CHECKING:
     from distill.providers.base import Completion, GenerationParams, Message
     from distill.providers.spec import ProviderSpec
-
-BACKENDS: dict[str, str] = {  # provider name -> `module:class` of its batch backend (imported lazily)
-    "openai": "distill.batch.openai_batch:OpenAIBatchBackend",
-    "anthropic": "distill.batch.anthropic_batch:AnthropicBatchBackend",
-}
 
 
 class BatchNotFound(Exception):
@@ -165,10 +161,6 @@ def split(lines: Iterable[tuple[K, bytes]], limits: BatchLimits) -> list[list[tu
     return groups
 
 
-def has_backend(provider: str) -> bool:
-    return provider in BACKENDS
-
-
 def backend_for(spec: ProviderSpec) -> BatchBackend:
     """The batch backend of the spec's provider; InputError (exit 2) when the provider has none."""
     from distill.providers.registry import load_target
@@ -177,9 +169,3 @@ def backend_for(spec: ProviderSpec) -> BatchBackend:
     if target is None:
         raise InputError(no_backend_message(spec.provider))
     return load_target(target)(spec)  # type: ignore[no-any-return]
-
-
-def no_backend_message(provider: str) -> str:
-    known = ", ".join(sorted(BACKENDS))
-    return (f"provider {provider!r} has no batch API, so `batch: true` cannot be used with it (batch mode "
-            f"works with: {known}). Remove `batch: true`, or use one of those providers.")

@@ -30,17 +30,17 @@ from itertools import groupby
 from typing import Any
 
 from distill.batch.backend import BatchBackend, BatchItemError, BatchLimits, BatchNotFound, QueueFull, split
-from distill.batch.options import BatchOptions
 from distill.batch.results import UNREADABLE
 from distill.batch.room import Room
 from distill.batch.store import BatchStore
 from distill.engine.cache import CallCache
+from distill.engine.call_failure import REJECTING, CallFailed, PromptRejected
 from distill.engine.prices import cost
-from distill.engine.teacher import REJECTING, CallFailed, PromptRejected
 from distill.engine.usage import RoleUsage
 from distill.errors import DistillError, RetryableError, TeacherError
 from distill.providers.base import Completion
-from distill.providers.spec import Price
+from distill.providers.batch_options import BatchOptions
+from distill.providers.spec import Price, ProviderSpec
 
 RETRIES = 6  # attempts of one upload, creation, poll or download before the calls waiting on it fail
 WINDOW = 100_000  # calls worth having waiting at once: several batches in flight, memory in the hundreds of MB
@@ -436,20 +436,21 @@ def note(message: str) -> None:
     print(f"batch: {message}", file=sys.stderr, flush=True)
 
 
-def for_teacher(teacher: Any) -> Dispatcher:
-    """The dispatcher of a Teacher whose spec says `batch:` (its backend, cache, usage and batch price)."""
+def for_teacher(spec: ProviderSpec, cache: CallCache, usage: RoleUsage, role: str, identity: dict[str, Any]
+                ) -> Dispatcher:
+    """The dispatcher of a Teacher whose spec says `batch:` (its backend, cache, usage and batch price); `identity`
+    is the endpoint as the Teacher's cache keys name it."""
     import hashlib
 
     import orjson
 
     from distill.batch.backend import backend_for
-    from distill.batch.options import batch_options
     from distill.engine.prices import batch_factor, batch_price
+    from distill.providers.batch_options import batch_options
 
-    spec = teacher.spec
     options = batch_options(spec.batch)
     assert options is not None
-    teacher.usage.batch_price_factor = batch_factor(spec)
-    identity = hashlib.sha256(orjson.dumps(teacher._identity, option=orjson.OPT_SORT_KEYS)).digest()
-    return Dispatcher(backend_for(spec), teacher.cache, teacher.usage, role=teacher.role, identity=identity,
-                      label=spec.label(), options=options, price=batch_price(spec))
+    usage.batch_price_factor = batch_factor(spec)
+    digest = hashlib.sha256(orjson.dumps(identity, option=orjson.OPT_SORT_KEYS)).digest()
+    return Dispatcher(backend_for(spec), cache, usage, role=role, identity=digest, label=spec.label(),
+                      options=options, price=batch_price(spec))

@@ -7,7 +7,8 @@ rate-limit budget -> provider call -> commit the answer to the cache -> account 
 back while it waits. When retries run out, `CallFailed` carries the last error; nothing is cached, so the next
 run of the same command tries again. A reply that came back empty because a stop string matched at its very start
 (a small model echoing the prompt's format) is asked once more without stops and cut past the echo
-(`stop_echo.py`); the cache keeps the final reply under the call's own key.
+(`stop_echo.py`); the cache keeps the final reply under the call's own key. `CallFailed` and `PromptRejected` are
+defined in call_failure.py, where the batch dispatcher raises them too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 from typing import Any
 
 from distill.engine.cache import CallCache, call_key, key_identity
+from distill.engine.call_failure import REJECTING, CallFailed, PromptRejected
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
@@ -34,29 +36,6 @@ from distill.providers.base import (
 from distill.providers.openai_refusals import Refused
 
 RAW_ROLE = "distill.raw_prompt"  # marks a raw completion's prompt inside the engine (never sent as a role)
-
-
-class CallFailed(Exception):
-    """A teacher call whose retries ran out. The item it belongs to is recorded as failed, not lost."""
-
-    def __init__(self, role: str, error: BaseException, attempts: int) -> None:
-        super().__init__(f"{role} call failed after {attempts} attempt(s): {error}")
-        self.role = role
-        self.error = error
-        self.attempts = attempts
-
-
-class PromptRejected(CallFailed):
-    """The endpoint refused the prompt as too long for the model's context (`reason` "context_length", kept so
-    later runs reject it without asking), or answered with a reply past `max_reply_bytes` ("reply_too_large"):
-    the item is rejected with that reason and the run goes on; nothing is retried."""
-
-    def __init__(self, role: str, error: BaseException, reason: str = "context_length") -> None:
-        super().__init__(role, error, 1)
-        self.reason = reason
-
-
-REJECTING = frozenset({"context_length", "reply_too_large"})  # `Refused` fields that reject the item
 
 
 class Teacher:
@@ -86,7 +65,7 @@ class Teacher:
         if self.spec.batch:  # batch mode: calls go through the provider's batch API (distill/batch/)
             from distill.batch.dispatcher import for_teacher
 
-            self._batch = for_teacher(self)
+            self._batch = for_teacher(self.spec, self.cache, self.usage, self.role, self._identity)
 
     @property
     def label(self) -> str:

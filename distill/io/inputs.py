@@ -13,10 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field
 
-from distill.config import InputSpec
 from distill.errors import InputError
 from distill.io.jsonl import read_jsonl
+
+
+class InputSpec(BaseModel):
+    """Where a recipe's input rows come from: a JSONL file, or a `datasets` dataset (local path or Hub name)."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    name: str | None = Field(None, description="the dataset's configuration (subset), e.g. `main` for gsm8k")
+    field: str = "instruction"
+    input_field: str | None = "input"
+    split: str = "train"
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ class AnthropicProvider(Provider):
                 "api_version": self.spec.api_version}
 
     def _open(self) -> Any:
-        from distill.providers.openai_http import uses_proxy
+        from distill.providers.proxies import uses_proxy
 
         if uses_proxy(self._base):
             from distill.providers.aiohttp_client import AiohttpClient

@@ -22,10 +22,11 @@ from typing import Any
 
 from distill.errors import RetryableError, TeacherError
 from distill.providers.base import Choice, Completion, GenerationParams, Message, Usage
-from distill.providers.http_errors import _snippet, error_for_status
+from distill.providers.http_errors import error_for_status
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import token_count
 from distill.providers.options import AnthropicSpec
+from distill.redact import clean_text
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "refusal": "content_filter",
@@ -84,10 +85,10 @@ def error_for(status: int, text: str, request: dict[str, Any], *, label: str, ke
     if refused is not None:
         return refused
     if status in (401, 403):
-        return TeacherError(f"{label} rejected the API key (HTTP {status}): {_snippet(text)}\n"
+        return TeacherError(f"{label} rejected the API key (HTTP {status}): {clean_text(text)}\n"
                             f"Check the environment variable {key_env} (named by `api_key_env`) for this teacher.")
     if status == 404:
-        return TeacherError(f"{label} answered 404 Not Found: {_snippet(text)}\n"
+        return TeacherError(f"{label} answered 404 Not Found: {clean_text(text)}\n"
                             "Check the model name (e.g. claude-sonnet-4-5) and that base_url is the API root "
                             f"(e.g. {ANTHROPIC_URL}, without /v1).")
     return error_for_status(status, text, label=label, retry_after=retry_after)

@@ -16,7 +16,7 @@ this client costs ~0.13 ms, which is what lets one core keep thousands of teache
   `ReplyTooLarge` (the body passed its limit; the connection is closed) and `TimeoutError`.
 
 Retries are not done here: the engine decides, with backoff, and counts them. Proxies are not supported; when an
-`HTTP(S)_PROXY` variable applies, the openai provider uses aiohttp instead (`openai_http.py`).
+`HTTP(S)_PROXY` variable applies, the openai provider uses aiohttp instead (`proxies.py`).
 """
 
 from __future__ import annotations

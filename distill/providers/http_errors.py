@@ -70,13 +70,13 @@ def reply_too_large(exc: Any, *, label: str) -> Exception:
     bytes, sanitised; the rest was never read."""
     from distill.providers.openai_refusals import Refused
 
-    prefix = _snippet(exc.prefix.decode("utf-8", "replace"), 200)
+    prefix = clean_text(exc.prefix.decode("utf-8", "replace"), 200)
     return Refused("reply_too_large", f"{label}: {exc} (raise max_reply_bytes if such replies are expected); "
                                       f"it began: {prefix!r}")
 
 
 def error_for_status(status: int, body: str, *, label: str, retry_after: str | None = None) -> Exception:
-    snippet = _snippet(body)
+    snippet = clean_text(body)
     if status in RETRY_STATUSES or status >= 500:
         return RetryableError(f"HTTP {status} from {label}: {snippet}", retry_after=parse_retry_after(retry_after),
                               status=status)
@@ -94,7 +94,3 @@ def error_for_status(status: int, body: str, *, label: str, retry_after: str | N
             "Lower `generation.max_tokens`, shorten the inputs, or use a model with a longer context.")
     return TeacherError(f"{label} refused the request (HTTP {status}): {snippet}\n"
                         "Check the generation parameters in the recipe; this is not retried.")
-
-
-def _snippet(body: str, limit: int = 300) -> str:
-    return clean_text(body, limit)

@@ -18,6 +18,7 @@ from distill.providers.http_errors import error_for_status, post
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
 from distill.providers.options import OpenAISpec
+from distill.providers.proxies import uses_proxy
 
 OPENAI_URL = "https://api.openai.com/v1"
 
@@ -86,12 +87,3 @@ class OpenAIHTTPProvider(Provider):
         if self._client is not None:
             await self._client.close()
             self._client = None
-
-
-def uses_proxy(url: str) -> bool:
-    """Whether an HTTP(S)_PROXY environment variable applies to `url` (and NO_PROXY does not exempt it)."""
-    from urllib.parse import urlsplit
-    from urllib.request import getproxies, proxy_bypass
-
-    parts = urlsplit(url)
-    return parts.scheme in getproxies() and not proxy_bypass(parts.hostname or "")

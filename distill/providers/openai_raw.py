@@ -27,7 +27,7 @@ CHAT_ONLY_STATUSES = (404, 405, 501)
 def _client(spec: OpenAISpec, key: str | None, base: str) -> Any:
     from distill import __version__
     from distill.providers.http1 import HTTP1Client
-    from distill.providers.openai_http import uses_proxy
+    from distill.providers.proxies import uses_proxy
 
     headers = {"User-Agent": f"distill/{__version__}"}
     if key:

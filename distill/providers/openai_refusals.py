@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from distill.errors import TeacherError
-from distill.providers.http_errors import _snippet
+from distill.redact import clean_text
 
 SHAPE_STATUSES = frozenset({400, 404, 415, 422, 500, 501})
 CONTEXT_STATUSES = frozenset({400, 413, 422})
@@ -35,7 +35,7 @@ class Refused(TeacherError):
 def refusal(status: int, body: str, request: dict[str, Any], *, label: str) -> Refused | None:
     """The `Refused` this error answer stands for, or None when it is some other error."""
     low = body.lower()
-    snippet = _snippet(body)
+    snippet = clean_text(body)
     if status in SHAPE_STATUSES:
         if request.get("response_format") and any(w in low for w in ("response_format", "json_schema", "json_object")):
             return Refused("response_format", f"{label} refused response_format (HTTP {status}): {snippet}")

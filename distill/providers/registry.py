@@ -1,4 +1,5 @@
-"""Provider names to lazily imported classes (`module:attr`), so importing distill never imports a backend.
+"""Provider names to lazily imported classes (`module:attr`), so importing distill never imports a backend, and
+`provider_spec()`: a provider's YAML mapping validated against the spec class its name registers.
 
 Built-ins are registered exactly as a third-party plugin would be: an entry in `PROVIDERS` for the class that
 makes the calls, and one in `SPECS` for the keys it takes (`options.py`). Third parties add their own through the
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from distill.errors import InputError
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from distill.providers.base import Provider
     from distill.providers.spec import ProviderSpec
 
@@ -73,7 +76,7 @@ def builtin_spec_classes() -> dict[str, type[ProviderSpec]]:
 
 
 def create_provider(spec: ProviderSpec) -> Provider:
-    from distill.providers.spec import ProviderSpec, provider_spec
+    from distill.providers.spec import ProviderSpec
 
     if type(spec) is ProviderSpec and spec_class(spec.provider) is not ProviderSpec:
         spec = provider_spec(spec.model_dump(exclude_unset=True) | {"provider": spec.provider})  # its defaults
@@ -89,3 +92,73 @@ def create_provider(spec: ProviderSpec) -> Provider:
     except ModuleNotFoundError as exc:
         raise InputError(f"provider {spec.provider!r} needs the package {exc.name!r}, which is not installed") from None
     return cls(spec)  # type: ignore[no-any-return]
+
+
+def provider_spec(value: Any) -> ProviderSpec:
+    """A short form or a mapping validated against its provider's own spec class. Raises pydantic's
+    ValidationError with each error located at its key (`device`, not the whole mapping), so a config error names
+    `teacher.device`; a key that only other providers take says which ones do."""
+    from pydantic import ValidationError
+
+    from distill.providers.spec import ProviderSpec, short_form
+
+    if isinstance(value, ProviderSpec):
+        return value
+    data = short_form(value) if isinstance(value, str) else value
+    if not isinstance(data, dict):
+        return ProviderSpec.model_validate(data)  # pydantic's own error for a wrong type
+    name = data.get("provider", "local")
+    if isinstance(name, str):
+        _check_known(name)
+    cls = spec_class(name) if isinstance(name, str) else ProviderSpec
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise _explained(exc, cls, str(name)) from None
+
+
+def _check_known(name: str) -> None:
+    """An unknown provider name fails at config time (`distill validate` too), with the near miss it may be."""
+    import difflib
+
+    from pydantic import ValidationError
+    from pydantic_core import PydanticCustomError
+
+    known = known_providers()
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    msg = (f"unknown provider {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+           + f" (known: {', '.join(known)})")
+    raise ValidationError.from_exception_data("ProviderSpec", [
+        {"type": PydanticCustomError("unknown_provider", msg), "loc": ("provider",), "input": name}])
+
+
+def _explained(exc: ValidationError, cls: type[ProviderSpec], name: str) -> ValidationError:
+    """`exc` with each unknown key explained: which providers take it, or the near miss it probably is."""
+    import difflib
+
+    from pydantic import ValidationError
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
+    errors: list[InitErrorDetails] = []
+    for err in exc.errors():
+        if err["type"] != "extra_forbidden":
+            detail: InitErrorDetails = {"type": err["type"], "loc": err["loc"], "input": err["input"]}
+            if "ctx" in err:
+                detail["ctx"] = err["ctx"]
+            errors.append(detail)
+            continue
+        key = str(err["loc"][-1])
+        owners = sorted(p for p, c in builtin_spec_classes().items() if key in c.model_fields)
+        if owners:
+            takes = (f"only the {owners[0]} provider takes" if len(owners) == 1 else
+                     f"only the {', '.join(owners[:-1])} and {owners[-1]} providers take")
+            msg = f"{takes} `{key}`, not {name}"
+        else:
+            close = difflib.get_close_matches(key, list(cls.model_fields), n=1, cutoff=0.6)
+            msg = ("unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
+                   + f" (the {name} provider's keys: `distill validate --schema` lists them)")
+        errors.append({"type": PydanticCustomError("provider_option", msg), "loc": err["loc"],  # type: ignore[typeddict-item]
+                       "input": err["input"]})
+    return ValidationError.from_exception_data(exc.title, errors)

@@ -5,8 +5,8 @@ Short forms: `local`, `openai:gpt-4o-mini`, `openai:MODEL@http://127.0.0.1:8000/
 
 `ProviderSpec` holds the keys every provider takes (endpoint, limits, retries, price). Each provider declares the
 keys only it takes in a subclass (`options.py` for the built-ins, a plugin's class attribute `Spec`), registered
-in `registry.py`. The YAML stays flat: `provider_spec()` validates a mapping against its provider's class, so a
-key another provider takes fails at config time saying which provider takes it.
+in `registry.py`. The YAML stays flat: `registry.provider_spec()` validates a mapping against its provider's class,
+so a key another provider takes fails at config time saying which provider takes it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from distill.batch.options import BatchSetting
+from distill.providers.batch_options import BatchSetting
 
 
 class Price(BaseModel):
@@ -86,76 +86,6 @@ class ProviderSpec(BaseModel):
     def allows_n(self) -> bool:
         """False when the config says the endpoint lacks `n` (its samples are then sent as single calls)."""
         return True
-
-
-def provider_spec(value: Any) -> ProviderSpec:
-    """A short form or a mapping validated against its provider's own spec class. Raises pydantic's
-    ValidationError with each error located at its key (`device`, not the whole mapping), so a config error names
-    `teacher.device`; a key that only other providers take says which ones do."""
-    from distill.providers.registry import spec_class
-
-    if isinstance(value, ProviderSpec):
-        return value
-    data = short_form(value) if isinstance(value, str) else value
-    if not isinstance(data, dict):
-        return ProviderSpec.model_validate(data)  # pydantic's own error for a wrong type
-    name = data.get("provider", "local")
-    if isinstance(name, str):
-        _check_known(name)
-    cls = spec_class(name) if isinstance(name, str) else ProviderSpec
-    try:
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        raise _explained(exc, cls, str(name)) from None
-
-
-def _check_known(name: str) -> None:
-    """An unknown provider name fails at config time (`distill validate` too), with the near miss it may be."""
-    import difflib
-
-    from pydantic_core import PydanticCustomError
-
-    from distill.providers.registry import known_providers
-
-    known = known_providers()
-    if name in known:
-        return
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    msg = (f"unknown provider {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-           + f" (known: {', '.join(known)})")
-    raise ValidationError.from_exception_data("ProviderSpec", [
-        {"type": PydanticCustomError("unknown_provider", msg), "loc": ("provider",), "input": name}])
-
-
-def _explained(exc: ValidationError, cls: type[ProviderSpec], name: str) -> ValidationError:
-    """`exc` with each unknown key explained: which providers take it, or the near miss it probably is."""
-    import difflib
-
-    from pydantic_core import InitErrorDetails, PydanticCustomError
-
-    from distill.providers.registry import builtin_spec_classes
-
-    errors: list[InitErrorDetails] = []
-    for err in exc.errors():
-        if err["type"] != "extra_forbidden":
-            detail: InitErrorDetails = {"type": err["type"], "loc": err["loc"], "input": err["input"]}
-            if "ctx" in err:
-                detail["ctx"] = err["ctx"]
-            errors.append(detail)
-            continue
-        key = str(err["loc"][-1])
-        owners = sorted(p for p, c in builtin_spec_classes().items() if key in c.model_fields)
-        if owners:
-            takes = (f"only the {owners[0]} provider takes" if len(owners) == 1 else
-                     f"only the {', '.join(owners[:-1])} and {owners[-1]} providers take")
-            msg = f"{takes} `{key}`, not {name}"
-        else:
-            close = difflib.get_close_matches(key, list(cls.model_fields), n=1, cutoff=0.6)
-            msg = ("unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
-                   + f" (the {name} provider's keys: `distill validate --schema` lists them)")
-        errors.append({"type": PydanticCustomError("provider_option", msg), "loc": err["loc"],  # type: ignore[typeddict-item]
-                       "input": err["input"]})
-    return ValidationError.from_exception_data(exc.title, errors)
 
 
 def short_form(text: str) -> dict[str, Any]:

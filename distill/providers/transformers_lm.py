@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from distill.engine.batch_worker import BatchWorker
 from distill.errors import InputError, TeacherError
 from distill.providers.base import Capabilities, Choice, Completion, GenerationParams, Message, Provider, Usage
+from distill.providers.batch_worker import BatchWorker
 from distill.providers.openai_refusals import Refused
 from distill.providers.options import TransformersSpec
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from distill.errors import DistillError, InputError
+from distill.hub_names import push_names_problem
 from distill.publish.card import parse_front_matter, render_card
 from distill.publish.formats import FORMATS, require_records, write
-from distill.publish.names import push_names_problem
 from distill.redact import clean_text, redact_manifest
 from distill.run.folder import write_atomic
 from distill.secrets import register

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from distill.engine.batch_worker import BatchWorker
 from distill.errors import InputError
 from distill.providers.base import Message
+from distill.providers.batch_worker import BatchWorker
 from distill.providers.options import TransformersSpec
 from distill.providers.spec import ProviderSpec
 

@@ -23,26 +23,13 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from distill.providers.base import GenerationParams
+from distill.config import MultiTurnSpec
 from distill.run.guard import settle
 from distill.run.reply_guard import reading
 
-FollowUp = Literal["clarify", "deeper", "constraint", "push_back"]
-DEFAULT_FOLLOWUPS: list[FollowUp] = ["clarify", "deeper", "constraint", "push_back"]
 STAGE = "multi_turn"
-
-
-class MultiTurnSpec(BaseModel):
-    """`multi_turn:` in a recipe YAML (used when `turns:` is 2 or more)."""
-
-    model_config = ConfigDict(extra="forbid")
-    followups: list[FollowUp] = Field(default_factory=lambda: list(DEFAULT_FOLLOWUPS), min_length=1)
-    user: GenerationParams = GenerationParams(temperature=0.8, top_p=0.95, max_tokens=200)
-    assistant: GenerationParams | None = Field(None, description="the answers' sampling; unset: `generation:`")
 
 
 _LABEL = re.compile(r"^\s*(?:\[?user\]?|me)\s*:\s*", re.I)

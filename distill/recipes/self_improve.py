@@ -33,7 +33,8 @@ from typing import Any, ClassVar, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from distill.engine.teacher import CallFailed, Teacher
+from distill.engine.call_failure import CallFailed
+from distill.engine.teacher import Teacher
 from distill.errors import InputError
 from distill.io.inputs import InputRow, Inputs
 from distill.prompts import render
@@ -169,7 +170,7 @@ class SelfImprove(Recipe):
         e = self.options.eval
         if e is None:
             return []
-        from distill.config import InputSpec
+        from distill.io.inputs import InputSpec
 
         inputs = Inputs(InputSpec(path=str(self.ctx.config.resolve(e.path)), field=e.field, input_field=None),
                         e.limit)

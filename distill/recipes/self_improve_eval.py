@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from distill.engine.teacher import CallFailed, Teacher
+from distill.engine.call_failure import CallFailed
+from distill.engine.teacher import Teacher
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.quality.replies import Unparseable, UnreadableReply, parse_winner

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from distill.report.config import ReportSpec
+from distill.config import ReportSpec
 
 
 def spec_of(value: Any) -> ReportSpec:

@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 import orjson
 
 from distill.config import RunConfig
+from distill.engine.call_failure import CallFailed
 from distill.engine.item_log import CURRENT, ItemLog
-from distill.engine.teacher import CallFailed, Teacher
+from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
 from distill.errors import InputError
 from distill.executors.base import Executor

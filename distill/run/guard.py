@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-from distill.engine.teacher import CallFailed
+from distill.engine.call_failure import CallFailed
 from distill.quality.replies import UnreadableReply
 from distill.run.reply_guard import unreadable
 

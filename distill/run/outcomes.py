@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from distill.engine.call_failure import CallFailed, PromptRejected
 from distill.engine.item_log import CURRENT
-from distill.engine.teacher import CallFailed, PromptRejected
 from distill.engine.usage import Usage
 from distill.quality.select import ScoreTable, distribution, select
 from distill.run.records import acceptance_problem, make_rejection

@@ -14,7 +14,7 @@ import inspect
 import traceback
 from pathlib import Path
 
-from distill.engine.teacher import CallFailed
+from distill.engine.call_failure import CallFailed
 from distill.errors import DistillError
 from distill.quality.replies import UnreadableReply
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from distill.engine.teacher import CallFailed
+from distill.engine.call_failure import CallFailed
 from distill.errors import DistillError
 from distill.quality.replies import UnreadableReply
 

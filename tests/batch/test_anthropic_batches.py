@@ -18,7 +18,7 @@ from test_batch_cli import start, wait_for_batches
 from distill.batch.anthropic_batch import AnthropicBatchBackend
 from distill.batch.backend import BatchItemError, BatchNotFound, backend_for
 from distill.providers.base import Completion, GenerationParams
-from distill.providers.spec import provider_spec
+from distill.providers.registry import provider_spec
 
 KEY = "sk-ant-api03-test-0123456789abcdefSECRET"
 FAST = "{poll_seconds: 0.05, max_poll_seconds: 0.2, gather_seconds: 0.2, price_factor: 0.5}"

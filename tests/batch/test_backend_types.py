@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from distill.batch.backend import BatchLimits, backend_for, has_backend, split
+from distill.batch.backend import BatchLimits, backend_for, split
 from distill.errors import InputError
+from distill.providers.batch_options import has_backend
 from distill.providers.spec import ProviderSpec
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from distill.engine.prices import batch_factor, batch_price, price_info
-from distill.providers.spec import provider_spec
+from distill.providers.registry import provider_spec
 
 
 def test_a_price_is_the_price_of_an_ordinary_request_not_the_long_context_tier():

@@ -9,12 +9,12 @@ import pytest
 from anthropic_server import AnthropicServer
 
 from distill.engine.cache import CallCache
-from distill.engine.teacher import CallFailed, PromptRejected, Teacher
+from distill.engine.call_failure import CallFailed, PromptRejected
+from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
 from distill.errors import TeacherError
 from distill.providers.base import GenerationParams
-from distill.providers.registry import create_provider
-from distill.providers.spec import provider_spec
+from distill.providers.registry import create_provider, provider_spec
 
 KEY = "sk-ant-api03-test-0123456789abcdefSECRET"
 

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from test_run_context import make_ctx, rows
 
-from distill.engine.teacher import CallFailed, PromptRejected
+from distill.engine.call_failure import CallFailed, PromptRejected
 from distill.errors import RetryableError
 from distill.quality.replies import UnreadableReply
 from distill.run.context import RunContext

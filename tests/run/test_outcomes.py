@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import orjson
 
+from distill.engine.call_failure import CallFailed, PromptRejected
 from distill.engine.item_log import CURRENT, ItemLog
-from distill.engine.teacher import CallFailed, PromptRejected
 from distill.errors import RetryableError
 from distill.run.folder import RunFolder, order_key
 from distill.run.outcomes import Outcomes

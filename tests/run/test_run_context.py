@@ -10,7 +10,8 @@ import pytest
 
 from distill.config import RunConfig
 from distill.engine.cache import CallCache
-from distill.engine.teacher import CallFailed, Teacher
+from distill.engine.call_failure import CallFailed
+from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
 from distill.errors import RetryableError
 from distill.executors.local import LocalExecutor

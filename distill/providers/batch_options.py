@@ -3,7 +3,8 @@
     teacher: {provider: openai, model: gpt-4o-mini, batch: true}
     teacher: {provider: openai, model: gpt-4o-mini, batch: {poll_seconds: 60}}
 
-A provider without a batch API (local, transformers) is refused here, at config time (exit 2).
+A provider without a batch API (local, transformers) is refused here, at config time (exit 2). `BACKENDS` names
+each batch API's backend class (distill/batch/), imported only when a run uses it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+
+BACKENDS: dict[str, str] = {  # provider name -> `module:class` of its batch backend (imported lazily)
+    "openai": "distill.batch.openai_batch:OpenAIBatchBackend",
+    "anthropic": "distill.batch.anthropic_batch:AnthropicBatchBackend",
+}
 
 
 class BatchOptions(BaseModel):
@@ -32,8 +38,6 @@ class BatchOptions(BaseModel):
 
 def _check(value: bool | BatchOptions, info: ValidationInfo) -> bool | BatchOptions:
     if value is not False:
-        from distill.batch.backend import has_backend, no_backend_message
-
         provider = info.data.get("provider", "local")
         if not has_backend(provider):
             raise ValueError(no_backend_message(provider))
@@ -48,3 +52,13 @@ def batch_options(value: Any) -> BatchOptions | None:
     if value is True:
         return BatchOptions()
     return value if isinstance(value, BatchOptions) else None
+
+
+def has_backend(provider: str) -> bool:
+    return provider in BACKENDS
+
+
+def no_backend_message(provider: str) -> str:
+    known = ", ".join(sorted(BACKENDS))
+    return (f"provider {provider!r} has no batch API, so `batch: true` cannot be used with it (batch mode "
+            f"works with: {known}). Remove `batch: true`, or use one of those providers.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from distill.engine.batch_worker import BatchWorker
+from distill.providers.batch_worker import BatchWorker
 
 
 def test_payloads_held_back_are_batched_with_their_group():
