@@ -2,7 +2,8 @@
 
     completion = await teacher.complete(messages, params, sample=0)
 
-Order of work for one call: cache look-up (a hit costs nothing and counts as a cache hit) -> concurrency slot ->
+Order of work for one call: cache look-up (a hit costs nothing and counts as a cache hit) -> an identical call on
+its way is waited for and its answer read from the cache, a cache hit too (`single_flight.py`) -> concurrency slot ->
 rate-limit budget -> provider call -> commit the answer to the cache -> account usage. A retry gives its slot
 back while it waits. When retries run out, `CallFailed` carries the last error; nothing is cached, so the next
 run of the same command tries again. A reply that came back empty because a stop string matched at its very start
@@ -154,23 +155,27 @@ class Teacher:
         the prompt as too long for its context."""
         params = params or self.defaults
         key = self.key(messages, params, sample)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.usage.cache_hits += 1
-            note_call(self.role)
-            return hit
         refused = hashlib.sha256(b"refused:" + key).digest()  # a prompt the endpoint refused for good
-        stored = self.cache.get_raw(refused)
-        if stored is not None:  # refused by an earlier run: rejected again without asking
-            self.usage.cache_hits += 1
-            note_call(self.role)
-            raise PromptRejected(self.role, TeacherError(stored["error"]))
+        while True:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.usage.cache_hits += 1
+                note_call(self.role)
+                return hit
+            stored = self.cache.get_raw(refused)
+            if stored is not None:  # refused by an earlier run: rejected again without asking
+                self.usage.cache_hits += 1
+                note_call(self.role)
+                raise PromptRejected(self.role, TeacherError(stored["error"]))
+            if not await self._waited(key):  # no identical call on its way: this one sends it
+                break
         try:
-            if self._batch is not None:  # committed to the cache by the batch dispatcher
-                completion = await self._deferred(key, messages, params, sample)
-            else:
-                completion = await self._answer(messages, params, sample)
-                await self.cache.put(key, self.role, completion)
+            with self.cache.flights.sending(key):
+                if self._batch is not None:  # committed to the cache by the batch dispatcher
+                    completion = await self._deferred(key, messages, params, sample)
+                else:
+                    completion = await self._answer(messages, params, sample)
+                    await self.cache.put(key, self.role, completion)
         except PromptRejected as exc:
             if exc.reason == "context_length":  # refused for good; an oversized reply may not come again
                 await self.cache.put_raw(refused, self.role, {"error": str(exc.error)})
@@ -178,6 +183,18 @@ class Teacher:
             raise
         note_call(self.role)
         return completion
+
+    async def _waited(self, key: bytes) -> bool:
+        """Whether an identical call was on its way and has ended (its answer is then in the cache): this call
+        waited for it instead of sending the same request (engine/single_flight.py). The failure it met is this
+        call's too, under this call's role: retries out (`CallFailed`), a prompt refused (`PromptRejected`)."""
+        try:
+            return await self.cache.flights.wait(key)
+        except PromptRejected as exc:
+            note_call(self.role)
+            raise PromptRejected(self.role, exc.error, exc.reason) from None
+        except CallFailed as exc:
+            raise CallFailed(self.role, exc.error, exc.attempts) from None
 
     async def _deferred(self, key: bytes, messages: list[Message], params: GenerationParams, sample: int
                         ) -> Completion:
@@ -281,19 +298,23 @@ class Teacher:
         params = params or self.defaults
         raw = [{"role": RAW_ROLE, "content": prompt}]  # its own cache key: never equal to a chat call's
         key = self.key(raw, params, sample)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.usage.cache_hits += 1
-            note_call(self.role)
-            return hit
-        if self._batch is not None and self._batch.backend.supports_raw:  # batch mode: committed by the dispatcher
-            completion = await self._deferred(key, raw, params, sample)
-        elif params.n > 1 and self.traits.supports_n is False:
-            completion = await self._fan_out(raw, params, sample, [])
-            await self.cache.put(key, self.role, completion)
-        else:
-            completion = await self._fetch(raw, params)
-            await self.cache.put(key, self.role, completion)
+        while True:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.usage.cache_hits += 1
+                note_call(self.role)
+                return hit
+            if not await self._waited(key):  # no identical call on its way: this one sends it
+                break
+        with self.cache.flights.sending(key):
+            if self._batch is not None and self._batch.backend.supports_raw:  # batch mode: the dispatcher commits
+                completion = await self._deferred(key, raw, params, sample)
+            elif params.n > 1 and self.traits.supports_n is False:
+                completion = await self._fan_out(raw, params, sample, [])
+                await self.cache.put(key, self.role, completion)
+            else:
+                completion = await self._fetch(raw, params)
+                await self.cache.put(key, self.role, completion)
         note_call(self.role)
         return completion
 
