@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 from typing import Any
 
+from distill.engine.budget import Budget, priced, worst_case
 from distill.engine.cache import CallCache, call_key, key_identity
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
@@ -62,8 +63,9 @@ REJECTING = frozenset({"context_length", "reply_too_large"})  # `Refused` fields
 
 class Teacher:
     def __init__(self, role: str, provider: Provider, cache: CallCache, usage: RoleUsage,
-                 defaults: GenerationParams) -> None:
+                 defaults: GenerationParams, budget: Budget | None = None) -> None:
         self.role = role
+        self.budget = budget  # every request reserves its worst case here first (engine/budget.py)
         self.provider = provider
         self.spec = provider.spec
         self.cache = cache
@@ -111,7 +113,7 @@ class Teacher:
 
     def sharing(self, role: str, usage: RoleUsage, defaults: GenerationParams) -> Teacher:
         """Another role on this model and provider object (the judge when `judge:` names no model of its own)."""
-        return Teacher(role, self.provider, self.cache, usage, defaults)
+        return Teacher(role, self.provider, self.cache, usage, defaults, self.budget)
 
     async def close(self) -> None:
         """Close the provider (a reward model's endpoint when its run ends)."""
@@ -203,7 +205,18 @@ class Teacher:
         batch = self._batch
         shaped = self.traits.shape(params)
         if shaped.n == 1 or batch.backend.supports_n:
-            return await batch.call(key, lambda custom_id: batch.backend.encode(custom_id, messages, shaped))  # type: ignore[no-any-return]
+            if self.budget is None:
+                return await batch.call(key, lambda custom_id: batch.backend.encode(custom_id, messages, shaped))  # type: ignore[no-any-return]
+            price = batch.price
+            need = worst_case(messages, shaped, self.spec, price)
+            await self.budget.reserve(need, f"{self.role}, {self.label}, batch")
+            answer: Completion | None = None
+            try:
+                answer = await batch.call(key, lambda custom_id: batch.backend.encode(custom_id, messages, shaped))
+            finally:
+                self.budget.settle(need, None if answer is None else priced(
+                    price, answer.usage.prompt_tokens, answer.usage.completion_tokens))
+            return answer
 
         async def single(index: int) -> Completion:
             one, at = params.merged(n=1, seed=(params.seed or 0) + index), sample * 1000 + index
@@ -344,34 +357,48 @@ class Teacher:
             if params.n > 1 and self.traits.supports_n is False:  # found while this call waited for its slot
                 raise Refused("n", f"{self.label} lacks n (found earlier in this run)")
             params = self.traits.shape(params)  # shaped once it has a slot: the latest finding applies
-            estimate = 0.0
-            if self._limiter is not None:
-                estimate = sum(len(m.get("content", "")) for m in messages) / 4 + params.n * (
-                    params.max_tokens or self._completion_avg)
-                await self._limiter.acquire(estimate)
-            self.usage.requests += 1
-            self.usage.in_flight += 1
+            if self.budget is None:
+                return await self._sent(messages, params)
+            need = worst_case(messages, params, self.spec, self.spec.price)
+            await self.budget.reserve(need, f"{self.role}, {self.label}")
+            completion: Completion | None = None
             try:
-                completion = (await self.provider.complete_raw(messages[0]["content"], params)
-                              if messages[0].get("role") == RAW_ROLE else
-                              await self.provider.complete(messages, params))
-            except RetryableError:
-                self._failures.record(True)
-                raise
-            except Refused as exc:
-                exc.sent = params  # type: ignore[attr-defined]  # the shape that was refused
-                raise
+                completion = await self._sent(messages, params)
             finally:
-                self.usage.in_flight -= 1
-            self._failures.record(False)
-            del completion.choices[params.n:]  # a server that sends more choices than asked: only n count
-            if self._limiter is not None:
-                actual = completion.usage.prompt_tokens + completion.usage.completion_tokens
-                self._limiter.settle(estimate, actual or estimate)
-                if completion.usage.completion_tokens:
-                    self._completion_avg = 0.9 * self._completion_avg + 0.1 * (
-                        completion.usage.completion_tokens / params.n)
+                self.budget.settle(need, None if completion is None else priced(
+                    self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
             return completion
+
+    async def _sent(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """The request itself, in a slot, with `params` shaped for the endpoint."""
+        estimate = 0.0
+        if self._limiter is not None:
+            estimate = sum(len(m.get("content", "")) for m in messages) / 4 + params.n * (
+                params.max_tokens or self._completion_avg)
+            await self._limiter.acquire(estimate)
+        self.usage.requests += 1
+        self.usage.in_flight += 1
+        try:
+            completion = (await self.provider.complete_raw(messages[0]["content"], params)
+                          if messages[0].get("role") == RAW_ROLE else
+                          await self.provider.complete(messages, params))
+        except RetryableError:
+            self._failures.record(True)
+            raise
+        except Refused as exc:
+            exc.sent = params  # type: ignore[attr-defined]  # the shape that was refused
+            raise
+        finally:
+            self.usage.in_flight -= 1
+        self._failures.record(False)
+        del completion.choices[params.n:]  # a server that sends more choices than asked: only n count
+        if self._limiter is not None:
+            actual = completion.usage.prompt_tokens + completion.usage.completion_tokens
+            self._limiter.settle(estimate, actual or estimate)
+            if completion.usage.completion_tokens:
+                self._completion_avg = 0.9 * self._completion_avg + 0.1 * (
+                    completion.usage.completion_tokens / params.n)
+        return completion
 
     def _on_retry(self, exc: BaseException | None) -> None:
         self.usage.add_retry(reason_of(exc))
