@@ -96,3 +96,20 @@ def test_a_dollar_budget_with_a_role_of_unknown_price_fails_before_any_call(tmp_
     assert teacher_server.stats()["requests"] == 0 and not (tmp_path / "run").exists()
     res = distill("run", str(cfg), "--no-progress", "--max-tokens-total", "100000")  # tokens need no price
     assert res.returncode == 0, res.stderr
+
+
+def test_raising_the_budget_keeps_the_run_fingerprint_and_an_empty_budget_is_refused(tmp_path):
+    from distill.config import RunConfig
+    from distill.errors import InputError
+    from distill.run.fingerprint import run_fingerprint
+
+    base = {"recipe": "respond", "teacher": {"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:1/v1"}}
+    prints = {run_fingerprint(RunConfig.model_validate({**base, **extra}))
+              for extra in ({}, {"budget": {"usd": 5}}, {"budget": {"usd": 10, "tokens": 100_000}})}
+    assert len(prints) == 1  # the item logs of a stopped run are replayed by the run that continues it
+    from distill.config import load_config
+
+    with pytest.raises(InputError, match="budget: give usd, tokens or both"):
+        load_config(write(tmp_path / "r.yaml", "recipe: respond\nbudget: {}\n"))
+    with pytest.raises(InputError, match="budget.usd: Input should be greater than 0"):
+        load_config(write(tmp_path / "s.yaml", "recipe: respond\nbudget: {usd: -1}\n"))
