@@ -6,7 +6,8 @@ Order matters for the promises we make:
 3. answers are committed to the cache as they arrive, records appended to partial files as they complete;
 4. only a finished run writes `data.jsonl` / `rejected.jsonl` / `failed.jsonl` and then `manifest.json`.
 A fatal teacher error or bad input found mid-run leaves no output files behind (only the cache of answers
-already paid for); Ctrl+C flushes what is done and prints how to resume.
+already paid for); Ctrl+C flushes what is done and prints how to resume, and so does reaching the budget
+(`budget:`, engine/budget.py: `BudgetReached`, exit 4), which a higher budget continues.
 """
 
 from __future__ import annotations

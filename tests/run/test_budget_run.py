@@ -94,8 +94,10 @@ def test_a_dollar_budget_with_a_role_of_unknown_price_fails_before_any_call(tmp_
     assert res.returncode == 2
     assert "judge's model (openai:judge-m" in res.stderr and "budget: {tokens: N}" in res.stderr
     assert teacher_server.stats()["requests"] == 0 and not (tmp_path / "run").exists()
-    res = distill("run", str(cfg), "--no-progress", "--max-tokens-total", "100000")  # tokens need no price
-    assert res.returncode == 0, res.stderr
+    from distill.config import load_config
+    from distill.engine.budget import check_prices
+
+    check_prices(load_config(cfg)[0].roles(), usd=None)  # a tokens budget needs no price
 
 
 def test_raising_the_budget_keeps_the_run_fingerprint_and_an_empty_budget_is_refused(tmp_path):
