@@ -85,3 +85,32 @@ def test_cached_answers_cost_nothing_against_the_budget(tmp_path):
         assert server.stats()["requests"] == 10
     assert not any(isinstance(r, BaseException) for r in results) and again.usage.cache_hits == 10
     assert tiny.spent == Spend()
+
+
+def test_batch_mode_reserves_each_request_until_its_batch_answers(tmp_path):
+    from openai_batch_server import OpenAIBatchServer
+
+    spec = provider_spec({"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:1/v1"})
+    worst = worst_case(_question(10), GenerationParams(max_tokens=32, seed=0), spec, None)
+    budget = Budget(Spend(tokens=worst.tokens * 5), Spend())  # five requests' worst cases at a time
+    with OpenAIBatchServer(batch={"polls": 1}) as server:
+        teacher = Teacher("teacher", create_provider(provider_spec(
+            {"provider": "openai", "model": "m", "base_url": server.url,
+             "batch": {"poll_seconds": 0.05, "gather_seconds": 0.05}})), CallCache(tmp_path / "cache.sqlite"),
+            Usage().role("teacher"), GenerationParams(max_tokens=32, seed=0), budget)
+
+        async def go():
+            try:
+                return await asyncio.gather(*(teacher.complete(_question(i)) for i in range(30)),
+                                            return_exceptions=True)
+            finally:
+                await teacher.stop_batches()
+                await teacher.close()
+
+        results = asyncio.run(go())
+        books = server.batch_stats()
+    answered = [r for r in results if not isinstance(r, BaseException)]
+    assert max(books["sizes"]) <= 5 and len(books["sizes"]) >= 2  # never more out at once than fits
+    assert sum(books["uploads"].values()) == len(answered) == teacher.usage.batched
+    assert 5 <= len(answered) < 30 and budget.spent.tokens <= worst.tokens * 5 and budget.holds == 0
+    assert all(isinstance(r, BudgetReached) for r in results if isinstance(r, BaseException))
