@@ -115,3 +115,64 @@ def test_raising_the_budget_keeps_the_run_fingerprint_and_an_empty_budget_is_ref
         load_config(write(tmp_path / "r.yaml", "recipe: respond\nbudget: {}\n"))
     with pytest.raises(InputError, match="budget.usd: Input should be greater than 0"):
         load_config(write(tmp_path / "s.yaml", "recipe: respond\nbudget: {usd: -1}\n"))
+
+
+def test_show_reports_spend_against_the_budget_over_every_role(tmp_path):
+    folder = tmp_path / "run"
+    usage = {"teacher": {"answered": 3, "cache_hits": 0, "retries": 0, "failed": 0, "prompt_tokens": 600,
+                         "completion_tokens": 200, "cost_usd": 1.0},
+             "judge": {"answered": 3, "cache_hits": 0, "retries": 0, "failed": 0, "prompt_tokens": 150,
+                       "completion_tokens": 50, "cost_usd": 0.25}}
+    write(folder / "manifest.json", json.dumps({
+        "recipe": "respond", "teacher": {"kind": "openai", "model": "m"}, "seed": 0, "wall_seconds": 1.0,
+        "counts": {"accepted": 3, "rejected": 0, "failed": 0}, "stages": {}, "usage": usage,
+        "config": {"budget": {"usd": 5, "tokens": 4000}}}))
+    res = distill("show", str(folder), "-n", "0")
+    assert res.returncode == 0, res.stderr
+    assert "Budget: spent $1.2500 (25%) of $5 and 1,000 of 4,000 tokens (25%), over all runs" in res.stdout
+
+
+def test_max_cost_and_max_tokens_total_override_the_recipes_budget_key_by_key():
+    import argparse
+
+    from distill.cli.run_cmd import add_parser, overrides
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    add_parser(sub)
+    parse = sub.choices["run"].parse_args
+    recipe = {"budget": {"usd": 5, "tokens": 1000}}
+    assert overrides(parse(["r.yaml", "--max-cost", "7.5"]), recipe)["budget"] == {"usd": 7.5, "tokens": 1000}
+    assert overrides(parse(["r.yaml", "--max-tokens-total", "9"]), {})["budget"] == {"tokens": 9}
+    assert "budget" not in overrides(parse(["r.yaml"]), recipe)
+
+
+@pytest.mark.parametrize("judge", ["own model", "the teacher's"])
+def test_every_role_reserves_in_the_one_budget(tmp_path, judge):
+    import asyncio
+
+    from distill.config import RunConfig
+    from distill.engine.budget import Budget, Spend
+    from distill.engine.cache import CallCache
+    from distill.engine.usage import Usage
+    from distill.executors.local import LocalExecutor
+    from distill.run.runner import build_models
+
+    spec = {"provider": "openai", "base_url": "http://127.0.0.1:1/v1", "price": {"prompt_per_mtok": 1}}
+    roles = {"teacher": {**spec, "model": "t"}, "answer_teacher": {**spec, "model": "a"},
+             "reward": {**spec, "model": "r"}, "quality": {"rubric": "overall"}}
+    if judge == "own model":
+        roles["judge"] = {**spec, "model": "j"}
+    cfg = RunConfig.model_validate({"recipe": "respond", "budget": {"usd": 1}, **roles})
+    budget = Budget(Spend(usd=1.0), Spend())
+
+    async def go():
+        executor = LocalExecutor()
+        try:
+            return await build_models(cfg, executor, CallCache(tmp_path / "cache.sqlite"), Usage(), budget)
+        finally:
+            await executor.close()
+
+    models = asyncio.run(go())
+    teachers = [models.teacher, models.judge, models.answer_teacher, models.reward.teacher]
+    assert [t.role for t in teachers] == ["teacher", "judge", "answer", "reward"]
+    assert all(t.budget is budget for t in teachers)
