@@ -88,6 +88,21 @@ class MultiTurnSpec(BaseModel):
     assistant: GenerationParams | None = Field(None, description="the answers' sampling; unset: `generation:`")
 
 
+class BudgetSpec(BaseModel):
+    """`budget:` — the most the run folder may spend over all its runs, every role together (engine/budget.py).
+    Reaching it stops the run, keeping every answer; raise it and run the same command again to continue."""
+
+    model_config = ConfigDict(extra="forbid")
+    usd: float | None = Field(None, gt=0, description="dollars, at each role's price (`price:` or the price table)")
+    tokens: int | None = Field(None, ge=1, description="prompt and completion tokens")
+
+    @model_validator(mode="after")
+    def _something(self) -> BudgetSpec:
+        if self.usd is None and self.tokens is None:
+            raise ValueError("budget: give usd, tokens or both")
+        return self
+
+
 def _provider(value: Any) -> Any:
     """Each role's mapping is validated against its provider's own keys (`providers/options.py`)."""
     return None if value is None else provider_spec(value)
@@ -117,6 +132,7 @@ class RunConfig(BaseModel):
     prompts: dict[str, str] = Field(default_factory=dict, description=(
         "replace packaged templates with your own files: {'respond/user.j2': my_user.j2}; a file may use only "
         "the variables the stage passes"))
+    budget: BudgetSpec | None = None  # what the run folder may spend at most (engine/budget.py)
     turns: int = Field(1, ge=1, le=16, description="extend each record into a conversation of this many turns")
     multi_turn: MultiTurnSpec | None = None
     keep_reasoning: bool = Field(False, description="keep a reasoning model's thinking behind each answer (a <think> "

@@ -21,7 +21,13 @@ def add_parser(sub: Any) -> None:
                "  distill run recipes/respond.yaml --teacher openai:gpt-4o-mini\n"
                "  distill run recipes/respond.yaml --teacher openai:Qwen2.5-7B@http://127.0.0.1:8000/v1\n"
                "  distill run recipes/respond.yaml --temperature 0.2 --set teacher.max_concurrency=8\n"
-               "  distill run recipes/respond.yaml --dry-run")
+               "  distill run recipes/respond.yaml --dry-run\n"
+               "  distill run recipes/respond.yaml --max-cost 5   # stop before spending more than $5\n"
+               "\n"
+               "exit codes: 0 done; 1 the teacher failed, or nothing was made; 2 bad input (config, files, options);\n"
+               "3 the disk filled up; 4 the budget was reached (--max-cost, --max-tokens-total, `budget:`): every\n"
+               "answer is kept, raise the budget and run the same command again to continue; 130 interrupted\n"
+               "(Ctrl+C): run the same command again to resume.")
     p.add_argument("recipe", type=Path, help="recipe YAML file (see `distill recipes`)")
     p.add_argument("--teacher", help="override the teacher: local | openai:MODEL | openai:MODEL@BASE_URL")
     p.add_argument("--judge", help="override the judge model, same forms as --teacher")
@@ -36,6 +42,11 @@ def add_parser(sub: Any) -> None:
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a finished run in the folder that was made with other models (refused otherwise)")
+    p.add_argument("--max-cost", type=float, metavar="USD",
+                   help="stop before the run folder has spent more than USD dollars over all its runs, every role "
+                        "counted (overrides budget.usd); exit 4 when reached, and a higher value continues the run")
+    p.add_argument("--max-tokens-total", type=int, metavar="N",
+                   help="likewise for prompt and completion tokens of every role (overrides budget.tokens)")
     p.add_argument("--no-progress", action="store_true", help="no live display and no periodic log lines")
     add_override_flags(p)
     p.add_argument("--no-report", action="store_true", help="do not write the data report (report.html) at the end")
@@ -55,11 +66,17 @@ def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
         out["executor"] = {**(given if isinstance(given, dict) else {}), "kind": args.executor}
     if args.no_report:
         out["report"] = False
+    if args.max_cost is not None or args.max_tokens_total is not None:  # over the recipe's `budget:`, key by key
+        given = data.get("budget")
+        out["budget"] = {**(given if isinstance(given, dict) else {}),
+                         **({"usd": args.max_cost} if args.max_cost is not None else {}),
+                         **({"tokens": args.max_tokens_total} if args.max_tokens_total is not None else {})}
     return out
 
 
 def handle(args: argparse.Namespace) -> int:
     from distill.config import load_config
+    from distill.engine.budget import BudgetReached
     from distill.run.runner import Interrupted, execute, interrupted_message
     from distill.yaml_source import YamlSource
 
@@ -83,6 +100,9 @@ def handle(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(interrupted_message(exc.folder), file=sys.stderr)
         return 130
+    except BudgetReached as exc:
+        print(f"\n{exc.paragraph()}", file=sys.stderr)
+        return exc.exit_code
     from distill.run.progress import summary_line
 
     print(summary_line(result.folder, result.counts, result.usage, result.manifest["wall_seconds"]))

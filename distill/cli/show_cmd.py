@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
         partial = list(run.glob("*.partial"))
         hint = (" (it was interrupted: run the same command again to finish it)" if partial
                 else " (no finished run here)")
-        raise InputError(f"{run}: no manifest.json, so not a finished run folder{hint}")
+        raise InputError(f"{run}: no manifest.json, so not a finished run folder{hint}{_spent_so_far(run)}")
     from distill.redact import redact_manifest
 
     m = redact_manifest(json.loads(manifest_path.read_text()))  # a manifest written before redaction, too
@@ -52,6 +52,7 @@ def handle(args: argparse.Namespace) -> int:
     _header(console, run, m)
     _stages(console, m)
     _usage(console, m)
+    _budget(console, m)
     _scores(console, m)
     _evol(console, m)
     _records(console, run, args)
@@ -97,6 +98,54 @@ def _usage(console: Any, m: dict[str, Any]) -> None:
     console.print(table)
     for line in notes:
         console.print(line)
+
+
+def _budget(console: Any, m: dict[str, Any]) -> None:
+    """Spend against the run's `budget:` (every role, over all runs of the folder, as the budget counts it)."""
+    budget = (m.get("config") or {}).get("budget")
+    if not budget:
+        return
+    console.print("Budget: spent " + _against(m.get("usage") or {}, budget) + ", over all runs of this folder")
+
+
+def _against(usage: dict[str, Any], budget: dict[str, Any]) -> str:
+    costs = [u.get("cost_usd") for u in usage.values()]
+    usd = None if None in costs else sum(costs)
+    tokens = sum(int(u.get("prompt_tokens") or 0) + int(u.get("completion_tokens") or 0) for u in usage.values())
+    parts = []
+    if budget.get("usd"):
+        spent = "an unknown amount" if usd is None else f"${usd:.4f} ({100 * usd / budget['usd']:.0f}%)"
+        parts.append(f"{spent} of ${budget['usd']:g}")
+    if budget.get("tokens"):
+        parts.append(f"{tokens:,} of {budget['tokens']:,} tokens ({100 * tokens / budget['tokens']:.0f}%)")
+    return " and ".join(parts)
+
+
+def _spent_so_far(run: Path) -> str:
+    """What an unfinished folder (stopped by its budget, Ctrl+C, ...) has spent, from its cache's usage history
+    (engine/usage_ledger.py), read without writing to it; empty when there is none."""
+    import sqlite3
+
+    import orjson
+
+    path = run / "cache.sqlite"
+    if not path.exists():
+        return ""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM ledger WHERE id = 0").fetchone()
+        finally:
+            db.close()
+        history = orjson.loads(row[0]) if row else {}
+    except (sqlite3.Error, ValueError):
+        return ""
+    if not isinstance(history, dict) or not history:
+        return ""
+    costs = [e.get("cost_usd") for e in history.values()]
+    tokens = sum(int(e.get("prompt_tokens") or 0) + int(e.get("completion_tokens") or 0) for e in history.values())
+    usd = "an unknown amount" if None in costs else f"${sum(costs):.4f}"
+    return f". Spent so far, over all its runs: {usd} and {tokens:,} tokens"
 
 
 def _scores(console: Any, m: dict[str, Any]) -> None:

@@ -15,6 +15,9 @@ Cost per answer is kept small for runs of hundreds of thousands of calls:
   pages instead of rewriting random ones;
 - a store that was empty when the run opened it answers look-ups of keys it never stored from a small Bloom
   filter, without touching SQLite (the first run of a large job is all misses).
+
+Identical calls in flight at the same time are sent once (`flights`, engine/single_flight.py): the second waits for
+the first and reads its answer from here, a cache hit.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import orjson
 
 from distill.engine.bloom import Bloom
+from distill.engine.single_flight import SingleFlight
 from distill.errors import InputError
 from distill.providers.base import Choice, Completion, Usage
 
@@ -140,6 +144,7 @@ class CallCache:
         self._timer: asyncio.TimerHandle | None = None
         self._stored = Bloom()  # keys stored by this process (consulted only when the file started empty)
         self._ledger: Callable[[], bytes] | None = None
+        self.flights = SingleFlight()  # calls on their way, by key: an identical call waits for the first
 
     def _upgrade(self) -> None:
         """Carry answers over from the first layout (a `calls` table keyed by hex text), then drop it."""

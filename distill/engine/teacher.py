@@ -2,7 +2,8 @@
 
     completion = await teacher.complete(messages, params, sample=0)
 
-Order of work for one call: cache look-up (a hit costs nothing and counts as a cache hit) -> concurrency slot ->
+Order of work for one call: cache look-up (a hit costs nothing and counts as a cache hit) -> an identical call on
+its way is waited for and its answer read from the cache, a cache hit too (`single_flight.py`) -> concurrency slot ->
 rate-limit budget -> provider call -> commit the answer to the cache -> account usage. A retry gives its slot
 back while it waits. When retries run out, `CallFailed` carries the last error; nothing is cached, so the next
 run of the same command tries again. A reply that came back empty because a stop string matched at its very start
@@ -17,6 +18,7 @@ import asyncio
 import hashlib
 from typing import Any
 
+from distill.engine.budget import Budget, priced, worst_case
 from distill.engine.cache import CallCache, call_key, key_identity
 from distill.engine.call_failure import REJECTING, CallFailed, PromptRejected
 from distill.engine.item_log import note_call
@@ -40,8 +42,9 @@ RAW_ROLE = "distill.raw_prompt"  # marks a raw completion's prompt inside the en
 
 class Teacher:
     def __init__(self, role: str, provider: Provider, cache: CallCache, usage: RoleUsage,
-                 defaults: GenerationParams) -> None:
+                 defaults: GenerationParams, budget: Budget | None = None) -> None:
         self.role = role
+        self.budget = budget  # every request reserves its worst case here first (engine/budget.py)
         self.provider = provider
         self.spec = provider.spec
         self.cache = cache
@@ -89,7 +92,7 @@ class Teacher:
 
     def sharing(self, role: str, usage: RoleUsage, defaults: GenerationParams) -> Teacher:
         """Another role on this model and provider object (the judge when `judge:` names no model of its own)."""
-        return Teacher(role, self.provider, self.cache, usage, defaults)
+        return Teacher(role, self.provider, self.cache, usage, defaults, self.budget)
 
     async def close(self) -> None:
         """Close the provider (a reward model's endpoint when its run ends)."""
@@ -133,23 +136,27 @@ class Teacher:
         the prompt as too long for its context."""
         params = params or self.defaults
         key = self.key(messages, params, sample)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.usage.cache_hits += 1
-            note_call(self.role)
-            return hit
         refused = hashlib.sha256(b"refused:" + key).digest()  # a prompt the endpoint refused for good
-        stored = self.cache.get_raw(refused)
-        if stored is not None:  # refused by an earlier run: rejected again without asking
-            self.usage.cache_hits += 1
-            note_call(self.role)
-            raise PromptRejected(self.role, TeacherError(stored["error"]))
+        while True:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.usage.cache_hits += 1
+                note_call(self.role)
+                return hit
+            stored = self.cache.get_raw(refused)
+            if stored is not None:  # refused by an earlier run: rejected again without asking
+                self.usage.cache_hits += 1
+                note_call(self.role)
+                raise PromptRejected(self.role, TeacherError(stored["error"]))
+            if not await self._waited(key):  # no identical call on its way: this one sends it
+                break
         try:
-            if self._batch is not None:  # committed to the cache by the batch dispatcher
-                completion = await self._deferred(key, messages, params, sample)
-            else:
-                completion = await self._answer(messages, params, sample)
-                await self.cache.put(key, self.role, completion)
+            with self.cache.flights.sending(key):
+                if self._batch is not None:  # committed to the cache by the batch dispatcher
+                    completion = await self._deferred(key, messages, params, sample)
+                else:
+                    completion = await self._answer(messages, params, sample)
+                    await self.cache.put(key, self.role, completion)
         except PromptRejected as exc:
             if exc.reason == "context_length":  # refused for good; an oversized reply may not come again
                 await self.cache.put_raw(refused, self.role, {"error": str(exc.error)})
@@ -158,6 +165,18 @@ class Teacher:
         note_call(self.role)
         return completion
 
+    async def _waited(self, key: bytes) -> bool:
+        """Whether an identical call was on its way and has ended (its answer is then in the cache): this call
+        waited for it instead of sending the same request (engine/single_flight.py). The failure it met is this
+        call's too, under this call's role: retries out (`CallFailed`), a prompt refused (`PromptRejected`)."""
+        try:
+            return await self.cache.flights.wait(key)
+        except PromptRejected as exc:
+            note_call(self.role)
+            raise PromptRejected(self.role, exc.error, exc.reason) from None
+        except CallFailed as exc:
+            raise CallFailed(self.role, exc.error, exc.attempts) from None
+
     async def _deferred(self, key: bytes, messages: list[Message], params: GenerationParams, sample: int
                         ) -> Completion:
         """Batch mode: the answer from the provider's batch API, committed to the cache under `key`. A backend
@@ -165,7 +184,18 @@ class Teacher:
         batch = self._batch
         shaped = self.traits.shape(params)
         if shaped.n == 1 or batch.backend.supports_n:
-            return await batch.call(key, lambda custom_id: batch.backend.encode(custom_id, messages, shaped))  # type: ignore[no-any-return]
+            if self.budget is None:
+                return await batch.call(key, lambda custom_id: batch.backend.encode(custom_id, messages, shaped))  # type: ignore[no-any-return]
+            price = batch.price
+            need = worst_case(messages, shaped, self.spec, price)
+            await self.budget.reserve(need, f"{self.role}, {self.label}, batch")
+            answer: Completion | None = None
+            try:
+                answer = await batch.call(key, lambda custom_id: batch.backend.encode(custom_id, messages, shaped))
+            finally:
+                self.budget.settle(need, None if answer is None else priced(
+                    price, answer.usage.prompt_tokens, answer.usage.completion_tokens))
+            return answer
 
         async def single(index: int) -> Completion:
             one, at = params.merged(n=1, seed=(params.seed or 0) + index), sample * 1000 + index
@@ -260,19 +290,23 @@ class Teacher:
         params = params or self.defaults
         raw = [{"role": RAW_ROLE, "content": prompt}]  # its own cache key: never equal to a chat call's
         key = self.key(raw, params, sample)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.usage.cache_hits += 1
-            note_call(self.role)
-            return hit
-        if self._batch is not None and self._batch.backend.supports_raw:  # batch mode: committed by the dispatcher
-            completion = await self._deferred(key, raw, params, sample)
-        elif params.n > 1 and self.traits.supports_n is False:
-            completion = await self._fan_out(raw, params, sample, [])
-            await self.cache.put(key, self.role, completion)
-        else:
-            completion = await self._fetch(raw, params)
-            await self.cache.put(key, self.role, completion)
+        while True:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.usage.cache_hits += 1
+                note_call(self.role)
+                return hit
+            if not await self._waited(key):  # no identical call on its way: this one sends it
+                break
+        with self.cache.flights.sending(key):
+            if self._batch is not None and self._batch.backend.supports_raw:  # batch mode: the dispatcher commits
+                completion = await self._deferred(key, raw, params, sample)
+            elif params.n > 1 and self.traits.supports_n is False:
+                completion = await self._fan_out(raw, params, sample, [])
+                await self.cache.put(key, self.role, completion)
+            else:
+                completion = await self._fetch(raw, params)
+                await self.cache.put(key, self.role, completion)
         note_call(self.role)
         return completion
 
@@ -302,34 +336,48 @@ class Teacher:
             if params.n > 1 and self.traits.supports_n is False:  # found while this call waited for its slot
                 raise Refused("n", f"{self.label} lacks n (found earlier in this run)")
             params = self.traits.shape(params)  # shaped once it has a slot: the latest finding applies
-            estimate = 0.0
-            if self._limiter is not None:
-                estimate = sum(len(m.get("content", "")) for m in messages) / 4 + params.n * (
-                    params.max_tokens or self._completion_avg)
-                await self._limiter.acquire(estimate)
-            self.usage.requests += 1
-            self.usage.in_flight += 1
+            if self.budget is None:
+                return await self._sent(messages, params)
+            need = worst_case(messages, params, self.spec, self.spec.price)
+            await self.budget.reserve(need, f"{self.role}, {self.label}")
+            completion: Completion | None = None
             try:
-                completion = (await self.provider.complete_raw(messages[0]["content"], params)
-                              if messages[0].get("role") == RAW_ROLE else
-                              await self.provider.complete(messages, params))
-            except RetryableError:
-                self._failures.record(True)
-                raise
-            except Refused as exc:
-                exc.sent = params  # type: ignore[attr-defined]  # the shape that was refused
-                raise
+                completion = await self._sent(messages, params)
             finally:
-                self.usage.in_flight -= 1
-            self._failures.record(False)
-            del completion.choices[params.n:]  # a server that sends more choices than asked: only n count
-            if self._limiter is not None:
-                actual = completion.usage.prompt_tokens + completion.usage.completion_tokens
-                self._limiter.settle(estimate, actual or estimate)
-                if completion.usage.completion_tokens:
-                    self._completion_avg = 0.9 * self._completion_avg + 0.1 * (
-                        completion.usage.completion_tokens / params.n)
+                self.budget.settle(need, None if completion is None else priced(
+                    self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
             return completion
+
+    async def _sent(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """The request itself, in a slot, with `params` shaped for the endpoint."""
+        estimate = 0.0
+        if self._limiter is not None:
+            estimate = sum(len(m.get("content", "")) for m in messages) / 4 + params.n * (
+                params.max_tokens or self._completion_avg)
+            await self._limiter.acquire(estimate)
+        self.usage.requests += 1
+        self.usage.in_flight += 1
+        try:
+            completion = (await self.provider.complete_raw(messages[0]["content"], params)
+                          if messages[0].get("role") == RAW_ROLE else
+                          await self.provider.complete(messages, params))
+        except RetryableError:
+            self._failures.record(True)
+            raise
+        except Refused as exc:
+            exc.sent = params  # type: ignore[attr-defined]  # the shape that was refused
+            raise
+        finally:
+            self.usage.in_flight -= 1
+        self._failures.record(False)
+        del completion.choices[params.n:]  # a server that sends more choices than asked: only n count
+        if self._limiter is not None:
+            actual = completion.usage.prompt_tokens + completion.usage.completion_tokens
+            self._limiter.settle(estimate, actual or estimate)
+            if completion.usage.completion_tokens:
+                self._completion_avg = 0.9 * self._completion_avg + 0.1 * (
+                    completion.usage.completion_tokens / params.n)
+        return completion
 
     def _on_retry(self, exc: BaseException | None) -> None:
         self.usage.add_retry(reason_of(exc))

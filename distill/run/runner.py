@@ -6,7 +6,8 @@ Order matters for the promises we make:
 3. answers are committed to the cache as they arrive, records appended to partial files as they complete;
 4. only a finished run writes `data.jsonl` / `rejected.jsonl` / `failed.jsonl` and then `manifest.json`.
 A fatal teacher error or bad input found mid-run leaves no output files behind (only the cache of answers
-already paid for); Ctrl+C flushes what is done and prints how to resume.
+already paid for); Ctrl+C flushes what is done and prints how to resume, and so does reaching the budget
+(`budget:`, engine/budget.py: `BudgetReached`, exit 4), which a higher budget continues.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from distill.config import RunConfig, format_validation
+from distill.engine.budget import Budget, BudgetReached, Spend, check_prices, earlier_spend
 from distill.engine.cache import CallCache
 from distill.engine.prices import price_info, with_price
 from distill.engine.teacher import Teacher
@@ -149,6 +151,7 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
 
     register_config(cfg.model_dump(mode="json"))  # a config built in Python, not loaded from a file, too
     cls, options = validate_options(cfg, src)
+    check_prices(cfg.roles(), cfg.budget.usd if cfg.budget else None)
     rows = check_inputs(cfg)
     folder = RunFolder(out_dir(cfg))
     created = not folder.path.exists()
@@ -163,6 +166,9 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
     except RecipeError:  # like Ctrl+C: the records written so far stay, the same command resumes
         folder.release()
         raise
+    except BudgetReached as exc:  # likewise; a higher budget continues the run
+        folder.release()
+        raise exc.in_folder(folder.path) from None
     except NativeCrash as exc:  # an in-process model's worker died: likewise, and the message says where
         folder.release()
         raise exc.in_folder(folder.path) from None
@@ -207,11 +213,12 @@ def _discard(folder: RunFolder, created: bool) -> None:
             shutil.rmtree(folder.path, ignore_errors=True)
 
 
-def _teacher(role: str, provider: Provider, cache: CallCache, usage: Usage, cfg: RunConfig) -> Teacher:
+def _teacher(role: str, provider: Provider, cache: CallCache, usage: Usage, cfg: RunConfig,
+             budget: Budget | None = None) -> Teacher:
     params = cfg.generation
     if params.seed is None:
         params = params.merged(seed=cfg.seed)
-    return Teacher(role, provider, cache, usage.role(role), params)
+    return Teacher(role, provider, cache, usage.role(role), params, budget)
 
 
 def _judge(cfg: RunConfig, teacher: Teacher, provider: Provider | None, cache: CallCache, usage: Usage
@@ -221,7 +228,7 @@ def _judge(cfg: RunConfig, teacher: Teacher, provider: Provider | None, cache: C
 
     params = GenerationParams(seed=cfg.seed)
     if provider is not None:
-        return Teacher("judge", provider, cache, usage.role("judge"), params)
+        return Teacher("judge", provider, cache, usage.role("judge"), params, teacher.budget)
     if cfg.quality is not None and (cfg.quality.rubrics() or cfg.quality.pairwise):
         return teacher.sharing("judge", usage.role("judge"), params)
     return None
@@ -238,24 +245,27 @@ def build_gate(cfg: RunConfig, judge: Teacher | None, reward: Any) -> QualityGat
     return QualityGate(spec, j, reward, cfg.select)
 
 
-async def create_reward(spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunConfig, executor: Executor
-                        ) -> Any:
+async def create_reward(spec: ProviderSpec, cache: CallCache, usage: Usage, cfg: RunConfig, executor: Executor,
+                        budget: Budget | None = None) -> Any:
     from distill.quality.reward import CachedScorer, ServedReward
 
     if spec.provider == "transformers":  # in-process: loaded by the executor (here, or as Ray replicas)
         model = await executor.scorer(spec)
         return CachedScorer(model, model.identity, cache)
-    return ServedReward(_teacher("reward", await executor.provider(with_price(spec)), cache, usage, cfg))
+    return ServedReward(_teacher("reward", await executor.provider(with_price(spec)), cache, usage, cfg, budget))
 
 
-async def build_models(cfg: RunConfig, executor: Executor, cache: CallCache, usage: Usage) -> Models:
-    """The teacher, judge, answering teacher and gate, each call dispatched by `executor`."""
-    teacher = _teacher("teacher", await executor.provider(with_price(cfg.teacher)), cache, usage, cfg)
+async def build_models(cfg: RunConfig, executor: Executor, cache: CallCache, usage: Usage,
+                       budget: Budget | None = None) -> Models:
+    """The teacher, judge, answering teacher and gate, each call dispatched by `executor`; every request of each
+    reserves its worst case in `budget` first, when the run has one."""
+    teacher = _teacher("teacher", await executor.provider(with_price(cfg.teacher)), cache, usage, cfg, budget)
     judge_provider = await executor.provider(with_price(cfg.judge)) if cfg.judge else None
     judge = _judge(cfg, teacher, judge_provider, cache, usage)
-    answerer = (_teacher("answer", await executor.provider(with_price(cfg.answer_teacher)), cache, usage, cfg)
-                if cfg.answer_teacher else None)
-    reward = await create_reward(cfg.reward, cache, usage, cfg, executor) if cfg.reward is not None else None
+    answerer = (_teacher("answer", await executor.provider(with_price(cfg.answer_teacher)), cache, usage, cfg,
+                         budget) if cfg.answer_teacher else None)
+    reward = (await create_reward(cfg.reward, cache, usage, cfg, executor, budget) if cfg.reward is not None
+              else None)
     return Models(teacher, judge, answerer, build_gate(cfg, judge, reward))
 
 
@@ -270,7 +280,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     models = None
     try:
         await executor.start()
-        models = await build_models(cfg, executor, cache, usage)
+        models = await build_models(cfg, executor, cache, usage, run_budget(cfg, ledger))
         folder.open_streams()
         ctx = RunContext(config=cfg, models=models, outcomes=Outcomes(folder, bar, usage, models.gate),
                          executor=executor, fingerprint=run_fingerprint(cfg))
@@ -307,6 +317,14 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     cache.close()
     folder.release()
     return RunResult(folder.path, counts, manifest, folder.removed_exports, usage)
+
+
+def run_budget(cfg: RunConfig, ledger: UsageLedger) -> Budget | None:
+    """The run's budget, with what the folder's earlier runs spent already counted (engine/budget.py)."""
+    if cfg.budget is None:
+        return None
+    limit = Spend(cfg.budget.usd or 0.0, cfg.budget.tokens or 0)
+    return Budget(limit, earlier_spend(ledger.earlier, cfg.budget.usd))
 
 
 def build_manifest(cfg: RunConfig, ctx: RunContext, ledger: UsageLedger, started: float, wall: float,

@@ -172,9 +172,9 @@ quality: {{rubric: overall, reference_field: gold}}
     assert res.returncode == 0, res.stderr
     judged = [b["messages"][0]["content"] for b in teacher_server.bodies()
               if "grading one response" in b["messages"][0]["content"]]
-    assert len(judged) == 4
+    assert len(judged) == len(set(judged)) == 2  # the two samples of a problem read alike: one judge call each pair
     references = sorted(j.split("# Reference answer (treat it as correct)\n")[1].split("\n")[0] for j in judged)
-    assert references == ["12", "12", "four (4)", "four (4)"]
+    assert references == ["12", "four (4)"]
     assert len(read_jsonl(tmp_path / "run" / "data.jsonl")) == 4
 
 
