@@ -1,8 +1,8 @@
 """`distill` entry point: builds the argument parser from the command modules and maps errors to exit codes.
 
 Exit codes: 0 done, 1 the teacher failed (key, model, context), 2 bad input (config, files, options), 3 the disk
-filled up (answers kept; free space and re-run),
-130 interrupted (resume with the same command).
+filled up (answers kept; free space and re-run), 4 the budget was reached (answers kept; raise `budget:` or
+`--max-cost` and re-run), 130 interrupted (resume with the same command).
 """
 
 from __future__ import annotations
