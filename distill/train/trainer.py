@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -104,15 +105,17 @@ def fit(model: Any, tokenizer: Any, examples: list[dict[str, Any]], options: Tra
         torch.set_num_threads(options.threads)
     torch.manual_seed(seed)
     scratch = out.parent / (out.name + ".trainer")
-    trainer = _trainer(model, tokenizer, Dataset.from_list(examples), options, scratch, seed)
-    trainer.remove_callback(PrinterCallback)  # losses go to the curve and the marker, not to stdout
-    if len(trainer.train_dataset) == 0:
-        from distill.train.failure import TrainingFailed
+    with warnings.catch_warnings():  # transformers 5 renames TRL's arguments: FutureWarnings the user cannot act on
+        warnings.simplefilter("ignore", FutureWarning)
+        trainer = _trainer(model, tokenizer, Dataset.from_list(examples), options, scratch, seed)
+        trainer.remove_callback(PrinterCallback)  # losses go to the curve and the marker, not to stdout
+        if len(trainer.train_dataset) == 0:
+            from distill.train.failure import TrainingFailed
 
-        raise TrainingFailed(f"training ({options.method}): none of the {len(examples)} examples fits in "
-                             f"max_length {options.max_length} tokens (TRL drops those whose prompt alone fills "
-                             "it); raise max_length. No checkpoint was saved.")
-    result = trainer.train()
+            raise TrainingFailed(f"training ({options.method}): none of the {len(examples)} examples fits in "
+                                 f"max_length {options.max_length} tokens (TRL drops those whose prompt alone "
+                                 "fills it); raise max_length. No checkpoint was saved.")
+        result = trainer.train()
     trained = trainer.model
     if options.lora is not None:
         trained = trained.merge_and_unload()
