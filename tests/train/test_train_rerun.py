@@ -104,3 +104,19 @@ def test_a_training_killed_mid_way_leaves_no_marker_and_the_next_run_trains_clea
     again = json.loads((out / "model.done").read_text())
     assert again["identity"] == first["identity"] and again["train"]["steps"] == 1
     assert sorted(p.name for p in out.iterdir()) == ["curve.json", "model", "model.done"]  # no scratch left
+
+
+@pytest.mark.slow
+def test_a_failed_training_is_one_line_exit_1_and_leaves_no_checkpoint(tiny_lm, tmp_path, capsys):
+    """DPO with a max_length every prompt fills: TRL drops every pair. A message, not ValueError's traceback."""
+    run = tmp_path / "run"
+    prompt = [{"role": "user", "content": "Tell me, in a few plain words, why the sky looks darker at night."}]
+    pair = {"prompt": prompt, "chosen": prompt + [{"role": "assistant", "content": "Less light."}],
+            "rejected": prompt + [{"role": "assistant", "content": "No."}]}
+    write(run / "pairs.jsonl", json.dumps(pair) + "\n")
+    assert main(["train", str(run), "--student", str(tiny_lm), "--method", "dpo", "--max-length", "16",
+                 "--threads", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "error: training (dpo): none of the 1 examples fits in max_length 16 tokens" in err
+    assert "Traceback" not in err
+    assert list((run / "train-dpo").iterdir()) == []  # no model, no marker, no scratch
