@@ -107,7 +107,7 @@ class SelfImprove(Recipe):
         if spec.provider != "transformers":
             raise InputError("self_improve trains the student in this process: teacher: must be "
                              f"`provider: transformers` (a model folder or .gguf), not {spec.provider!r}")
-        from distill.train.checkpoint import student_source, train_checkpoint
+        from distill.train.checkpoint import student_source
 
         base_dir = ctx.config._base
         self.verifier = Verifier(opts.verifier, base_dir) if opts.verifier else None
@@ -137,8 +137,7 @@ class SelfImprove(Recipe):
             else:
                 self._say(n, f"training ({opts.train.method}, {len(examples)} examples)")
                 model_dir = root / str(n) / "model"
-                done = await asyncio.to_thread(train_checkpoint, source, examples, opts.train, model_dir,
-                                               ctx.seed + n)
+                done = await self._train(source, examples, model_dir, n)
                 entry["train"] = {**done["train"], "reused": done["reused"]}
                 entry["checkpoint"], entry["checkpoint_sha256"] = str(model_dir), done["sha256"]
                 previous = student
@@ -150,6 +149,23 @@ class SelfImprove(Recipe):
                 self._say(n, _eval_line(entry["eval"]))
             report["iterations"].append(entry)
             self._write(root / str(n) / "eval.json", entry)
+
+    async def _train(self, source: str, examples: list[dict[str, Any]], model_dir: Path, n: int) -> dict[str, Any]:
+        """Iteration n's checkpoint (`train.checkpoint`); a failed training stops the run with one paragraph, the
+        run folder kept for the same command to resume."""
+        from distill.train.checkpoint import train_checkpoint
+        from distill.train.failure import TrainingFailed
+
+        try:
+            return await asyncio.to_thread(train_checkpoint, source, examples, self.options.train, model_dir,
+                                           self.ctx.seed + n)
+        except TrainingFailed as exc:
+            folder = self.ctx.folder.path
+            raise TrainingFailed(
+                f"self_improve: iteration {n}: {exc} The run stopped: every answer received so far is kept in "
+                f"{folder / 'cache.sqlite'}, the records written so far in {folder}/*.jsonl.partial and this "
+                f"iteration's training data in {model_dir.parent}; change options.train and run the same command "
+                "again (answers already received are not requested again).") from None
 
     def _say(self, n: int, text: str) -> None:
         print(f"self_improve: iteration {n}: {text}", file=sys.stderr, flush=True)

@@ -1,9 +1,15 @@
-"""A checkpoint per iteration in the run folder: `iterations/<n>/model/` (a plain transformers model) and
-`iterations/<n>/model.done`, written last, holding the checkpoint's identity (a sha256 over its files) and the
-training report. A folder without its marker (a kill mid-training, mid-save) is deleted and trained again."""
+"""A trained checkpoint on disk, shared by self_improve (`iterations/<n>/`) and `distill train` (`train-<method>/`):
+`model/` (a plain transformers model), `curve.json` (the loss per step) and `model.done`, written last, holding the
+checkpoint's identity (a sha256 over its files), what it was trained from (`identity.py`: student, data sha256,
+options, seed) and the training report.
+
+A finished checkpoint whose marker matches is reused as it is. Anything else — no marker (a kill mid-training or
+mid-save), or a marker for other data or settings — is deleted, marker first, and trained again. The student is
+loaded before anything is deleted, so a student that cannot be loaded leaves the folder as it was."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import os
@@ -13,11 +19,21 @@ from typing import Any
 
 import orjson
 
+from distill.errors import DistillError, InputError
+from distill.train.identity import training_identity
 from distill.train.options import TrainOptions
 
 
 def marker_of(model_dir: Path) -> Path:
     return model_dir.parent / (model_dir.name + ".done")
+
+
+def curve_path(model_dir: Path) -> Path:
+    return model_dir.parent / "curve.json"
+
+
+def scratch_of(model_dir: Path) -> Path:
+    return model_dir.parent / (model_dir.name + ".trainer")
 
 
 def files_digest(model_dir: Path) -> str:
@@ -40,26 +56,71 @@ def finished(model_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and model_dir.is_dir() else None
 
 
-def train_checkpoint(source: str, examples: list[dict[str, Any]], options: TrainOptions, model_dir: Path,
-                     seed: int) -> dict[str, Any]:
-    """The checkpoint at `model_dir`: the finished one if its marker is there, else trained now from `source`."""
-    done = finished(model_dir)
-    if done is not None:
-        return {**done, "reused": True}
+def forget(model_dir: Path) -> None:
+    """Delete a checkpoint, its marker first: at no moment does a partial checkpoint have a marker."""
+    marker_of(model_dir).unlink(missing_ok=True)
+    curve_path(model_dir).unlink(missing_ok=True)
     shutil.rmtree(model_dir, ignore_errors=True)
-    shutil.rmtree(model_dir.parent / (model_dir.name + ".trainer"), ignore_errors=True)
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    from distill.train.trainer import fit
+    shutil.rmtree(scratch_of(model_dir), ignore_errors=True)
 
-    report = fit(source, examples, options, model_dir, seed)
-    gc.collect()  # the trainer, its model copy and optimizer state hold cycles: free them before sampling goes on
-    marker = {"sha256": files_digest(model_dir), "train": report}
-    tmp = marker_of(model_dir).with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps(marker, option=orjson.OPT_INDENT_2))
-    with open(tmp, "rb") as fh:
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, marker_of(model_dir))
+    os.replace(tmp, path)
+
+
+def check_trainable(options: TrainOptions) -> None:
+    """What training needs installed, checked before anything is loaded or written (InputError, exit 2)."""
+    import importlib.util
+
+    needed = ["torch", "transformers", "trl", "datasets"] + (["peft"] if options.lora is not None else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InputError(f"training needs {', '.join(missing)}: pip install 'distill[train]'")
+
+
+def train_checkpoint(source: str, examples: list[dict[str, Any]], options: TrainOptions, model_dir: Path,
+                     seed: int, about: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The checkpoint at `model_dir`: the finished one if its marker matches this training, else trained now from
+    `source`. `about` is kept in the marker (where the data came from). A failure raises `TrainingFailed`."""
+    identity = training_identity(source, examples, options, seed)
+    done = finished(model_dir)
+    if done is not None and done.get("identity") == identity:
+        return {**done, "reused": True}
+    check_trainable(options)
+    report, curve = _train(source, examples, options, model_dir, seed)
+    gc.collect()  # the trainer, its model copies and optimizer state hold cycles: free them before going on
+    write_json_atomic(curve_path(model_dir), curve)
+    marker = {"sha256": files_digest(model_dir), "identity": identity, "train": report, **(about or {})}
+    write_json_atomic(marker_of(model_dir), marker)
     return {**marker, "reused": False}
+
+
+def _train(source: str, examples: list[dict[str, Any]], options: TrainOptions, model_dir: Path, seed: int
+           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from distill.train.failure import training_failed
+    from distill.train.trainer import fit, load_student
+
+    model, tokenizer = load_student(source)  # InputError: the folder is untouched
+    forget(model_dir)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return fit(model, tokenizer, examples, options, model_dir, seed)
+    except BaseException as exc:
+        forget(model_dir)  # nothing half-saved stays behind
+        if isinstance(exc, DistillError) or not isinstance(exc, Exception) or _disk_full(exc):
+            raise
+        raise training_failed(options.method, source, exc) from exc
+    finally:
+        del model, tokenizer
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def student_source(spec: Any) -> str:

@@ -20,6 +20,8 @@ class TrainOptions(BaseModel):
     method: Literal["sft", "dpo"] = Field("sft", description="TRL's SFTTrainer on kept answers, or DPOTrainer on "
                                                              "chosen/rejected pairs")
     epochs: float = Field(1.0, gt=0, le=100)
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps (default: the "
+                                                          "epochs decide)")
     lr: float = Field(1e-5, gt=0, le=1)
     batch_size: int = Field(4, ge=1, le=4096)
     grad_accum: int = Field(1, ge=1, le=1024)

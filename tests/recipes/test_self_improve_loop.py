@@ -194,8 +194,9 @@ def test_a_checkpoint_without_its_marker_is_trained_again(tiny_lm, tmp_path):
     done = train_checkpoint(str(tiny_lm), examples, TrainOptions(lr=1e-3, batch_size=2), model, seed=0)
     assert done["reused"] is False and done["sha256"] == files_digest(model)
     assert (model / "config.json").is_file()
-    again = train_checkpoint(str(tiny_lm), examples[:1], TrainOptions(), model, seed=0)
+    again = train_checkpoint(str(tiny_lm), examples, TrainOptions(lr=1e-3, batch_size=2), model, seed=0)
     assert again["reused"] is True and again["sha256"] == done["sha256"]
+    assert json.loads((model.parent / "curve.json").read_text())[0]["loss"] > 0
 
 
 @pytest.mark.slow

@@ -46,3 +46,23 @@ def test_one_iteration_on_smollm2_trains_saves_and_samples_the_checkpoint(tmp_pa
     assert len(read_jsonl(out / "data.jsonl")) == its[1]["sft_examples"]
     usage = json.loads((out / "manifest.json").read_text())["usage"]["teacher"]
     assert usage["answered"] == 2 + 2 + 2  # evaluation 0, the samples (one call per prompt), evaluation 1
+
+
+def test_dpo_on_the_embedded_student_trains_a_checkpoint(tmp_path):
+    """spin + DPO on the default student: the run used to end in a traceback once sampling was done (TRL rebuilt
+    the reference model from the GGUF's package folder). One step on two pairs."""
+    rows = [{"question": "What is 2 plus 2?", "answer": "4"}, {"question": "What is 3 plus 3?", "answer": "6"}]
+    write(tmp_path / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    opts = {"mode": "spin", "iterations": 1, "samples": 1, "drop_truncated": False,
+            "sample": {"temperature": 0.7, "max_tokens": 16},
+            "train": {"method": "dpo", "max_steps": 1, "lr": 1.0e-5, "batch_size": 2, "max_length": 96}}
+    recipe = write(tmp_path / "r.yaml", "\n".join([
+        "recipe: self_improve", "name: si", "teacher: {provider: transformers}",
+        "input: {path: train.jsonl, field: question, input_field: null}", f"out: {out}", "seed: 5",
+        f"options: {json.dumps(opts)}"]) + "\n")
+    r = distill("run", str(recipe), "--no-progress", timeout=1800)
+    assert r.returncode == 0, r.stderr[-3000:]
+    its = json.loads((out / "manifest.json").read_text())["self_improve"]["iterations"]
+    assert its[1]["pairs"] >= 1 and its[1]["train"]["method"] == "dpo" and its[1]["train"]["steps"] == 1
+    assert (out / "iterations/1/model.done").is_file() and (out / "iterations/1/curve.json").is_file()
