@@ -7,8 +7,8 @@ of a module is that of the longest name in the table that is it or a package hol
  0 foundation: errors, secrets, redact, yaml_source, prompts, hub_names and the `distill` package itself
    (`__version__`): what every other module may need to fail, mask, locate a YAML line or load a template.
  1 io: reading files (JSONL, documents, seed tasks, inputs) and the path policy; it knows nothing of models.
- 2 text: text measures and checks (dedup, decontamination, artefacts); decontamination reads its reference
-   sets through io.
+ 2 text and tools: text measures and checks (dedup, decontamination, artefacts); decontamination reads its
+   reference sets through io. tools: the tools a tool-use recipe offers, how a call is read and checked.
  3 providers: one model endpoint each, the keys a provider takes (its spec) and the `batch:` setting on it;
    providers read replies with text's helpers.
  4 engine and batch: the engine makes a provider's calls (cache, retries, limits, usage, the Teacher); batch
@@ -18,13 +18,13 @@ of a module is that of the longest name in the table that is it or a package hol
    stand here: the judge and the reward model read their replies inside them (they are filed under run/
    because recipes open them through the run context).
  6 executors: where the calls run (in process, Ray actors); an in-process reward model comes from quality.
- 7 taxonomy and train: what some recipes build on (a lab taxonomy, fine-tuning a student); they need io and
-   providers only.
+ 7 taxonomy: what the lab recipe builds on; it needs io and providers only.
  8 config and overrides: the run config assembles each package's own section spec (ProviderSpec, QualitySpec,
    ExecutorSpec, the path policy); overrides applies `--set` to it with the providers' short forms.
  9 run: the run folder, the context a recipe's stages run in, records, outcomes, progress. The multi-turn stage
    (`recipes.multi_turn`) is one of them: the context runs it for every recipe when `turns:` > 1.
-10 report and publish: read a finished run folder (the report) and turn it into a card and a Hub upload.
+10 report, publish and train: read a finished run folder (the report), turn it into a card and a Hub upload, or
+   fine-tune a student on its records; a failed training stops a run as a recipe's error does (run).
 11 recipes: the stages of each recipe, written against the run context; a recipe may build on taxonomy, train
    and the card's own lines (self_improve).
 12 driving a run: `run.runner`, `run.dry_run` and `run.fingerprint` pick the recipe a config names, run it,
@@ -46,15 +46,15 @@ FLOORS: list[tuple[str, ...]] = [
     ("distill", "distill.errors", "distill.secrets", "distill.redact", "distill.yaml_source", "distill.prompts",
      "distill.hub_names"),
     ("distill.io",),
-    ("distill.text",),
+    ("distill.text", "distill.tools"),
     ("distill.providers",),
     ("distill.engine", "distill.batch"),
     ("distill.quality", "distill.run.guard", "distill.run.reply_guard"),
     ("distill.executors",),
-    ("distill.taxonomy", "distill.train"),
+    ("distill.taxonomy",),
     ("distill.config", "distill.overrides"),
     ("distill.run", "distill.recipes.multi_turn"),
-    ("distill.report", "distill.publish"),
+    ("distill.report", "distill.publish", "distill.train"),
     ("distill.recipes",),
     ("distill.run.runner", "distill.run.dry_run", "distill.run.fingerprint"),
     ("distill.cli",),

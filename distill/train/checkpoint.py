@@ -21,11 +21,8 @@ import orjson
 
 from distill.errors import DistillError, InputError
 from distill.train.identity import training_identity
+from distill.train.marker import finished, marker_of
 from distill.train.options import TrainOptions
-
-
-def marker_of(model_dir: Path) -> Path:
-    return model_dir.parent / (model_dir.name + ".done")
 
 
 def curve_path(model_dir: Path) -> Path:
@@ -45,15 +42,6 @@ def files_digest(model_dir: Path) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()
-
-
-def finished(model_dir: Path) -> dict[str, Any] | None:
-    """The marker of a complete checkpoint, or None."""
-    try:
-        data = orjson.loads(marker_of(model_dir).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and model_dir.is_dir() else None
 
 
 def forget(model_dir: Path) -> None:

@@ -34,7 +34,7 @@ def file_digest(path: Path) -> str:
 def student_identity(source: str) -> dict[str, Any]:
     """A distill checkpoint by its sha256 (wherever its folder is); another local model by its resolved path and
     each file's size and modification time (a model replaced in place is a new student); else the model id."""
-    from distill.train.checkpoint import finished
+    from distill.train.marker import finished
 
     path = Path(source)
     if not path.exists():

@@ -11,8 +11,9 @@ import pytest
 from helpers import write
 
 from distill.errors import InputError
-from distill.train.checkpoint import marker_of, train_checkpoint
+from distill.train.checkpoint import train_checkpoint
 from distill.train.identity import training_identity
+from distill.train.marker import marker_of
 from distill.train.options import TrainOptions
 
 EXAMPLES = [{"prompt": [{"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": "yo"}]}]
