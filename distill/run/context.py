@@ -39,7 +39,7 @@ from distill.run.models import Models
 from distill.run.outcomes import Outcomes, StageCounts
 from distill.run.progress import Progress
 from distill.run.records import acceptance_problem
-from distill.run.stage import Answer, Reject, Request, Stage, ask, read, request
+from distill.run.stage import Answer, Reject, Stage, ask, read, sampling
 from distill.text.artefacts import user_texts
 
 T = TypeVar("T")
@@ -237,9 +237,9 @@ class RunContext:
     # --- stages ---------------------------------------------------------------------------------------------
     async def ask(self, stage: Stage[T], order: str, item: dict[str, Any], *,
                   variables: Mapping[str, Any] | None = None, messages: Sequence[Message] | None = None,
-                  system: str | None = None, params: GenerationParams | None = None, sample: int = 0,
-                  at: Callable[[int], str] | None = None, reject: Reject | None = None, **overrides: Any
-                  ) -> list[Answer[T]] | None:
+                  system: str | None = None, params: GenerationParams | None = None,
+                  sampled: GenerationParams | None = None, sample: int = 0, at: Callable[[int], str] | None = None,
+                  reject: Reject | None = None, **overrides: Any) -> list[Answer[T]] | None:
         """One call of `stage`: its template rendered with `variables` (or `messages` as given), the role's
         sampling merged with `params` and `overrides`, the call made through the guard, and each choice checked
         (empty, cut off) and read — the answers read, or None when the call failed (run/stage.py).
@@ -247,14 +247,12 @@ class RunContext:
             answers = await ctx.ask(SOLVE, order, item, variables={"problem": p}, params=opts.solve, n=8)
         """
         return await ask(self, stage, order, item, variables=variables, messages=messages, system=system,
-                         params=params, sample=sample, at=at, reject=reject, **overrides)
+                         params=params, sampled=sampled, sample=sample, at=at, reject=reject, **overrides)
 
-    def request(self, stage: Stage[Any], *, variables: Mapping[str, Any] | None = None,
-                messages: Sequence[Message] | None = None, system: str | None = None,
-                params: GenerationParams | None = None, **overrides: Any) -> Request:
-        """The model, messages and sampling `ask` would use, for a recipe's synchronous cached path."""
-        return request(self, stage, variables=variables, messages=messages, system=system, params=params,
-                       **overrides)
+    def sampling(self, stage: Stage[Any], params: GenerationParams | None = None, **overrides: Any
+                 ) -> GenerationParams:
+        """The sampling `ask` uses for `stage`: the role's defaults, `params`, then `overrides` (run/stage.py)."""
+        return sampling(self, stage, params, **overrides)
 
     def read(self, stage: Stage[T], completion: Completion, order: str, item: dict[str, Any], *,
              at: Callable[[int], str] | None = None, reject: Reject | None = None) -> list[Answer[T]]:

@@ -29,7 +29,8 @@ What `ask` does, in order (distilabel's format_input / call / format_output, in 
    reader raises rejects it with the exception's class name (run/reply_guard.py). Every rejection is counted
    under the stage's name.
 
-`request` and `read` are steps 1-2 and 4 alone, for a recipe's synchronous re-run path (`teacher.cached`).
+`Stage.messages`, `sampling` and `read` are steps 1, 2 and 4 alone: for a recipe's synchronous re-run path
+(`teacher.cached`), and for sampling made once and reused by every call of a hot loop (`sampled=`).
 Records built from the answers are still checked for generation artefacts when accepted (text/artefacts.py).
 """
 
@@ -131,29 +132,20 @@ class Answer(Generic[T]):
         return self.choice.finish_reason == "length"
 
 
-@dataclass(frozen=True)
-class Request:
-    model: Teacher
-    messages: list[Message]
-    params: GenerationParams
-
-
 def model_for(ctx: RunContext, role: Role) -> Teacher:
     if role == "judge":
         return ctx.judge or ctx.teacher
     return ctx.answerer if role == "answerer" else ctx.teacher
 
 
-def request(ctx: RunContext, stage: Stage[Any], *, variables: Mapping[str, Any] | None = None,
-            messages: Sequence[Message] | None = None, system: str | None = None,
-            params: GenerationParams | None = None, **overrides: Any) -> Request:
-    """Steps 1-2: who is asked, with which messages and which sampling (see the module doc)."""
+def sampling(ctx: RunContext, stage: Stage[Any], params: GenerationParams | None = None, **overrides: Any
+             ) -> GenerationParams:
+    """Step 2: the role's defaults, then `params` (a recipe option), then `overrides` and the reply model's
+    `response_format` (see the module doc)."""
     model = model_for(ctx, stage.role)
-    if messages is None:
-        messages = stage.messages(system, **(variables or {}))
     merged = model.params(**params.model_dump(exclude_none=True)) if params is not None else model.defaults
     fmt = stage.response_format(model)
-    return Request(model, list(messages), merged.merged(**overrides, **({"response_format": fmt} if fmt else {})))
+    return merged.merged(**overrides, **({"response_format": fmt} if fmt else {}))
 
 
 def read(ctx: RunContext, stage: Stage[T], completion: Completion, order: str, item: dict[str, Any], *,
@@ -196,14 +188,19 @@ def _unreadable(reject: Reject, order: str, stage: str, item: dict[str, Any], ex
 
 async def ask(ctx: RunContext, stage: Stage[T], order: str, item: dict[str, Any], *,
               variables: Mapping[str, Any] | None = None, messages: Sequence[Message] | None = None,
-              system: str | None = None, params: GenerationParams | None = None, sample: int = 0,
-              at: Callable[[int], str] | None = None, reject: Reject | None = None, **overrides: Any
-              ) -> list[Answer[T]] | None:
+              system: str | None = None, params: GenerationParams | None = None,
+              sampled: GenerationParams | None = None, sample: int = 0, at: Callable[[int], str] | None = None,
+              reject: Reject | None = None, **overrides: Any) -> list[Answer[T]] | None:
     """Steps 1-4: the answers read from one call, or None when the call failed or its prompt was refused (both
-    recorded under `stage.name` at `order`)."""
-    asked = request(ctx, stage, variables=variables, messages=messages, system=system, params=params, **overrides)
+    recorded under `stage.name` at `order`). `sampled`: sampling made once by `sampling` for many calls (a hot
+    loop), instead of `params` and overrides."""
+    if sampled is None:
+        sampled = sampling(ctx, stage, params, **overrides)
+    elif params is not None or overrides:
+        raise TypeError("ask: give `sampled` (from ctx.sampling) or `params` and overrides, not both")
+    prompt = list(messages) if messages is not None else stage.messages(system, **(variables or {}))
     completion = await ctx.call(order, stage.name, item,
-                                asked.model.complete(asked.messages, asked.params, sample=sample))
+                                model_for(ctx, stage.role).complete(prompt, sampled, sample=sample))
     if completion is None:
         return None
     return read(ctx, stage, completion, order, item, at=at, reject=reject)

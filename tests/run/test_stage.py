@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
+import pytest
 from pydantic import BaseModel, Field, field_validator
 from test_run_context import rows
 
@@ -105,6 +106,11 @@ def test_sampling_is_the_roles_defaults_then_the_option_then_the_overrides(tmp_p
     assert (params.temperature, params.top_p, params.max_tokens, params.n, params.seed) == (1.0, 0.95, 2048, 3, 7)
     asyncio.run(ctx.ask(stage, order_key(1), {}, variables={"instruction": "y", "input": ""}))
     assert asked(ctx)[1][1] == ctx.teacher.defaults  # no option: the role's own defaults
+    once = ctx.sampling(stage, option, n=3, seed=7)  # made once for a hot loop, the same sampling
+    asyncio.run(ctx.ask(stage, order_key(2), {}, variables={"instruction": "z", "input": ""}, sampled=once))
+    assert asked(ctx)[2][1] is once and once == by_hand
+    with pytest.raises(TypeError):
+        asyncio.run(ctx.ask(stage, order_key(3), {}, variables={"instruction": "z", "input": ""}, sampled=once, n=2))
 
 
 def test_a_cut_off_or_empty_choice_is_rejected_with_the_stages_reason_and_counted(tmp_path):
@@ -183,8 +189,7 @@ def test_read_gives_the_same_answers_for_a_cached_reply(tmp_path):
     stage = Stage("respond", "respond/user.j2", read=words)
     variables = {"instruction": "x", "input": ""}
     first = asyncio.run(ctx.ask(stage, order_key(0), {}, variables=variables, n=2, at=lambda j: order_key(0, j)))
-    request = ctx.request(stage, variables=variables, n=2)
-    cached = ctx.teacher.cached(request.messages, request.params)
+    cached = ctx.teacher.cached(stage.messages(**variables), ctx.sampling(stage, n=2))
     assert cached is not None and len(asked(ctx)) == 1  # the same request: the same key
     again = ctx.read(stage, cached, order_key(1), {}, at=lambda j: order_key(1, j))
     assert [a.value for a in again] == [a.value for a in first or []] == [["two", "words"]]
