@@ -100,8 +100,8 @@ FAULTS = [
     (_knowledge, "distill.recipes.knowledge_parse:clean_list_reply", "generate"),  # inside parse_pairs
     (_knowledge, "distill.run.stage:find_json_object", "check"),  # the Checks reply's JSON
     (_lab, "distill.recipes.lab:parse_questions", "questions"),
-    (_lab, "distill.recipes.lab:parse_contexts", "contexts"),
-    (_lab, "distill.recipes.lab:parse_pairs", "knowledge"),
+    (_lab, "distill.recipes.lab_parse:clean_list_reply", "contexts"),  # inside parse_contexts
+    (_lab, "distill.recipes.knowledge_parse:clean_list_reply", "knowledge"),  # inside parse_pairs
     (_lab, "distill.recipes.lab_judges:parse_score", "judge"),
     (_evol, "distill.recipes.evol_instruct:parse_rewrite", "round_1"),
     (_evol, "distill.recipes.evol_instruct:answer_rejection", "round_0"),
