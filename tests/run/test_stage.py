@@ -6,6 +6,7 @@ counted under the stage — and a call out of retries recorded as failed."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, Literal
 
 import pytest
@@ -194,3 +195,41 @@ def test_read_gives_the_same_answers_for_a_cached_reply(tmp_path):
     again = ctx.read(stage, cached, order_key(1), {}, at=lambda j: order_key(1, j))
     assert [a.value for a in again] == [a.value for a in first or []] == [["two", "words"]]
     assert reasons(ctx) == ["too_short", "too_short"]
+
+
+def test_the_reply_models_give_the_schemas_the_recipes_used_to_write_by_hand_byte_for_byte():
+    from distill.recipes import lab_judges
+    from distill.recipes.knowledge_parse import Checks
+    from distill.recipes.magpie import Tags
+
+    def obj(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
+
+    binary = {"type": "integer", "minimum": 0, "maximum": 1}
+    levels = {"difficulty": ["very easy", "easy", "medium", "hard", "very hard"],
+              "quality": ["very poor", "poor", "average", "good", "excellent"]}
+    by_hand = {  # the dicts of magpie.py, knowledge_qa.py and lab_judges.py before #30
+        Tags: obj(["difficulty", "quality"], {k: {"type": "string", "enum": v} for k, v in levels.items()}),
+        Checks: obj(["supported", "standalone", "answerable"], {k: {"type": "string", "enum": ["yes", "no"]}
+                                                                 for k in ("supported", "standalone", "answerable")}),
+        lab_judges.Binary: obj(["score"], {"score": binary}),
+        lab_judges.ExplainedBinary: obj(["rationale", "score"], {"rationale": {"type": "string"}, "score": binary}),
+        lab_judges.PairScore: obj(["rationale", "score"], {"rationale": {"type": "string"},
+                                                           "score": {"type": "integer", "minimum": 1, "maximum": 3}}),
+        lab_judges.Verdict: obj(["verdict"], {"verdict": {"type": "string", "enum": ["YES", "NO"]}}),
+        lab_judges.Relevancy: obj(["subject", "focus"], {"subject": binary, "focus": binary}),
+    }
+    for model, schema in by_hand.items():
+        assert json.dumps(reply_schema(model)) == json.dumps(schema), model.__name__  # key order too
+
+
+def test_a_reply_field_the_strict_schema_cannot_state_is_refused():
+    class Nested(BaseModel):
+        inner: Verdict
+
+    class Bounded(BaseModel):
+        share: float = Field(gt=0)
+
+    for model in (Nested, Bounded):
+        with pytest.raises(TypeError, match="may use type, enum, minimum, maximum only"):
+            reply_schema(model)
