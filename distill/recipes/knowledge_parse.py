@@ -1,11 +1,14 @@
-"""Parsing grounded QA replies (`Q1 [kind]: ...` / `A1: ...`), judge verdicts, and the verbatim-quote check."""
+"""Reading grounded QA replies (`Q1 [kind]: ...` / `A1: ...`) and the check judge's verdicts (`Checks`), and the
+verbatim-quote check."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from distill.quality.replies import find_json_object
+from pydantic import BaseModel, field_validator
+
 from distill.text.reply_text import clean_list_reply, plain_labels, strip_emphasis
 
 
@@ -53,20 +56,29 @@ def parse_pairs(reply: str) -> list[QAPair]:
 # a quote never spans another opening mark, so an unclosed “ or ##begin_quote## is read once, not once per opener
 _QUOTE = re.compile(r"\"([^\"]+)\"|“([^“”]+)”|##begin_quote##((?:(?!##(?:begin|end)_quote##).)+)##end_quote##",
                     re.DOTALL)
-CHECKS = ("supported", "standalone", "answerable")
+YesNo = Literal["yes", "no"]
 
 
-def parse_checks(reply: str) -> dict[str, bool] | None:
-    obj = find_json_object(reply)
-    if obj is None:
-        return None
-    out = {}
-    for key in CHECKS:
-        value = str(obj.get(key, "")).strip().lower()
-        if value not in ("yes", "no", "true", "false"):
-            return None
-        out[key] = value in ("yes", "true")
-    return out
+class Checks(BaseModel):
+    """The check judge's verdict (prompts/knowledge_qa/check.j2): its JSON schema is the request's response_format,
+    and it reads the reply — each value "yes" or "no", in any case and spacing; true / false count as yes / no."""
+
+    supported: YesNo
+    standalone: YesNo
+    answerable: YesNo
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _word(cls, value: Any) -> str:
+        word = str(value).strip().lower()
+        return {"true": "yes", "false": "no"}.get(word, word)
+
+    def passed(self) -> dict[str, bool]:
+        """Each check, in the order the recipe reports the first failing one."""
+        return {name: getattr(self, name) == "yes" for name in CHECKS}
+
+
+CHECKS = tuple(Checks.model_fields)
 
 
 def quotes_chunk(answer: str, chunk: str, min_words: int = 4) -> bool:

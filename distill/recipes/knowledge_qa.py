@@ -21,24 +21,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.engine.in_order import InOrder
 from distill.errors import InputError
 from distill.io.documents import Chunk, chunk_words, read_documents
-from distill.prompts import render
-from distill.providers.base import Completion, GenerationParams
-from distill.quality.judge import json_format
+from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.knowledge_parse import (
-    CHECKS,
-    parse_checks,
-    parse_pairs,
-    quotes_chunk,
-)
+from distill.recipes.knowledge_parse import CHECKS, Checks, QAPair, parse_pairs, quotes_chunk
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.stage import Answer, Stage
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.decontam import Decontaminator
 from distill.text.dedup import Deduplicator
 
-CHECK_SCHEMA = {"type": "object", "additionalProperties": False, "required": list(CHECKS),
-                "properties": {k: {"type": "string", "enum": ["yes", "no"]} for k in CHECKS}}
+GENERATE = Stage("generate", "knowledge_qa/generate.j2", read=parse_pairs, truncated=None)  # a cut list: last pair off
+CHECK: Stage[Checks] = Stage("check", "knowledge_qa/check.j2", role="judge", reply=Checks, schema_name="checks",
+                             truncated=None, invalid="judge_unparseable")
+FAILED_CHECK = {"supported": "unfaithful", "standalone": "not_standalone", "answerable": "not_answerable"}
 
 
 class RaftOptions(BaseModel):
@@ -80,13 +76,12 @@ class KnowledgeQA(Recipe):
         chunks = [c for doc, text in docs for c in chunk_words(doc, text, size, min(opts.overlap_words, size // 2))]
         return chunks[: cfg.num] if cfg.num else chunks
 
-    def _prompt(self, chunk: Chunk) -> list[dict[str, str]]:
-        return [{"role": "user", "content": render("knowledge_qa/generate.j2", chunk=chunk.text,
-                                                   count=self.options.pairs_per_chunk, types=self.options.kinds,
-                                                   quote=self.options.require_quote)}]
+    def _variables(self, chunk: Chunk) -> dict[str, Any]:
+        return {"chunk": chunk.text, "count": self.options.pairs_per_chunk, "types": self.options.kinds,
+                "quote": self.options.require_quote}
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
-        return [self._prompt(c) for c in self._chunks(cfg, None)[:limit]]
+        return [GENERATE.messages(**self._variables(c)) for c in self._chunks(cfg, None)[:limit]]
 
     def estimate(self, cfg: Any, rows: int) -> Estimate:
         chunks = len(self._chunks(cfg, None))
@@ -109,30 +104,21 @@ class KnowledgeQA(Recipe):
             ctx.extra_manifest["decontamination"] = self.decontam.report()
 
     async def _chunk(self, entry: tuple[int, Chunk]) -> None:
-        ctx, opts = self.ctx, self.options
         i, chunk = entry
-        params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
-        reply = await ctx.call(order_key(i), "generate", {"doc": chunk.doc, "chunk": chunk.index},
-                               ctx.teacher.complete(self._prompt(chunk), params))
+        replies = await self.ctx.ask(GENERATE, order_key(i), {"doc": chunk.doc, "chunk": chunk.index},
+                                     variables=self._variables(chunk), params=self.options.generation)
         async with self.turns.turn(i):  # the dedup index sees chunks in order, whatever order replies came in
-            jobs = self._screen(i, chunk, reply) if reply is not None else []  # (a failed chunk still takes its turn)
+            jobs = self._screen(i, chunk, replies[0]) if replies else []  # (a failed chunk still takes its turn)
         await asyncio.gather(*jobs)
 
-    def _screen(self, i: int, chunk: Chunk, reply: Completion) -> list[Any]:
-        """Parse a chunk's pairs and drop the contaminated, duplicate and unquoted ones; return the checks to run."""
+    def _screen(self, i: int, chunk: Chunk, reply: Answer[list[QAPair]]) -> list[Any]:
+        """A chunk's pairs, without the contaminated, duplicate and unquoted ones: return the checks to run."""
         ctx, opts = self.ctx, self.options
         item = {"doc": chunk.doc, "chunk": chunk.index}
-        choice = reply.choices[0]
-        with ctx.reading(order_key(i), "generate", item, choice.text) as read:
-            pairs = parse_pairs(choice.text)
-        if read.stopped:
-            return []
-        if choice.finish_reason == "length" and pairs:
-            pairs = pairs[:-1]  # the last pair was cut off
-        kept = bounded(pairs, opts.pairs_per_chunk)
+        kept = bounded(reply.value[:-1] if reply.cut else reply.value, opts.pairs_per_chunk)  # a cut-off last pair
         pairs = kept.items
         if not pairs:
-            ctx.reject(order_key(i), "generate", "no_pairs_parsed", item, raw=choice.text)
+            ctx.reject(order_key(i), "generate", "no_pairs_parsed", item, raw=reply.choice.text)
             return []
         if kept.overflow():
             ctx.reject(order_key(i), "generate", OVERFLOW_REASON, item, detail=kept.overflow())
@@ -153,27 +139,17 @@ class KnowledgeQA(Recipe):
             jobs.append(self._check(order, i, chunk, pair, pitem))
         return jobs
 
-    async def _check(self, order: str, i: int, chunk: Chunk, pair: Any, pitem: dict[str, Any]) -> None:
+    async def _check(self, order: str, i: int, chunk: Chunk, pair: QAPair, pitem: dict[str, Any]) -> None:
         ctx = self.ctx
-        judge = ctx.judge or ctx.teacher
-        prompt = render("knowledge_qa/check.j2", chunk=chunk.text, question=pair.question, answer=pair.answer)
-        params = judge.params(temperature=0.0, max_tokens=64, n=1,
-                              response_format=json_format(judge, CHECK_SCHEMA, "checks"))
-        verdict = await ctx.call(order, "check", pitem, judge.complete([{"role": "user", "content": prompt}], params))
-        if verdict is None:
+        verdicts = await ctx.ask(CHECK, order, pitem, variables={"chunk": chunk.text, "question": pair.question,
+                                                                  "answer": pair.answer},
+                                 temperature=0.0, max_tokens=64, n=1)
+        if not verdicts:
             return
-        raw = verdict.choices[0].text
-        with ctx.reading(order, "check", pitem, raw) as read:
-            checks = parse_checks(raw)
-        if read.stopped:
-            return
-        if checks is None:
-            ctx.reject(order, "check", "judge_unparseable", pitem, raw=raw)
-            return
+        checks = verdicts[0].value.passed()
         failed = [k for k in CHECKS if not checks[k]]
         if failed:
-            reason = {"supported": "unfaithful", "standalone": "not_standalone", "answerable": "not_answerable"}
-            ctx.reject(order, "check", reason[failed[0]], pitem, raw=raw, detail=checks)
+            ctx.reject(order, "check", FAILED_CHECK[failed[0]], pitem, raw=verdicts[0].choice.text, detail=checks)
             return
         context = self._raft_context(i, chunk) if self.options.raft else ""
         meta = {"recipe": self.name, "doc": chunk.doc, "chunk": chunk.index, "kind": pair.kind, "checks": checks,

@@ -37,7 +37,6 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.io.documents import chunk_words
-from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.quality.replies import UnreadableReply
 from distill.recipes.base import Estimate, Recipe
@@ -51,9 +50,10 @@ from distill.recipes.lab_judges import (
 )
 from distill.recipes.lab_parse import parse_contexts, parse_questions
 from distill.run.folder import order_key
-from distill.run.guard import CallGuard, settle
+from distill.run.guard import settle
 from distill.run.records import make_record
 from distill.run.reply_guard import reading
+from distill.run.stage import Reject, Stage
 from distill.taxonomy.model import Leaf, SeedQA
 from distill.taxonomy.validate import load_taxonomy
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
@@ -72,6 +72,13 @@ def job_identity(entry: tuple[int, tuple[Any, ...]]) -> tuple[int, bytes]:
 
 
 T = TypeVar("T")
+
+# the generators' stages (a cut-off list reply loses its last question; contexts and pairs are kept as read)
+FREEFORM = Stage("questions", "lab/freeform_questions.j2", read=parse_questions, truncated=None)
+CONTEXTS = Stage("contexts", "lab/grounded_contexts.j2", read=parse_contexts, truncated=None)
+GROUNDED = Stage("questions", "lab/grounded_questions.j2", read=parse_questions, truncated=None)
+KNOWLEDGE = Stage("knowledge", "lab/knowledge_generate.j2", read=parse_pairs, truncated=None)
+ANSWER: Stage[str] = Stage("answer", "lab/answer.j2", empty="empty_answer", truncated="truncated_answer")
 
 
 class LabOptions(BaseModel):
@@ -166,8 +173,12 @@ class Lab(Recipe):
         before its RAFT row. Structured, so no number of chunks, contexts or pairs can reach another's key."""
         return order_key((li, 1, k), (e, j, int(raft)))
 
-    def _gen(self, **over: Any) -> GenerationParams:
-        return self.ctx.teacher.params(**self.options.generation.model_dump(exclude_none=True)).merged(**over)
+    def _rejecter(self, leaf: Leaf) -> Reject:
+        """`ctx.reject` for a stage's rejections: counted against the leaf, the leaf named in the item."""
+        def reject(order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
+                   detail: Any = None) -> None:
+            self._reject(leaf, order, stage, reason, item, raw, detail)
+        return reject
 
     def _reject(self, leaf: Leaf, order: str, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
                 detail: Any = None) -> None:
@@ -178,25 +189,17 @@ class Lab(Recipe):
         """A LAB judge's reply that cannot be read: rejected under `judge` and counted against its leaf."""
         self._reject(leaf, order, "judge", exc.reason, item, exc.raw)
 
-    def _reading(self, leaf: Leaf, order: str, stage: str, item: dict[str, Any], raw: str) -> CallGuard:
-        """`ctx.reading` for a generator's reply: what its reader raises rejects `item` under `stage`, counted
-        against the leaf as its other rejections are."""
-        return self.ctx.reading(order, stage, {"leaf": leaf.path, **item}, raw,
-                                partial(self._unreadable_at, leaf, order, stage, item))
-
     def _unreadable_at(self, leaf: Leaf, order: str, stage: str, item: dict[str, Any], exc: UnreadableReply) -> None:
         self._reject(leaf, order, stage, exc.reason, item, exc.raw)
 
     def _freeform_prompt(self, leaf: Leaf, seed: SeedQA) -> list[dict[str, str]]:
         """One seed question as the example (InstructLab's way); each seed of the leaf gets its own prompt."""
-        return [{"role": "user", "content": render("lab/freeform_questions.j2", task=leaf.task,
-                                                   examples=[seed.question], count=self.options.questions_per_seed)}]
+        return FREEFORM.messages(task=leaf.task, examples=[seed.question], count=self.options.questions_per_seed)
 
     def _contexts_prompt(self, leaf: Leaf, seed: SeedQA | None = None) -> list[dict[str, str]]:
         """The seed's own context as the one example."""
         seed = seed or next(s for s in leaf.seeds if s.context)
-        return [{"role": "user", "content": render("lab/grounded_contexts.j2", task=leaf.task,
-                                                   examples=[seed.context], count=self.options.contexts_per_seed)}]
+        return CONTEXTS.messages(task=leaf.task, examples=[seed.context], count=self.options.contexts_per_seed)
 
     # --- skills ------------------------------------------------------------------------------------------
     async def _skills(self, li: int, leaf: Leaf, _si: int, _seed: Any) -> None:
@@ -220,36 +223,32 @@ class Lab(Recipe):
 
     async def _freeform(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
-        reply = await self.ctx.call(base, "questions", {"leaf": leaf.path, "seed": si},
-                                    self.ctx.teacher.complete(self._freeform_prompt(leaf, seed), self._gen()))
-        if reply is None:
+        replies = await self.ctx.ask(FREEFORM, base, {"leaf": leaf.path, "seed": si},
+                                     messages=self._freeform_prompt(leaf, seed), params=self.options.generation,
+                                     reject=self._rejecter(leaf))
+        if not replies:
             return []
-        with self._reading(leaf, base, "questions", {"seed": si}, reply.choices[0].text) as read:
-            questions = parse_questions(reply.choices[0].text)
-        if read.stopped:
-            return []
-        if reply.choices[0].finish_reason == "length":
-            questions = questions[:-1]
+        reply = replies[0]
+        questions = reply.value[:-1] if reply.cut else reply.value
         kept = self._bounded(leaf, base, "questions", questions, self.options.questions_per_seed, {"seed": si})
-        return self._generated(li, leaf, si, [(q, None) for q in kept], reply.choices[0].text)
+        return self._generated(li, leaf, si, [(q, None) for q in kept], reply.choice.text)
 
     async def _grounded(self, li: int, leaf: Leaf, si: int, seed: SeedQA) -> list[tuple[str, str | None]]:
         base = self._skill_key(li, si, 0)
-        reply = await self.ctx.call(base, "contexts", {"leaf": leaf.path, "seed": si},
-                                    self.ctx.teacher.complete(self._contexts_prompt(leaf, seed), self._gen()))
-        if reply is None:
+        replies = await self.ctx.ask(CONTEXTS, base, {"leaf": leaf.path, "seed": si},
+                                     messages=self._contexts_prompt(leaf, seed), params=self.options.generation,
+                                     reject=self._rejecter(leaf))
+        if not replies:
             return []
-        with self._reading(leaf, base, "contexts", {"seed": si}, reply.choices[0].text) as read:
-            contexts = self._bounded(leaf, base, "contexts", parse_contexts(reply.choices[0].text),
-                                     self.options.contexts_per_seed, {"seed": si})
-        if read.stopped:
-            return []
+        contexts = self._bounded(leaf, base, "contexts", replies[0].value, self.options.contexts_per_seed,
+                                 {"seed": si})
         examples = [seed.question]
+        sampled = self.ctx.sampling(GROUNDED, self.options.generation)
 
         async def questions_for(c: int, context: str) -> list[tuple[str, str | None]]:
-            prompt = render("lab/grounded_questions.j2", task=leaf.task, context=context, examples=examples,
-                            count=self.options.questions_per_context)
-            r = await self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen())
+            prompt = GROUNDED.messages(task=leaf.task, context=context, examples=examples,
+                                       count=self.options.questions_per_context)
+            r = await self.ctx.teacher.complete(prompt, sampled)
             with reading(r.choices[0].text):
                 questions = parse_questions(r.choices[0].text)
             return [(q, context) for q in self._bounded(leaf, base, "questions", questions,
@@ -261,7 +260,7 @@ class Lab(Recipe):
             groups = await settle(*(questions_for(c, x) for c, x in enumerate(contexts)))
         if call.stopped:
             return []
-        return self._generated(li, leaf, si, [q for g in groups for q in g], reply.choices[0].text)
+        return self._generated(li, leaf, si, [q for g in groups for q in g], replies[0].choice.text)
 
     def _bounded(self, leaf: Leaf, order: str, stage: str, items: list[T], asked: int, item: dict[str, Any]
                  ) -> list[T]:
@@ -287,15 +286,13 @@ class Lab(Recipe):
             if not ok:
                 self._reject(leaf, order, "question_judge", "question_judge_0", item, raw)
                 return
-            prompt = render("lab/answer.j2", task=leaf.task, question=question, context=context,
-                            examples=leaf.seeds[:3])
-            reply = await ctx.teacher.complete([{"role": "user", "content": prompt}],
-                                               ctx.teacher.params(**self.options.answer.model_dump(exclude_none=True)))
-            answer = reply.choices[0].text.strip()
-            if not answer or reply.choices[0].finish_reason == "length":
-                self._reject(leaf, order, "answer", "truncated_answer" if answer else "empty_answer", item,
-                             reply.choices[0].text)
+            reply = await ctx.teacher.complete(ANSWER.messages(task=leaf.task, question=question, context=context,
+                                                               examples=leaf.seeds[:3]),
+                                               ctx.sampling(ANSWER, self.options.answer))
+            answers = ctx.read(ANSWER, reply, order, item, reject=self._rejecter(leaf))
+            if not answers:
                 return
+            answer = answers[0].text
             ok, pscore, raw = await pair_ok(self.judge, leaf.task, question, answer, context)
             if not ok:
                 self._reject(leaf, order, "pair_judge", "pair_judge_below_2", {**item, "answer": answer}, raw)
@@ -305,7 +302,7 @@ class Lab(Recipe):
         meta = {"recipe": self.name, "leaf": leaf.path, "leaf_kind": leaf.kind, "seed": si, "form": "qa",
                 "teacher": ctx.teacher.spec.short_name(), "stages": ["questions", "question_judge", "answer",
                                                                      "pair_judge"],
-                "scores": {"lab.question": qscore, "lab.pair": pscore}, **self.reasoning_meta(reply.choices[0])}
+                "scores": {"lab.question": qscore, "lab.pair": pscore}, **self.reasoning_meta(answers[0].choice)}
         user = question if context is None else f"{context}\n\n{question}"
         self._count(leaf, "accepted")
         await ctx.submit(order, "pair_judge", make_record(instruction=user, output=answer, meta=meta))
@@ -341,21 +338,20 @@ class Lab(Recipe):
     async def _chunk_pairs(self, li: int, leaf: Leaf, k: int, e: int, chunk: str) -> list[Any]:
         example = leaf.knowledge[e]
         base = self._knowledge_key(li, k, e, 0)
-        prompt = render("lab/knowledge_generate.j2", domain=leaf.task, outline=leaf.outline, chunk=chunk,
-                        example_context=example.context, examples=example.qa[:3], count=self.options.pairs_per_chunk)
-        reply = await self.ctx.call(base, "knowledge", {"leaf": leaf.path, "chunk": k, "seed_context": e},
-                                    self.ctx.teacher.complete([{"role": "user", "content": prompt}], self._gen()))
-        if reply is None:
+        replies = await self.ctx.ask(KNOWLEDGE, base, {"leaf": leaf.path, "chunk": k, "seed_context": e},
+                                     variables={"domain": leaf.task, "outline": leaf.outline, "chunk": chunk,
+                                                "example_context": example.context, "examples": example.qa[:3],
+                                                "count": self.options.pairs_per_chunk},
+                                     params=self.options.generation, reject=self._rejecter(leaf))
+        if not replies:
             return []
-        with self._reading(leaf, base, "knowledge", {"chunk": k, "seed_context": e}, reply.choices[0].text) as read:
-            pairs = self._bounded(leaf, base, "knowledge", parse_pairs(reply.choices[0].text),
-                                  self.options.pairs_per_chunk, {"chunk": k, "seed_context": e})
-        if read.stopped:
-            return []
+        text = replies[0].choice.text
+        pairs = self._bounded(leaf, base, "knowledge", replies[0].value, self.options.pairs_per_chunk,
+                              {"chunk": k, "seed_context": e})
         if not pairs:
-            nothing = NOTHING_TO_ASK in reply.choices[0].text.upper()
+            nothing = NOTHING_TO_ASK in text.upper()
             self._reject(leaf, base, "knowledge", "nothing_to_ask" if nothing else "no_pairs_parsed",
-                         {"chunk": k, "seed_context": e}, reply.choices[0].text)
+                         {"chunk": k, "seed_context": e}, text)
         self._count(leaf, "generated", len(pairs))
         return pairs
 

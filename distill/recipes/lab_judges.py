@@ -6,33 +6,51 @@ raw reply, never an accept."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from distill.engine.teacher import Teacher
-from distill.prompts import render
-from distill.quality.judge import json_format
 from distill.quality.replies import Unparseable, UnreadableReply, as_score, find_json_object, parse_score
 from distill.run.reply_guard import reading
-
-BINARY = {"type": "object", "additionalProperties": False, "required": ["score"],
-          "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 1}}}
-EXPLAINED_BINARY = {"type": "object", "additionalProperties": False, "required": ["rationale", "score"],
-                    "properties": {"rationale": {"type": "string"},
-                                   "score": {"type": "integer", "minimum": 0, "maximum": 1}}}
-PAIR = {"type": "object", "additionalProperties": False, "required": ["rationale", "score"],
-        "properties": {"rationale": {"type": "string"}, "score": {"type": "integer", "minimum": 1, "maximum": 3}}}
-VERDICT = {"type": "object", "additionalProperties": False, "required": ["verdict"],
-           "properties": {"verdict": {"type": "string", "enum": ["YES", "NO"]}}}
-RELEVANCY = {"type": "object", "additionalProperties": False, "required": ["subject", "focus"],
-             "properties": {"subject": {"type": "integer", "minimum": 0, "maximum": 1},
-                            "focus": {"type": "integer", "minimum": 0, "maximum": 1}}}
+from distill.run.stage import Stage
 
 
-async def _ask(judge: Teacher, template: str, schema: dict[str, Any] | None, max_tokens: int, **variables: Any
-               ) -> str:
-    fmt = json_format(judge, schema, template.split("/")[-1].split(".")[0]) if schema else None
-    reply = await judge.complete([{"role": "user", "content": render(template, **variables)}],
-                                 judge.params(temperature=0.0, max_tokens=max_tokens, n=1, response_format=fmt))
+class Binary(BaseModel):
+    score: int = Field(ge=0, le=1)
+
+
+class ExplainedBinary(BaseModel):
+    rationale: str
+    score: int = Field(ge=0, le=1)
+
+
+class PairScore(BaseModel):
+    rationale: str
+    score: int = Field(ge=1, le=3)
+
+
+class Verdict(BaseModel):
+    verdict: Literal["YES", "NO"]
+
+
+class Relevancy(BaseModel):
+    subject: int = Field(ge=0, le=1)
+    focus: int = Field(ge=0, le=1)
+
+
+# each judge's prompt and the JSON schema its reply is asked for (the schema named after the template); the
+# replies are read leniently below (JSON or the free-text forms judges use), as an endpoint may not enforce it
+QUESTION: Stage[ExplainedBinary] = Stage("judge", "lab/question_judge.j2", role="judge", reply=ExplainedBinary)
+PAIR: Stage[PairScore] = Stage("judge", "lab/pair_judge.j2", role="judge", reply=PairScore)
+FAITHFULNESS: Stage[Verdict] = Stage("judge", "lab/faithfulness.j2", role="judge", reply=Verdict)
+RELEVANCY: Stage[Relevancy] = Stage("judge", "lab/relevancy.j2", role="judge", reply=Relevancy)
+QUALITY: Stage[Binary] = Stage("judge", "lab/question_quality.j2", role="judge", reply=Binary)
+
+
+async def _ask(judge: Teacher, stage: Stage[Any], max_tokens: int, **variables: Any) -> str:
+    params = judge.params(temperature=0.0, max_tokens=max_tokens, n=1, response_format=stage.response_format(judge))
+    reply = await judge.complete(stage.messages(**variables), params)
     return reply.choices[0].text
 
 
@@ -47,7 +65,7 @@ def _score(raw: str, scale: tuple[int, int], name: str) -> float:
 async def question_ok(judge: Teacher, task: str, question: str, context: str | None = None
                       ) -> tuple[bool, float, str]:
     """Keep 1. A grounded skill's question is judged with its context: it must be answerable from it alone."""
-    raw = await _ask(judge, "lab/question_judge.j2", EXPLAINED_BINARY, 256, task=task, question=question,
+    raw = await _ask(judge, QUESTION, 256, task=task, question=question,
                      context=context)
     score = _score(raw, (0, 1), "question judge")
     return score == 1, score, raw
@@ -55,14 +73,14 @@ async def question_ok(judge: Teacher, task: str, question: str, context: str | N
 
 async def pair_ok(judge: Teacher, task: str, question: str, answer: str, context: str | None
                   ) -> tuple[bool, float, str]:
-    raw = await _ask(judge, "lab/pair_judge.j2", PAIR, 256, task=task, question=question, answer=answer,
+    raw = await _ask(judge, PAIR, 256, task=task, question=question, answer=answer,
                      context=context)
     score = _score(raw, (1, 3), "pair judge")
     return score >= 2, score, raw
 
 
 async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float, str]:
-    raw = await _ask(judge, "lab/faithfulness.j2", VERDICT, 16, chunk=chunk, answer=answer)
+    raw = await _ask(judge, FAITHFULNESS, 16, chunk=chunk, answer=answer)
     with reading(raw):
         obj = find_json_object(raw)
         m = re.match(r"[\s*]{0,16}(YES|NO)\b", str(obj.get("verdict", "")) if obj else raw, re.I)
@@ -73,7 +91,7 @@ async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float
 
 
 async def relevant(judge: Teacher, question: str, answer: str) -> tuple[bool, float, str]:
-    raw = await _ask(judge, "lab/relevancy.j2", RELEVANCY, 24, question=question, answer=answer)
+    raw = await _ask(judge, RELEVANCY, 24, question=question, answer=answer)
     with reading(raw):
         obj = find_json_object(raw)
         scores = [as_score(obj.get(key)) if obj else None for key in ("subject", "focus")]
@@ -84,6 +102,6 @@ async def relevant(judge: Teacher, question: str, answer: str) -> tuple[bool, fl
 
 
 async def standalone(judge: Teacher, question: str) -> tuple[bool, float, str]:
-    raw = await _ask(judge, "lab/question_quality.j2", BINARY, 16, question=question)
+    raw = await _ask(judge, QUALITY, 16, question=question)
     score = _score(raw, (0, 1), "question quality")
     return score == 1, score, raw

@@ -24,30 +24,45 @@ ours (512 for a query, 1024 for an answer), and the query count is `count` (or -
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any, ClassVar, Literal
+from dataclasses import replace
+from functools import partial
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from distill.engine.in_order import InOrder
-from distill.prompts import render
 from distill.providers.base import Completion, GenerationParams
-from distill.quality.judge import json_format
-from distill.quality.replies import find_json_object
 from distill.recipes import chat_templates
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.pre_query import SENTINEL, PreQuery, pre_query
 from distill.run.folder import order_key
 from distill.run.records import make_record
-from distill.run.reply_guard import reading
+from distill.run.stage import Rejected, Stage
 from distill.text.dedup import Deduplicator
 from distill.text.query_checks import query_rejection
 
-DIFFICULTY = ["very easy", "easy", "medium", "hard", "very hard"]
-QUALITY = ["very poor", "poor", "average", "good", "excellent"]
-TAG_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["difficulty", "quality"],
-              "properties": {"difficulty": {"type": "string", "enum": DIFFICULTY},
-                             "quality": {"type": "string", "enum": QUALITY}}}
+Difficulty = Literal["very easy", "easy", "medium", "hard", "very hard"]
+Quality = Literal["very poor", "poor", "average", "good", "excellent"]
+DIFFICULTY: list[str] = list(get_args(Difficulty))
+QUALITY: list[str] = list(get_args(Quality))
+
+
+class Tags(BaseModel):
+    """The tag judge's reply (prompts/magpie/tag.j2): the schema sent and the reading, in any case and spacing."""
+
+    difficulty: Difficulty
+    quality: Quality
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _label(cls, value: Any) -> str:
+        return str(value).strip().lower()
+
+
+QUERY: Stage[str] = Stage("query")  # a raw completion of the pre-query prefix; its reader: the options' checks
+TAG: Stage[Tags] = Stage("tag", "magpie/tag.j2", role="judge", reply=Tags, schema_name="magpie_tags",
+                         truncated=None, invalid="tag_unparseable")
+ANSWER: Stage[str] = Stage("answer", role="answerer", empty="empty")  # the query itself is the prompt
 
 
 class MagpieOptions(BaseModel):
@@ -73,8 +88,8 @@ class MagpieOptions(BaseModel):
     dedup: Literal["near", "exact", "off"] = "near"
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
     tags: bool = Field(True, description="judge each query's difficulty and quality")
-    min_quality: Literal["very poor", "poor", "average", "good", "excellent"] | None = "good"
-    min_difficulty: Literal["very easy", "easy", "medium", "hard", "very hard"] | None = None
+    min_quality: Quality | None = "good"
+    min_difficulty: Difficulty | None = None
     tag_generation: GenerationParams = GenerationParams(temperature=0.0, max_tokens=64)
 
     @field_validator("chat_template")
@@ -107,6 +122,9 @@ class Magpie(Recipe):
         self.pq: PreQuery = await pre_query(ctx.teacher, opts.system, template)
         self.dedup = Deduplicator(threshold=opts.near_duplicate_threshold, near=opts.dedup == "near")
         self.turns = InOrder()
+        self.query = replace(QUERY, read=partial(
+            screened, min_words=opts.min_words, max_words=opts.max_words, language=opts.language,
+            max_repetition=opts.max_repetition, drop_incomplete=opts.drop_incomplete))
         count = ctx.config.num or opts.count
         ctx.extra_manifest["magpie"] = {"pre_query_template": self.pq.prefix, "stop": self.pq.stop,
                                         "chat_template": self.pq.source, "queries": count}
@@ -117,8 +135,8 @@ class Magpie(Recipe):
     async def _one(self, i: int) -> None:
         ctx, opts = self.ctx, self.options
         item: dict[str, Any] = {"index": i}
-        params = ctx.teacher.params(**opts.query.model_dump(exclude_none=True)).merged(
-            seed=ctx.seed * 1_000_003 + i, stop=(opts.query.stop or []) + self.pq.stop or None)
+        params = ctx.sampling(self.query, opts.query, seed=ctx.seed * 1_000_003 + i,
+                              stop=(opts.query.stop or []) + self.pq.stop or None)
         reply = await ctx.call(order_key(i), "query", item, ctx.teacher.complete_raw(self.pq.prefix, params, sample=i))
         async with self.turns.turn(i):  # the dedup index sees queries in index order, whatever order they came
             query = self._screen(i, item, reply) if reply is not None else None  # (a failed query takes its turn)
@@ -128,18 +146,11 @@ class Magpie(Recipe):
     def _screen(self, i: int, item: dict[str, Any], reply: Completion) -> str | None:
         ctx, opts = self.ctx, self.options
         order = order_key(i)
-        choice = reply.choices[0]
-        query = choice.text.strip()
-        item["query"] = query
-        with ctx.reading(order, "query", item, choice.text) as read:
-            reason = "truncated" if choice.finish_reason == "length" else query_rejection(
-                query, min_words=opts.min_words, max_words=opts.max_words, language=opts.language,
-                max_repetition=opts.max_repetition, drop_incomplete=opts.drop_incomplete)
-        if read.stopped:
+        item["query"] = reply.choices[0].text.strip()
+        read = ctx.read(self.query, reply, order, item)
+        if not read:
             return None
-        if reason:
-            ctx.reject(order, "query", reason, item, raw=choice.text)
-            return None
+        query = read[0].value
         if opts.dedup != "off":
             dup = self.dedup.seen(query)
             if dup:
@@ -151,11 +162,11 @@ class Magpie(Recipe):
         ctx, opts = self.ctx, self.options
         order, item = order_key(i), {"index": i, "query": query}
         system = [{"role": "system", "content": opts.system}] if opts.system and opts.answer_with_system else []
-        answer_params = ctx.answerer.params(**opts.answer.model_dump(exclude_none=True))
-        calls: list[Awaitable[Any]] = [ctx.answerer.complete(system + [{"role": "user", "content": query}],
-                                                            answer_params)]
+        prompt = system + [{"role": "user", "content": query}]  # the model's query is sent as it is
+        calls = [ctx.answerer.complete(prompt, ctx.sampling(ANSWER, opts.answer))]
         if opts.tags:
-            calls.append(self._tag(query))
+            calls.append((ctx.judge or ctx.teacher).complete(TAG.messages(query=query),
+                                                             ctx.sampling(TAG, opts.tag_generation, n=1)))
         results: list[Any] = await asyncio.gather(*calls, return_exceptions=True)  # both end and are cached
         with ctx.guard(order, "answer", item) as call:
             call.check(results)
@@ -164,11 +175,10 @@ class Magpie(Recipe):
         scores: dict[str, float] = {}
         tags: dict[str, str] = {}
         if opts.tags:
-            tags_or_raw = results[1]
-            if isinstance(tags_or_raw, str):
-                ctx.reject(order, "tag", "tag_unparseable", item, raw=tags_or_raw)
+            read = ctx.read(TAG, results[1], order, item)
+            if not read:
                 return
-            tags = tags_or_raw
+            tags = read[0].value.model_dump()
             scores = {"magpie.difficulty": DIFFICULTY.index(tags["difficulty"]) + 1,
                       "magpie.quality": QUALITY.index(tags["quality"]) + 1}
             if opts.min_quality and QUALITY.index(tags["quality"]) < QUALITY.index(opts.min_quality):
@@ -177,11 +187,10 @@ class Magpie(Recipe):
             if opts.min_difficulty and DIFFICULTY.index(tags["difficulty"]) < DIFFICULTY.index(opts.min_difficulty):
                 ctx.reject(order, "tag", "too_easy", {**item, "tags": tags})
                 return
-        choice = results[0].choices[0]
-        answer = choice.text.strip()
-        if choice.finish_reason == "length" or not answer:
-            ctx.reject(order, "answer", "truncated" if answer else "empty", item, raw=choice.text)
+        answers = ctx.read(ANSWER, results[0], order, item)
+        if not answers:
             return
+        answer = answers[0].text
         meta = {"recipe": self.name, "index": i, "teacher": ctx.teacher.spec.short_name(),
                 "stages": ["query", "tag", "answer"] if opts.tags else ["query", "answer"], "scores": scores}
         if tags:
@@ -192,17 +201,10 @@ class Magpie(Recipe):
                              system=opts.system if opts.keep_system else None)
         await ctx.submit(order, "answer", record)
 
-    async def _tag(self, query: str) -> dict[str, str] | str:
-        """The query's tags, or the raw reply when no valid tags can be read from it."""
-        judge = self.ctx.judge or self.ctx.teacher
-        params = judge.params(**self.options.tag_generation.model_dump(exclude_none=True)).merged(
-            n=1, response_format=json_format(judge, TAG_SCHEMA, "magpie_tags"))
-        reply = await judge.complete([{"role": "user", "content": render("magpie/tag.j2", query=query)}], params)
-        text = reply.choices[0].text
-        with reading(text):  # what the reader raises rejects the query, in `_answer`'s guard
-            obj = find_json_object(text) or {}
-            difficulty = str(obj.get("difficulty", "")).strip().lower()
-            quality = str(obj.get("quality", "")).strip().lower()
-        if difficulty not in DIFFICULTY or quality not in QUALITY:
-            return text
-        return {"difficulty": difficulty, "quality": quality}
+
+def screened(text: str, **checks: Any) -> str:
+    """A drawn query that passes the filters (text/query_checks.py), else `Rejected` with the filter's reason."""
+    reason = query_rejection(text, **checks)
+    if reason:
+        raise Rejected(reason)
+    return text

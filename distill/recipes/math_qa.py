@@ -21,25 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from itertools import islice
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.io.inputs import InputRow
-from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.rewrite_parse import parse_rewrite
+from distill.recipes.math_parse import new_problem, solution_answer, voted_answer
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.stage import Answer, Stage
 from distill.text.decontam import Decontaminator
 from distill.text.math_answers import (
     equivalent,
-    final_answers,
-    is_math_answer,
-    normalize,
     reference_answer,
     trim_after_boxed,
 )
@@ -61,6 +58,13 @@ class MathOptions(BaseModel):
     decontaminate: list[str] = Field(default_factory=list, description="benchmark JSONL files of questions")
 
 
+AUGMENT = Stage("augment", "math_qa/augment.j2", read=new_problem, empty="empty_problem",
+                truncated="truncated_problem")
+SOLVE = Stage("solve", "math_qa/solve.j2", read=solution_answer)  # against a ground truth
+SOLVE_FOR_VOTES = Stage("solve", "math_qa/solve.j2", read=voted_answer)  # the majority decides: answers only
+Solutions = list[Answer[str]]  # each kept sample: its text, and its boxed answer as value
+
+
 class MathQA(Recipe):
     name = "math_qa"
     summary = "verifiable math QA: k sampled solutions, boxed answers checked against truth or majority"
@@ -68,8 +72,7 @@ class MathQA(Recipe):
     options: MathOptions
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
-        return [[{"role": "user", "content": render("math_qa/solve.j2", problem=r.instruction)}]
-                for r in islice(rows, limit)]
+        return [SOLVE.messages(problem=r.instruction) for r in islice(rows, limit)]
 
     def estimate(self, cfg: Any, rows: int) -> Estimate:
         problems = rows * (1 + self.options.augment)  # the input's and the augmented ones, each solved n times
@@ -100,104 +103,92 @@ class MathQA(Recipe):
         await asyncio.gather(*jobs)
 
     async def _augmented(self, row: InputRow, a: int, item: dict[str, Any]) -> None:
-        ctx = self.ctx
         order = order_key((row.index, a), 0, stage=1)
-        reply = await ctx.call(order, "augment", item, ctx.teacher.complete(
-            [{"role": "user", "content": render("math_qa/augment.j2", problem=row.instruction)}],
-            ctx.teacher.params(**self.options.augment_generation.model_dump(exclude_none=True)), sample=a))
-        if reply is None:
+        answers = await self.ctx.ask(AUGMENT, order, item, variables={"problem": row.instruction},
+                                     params=self.options.augment_generation, sample=a)
+        if not answers:
             return
-        with ctx.reading(order, "augment", item, reply.choices[0].text) as read:
-            problem = parse_rewrite(reply.choices[0].text)
-        if read.stopped:
-            return
-        if not problem or reply.choices[0].finish_reason == "length":
-            ctx.reject(order, "augment", "empty_problem" if not problem else "truncated_problem", item,
-                       raw=reply.choices[0].text)
-            return
-        await self._solve(lambda j: order_key((row.index, a), j, stage=1), problem, None,
+        await self._solve(lambda j: order_key((row.index, a), j, stage=1), answers[0].value, None,
                           {"index": row.index, "source": "augmented", "augment": a, "seed_problem": row.instruction})
 
     async def _solve(self, at: Callable[[int], str], problem: str, truth: str | None, origin: dict[str, Any],
                      grading_reference: str | None = None) -> None:
         """Solve one problem; `at(0)` orders the problem's own outcomes, `at(j + 1)` those of sample j."""
-        ctx, opts = self.ctx, self.options
-        base = at(0)
         item = {**origin, "problem": problem}
+        if not self._admitted(at(0), problem, item):
+            return
+        self.ctx.tally("math", "problems")
+        solutions = await self.ctx.ask(SOLVE if truth is not None else SOLVE_FOR_VOTES, at(0), item,
+                                       variables={"problem": problem}, params=self.options.solve,
+                                       n=self.options.samples, at=lambda j: at(j + 1))
+        if solutions is None:
+            return
+        reference, agreement = self._reference(at, item, truth, solutions)
+        if reference is None:
+            return
+        jobs = [self._verified(at(s.index + 1), item, s, reference, origin, truth, agreement, grading_reference)
+                for s in solutions]
+        kept = [job for job in jobs if job is not None]
+        if kept:
+            self.ctx.tally("math", "with_a_kept_solution")
+        await asyncio.gather(*kept)
+
+    def _admitted(self, base: str, problem: str, item: dict[str, Any]) -> bool:
+        """Whether the problem is solved at all: not in a benchmark, not too long."""
+        ctx = self.ctx
         if self.decontam is not None:
             ctx.tally("decontamination", "checked")
             if self.decontam.contaminated(problem):
                 ctx.tally("decontamination", "removed")
                 ctx.reject(base, "decontaminate", "benchmark_overlap", item)
-                return
-        if len(problem) / 4 > opts.max_problem_tokens:
+                return False
+        if len(problem) / 4 > self.options.max_problem_tokens:
             ctx.reject(base, "solve", "problem_too_long", item)
-            return
-        ctx.tally("math", "problems")
-        prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
-        reply = await ctx.call(base, "solve", item, ctx.teacher.complete(
-            prompt, ctx.teacher.params(**opts.solve.model_dump(exclude_none=True)).merged(n=opts.samples)))
-        if reply is None:
-            return
-        candidates: list[tuple[int, str, str]] = []  # (sample, solution, answer)
-        for j, choice in enumerate(reply.choices):
-            reason = None
-            with ctx.reading(at(j + 1), "solve", item, choice.text) as read:
-                boxed = final_answers(choice.text)  # \\boxed{} answers, else a GSM8K-style `#### 72` line
-                if choice.finish_reason == "length":
-                    reason = "truncated"
-                elif not boxed:
-                    reason = "no_boxed_answer"
-                elif len({normalize(b) for b in boxed}) > 1:
-                    reason = "multiple_boxed_answers"
-                elif truth is None and not is_math_answer(boxed[-1]):
-                    reason = "not_a_math_answer"  # code, markup and the like never count as votes
-            if read.stopped:
-                continue
-            if reason:
-                ctx.reject(at(j + 1), "solve", reason, item, raw=choice.text)
-            else:
-                candidates.append((j, choice.text, boxed[-1]))
-        reference: str | None = truth
+            return False
+        return True
+
+    def _reference(self, at: Callable[[int], str], item: dict[str, Any], truth: str | None, solutions: Solutions
+                   ) -> tuple[str | None, float | None]:
+        """The answer the solutions must match: the ground truth, else the majority's answer (the vote reads
+        every answer: what it raises rejects the problem); without one, every solution is rejected."""
+        if truth is not None:
+            return truth, None
+        reference: str | None = None
         agreement: float | None = None
-        if truth is None:  # the vote reads every answer: what it raises rejects the problem
-            with ctx.reading(base, "verify", item, reply.choices[0].text) as read:
-                reference, agreement = self._majority([c[2] for c in candidates])
-            if read.stopped:
-                return
+        with self.ctx.reading(at(0), "verify", item, solutions[0].choice.text if solutions else "") as read:
+            reference, agreement = self._majority([s.value for s in solutions])
+        if read.stopped:
+            return None, None
         if reference is None:
-            for j, text, answer in candidates:
-                ctx.reject(at(j + 1), "verify", "no_majority", item, raw=text, detail={"answer": answer})
-            return
-        kept, jobs = 0, []
-        for j, text, answer in candidates:
-            order = at(j + 1)
-            with ctx.reading(order, "verify", item, text) as read:
-                same = equivalent(answer, reference)
-                solution = trim_after_boxed(text.strip())
-            if read.stopped:
-                continue
-            if not same:
-                ctx.reject(order, "verify", "wrong_answer", item, raw=text,
-                           detail={"answer": answer, "expected": reference})
-                continue
-            if len(solution) < opts.min_solution_chars:
-                ctx.reject(order, "verify", "solution_too_short", item, raw=text)
-                continue
-            if len(solution) / 4 > opts.max_solution_tokens:
-                ctx.reject(order, "verify", "solution_too_long", item, raw=text)
-                continue
-            kept += 1
-            meta = {"recipe": self.name, **origin, "sample": j, "answer": answer, "expected": reference,
-                    "expected_source": "ground_truth" if truth is not None else "majority",
-                    "agreement": agreement, "teacher": ctx.teacher.spec.short_name(),
-                    "stages": ["solve", "verify"], "scores": {}, **self.reasoning_meta(reply.choices[j])}
-            judged_against = (grading_reference or reference) if self.reference_field else None
-            jobs.append(ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta),
-                                   reference=judged_against))
-        if kept:
-            ctx.tally("math", "with_a_kept_solution")
-        await asyncio.gather(*jobs)
+            for s in solutions:
+                self.ctx.reject(at(s.index + 1), "verify", "no_majority", item, raw=s.choice.text,
+                                detail={"answer": s.value})
+        return reference, agreement
+
+    def _verified(self, order: str, item: dict[str, Any], solution: Answer[str], reference: str,
+                  origin: dict[str, Any], truth: str | None, agreement: float | None, grading_reference: str | None
+                  ) -> Awaitable[None] | None:
+        """The record of a solution whose answer matches `reference` and whose length is in bounds, on its way
+        through the quality gate; else None, the solution rejected."""
+        ctx, opts, text, answer = self.ctx, self.options, solution.choice.text, solution.value
+        with ctx.reading(order, "verify", item, text) as read:
+            same = equivalent(answer, reference)
+            trimmed = trim_after_boxed(text.strip())
+        if read.stopped:
+            return None
+        reason = ("wrong_answer" if not same else "solution_too_short" if len(trimmed) < opts.min_solution_chars
+                  else "solution_too_long" if len(trimmed) / 4 > opts.max_solution_tokens else None)
+        if reason:
+            detail = {"answer": answer, "expected": reference} if reason == "wrong_answer" else None
+            ctx.reject(order, "verify", reason, item, raw=text, detail=detail)
+            return None
+        meta = {"recipe": self.name, **origin, "sample": solution.index, "answer": answer, "expected": reference,
+                "expected_source": "ground_truth" if truth is not None else "majority",
+                "agreement": agreement, "teacher": ctx.teacher.spec.short_name(),
+                "stages": ["solve", "verify"], "scores": {}, **self.reasoning_meta(solution.choice)}
+        judged_against = (grading_reference or reference) if self.reference_field else None
+        return ctx.submit(order, "verify", make_record(instruction=item["problem"], output=trimmed, meta=meta),
+                          reference=judged_against)
 
     def _majority(self, answers: list[str]) -> tuple[str | None, float | None]:
         clusters: list[list[str]] = []
@@ -215,6 +206,3 @@ class MathQA(Recipe):
         if len(best) < self.options.min_votes or share < self.options.min_agreement:
             return None, round(share, 3)
         return best[0], round(share, 3)
-
-
-

@@ -27,7 +27,7 @@ from typing import Any
 
 from distill.config import MultiTurnSpec
 from distill.run.guard import settle
-from distill.run.reply_guard import reading
+from distill.run.stage import Rejected, Stage
 
 STAGE = "multi_turn"
 
@@ -45,42 +45,42 @@ def clean_followup(text: str) -> str:
     return rest if rest.strip() else text
 
 
+def followup_of(text: str) -> str:
+    """The reader of the teacher's user turn: `clean_followup`, which must leave something."""
+    followup = clean_followup(text)
+    if not followup:
+        raise Rejected("followup_empty")
+    return followup
+
+
+USER = Stage(STAGE, "multi_turn/user.j2", read=followup_of, empty="followup_empty", truncated="followup_truncated")
+ANSWER: Stage[str] = Stage(STAGE, role="answerer", empty="answer_empty", truncated="answer_truncated")
+
+
 async def extend(ctx: Any, order: Any, stage: str, record: dict[str, Any]) -> dict[str, Any] | None:
     """`record` extended to `ctx.config.turns` turns, or None when a turn failed (rejected or failed, with why)."""
-    from distill.prompts import render
-
     spec = ctx.config.multi_turn or MultiTurnSpec()
     meta = record.setdefault("meta", {})
     persona = meta.get("persona")
     convo: list[dict[str, str]] = list(record["messages"])
-    user_params = ctx.teacher.params(**spec.user.model_dump(exclude_none=True)).merged(n=1)
-    answer_params = (ctx.answerer.params(**spec.assistant.model_dump(exclude_none=True)) if spec.assistant
-                     else ctx.answerer.params()).merged(n=1)
+    user_params = ctx.sampling(USER, spec.user, n=1)
+    answer_params = ctx.sampling(ANSWER, spec.assistant, n=1)  # unset: the answering model's own sampling
     kinds: list[str] = []
     start = zlib.crc32(str(order).encode()) % len(spec.followups)  # fixed by the record's place in the run
     for turn in range(2, ctx.config.turns + 1):
         kind = spec.followups[(start + turn) % len(spec.followups)]
         shown = [m for m in convo if m["role"] != "system"]
-        prompt = render("multi_turn/user.j2", turns=shown, kind=kind, persona=persona)
         item = {"record": record, "turn": turn, "followup": kind}
-        with ctx.guard(order, STAGE, item) as call:
-            asked = await ctx.teacher.complete([{"role": "user", "content": prompt}], user_params)
-            choice = asked.choices[0]
-            with reading(choice.text):
-                followup = clean_followup(choice.text)
-            if choice.finish_reason == "length" or not followup:
-                ctx.reject(order, STAGE, "followup_truncated" if followup else "followup_empty", item,
-                           raw=choice.text)
-                return None
-            reply = await ctx.answerer.complete(convo + [{"role": "user", "content": followup}], answer_params)
-        if call.stopped:
+        asked = await ctx.ask(USER, order, item, variables={"turns": shown, "kind": kind, "persona": persona},
+                              sampled=user_params)
+        if not asked:
             return None
-        answer = reply.choices[0]
-        if answer.finish_reason == "length" or not answer.text.strip():
-            ctx.reject(order, STAGE, "answer_truncated" if answer.text.strip() else "answer_empty",
-                       {**item, "followup_text": followup}, raw=answer.text)
+        followup = asked[0].value
+        answered = await ctx.ask(ANSWER, order, {**item, "followup_text": followup}, sampled=answer_params,
+                                 messages=convo + [{"role": "user", "content": followup}])
+        if not answered:
             return None
-        convo += [{"role": "user", "content": followup}, {"role": "assistant", "content": answer.text.strip()}]
+        convo += [{"role": "user", "content": followup}, {"role": "assistant", "content": answered[0].text}]
         kinds.append(kind)
     record["messages"] = convo
     meta["turns"] = ctx.config.turns

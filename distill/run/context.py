@@ -9,13 +9,14 @@ It joins three parts the runner makes:
 Recipes call `ctx.teacher.complete(...)`, `ctx.accept / reject / fail / add_pair / passed / tally`,
 `ctx.submit(...)` (through the quality gate), `ctx.call(...)` and `ctx.guard(...)` (calls whose failure becomes
 the item's outcome, run/guard.py), `ctx.reading(...)` (reading a reply: what the reader raises rejects the item,
-run/reply_guard.py) and `ctx.map(...)` (run independent work items).
+run/reply_guard.py), `ctx.ask(STAGE, ...)` (one stage's call from template to parsed answers, run/stage.py) and
+`ctx.map(...)` (run independent work items).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from distill.engine.usage import Usage
 from distill.errors import InputError
 from distill.executors.base import Executor
 from distill.io.inputs import InputRow, Inputs
+from distill.providers.base import Completion, GenerationParams, Message
 from distill.quality.gate import QualityGate
 from distill.quality.replies import UnreadableReply
 from distill.quality.select import ScoreTable
@@ -38,6 +40,7 @@ from distill.run.models import Models
 from distill.run.outcomes import Outcomes, StageCounts
 from distill.run.progress import Progress
 from distill.run.records import acceptance_problem
+from distill.run.stage import Answer, Reject, Stage, ask, read, sampling
 from distill.text.artefacts import user_texts
 
 T = TypeVar("T")
@@ -231,6 +234,31 @@ class RunContext:
             "prompt": prompt, "chosen": prompt + [{"role": "assistant", "content": chosen}],
             "rejected": prompt + [{"role": "assistant", "content": rejected}],
             "meta": {**meta, "pairwise": verdict}})
+
+    # --- stages ---------------------------------------------------------------------------------------------
+    async def ask(self, stage: Stage[T], order: str, item: dict[str, Any], *,
+                  variables: Mapping[str, Any] | None = None, messages: Sequence[Message] | None = None,
+                  system: str | None = None, params: GenerationParams | None = None,
+                  sampled: GenerationParams | None = None, sample: int = 0, at: Callable[[int], str] | None = None,
+                  reject: Reject | None = None, **overrides: Any) -> list[Answer[T]] | None:
+        """One call of `stage`: its template rendered with `variables` (or `messages` as given), the role's
+        sampling merged with `params` and `overrides`, the call made through the guard, and each choice checked
+        (empty, cut off) and read — the answers read, or None when the call failed (run/stage.py).
+
+            answers = await ctx.ask(SOLVE, order, item, variables={"problem": p}, params=opts.solve, n=8)
+        """
+        return await ask(self, stage, order, item, variables=variables, messages=messages, system=system,
+                         params=params, sampled=sampled, sample=sample, at=at, reject=reject, **overrides)
+
+    def sampling(self, stage: Stage[Any], params: GenerationParams | None = None, **overrides: Any
+                 ) -> GenerationParams:
+        """The sampling `ask` uses for `stage`: the role's defaults, `params`, then `overrides` (run/stage.py)."""
+        return sampling(self, stage, params, **overrides)
+
+    def read(self, stage: Stage[T], completion: Completion, order: str, item: dict[str, Any], *,
+             at: Callable[[int], str] | None = None, reject: Reject | None = None) -> list[Answer[T]]:
+        """`ask`'s reading of a reply already received (a cached one): the answers, the rest rejected."""
+        return read(self, stage, completion, order, item, at=at, reject=reject)
 
     # --- work items -----------------------------------------------------------------------------------------
     def batch_width(self) -> int:

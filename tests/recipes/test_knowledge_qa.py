@@ -13,7 +13,9 @@ from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import KNOWLEDGE_RULES
 
 from distill.io.documents import chunk_words
-from distill.recipes.knowledge_parse import parse_checks, parse_pairs, quotes_chunk
+from distill.recipes.knowledge_parse import parse_pairs, quotes_chunk
+from distill.recipes.knowledge_qa import CHECK
+from distill.run.stage import Rejected
 
 
 def test_chunks_overlap_and_cover_the_text():
@@ -31,9 +33,12 @@ def test_parsers():
     pairs = parse_pairs(reply)
     assert [(p.kind, p.question, p.answer) for p in pairs] == [
         ("factual", "When did it open?", "In 1932."), ("yes/no", "Is it wooden?", 'Yes, "an insulated wooden box".')]
-    assert parse_checks('{"supported": "yes", "standalone": "no", "answerable": "yes"}') == {
+    assert CHECK.parse('{"supported": "yes", "standalone": "No ", "answerable": true}').passed() == {
         "supported": True, "standalone": False, "answerable": True}
-    assert parse_checks("looks fine") is None
+    for unread in ("looks fine", '{"supported": "yes", "standalone": "maybe", "answerable": "yes"}',
+                   '{"supported": "yes", "standalone": "no"}'):
+        with pytest.raises(Rejected, match="judge_unparseable"):
+            CHECK.parse(unread)
     chunk = "It is an insulated wooden box,   60 centimetres wide."
     assert quotes_chunk('Yes: "It is an insulated wooden box".', chunk)
     assert not quotes_chunk('Yes: "a metal box that is insulated".', chunk)

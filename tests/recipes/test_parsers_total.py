@@ -30,6 +30,7 @@ from distill.recipes import (
     evol_elimination,
     instruction_filters,
     knowledge_parse,
+    knowledge_qa,
     lab_judges,
     lab_parse,
     multi_turn,
@@ -37,6 +38,7 @@ from distill.recipes import (
     rewrite_parse,
 )
 from distill.recipes import self_instruct_parse as si
+from distill.run.stage import Rejected
 from distill.text import math_answers as ma
 from distill.text import query_checks, reply_text
 
@@ -103,7 +105,7 @@ READERS: dict[str, Any] = {
     "replies.parse_winner": _rejecting(parse_winner, Unparseable),
     "reward.parse_reward_text": _rejecting(parse_reward_text, ValueError),
     "knowledge.parse_pairs": knowledge_parse.parse_pairs,
-    "knowledge.parse_checks": knowledge_parse.parse_checks,
+    "knowledge.CHECK.parse": _rejecting(knowledge_qa.CHECK.parse, Rejected),
     "knowledge.quotes_chunk": lambda t: knowledge_parse.quotes_chunk(t, t),
     "self_instruct.parse_numbered": lambda t: si.parse_numbered(t, 9),
     "self_instruct.parse_input_first": si.parse_input_first,
