@@ -13,8 +13,8 @@ from distill.engine.cache import CallCache
 from distill.engine.teacher import Teacher
 from distill.engine.usage import Usage
 from distill.providers.base import GenerationParams
-from distill.providers.registry import create_provider
-from distill.providers.spec import Price, provider_spec
+from distill.providers.registry import create_provider, provider_spec
+from distill.providers.spec import Price
 
 PRICE = Price(prompt_per_mtok=1000, completion_per_mtok=2000)
 

@@ -13,8 +13,7 @@ from distill.engine.cache import CallCache
 from distill.engine.teacher import CallFailed, Teacher
 from distill.engine.usage import Usage
 from distill.providers.base import GenerationParams
-from distill.providers.registry import create_provider
-from distill.providers.spec import provider_spec
+from distill.providers.registry import create_provider, provider_spec
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 
