@@ -50,10 +50,10 @@ def server():
         yield s
 
 
-def _config(tmp_path, url: str, options: str, name: str = "r.yaml"):
+def _config(tmp_path, url: str, options: str, top: str = ""):
     inp = write(tmp_path / "q.jsonl", "".join(json.dumps(q) + "\n" for q in QUESTIONS))
-    return write(tmp_path / name, f"""recipe: reasoning
-teacher: {{provider: openai, model: r1-like, base_url: {url}, max_retries: 2, timeout: 10}}
+    return write(tmp_path / "r.yaml", f"""recipe: reasoning
+{top}teacher: {{provider: openai, model: r1-like, base_url: {url}, max_retries: 2, timeout: 10}}
 input: {{path: {inp}, field: question, input_field: null}}
 out: {tmp_path / 'run'}
 options:
@@ -132,9 +132,13 @@ def test_verification_and_shortest_correct(tmp_path, server):
 
 
 def test_keep_k_and_recording_wrong_answers(tmp_path, server):
-    cfg = _config(tmp_path, server.url, "  verify: {kind: math}\n  drop_incorrect: false\n  keep: k\n  keep_k: 2\n")
+    before = len(server.bodies())
+    cfg = _config(tmp_path, server.url, "  verify: {kind: math}\n  drop_incorrect: false\n  keep: k\n  keep_k: 2\n"
+                  "  generation: {temperature: 1.0}\n", top="generation: {max_tokens: 999, temperature: 0.2}\n")
     res = distill("run", str(cfg), "--no-progress", "--no-report")
     assert res.returncode == 0, res.stderr
+    asked = server.bodies()[before]  # the run's generation: over the recipe's defaults, the options over both
+    assert (asked["max_tokens"], asked["temperature"], asked["top_p"]) == (999, 1.0, 0.95)
     data = read_jsonl(tmp_path / "run" / "data.jsonl")
     add = [r["meta"]["sample"] for r in data if r["instruction"] == "What is 17 + 25?"]
     assert add == [0, 1]  # the wrong sample 7 is passed over by k, not rejected as wrong
@@ -161,3 +165,26 @@ def test_dry_run_of_the_shipped_recipe():
     assert res.returncode == 0, res.stderr
     assert "teacher calls: up to 4, 16 samples" in res.stdout
     assert "think it through step by step inside <think> and </think>" in res.stdout
+
+
+@pytest.mark.slow
+def test_the_shipped_recipe_on_the_embedded_teacher(tmp_path):
+    """SmolLM2-135M is no reasoning model and mostly ignores the <think> instruction: the run ends with records,
+    or with exit 1 and the reasons (#35's contract). Either way every trace has an outcome."""
+    pytest.importorskip("llama_cpp")
+    res = distill("run", str(ROOT / "recipes" / "reasoning.yaml"), "--num", "2", "--out", str(tmp_path / "run"),
+                  "--no-progress", "--no-report", timeout=3000)
+    out = tmp_path / "run"
+    data = read_jsonl(out / "data.jsonl")
+    rejected = read_jsonl(out / "rejected.jsonl")
+    assert len(data) + len(rejected) == 8  # 2 questions x 4 samples, each kept or rejected with its reason
+    reasons = {r["reason"] for r in rejected}
+    assert reasons <= {"truncated", "no_final_answer", "empty_reasoning", "too_long", "repetition_loop",
+                       "language_mix", "not_selected"} | {"label_only", "prompt_echo", "copies_input",
+                                                          "unclosed_code_fence", "leftover_label"}
+    if data:
+        assert res.returncode == 0, res.stderr
+        assert all(r["reasoning"] and r["output"] for r in data)
+    else:
+        assert res.returncode == 1
+        assert "0 of 2 questions with a kept trace" in res.stdout + res.stderr

@@ -12,12 +12,16 @@ from distill.recipes.reasoning.checks import Limits
 from distill.recipes.self_improve_verify import VerifierOptions
 
 
+SAMPLING = {"temperature": 0.6, "top_p": 0.95, "max_tokens": 8192}  # where neither options nor the run set them
+
+
 class ReasoningOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer_field: str = Field("answer", description="the input column with a reference answer (optional)")
     domain_field: str = Field("domain", description="the input column naming the question's domain (optional)")
     samples: int = Field(4, ge=1, le=128, description="traces per question (OpenThoughts: 16)")
-    generation: GenerationParams = GenerationParams(temperature=0.6, top_p=0.95, max_tokens=8192)
+    generation: GenerationParams | None = Field(None, description="sampling of the traces; what it leaves unset "
+                                                "comes from the run's `generation:`, then SAMPLING")
     ask_to_think: bool = Field(True, description="ask the teacher to think inside <think> tags (false for a "
                                                  "reasoning model, whose thinking comes apart from the answer)")
     min_reasoning_words: int = Field(3, ge=1, description="less thinking than this is empty_reasoning")
@@ -33,6 +37,12 @@ class ReasoningOptions(BaseModel):
     keep: Literal["all", "shortest_correct", "k"] = Field("all", description="which traces of a question to "
                                                           "keep: all that pass, the shortest correct one, or k")
     keep_k: int = Field(1, ge=1, description="keep: k — how many traces per question, in sample order")
+
+    def sampling(self, run_level: GenerationParams) -> dict[str, object]:
+        """The sampling fields this recipe sends over the run's own `generation:` (which the teacher applies)."""
+        own = self.generation.model_dump(exclude_unset=True) if self.generation else {}
+        defaults = {k: v for k, v in SAMPLING.items() if k not in run_level.model_fields_set}
+        return {**defaults, **own, "n": self.samples}
 
     def limits(self) -> Limits:
         return Limits(min_reasoning_words=self.min_reasoning_words, max_trace_tokens=self.max_trace_tokens,

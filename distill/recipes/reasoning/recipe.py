@@ -25,7 +25,8 @@ Defaults and where they come from (research notes: landscape_2026-12.md, "Reason
   correct (s1 chose questions small models fail) and the mean trace length in estimated tokens (OpenThoughts:
   selecting questions by the teacher's response length beat embedding-based selection). Filter on them after
   the run.
-* Sampling temperature 0.6, top_p 0.95 (DeepSeek-R1's model card); up to 8192 new tokens (ours).
+* Sampling temperature 0.6, top_p 0.95 (DeepSeek-R1's model card); up to 8192 new tokens (ours) — where
+  neither `options.generation` nor the run's `generation:` sets them.
 * Check thresholds are ours (the notes give none): a 16-token run seen 5 times is a loop; more than 5% of words
   in a writing system the question does not use is language mixing; fewer than 3 words of thinking is empty;
   no length budget (`max_trace_tokens`) unless set.
@@ -79,7 +80,7 @@ class Reasoning(Recipe):
 
     async def run(self) -> None:
         ctx, opts = self.ctx, self.options
-        self.params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True)).merged(n=opts.samples)
+        self.params = ctx.teacher.params(**opts.sampling(ctx.config.generation))
         self.limits = opts.limits()
         self.verifier = Verifier(opts.verify, ctx.config._base) if opts.verify else None
         quality = ctx.config.quality
