@@ -188,3 +188,33 @@ def test_the_shipped_recipe_on_the_embedded_teacher(tmp_path):
     else:
         assert res.returncode == 1
         assert "0 of 2 questions with a kept trace" in res.stdout + res.stderr
+
+
+def test_claude_thinking_blocks_are_the_thinking(tmp_path, monkeypatch):
+    """An Anthropic teacher with extended thinking: its `thinking` blocks become the record's reasoning, the text
+    blocks (a chatty lead-in on some) its answer; the reasoning model is not asked for <think> tags."""
+    from anthropic_server import AnthropicServer
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    inp = write(tmp_path / "q.jsonl", json.dumps({"question": "Why is the sky blue?"}) + "\n")
+    rules = [{"match": "sky blue", "reply": "Air scatters short (blue) wavelengths of sunlight far more than red."}]
+    with AnthropicServer(rules=rules) as server:
+        cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
+teacher: anthropic:claude-sonnet-4-6@{server.url}
+input: {{path: {inp}, field: question, input_field: null}}
+out: {tmp_path / 'run'}
+options:
+  samples: 2
+  ask_to_think: false
+  generation: {{temperature: 1.0, max_tokens: 2048, extra_body: {{thinking: {{type: enabled, budget_tokens: 1024}}}}}}
+""")
+        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        bodies = server._get("/bodies")
+    assert res.returncode == 0, res.stderr
+    assert len(bodies) == 2 and bodies[0]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert bodies[0]["messages"][0]["content"] == "Why is the sky blue?"  # no layout instructions
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert len(data) == 2
+    for record in data:
+        assert record["reasoning"].startswith("PONDERING ") and "PONDERING" not in record["output"]
+        assert record["output"].endswith("far more than red.")

@@ -11,7 +11,6 @@ from distill.providers.base import GenerationParams
 from distill.recipes.reasoning.checks import Limits
 from distill.recipes.self_improve_verify import VerifierOptions
 
-
 SAMPLING = {"temperature": 0.6, "top_p": 0.95, "max_tokens": 8192}  # where neither options nor the run set them
 
 
@@ -21,7 +20,8 @@ class ReasoningOptions(BaseModel):
     domain_field: str = Field("domain", description="the input column naming the question's domain (optional)")
     samples: int = Field(4, ge=1, le=128, description="traces per question (OpenThoughts: 16)")
     generation: GenerationParams | None = Field(None, description="sampling of the traces; what it leaves unset "
-                                                "comes from the run's `generation:`, then SAMPLING")
+                                                "comes from the run's `generation:`, then temperature 0.6, top_p 0.95, "
+                                                "max_tokens 8192")
     ask_to_think: bool = Field(True, description="ask the teacher to think inside <think> tags (false for a "
                                                  "reasoning model, whose thinking comes apart from the answer)")
     min_reasoning_words: int = Field(3, ge=1, description="less thinking than this is empty_reasoning")
