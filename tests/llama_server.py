@@ -18,6 +18,7 @@ from pathlib import Path
 
 @contextmanager
 def serve_smollm2(log_dir: Path) -> Iterator[str]:
+    from distill.providers.llama_process import worker_env
     from distill.providers.local import packaged_gguf
 
     sock = socket.socket()
@@ -27,7 +28,7 @@ def serve_smollm2(log_dir: Path) -> Iterator[str]:
     log = (log_dir / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()),
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, env=worker_env())  # threads sleep when they wait
     url = f"http://127.0.0.1:{port}/v1"
     try:
         for _ in range(600):

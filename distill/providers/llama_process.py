@@ -69,7 +69,7 @@ class LlamaProcess:
         os.close(fd)
         args = [sys.executable, "-m", "distill.providers.llama_process", str(theirs.fileno()), str(self.path),
                 str(self.threads), str(self.context_tokens), self._crash_file]
-        self._proc = subprocess.Popen(args, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(args, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=worker_env())
         theirs.close()
         self._sock, self._conn = ours, Connection(os.dup(ours.fileno()))
 
@@ -142,6 +142,19 @@ class LlamaProcess:
         if self._crash_file:
             with contextlib.suppress(OSError):
                 os.unlink(self._crash_file)
+
+
+def worker_env() -> dict[str, str]:
+    """The worker's environment: ours, with OpenMP's threads sleeping instead of spinning while they wait.
+
+    llama.cpp (built with OpenMP) meets its threads at a barrier after every operation, hundreds of times per
+    token. By default a waiting thread spins; when the CPUs are shared (another run, a test in parallel, a
+    container's quota) the thread it waits for is not running, and generation slowed from 108 to 2.5 tokens/s
+    with two threads beside two busy processes (bench/embedded_contention.py), so a three-record run passed 300 s.
+    PASSIVE costs little on an idle machine; a value the user set is kept."""
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return env
 
 
 def _signal_name(code: int | None) -> str:

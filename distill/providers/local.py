@@ -18,6 +18,7 @@ from typing import Any
 
 from distill.errors import InputError, TeacherError
 from distill.providers.base import Capabilities, Choice, Completion, GenerationParams, Message, Provider, Usage
+from distill.providers.cpus import usable_cpus
 from distill.providers.llama_process import LlamaProcess
 from distill.providers.options import LocalSpec
 
@@ -50,7 +51,7 @@ class LocalProvider(Provider):
         if not self.path.is_file():
             raise InputError(f"teacher.path: model file {self.path} does not exist")
         self._worker: LlamaProcess | None = None
-        self.threads: int | None = None  # llama.cpp threads; all cores unless set (a Ray replica sets its CPUs)
+        self.threads: int | None = None  # llama.cpp threads; every usable CPU unless set (a Ray replica sets its CPUs)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="distill-llama")
 
     @property
@@ -65,11 +66,10 @@ class LocalProvider(Provider):
         """The worker process that runs llama.cpp (started on the first call, in the provider's thread)."""
         if self._worker is None:
             import importlib.util
-            import os
 
             if importlib.util.find_spec("llama_cpp") is None:
                 raise InputError("the embedded teacher needs llama-cpp-python: pip install 'distill[local]'")
-            self._worker = LlamaProcess(self.path, self.threads or os.cpu_count() or 2, CONTEXT_TOKENS,
+            self._worker = LlamaProcess(self.path, self.threads or usable_cpus(), CONTEXT_TOKENS,
                                         f"local:{self.path.name}")
         return self._worker
 

@@ -23,14 +23,24 @@ def _meta(row: dict[str, Any]) -> str:
     return json.dumps(row.get("meta", {}), ensure_ascii=False, sort_keys=True)
 
 
+def _sharegpt_turn(message: dict[str, Any]) -> dict[str, str]:
+    """One ShareGPT turn; tool calls and results as `function_call` / `observation` turns (LLaMA-Factory's form)."""
+    if message.get("tool_calls"):
+        calls = [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
+                 for c in message["tool_calls"]]
+        return {"from": "function_call", "value": json.dumps(calls, ensure_ascii=False)}
+    if message["role"] == "tool":
+        return {"from": "observation", "value": message["content"]}
+    return {"from": _SHAREGPT_ROLE[message["role"]], "value": message["content"]}
+
+
 def convert(row: dict[str, Any], fmt: str) -> dict[str, Any]:
-    if fmt == "messages":
-        return {"messages": row["messages"], "meta": _meta(row)}
+    if fmt == "messages":  # a tool-use record keeps its `tools` (the column TRL's SFTTrainer passes to the template)
+        return {"messages": row["messages"], **({"tools": row["tools"]} if "tools" in row else {}), "meta": _meta(row)}
     if fmt == "alpaca":
         return {"instruction": row["instruction"], "input": row["input"], "output": row["output"]}
     if fmt == "sharegpt":
-        return {"conversations": [{"from": _SHAREGPT_ROLE[m["role"]], "value": m["content"]}
-                                  for m in row["messages"]]}
+        return {"conversations": [_sharegpt_turn(m) for m in row["messages"]]}
     if fmt == "preference":
         return {"prompt": row["prompt"], "chosen": row["chosen"][len(row["prompt"]):],
                 "rejected": row["rejected"][len(row["prompt"]):], "meta": _meta(row)}

@@ -21,6 +21,7 @@ RECIPES: dict[str, str] = {
     "magpie": "distill.recipes.magpie:Magpie",
     "personas": "distill.recipes.personas:Personas",
     "self_improve": "distill.recipes.self_improve:SelfImprove",
+    "tool_use": "distill.recipes.tool_use:ToolUse",
     "reasoning": "distill.recipes.reasoning.recipe:Reasoning",
 }
 
@@ -35,6 +36,7 @@ SUMMARIES: dict[str, str] = {
     "magpie": "Magpie: queries drawn from the chat template's pre-query prefix alone, filtered, tagged, answered",
     "personas": "persona-driven tasks (Persona Hub / Tulu 3): personas x task kinds, verified math, dedup",
     "self_improve": "self-improvement (Self-Rewarding, STaR/ReST-EM, SPIN): sample, verify or judge, train, repeat",
+    "tool_use": "function-calling conversations over your tools, verified by format, execution and a judge",
     "reasoning": "reasoning traces (OpenThoughts, s1): k per question, failed traces rejected, thinking kept apart",
 }
 

@@ -1,0 +1,254 @@
+"""tool_use: function-calling conversations, verified in three stages (APIGen / xLAM, Liu et al. 2024, arXiv
+2406.18518), in the chat format trainers load (assistant `tool_calls`, `tool` messages, a `tools` column).
+
+For each example (`count`, or `--num`) a seeded subset of the user's tools is offered and a category chosen in
+turn from `categories` (simple, multiple, parallel, parallel_multiple and the Berkeley leaderboard's
+irrelevance); the teacher writes a user request of that category, then answers it calling tools — described in
+the system prompt and read back from its text (`<tool_call>` blocks or JSON, distill/tools/calls.py), so every
+teacher can run it, the embedded SmolLM2 included. Each call passes the format stage (known function, arguments
+valid against its JSON schema) and the execution stage (the user's Python function is run with a timeout; a tool
+with a schema only has its result simulated by the teacher, marked `meta.simulated`); results go back until the
+teacher answers in words or `max_steps` turns have called. The calls must have the category's shape
+(tools/categories.py), and a judge (`judge:` or the teacher) decides the semantic stage: are these the right calls
+and does the answer use the results.
+
+Differences from APIGen: its queries and calls came from one generator prompt returning JSON, with 3,673 real
+APIs executed over REST; here the request and the calls are separate turns (the calls are the teacher's own
+behaviour, the thing a student learns), the tools are the user's, and the category check is ours. Native tool
+calling (OpenAI `tools`, Anthropic `tool_use`) is read by distill/tools/calls.py but not yet sent by the
+providers: every teacher runs the text form for now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from distill.errors import InputError
+from distill.prompts import render
+from distill.providers.base import GenerationParams
+from distill.recipes.base import Estimate, Recipe
+from distill.recipes.self_instruct_parse import read_verdict
+from distill.run.folder import order_key
+from distill.run.records import make_record
+from distill.tools.calls import ToolCall, from_text
+from distill.tools.catalog import Tool, tools_from_json, tools_from_python
+from distill.tools.categories import CATEGORIES, Category, shape_problem
+from distill.tools.checks import check_format, execute
+
+
+class ToolUseOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tools: str = Field(description="the tools: a JSON file of OpenAI-style function schemas, or module:attr / "
+                                   "file.py:attr naming a function, a list of functions or a dict of them")
+    count: int = Field(20, ge=1, description="examples to make (--num overrides)")
+    categories: list[Category] = Field(default_factory=lambda: list(CATEGORIES), min_length=1)
+    tools_per_example: int = Field(3, ge=1, le=64, description="tools offered per example (simple: one)")
+    max_steps: int = Field(3, ge=1, le=16, description="assistant turns that may call tools before the answer")
+    call_timeout: float = Field(10.0, gt=0, description="seconds a Python tool may run")
+    semantic_check: bool = Field(True, description="the third stage: a judge reads the calls and the answer")
+    query: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=256)
+    call: GenerationParams = GenerationParams(temperature=0.2, max_tokens=512)
+    simulate: GenerationParams = GenerationParams(temperature=0.0, max_tokens=256)
+    judge: GenerationParams = GenerationParams(temperature=0.0, max_tokens=64)
+
+
+class _Rejected(Exception):
+    """An example ended in a rejection (already recorded)."""
+
+
+class ToolUse(Recipe):
+    name = "tool_use"
+    summary = "function-calling conversations over your tools, verified by format, execution and a judge"
+    Options: ClassVar[type[BaseModel]] = ToolUseOptions
+    options: ToolUseOptions
+
+    def _load_tools(self, base: Any) -> list[Tool]:
+        where = "options.tools"
+        ref = self.options.tools
+        if ref.endswith(".json"):
+            return tools_from_json((base / ref).resolve(), where)
+        from distill.recipes.user_code import load_reference
+
+        found = load_reference(ref, where, base, "distill_user_tools", lambda v: v is not None, "tools")
+        return tools_from_python(found, where)
+
+    def _offered(self, i: int, seed: int) -> tuple[Category, list[Tool]]:
+        category = self.options.categories[i % len(self.options.categories)]
+        k = 1 if category == "simple" else min(self.options.tools_per_example, len(self.tools))
+        return category, random.Random(f"{seed}:{i}").sample(self.tools, k)
+
+    def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
+        self.tools = self._load_tools(cfg._base)
+        out = []
+        for i in range(min(limit, cfg.num or self.options.count)):
+            category, tools = self._offered(i, cfg.seed)
+            out.append([{"role": "user", "content": render("tool_use/query.j2", category=category, tools=tools)}])
+        return out
+
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        count = cfg.num or self.options.count
+        out = Estimate(candidates=count, about=True,
+                       basis="one request, one calling turn and one answering turn per example; simulated results "
+                             "add a call per call").add("teacher", count * 3)
+        return out.add("judge", count) if self.options.semantic_check else out
+
+    async def run(self) -> None:
+        ctx = self.ctx
+        self.tools = self._load_tools(ctx.config._base)
+        if not self.tools:
+            raise InputError("options.tools: no tools")
+        count = ctx.config.num or self.options.count
+        ctx.extra_manifest["tool_use"] = {"tools": [t.name for t in self.tools], "examples": count,
+                                          "categories": list(self.options.categories)}
+        self.made = 0
+        await ctx.map(range(count), self._example)
+        ctx.target("examples", self.made, count)  # a run that accepted none of them says so and exits 1
+
+    async def _example(self, i: int) -> None:
+        category, tools = self._offered(i, self.ctx.seed)
+        item: dict[str, Any] = {"index": i, "category": category, "tools": [t.name for t in tools]}
+        try:
+            query = await self._query(i, item, category, tools)
+            item["query"] = query
+            messages, steps, answer, simulated = await self._dialogue(i, item, query, tools)
+            problem = shape_problem(category, steps)
+            if problem:
+                self.ctx.reject(order_key(i), "shape", "category_mismatch", item, detail=problem)
+                return
+            if self.options.semantic_check:
+                await self._semantics(i, item, tools, messages, answer)
+        except _Rejected:
+            return
+        meta = {"recipe": self.name, "index": i, "category": category, "tools": [t.name for t in tools],
+                "calls": sum(len(s) for s in steps), "simulated": simulated,
+                "teacher": self.ctx.teacher.spec.short_name(), "stages": ["query", "call", "shape", "semantics"],
+                "scores": {}}
+        self.made += 1
+        record = make_record(instruction=query, output=answer, meta=meta)
+        record["messages"] = messages
+        record["tools"] = [t.openai() for t in tools]
+        await self.ctx.submit(order_key(i), "semantics", record)
+
+    async def _ask(self, i: int, stage: str, item: dict[str, Any], prompt: list[dict[str, Any]],
+                   params: GenerationParams) -> str:
+        """One teacher call's text; a failed call, a truncated or empty reply ends the example."""
+        ctx = self.ctx
+        reply = await ctx.call(order_key(i), stage, item, ctx.teacher.complete(prompt, params))
+        if reply is None:
+            raise _Rejected
+        choice = reply.choices[0]
+        if choice.finish_reason == "length" or not choice.text.strip():
+            ctx.reject(order_key(i), stage, "truncated" if choice.finish_reason == "length" else "empty", item,
+                       raw=choice.text)
+            raise _Rejected
+        return choice.text.strip()
+
+    def _params(self, which: GenerationParams, **extra: Any) -> GenerationParams:
+        return self.ctx.teacher.params(**which.model_dump(exclude_none=True)).merged(n=1, **extra)
+
+    async def _query(self, i: int, item: dict[str, Any], category: str, tools: list[Tool]) -> str:
+        prompt = [{"role": "user", "content": render("tool_use/query.j2", category=category, tools=tools)}]
+        text = await self._ask(i, "query", item, prompt, self._params(self.options.query,
+                                                                      seed=self.ctx.seed * 1_000_003 + i))
+        if len(text.split()) < 3:
+            self.ctx.reject(order_key(i), "query", "too_short", item, raw=text)
+            raise _Rejected
+        return text
+
+    async def _dialogue(self, i: int, item: dict[str, Any], query: str, tools: list[Tool]
+                        ) -> tuple[list[dict[str, Any]], list[list[ToolCall]], str, bool]:
+        """The teacher answers `query` with the tools: (the record's messages, the calls per turn, the final answer,
+        whether a result was simulated)."""
+        ctx = self.ctx
+        by_name = {t.name: t for t in tools}
+        schemas = json.dumps([t.openai() for t in tools], indent=1, ensure_ascii=False)
+        prompt: list[dict[str, Any]] = [{"role": "system", "content": render("tool_use/system.j2", tools=schemas)},
+                                        {"role": "user", "content": query}]
+        messages: list[dict[str, Any]] = [{"role": "user", "content": query}]
+        steps: list[list[ToolCall]] = []
+        simulated = False
+        for step in range(self.options.max_steps + 1):
+            text = await self._ask(i, "call", item, prompt, self._params(self.options.call))
+            calls = from_text(text)
+            if not calls:
+                messages.append({"role": "assistant", "content": text})
+                return messages, steps, text, simulated
+            if step == self.options.max_steps:
+                ctx.reject(order_key(i), "call", "too_many_steps", item, raw=text)
+                raise _Rejected
+            calls = [c.model_copy(update={"id": f"call_{len(steps)}_{k}"}) for k, c in enumerate(calls)]
+            for call in calls:
+                problem = check_format(call, by_name)
+                if problem:
+                    ctx.reject(order_key(i), "format", problem[0], item, raw=text, detail=problem[1])
+                    raise _Rejected
+            results = []
+            for call in calls:
+                content, was_simulated = await self._result(i, item, call, by_name[call.name])
+                simulated |= was_simulated
+                results.append({"name": call.name, "content": content, "id": call.id})
+            steps.append(calls)
+            messages.append({"role": "assistant", "content": "", "tool_calls": [c.openai() for c in calls]})
+            messages += [{"role": "tool", "tool_call_id": r["id"], "name": r["name"], "content": r["content"]}
+                         for r in results]
+            prompt.append({"role": "assistant", "content": text})
+            prompt.append({"role": "user", "content": render("tool_use/tool_response.j2", results=results)})
+        raise AssertionError("unreachable: the last step answers or rejects")
+
+    async def _result(self, i: int, item: dict[str, Any], call: ToolCall, tool: Tool) -> tuple[str, bool]:
+        """The call's result as JSON text: the user's function run (execution stage), or simulated by the teacher."""
+        if tool.function is not None:
+            done = await asyncio.to_thread(execute, call, tool, self.options.call_timeout)
+            if done.result is None:
+                self.ctx.reject(order_key(i), "execution", done.reason or "call_failed", item, detail=done.detail)
+                raise _Rejected
+            return done.result, False
+        prompt = [{"role": "user", "content": render(
+            "tool_use/simulate.j2", tool=json.dumps(tool.openai()["function"], ensure_ascii=False),
+            arguments=json.dumps(call.arguments, ensure_ascii=False, sort_keys=True))}]
+        text = await self._ask(i, "simulate", item, prompt, self._params(self.options.simulate))
+        value = _json_value(text)
+        if value is None:
+            self.ctx.reject(order_key(i), "simulate", "simulation_unreadable", item, raw=text)
+            raise _Rejected
+        return json.dumps(value[0], ensure_ascii=False, sort_keys=True), True
+
+    async def _semantics(self, i: int, item: dict[str, Any], tools: list[Tool], messages: list[dict[str, Any]],
+                         answer: str) -> None:
+        ctx = self.ctx
+        judge = ctx.judge or ctx.teacher
+        calls = [{"call": m["tool_calls"]} if m["role"] == "assistant" else {"result": m["content"]}
+                 for m in messages[1:-1]]
+        prompt = [{"role": "user", "content": render(
+            "tool_use/semantics.j2", query=item["query"], answer=answer,
+            tools=json.dumps([t.openai()["function"] for t in tools], ensure_ascii=False),
+            calls=json.dumps(calls, ensure_ascii=False))}]
+        params = judge.params(**self.options.judge.model_dump(exclude_none=True)).merged(n=1)
+        reply = await ctx.call(order_key(i), "semantics", item, judge.complete(prompt, params))
+        if reply is None:
+            raise _Rejected
+        choice = reply.choices[0]
+        with ctx.reading(order_key(i), "semantics", item, choice.text) as read:
+            right = read_verdict(choice.text, choice.finish_reason)
+        if read.stopped:
+            raise _Rejected
+        if not right:
+            ctx.reject(order_key(i), "semantics", "judged_wrong", item, raw=choice.text)
+            raise _Rejected
+
+
+def _json_value(text: str) -> tuple[Any] | None:
+    """The JSON value a reply holds (bare or in a fenced block), in a 1-tuple (None is a JSON value too)."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+        body = body.rsplit("```", 1)[0]
+    try:
+        return (json.loads(body),)
+    except json.JSONDecodeError:
+        return None

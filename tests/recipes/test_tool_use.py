@@ -1,0 +1,174 @@
+"""The tool_use recipe against a scripted OpenAI-compatible server (the real openai client): records of every
+category, and each stage's rejection from a reply that fails it — unknown function, wrong argument type, a call
+that raises, a semantically wrong call, a call where none fits — then a re-run that makes 0 calls."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import ROOT, distill, read_jsonl, write
+
+TOOLS = '''
+def add(a: int, b: int) -> int:
+    """Add two whole numbers.
+
+    Args:
+        a: the first number
+        b: the second number
+    """
+    return a + b
+
+
+def shout(text: str) -> str:
+    """Say a text loudly.
+
+    Args:
+        text: what to say
+    """
+    if not text:
+        raise ValueError("nothing to shout")
+    return text.upper() + "!"
+
+
+BOTH = [add, shout]
+ADD_ONLY = [add]
+SHOUT_ONLY = [shout]
+'''
+
+
+def _call(name: str, **arguments: object) -> str:
+    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
+
+
+_WRITE = "Write one realistic request"
+RULES = [
+    # the request writer, one request per category (the offered tools decide `simple`)
+    {"match": f"{_WRITE}[\\s\\S]*exactly one call of add,", "reply": "What is 2 plus 40?"},
+    {"match": f"{_WRITE}[\\s\\S]*exactly one call of shout,", "reply": "Please shout the word hello."},
+    {"match": f"{_WRITE}[\\s\\S]*exactly one call of one of these", "reply": "Multiply 6 by 7 for me."},
+    {"match": f"{_WRITE}[\\s\\S]*two or three times", "reply": "Add 1 and 2, and also add 3 and 4."},
+    {"match": f"{_WRITE}[\\s\\S]*at least two different", "reply": "Add two and forty, then shout done."},
+    {"match": f"{_WRITE}[\\s\\S]*none of these functions", "reply": "Tell me a joke about cats, please."},
+    # the calling turns (the last user message is the request) -- chatty around the call, as models are
+    {"match": r"^What is 2 plus 40\?$", "reply": "Sure! " + _call("add", a=2, b=40)},
+    {"match": r"^Please shout the word hello\.$", "reply": "```json\n" + json.dumps(
+        {"name": "shout", "arguments": {"text": "hello"}}) + "\n```"},
+    {"match": r"^Multiply 6 by 7", "reply": _call("multiply", a=6, b=7)},
+    {"match": r"^Add 1 and 2", "reply": _call("add", a=1, b=2) + "\n" + _call("add", a=3, b=4)},
+    {"match": r"^Add two and forty", "reply": _call("add", a="two", b=40) + _call("shout", text="done")},
+    {"match": r"^Tell me a joke", "reply": _call("add", a=1, b=1)},
+    # the answers, once the results came back
+    {"match": r'<tool_response>\n\{"name": "add", "content": 42\}', "reply": "2 plus 40 is 42."},
+    {"match": r'<tool_response>\n\{"name": "shout", "content": "HELLO!"\}', "reply": "Here it is: HELLO!"},
+    {"match": r'"content": 3\}\n</tool_response>\n<tool_response>\n\{"name": "add", "content": 7\}',
+     "reply": "1 + 2 = 3 and 3 + 4 = 7."},
+    # the semantic judge
+    {"match": r"Are the calls right", "reply": "**Yes** - the calls match the request."},
+]
+
+
+def _config(tmp_path, url, tools: str, categories: str, count: int):
+    write(tmp_path / "tools.py", TOOLS)
+    return write(tmp_path / "r.yaml", f"""recipe: tool_use
+teacher: {{provider: openai, model: fake-model, base_url: {url}, timeout: 5}}
+out: {tmp_path / 'run'}
+options: {{tools: "tools.py:{tools}", categories: {categories}, count: {count}, tools_per_example: 2}}
+""")
+
+
+def _reasons(run) -> dict[str, str]:
+    return {r["item"]["category"]: r["reason"] for r in read_jsonl(run / "rejected.jsonl")}
+
+
+def test_every_category_makes_records_or_names_the_stage_that_failed(tmp_path, teacher_server):
+    teacher_server.configure(rules=RULES)
+    cfg = _config(tmp_path, teacher_server.url, "BOTH",
+                  "[simple, multiple, parallel, parallel_multiple, irrelevance]", 5)
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    run = tmp_path / "run"
+    rows = {r["meta"]["category"]: r for r in read_jsonl(run / "data.jsonl")}
+    assert set(rows) == {"simple", "parallel"}
+    assert _reasons(run) == {"multiple": "unknown_function", "parallel_multiple": "bad_arguments",
+                             "irrelevance": "category_mismatch"}
+    parallel = rows["parallel"]
+    roles = [m["role"] for m in parallel["messages"]]
+    assert roles == ["user", "assistant", "tool", "tool", "assistant"]
+    calls = parallel["messages"][1]["tool_calls"]
+    assert [json.loads(c["function"]["arguments"]) for c in calls] == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    assert [m["tool_call_id"] for m in parallel["messages"][2:4]] == [c["id"] for c in calls]
+    assert parallel["messages"][-1]["content"] == "1 + 2 = 3 and 3 + 4 = 7."
+    assert {t["function"]["name"] for t in parallel["tools"]} == {"add", "shout"}
+    assert parallel["meta"]["calls"] == 2 and parallel["meta"]["simulated"] is False
+    # the system prompt describing the tools is the teacher's, not the student's: the record starts with the user
+    assert "<tool_call>" not in json.dumps(parallel["messages"])
+
+    before = teacher_server.stats()["requests"]
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert teacher_server.stats()["requests"] == before  # every answer came from the cache
+
+
+def test_a_call_that_raises_and_a_wrong_call_are_rejected_and_no_call_where_none_fits_is_kept(tmp_path,
+                                                                                             teacher_server):
+    rules = [
+        {"match": f"{_WRITE}[\\s\\S]*exactly one call of add,", "reply": "What is 5 plus 5?"},
+        {"match": f"{_WRITE}[\\s\\S]*exactly one call of shout,", "reply": "Shout nothing at all, an empty word."},
+        {"match": f"{_WRITE}[\\s\\S]*none of these functions", "reply": "What is the capital of France?"},
+        {"match": r"^What is 5 plus 5", "reply": _call("add", a=5, b=6)},
+        {"match": r"^Shout nothing", "reply": _call("shout", text="")},
+        {"match": r"^What is the capital of France", "reply": "Paris is the capital of France."},
+        {"match": r'\{"name": "add", "content": 11\}', "reply": "5 plus 5 is 11."},
+        {"match": r"5 plus 5 is 11[\s\S]*Are the calls right", "reply": "No. The arguments are 5 and 6."},
+        {"match": r"Are the calls right", "reply": "Yes."},
+    ]
+    teacher_server.configure(rules=rules)
+    cfg = _config(tmp_path, teacher_server.url, "ADD_ONLY", "[simple, irrelevance]", 2)
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    run = tmp_path / "run"
+    assert _reasons(run) == {"simple": "judged_wrong"}
+    [kept] = read_jsonl(run / "data.jsonl")
+    assert kept["meta"]["category"] == "irrelevance" and kept["meta"]["calls"] == 0
+    assert kept["messages"] == [{"role": "user", "content": "What is the capital of France?"},
+                                {"role": "assistant", "content": "Paris is the capital of France."}]
+
+    cfg = _config(tmp_path / "b" if (tmp_path / "b").mkdir() is None else tmp_path, teacher_server.url,
+                  "SHOUT_ONLY", "[simple]", 1)
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 1, res.stderr  # nothing accepted: the reason is printed
+    [rejected] = read_jsonl(tmp_path / "b" / "run" / "rejected.jsonl")
+    assert rejected["reason"] == "call_raised"
+    assert rejected["detail"] == "shout raised ValueError: nothing to shout"
+
+
+def test_the_export_keeps_tool_calls_for_trl_and_sharegpt(tmp_path, teacher_server):
+    teacher_server.configure(rules=RULES)
+    cfg = _config(tmp_path, teacher_server.url, "BOTH", "[parallel]", 1)
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    out = tmp_path / "export"
+    for fmt in ("messages", "sharegpt"):
+        res = distill("export", str(tmp_path / "run"), "--format", fmt, "--to", str(out / f"{fmt}.jsonl"))
+        assert res.returncode == 0, res.stderr
+    [messages] = read_jsonl(out / "messages.jsonl")
+    assert messages["tools"][0]["type"] == "function" and messages["messages"][1]["tool_calls"]
+    [sharegpt] = read_jsonl(out / "sharegpt.jsonl")
+    assert [t["from"] for t in sharegpt["conversations"]] == ["human", "function_call", "observation",
+                                                              "observation", "gpt"]
+    assert json.loads(sharegpt["conversations"][1]["value"])[1] == {"name": "add", "arguments": {"a": 3, "b": 4}}
+
+
+@pytest.mark.slow
+def test_the_shipped_recipe_on_the_embedded_smollm2_ends_in_records_or_says_why(tmp_path):
+    pytest.importorskip("llama_cpp", reason="the embedded teacher needs pip install '.[local]'")
+    out = tmp_path / "run"
+    res = distill("run", str(ROOT / "recipes" / "tool_use.yaml"), "--num", "2", "--out", str(out), "--no-progress")
+    assert "Traceback" not in res.stderr
+    accepted, rejected = read_jsonl(out / "data.jsonl"), read_jsonl(out / "rejected.jsonl")
+    assert len(accepted) + len(rejected) == 2  # every example ends accepted or rejected with a reason
+    if accepted:
+        assert res.returncode == 0, res.stderr
+    else:  # a 135M model rarely calls a tool right: then the run says so and exits 1
+        assert res.returncode == 1 and "accepted" in res.stderr, res.stderr
+    assert all(r["reason"] for r in rejected)
