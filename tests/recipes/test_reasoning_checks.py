@@ -116,25 +116,29 @@ def test_difficulty_figures():
 PATTERNS = [checks._TOKEN, checks._SCRIPT_WORD, checks._WORD_CHAR, checks._IDEOGRAPH]
 
 
+def _best_cpu(run, text: str, tries: int = 3) -> float:
+    best = float("inf")
+    for _ in range(tries):
+        start = time.process_time()
+        run(text)
+        best = min(best, time.process_time() - start)
+    return max(best, 0.005)  # shorter is noise
+
+
 @pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.pattern[:30])
 def test_the_checks_regexes_are_linear(pattern):
-    """4x the input may cost at most 10x the time (the whole-package suite's rule, tests/text/)."""
+    """8x the input may cost at most 24x the time (linear is 8x, quadratic 64x); best of three runs, so a busy
+    machine's pauses do not count."""
     for name, make in adversarial(pattern).items():
-        times = []
-        for n in (4000, 16000, 64000):
-            text = make(n)
-            start = time.process_time()
-            pattern.findall(text)
-            times.append(max(time.process_time() - start, 0.002))
-        assert times[2] / times[1] < 10 and times[1] / times[0] < 10, name
+        small, large = _best_cpu(pattern.findall, make(8000)), _best_cpu(pattern.findall, make(64000))
+        assert large / small < 24, name
 
 
 def test_checks_grow_linearly_with_the_trace():
     """The loop check keeps one count per distinct run of tokens: 4x the trace costs about 4x the time."""
     def cost(n: int) -> float:
         trace = Trace(" ".join(f"w{i}" for i in range(n)), "7", "stop")
-        start = time.process_time()
         assert rejection(trace, QUESTION, Limits()) is None
-        return max(time.process_time() - start, 0.002)
+        return _best_cpu(lambda t: rejection(t, QUESTION, Limits()), trace)
 
     assert cost(20_000) / cost(5_000) < 10
