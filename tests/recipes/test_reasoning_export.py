@@ -74,7 +74,6 @@ def test_records_without_any_thinking_are_refused(tmp_path):
     assert formats.write(run, "messages", tmp_path / "m.jsonl") == 2  # the other formats do not need it
 
 
-@pytest.mark.slow
 def test_run_then_export_with_the_cli(tmp_path):
     """A real run against a scripted reasoning server, then `distill export --format` in each form."""
     samples = [{"reasoning_content": THINKING, "content": ANSWER},
