@@ -38,7 +38,13 @@ SKY_SAMPLES = [
     {"content": "<think>Rayleigh scattering: blue scatters more than red because it has a shorter wavelength."
                 "</think>\nBecause air scatters blue light much more strongly than red light."},
 ]
-RULES = [{"match": r"^What is 17 \+ 25\?", "samples": ADD_SAMPLES},
+PLANET_SAMPLES = [  # DeepSeek-R1's template opens <think> in the prompt: the reply only closes it; CRLF line ends
+    {"content": "Compare the gas giants by mass: Jupiter is about 318 Earth masses, Saturn about 95.\n</think>\n\n"
+                "Jupiter."},
+    {"content": "<think>\r\nJupiter is the biggest by far, more than twice Saturn's mass.\r\n</think>\r\n\r\nJupiter."},
+]
+RULES = [{"match": r"^Name the largest planet", "samples": PLANET_SAMPLES},
+         {"match": r"^What is 17 \+ 25\?", "samples": ADD_SAMPLES},
          {"match": r"^Why is the sky blue\?", "samples": SKY_SAMPLES}]
 QUESTIONS = [{"question": "What is 17 + 25?", "answer": "42", "domain": "math"},
              {"question": "Why is the sky blue?", "domain": "science"}]
@@ -218,3 +224,19 @@ options:
     for record in data:
         assert record["reasoning"].startswith("PONDERING ") and "PONDERING" not in record["output"]
         assert record["output"].endswith("far more than red.")
+
+
+def test_a_think_block_closed_only_or_with_crlf_is_still_the_thinking(tmp_path, server):
+    inp = write(tmp_path / "q.jsonl", json.dumps({"question": "Name the largest planet."}) + "\n")
+    cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
+teacher: {{provider: openai, model: m, base_url: {server.url}}}
+input: {{path: {inp}, field: question, input_field: null}}
+out: {tmp_path / 'run'}
+options: {{samples: 2}}
+""")
+    res = distill("run", str(cfg), "--no-progress", "--no-report")
+    assert res.returncode == 0, res.stderr
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert [r["output"] for r in data] == ["Jupiter.", "Jupiter."]
+    assert data[0]["reasoning"].startswith("Compare the gas giants") and data[0]["reasoning"].endswith("about 95.")
+    assert data[1]["reasoning"] == "Jupiter is the biggest by far, more than twice Saturn's mass."
