@@ -18,8 +18,11 @@ def add_parser(sub: Any) -> None:
                                    "(or --to PATH), and with --save-to-disk a `datasets` folder.")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--to", type=Path, help="output file, .parquet or .jsonl (default RUN_DIR/data.parquet)")
-    p.add_argument("--format", default=None, choices=["messages", "alpaca", "sharegpt", "preference"],
+    p.add_argument("--format", default=None, choices=["messages", "alpaca", "sharegpt", "preference",
+                                                      "think_inline", "reasoning_content", "thinking"],
                    help="messages (chat, TRL-ready), alpaca, sharegpt, or preference (prompt/chosen/rejected); "
+                        "with thinking: think_inline (<think>...</think> then the answer, Qwen3 / DeepSeek-R1), "
+                        "reasoning_content or thinking (a field of the assistant message); "
                         "default: all columns as in data.jsonl")
     p.add_argument("--save-to-disk", type=Path, help="also write a datasets.save_to_disk folder here")
     p.add_argument("--overwrite", action="store_true",

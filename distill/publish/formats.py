@@ -1,6 +1,8 @@
 """Export formats of a run's records: chat `messages` (default, TRL's conversational format), Alpaca
 (instruction/input/output), ShareGPT (conversations with from/value, roles normalised), and preference pairs
-(prompt/chosen/rejected) from pairs.jsonl. Written as parquet or JSONL."""
+(prompt/chosen/rejected) from pairs.jsonl, and the thinking of reasoning records placed where reasoning trainers
+read it (`think_inline`, `reasoning_content`, `thinking`: publish/reasoning_formats.py). Written as parquet or
+JSONL."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import Any
 
 from distill.errors import InputError
 from distill.io.jsonl import read_jsonl
+from distill.publish.reasoning_formats import REASONING_FORMATS, convert_reasoning, has_thinking
 
-FORMATS = ("messages", "alpaca", "sharegpt", "preference")
+FORMATS = ("messages", "alpaca", "sharegpt", "preference", *REASONING_FORMATS)
 _SHAREGPT_ROLE = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
@@ -41,6 +44,8 @@ def convert(row: dict[str, Any], fmt: str) -> dict[str, Any]:
     if fmt == "preference":
         return {"prompt": row["prompt"], "chosen": row["chosen"][len(row["prompt"]):],
                 "rejected": row["rejected"][len(row["prompt"]):], "meta": _meta(row)}
+    if fmt in REASONING_FORMATS:
+        return convert_reasoning(row, fmt)
     raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -62,12 +67,21 @@ def require_records(run_dir: Path, fmt: str) -> None:
                      "why candidates were rejected")
 
 
+def require_thinking(run_dir: Path, fmt: str) -> None:
+    """Refuse a reasoning format for records that hold no thinking at all."""
+    if fmt not in REASONING_FORMATS or any(has_thinking(row) for _, row in read_jsonl(run_dir / "data.jsonl")):
+        return
+    raise InputError(f"{run_dir}: no record holds thinking, so --format {fmt} has none to place; run the reasoning "
+                     "recipe, or another recipe with `keep_reasoning: true` and a teacher that reasons")
+
+
 def write(run_dir: Path, fmt: str, target: Path) -> int:
     """Write the run's records in `fmt` to `target` (.parquet or .jsonl); return the row count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     require_records(run_dir, fmt)
+    require_thinking(run_dir, fmt)
     data = list(rows(run_dir, fmt))
     if target.suffix not in (".jsonl", ".parquet"):
         raise InputError(f"{target}: choose a .parquet or .jsonl file name")

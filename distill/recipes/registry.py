@@ -22,6 +22,7 @@ RECIPES: dict[str, str] = {
     "personas": "distill.recipes.personas:Personas",
     "self_improve": "distill.recipes.self_improve:SelfImprove",
     "tool_use": "distill.recipes.tool_use:ToolUse",
+    "reasoning": "distill.recipes.reasoning.recipe:Reasoning",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -36,6 +37,7 @@ SUMMARIES: dict[str, str] = {
     "personas": "persona-driven tasks (Persona Hub / Tulu 3): personas x task kinds, verified math, dedup",
     "self_improve": "self-improvement (Self-Rewarding, STaR/ReST-EM, SPIN): sample, verify or judge, train, repeat",
     "tool_use": "function-calling conversations over your tools, verified by format, execution and a judge",
+    "reasoning": "reasoning traces (OpenThoughts, s1): k per question, failed traces rejected, thinking kept apart",
 }
 
 

@@ -1,0 +1,89 @@
+"""A scripted OpenAI-compatible server on 127.0.0.1 answering the way reasoning models do: the thinking in a
+separate `reasoning_content` field (vLLM, SGLang, DeepSeek) or inline in `<think>` tags, cut off at the token
+limit, looping, switching language — one scripted reply per sample of a request.
+
+Config (JSON): {"rules": [{"match": REGEX, "samples": [REPLY, ...]}, ...]}. The first rule whose regex matches
+the last user message answers it; choice i of a request with `n` gets REPLY number i (modulo the list), where
+REPLY is {"content": str, "reasoning_content": str (optional), "finish_reason": "stop" | "length"}. A prompt no
+rule matches gets a plain answer with no thinking. `GET /stats` counts requests; `GET /bodies` gives them.
+Run `python tests/reasoning_server.py --config '{...}'` (prints its port) or use `ReasoningServer`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import sys
+import time
+from typing import Any
+
+from fake_teacher import FakeTeacher
+
+
+def _message(reply: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.get("content", "")}
+    if reply.get("reasoning_content") is not None:
+        message["reasoning_content"] = reply["reasoning_content"]
+    return message
+
+
+def make_app(cfg: dict[str, Any]) -> Any:
+    from aiohttp import web
+
+    stats = {"requests": 0}
+    bodies: list[dict[str, Any]] = []
+
+    async def chat(request: web.Request) -> web.Response:
+        body = await request.json()
+        stats["requests"] += 1
+        bodies.append(body)
+        prompt = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+        rule = next((r for r in cfg.get("rules", []) if re.search(r["match"], prompt)), None)
+        replies = rule["samples"] if rule else [{"content": "I cannot say."}]
+        choices = []
+        for i in range(int(body.get("n") or 1)):
+            reply = replies[i % len(replies)]
+            choices.append({"index": i, "message": _message(reply),
+                            "finish_reason": reply.get("finish_reason", "stop")})
+        completion_tokens = sum(len(c["message"]["content"]) // 4 + 1 for c in choices)
+        return web.json_response({"id": f"chatcmpl-r{stats['requests']}", "object": "chat.completion",
+                                  "created": int(time.time()), "model": body.get("model"), "choices": choices,
+                                  "usage": {"prompt_tokens": len(prompt) // 4 + 1,
+                                            "completion_tokens": completion_tokens, "total_tokens": 0}})
+
+    async def get_stats(request: web.Request) -> web.Response:
+        return web.json_response(stats)
+
+    async def get_bodies(request: web.Request) -> web.Response:
+        return web.json_response(bodies)
+
+    app = web.Application(client_max_size=64 * 2**20)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_get("/stats", get_stats)
+    app.router.add_get("/bodies", get_bodies)
+    return app
+
+
+class ReasoningServer(FakeTeacher):
+    """Starts the server in its own process; `url` is its OpenAI base URL, `stats()` / `bodies()` what it got."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
+
+
+def main() -> None:
+    from aiohttp import web
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="{}")
+    args = ap.parse_args()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    print(sock.getsockname()[1], flush=True)
+    web.run_app(make_app(json.loads(args.config)), sock=sock, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
