@@ -66,10 +66,6 @@ class Verifier:
         self.options = options
         self.fn: Callable[..., Any] | None = _load(options.function, base) if options.kind == "function" else None
 
-    @property
-    def needs_reference(self) -> bool:
-        return self.options.kind in ("math", "exact") or "{reference}" in (self.options.pattern or "")
-
     def answer(self, text: str) -> str | None:
         """What a sample answered, as the manifest and rejection details show it."""
         return math_answer(text) if self.options.kind == "math" else text.strip()
