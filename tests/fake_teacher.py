@@ -25,7 +25,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
   instead of /apply-template; `raw: "completions"` serves /v1/completions alone (no template endpoint, as
   llama-cpp-python's server); without `raw` all of them answer 404 (a chat-only server).
 * `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
-  answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset counters.
+  answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset
+  counters.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class State:
         self.cfg = {**DEFAULTS, **cfg}
         self.rng = random.Random(self.cfg["seed"])
         self.stats: dict[str, int] = {"requests": 0, "answered": 0, "fail": 0, "rate": 0, "drop": 0,
-                                      "garbage": 0, "slow": 0, "refused": 0, "abandoned": 0, "in_flight": 0, "max_in_flight": 0}
+                                      "garbage": 0, "slow": 0, "refused": 0, "abandoned": 0, "in_flight": 0,
+                                      "max_in_flight": 0}
         self.log: list[str] = []
         self.last: dict[str, Any] = {}
         self.bodies: list[dict[str, Any]] = []
@@ -261,7 +263,7 @@ class FakeTeacher:
         """The server process to start; the other scripted servers in tests/ override only this."""
         return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
 
-    def __enter__(self) -> "FakeTeacher":
+    def __enter__(self) -> FakeTeacher:
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline().strip())

@@ -18,7 +18,8 @@ import orjson
 from distill.config import RunConfig
 from distill.prompts import prompts_dir
 
-NOT_PART_OF_RESULTS = {"out", "name", "description", "push", "num", "executor", "report"}  # where it ran, and the report, change nothing
+# where it ran, and the report, change nothing
+NOT_PART_OF_RESULTS = {"out", "name", "description", "push", "num", "executor", "report"}
 
 
 @lru_cache(maxsize=1)

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from distill.providers.base import Choice
-from distill.quality.replies import UnreadableReply, parse_score, parse_winner
 from distill.providers.openai_reply import parse_reply
+from distill.quality.replies import UnreadableReply, parse_score, parse_winner
 from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
 from distill.recipes.knowledge_parse import parse_pairs
 from distill.recipes.lab_parse import parse_contexts, parse_questions
