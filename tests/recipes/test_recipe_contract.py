@@ -176,3 +176,18 @@ def test_your_own_recipe_without_estimate_is_a_clear_dry_run_error(tmp_path):
     assert res.returncode == 2, res.stderr
     assert "recipe lazy.py:Lazy does not implement preview, estimate, which --dry-run needs" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_plugin_recipes_code_is_part_of_the_run_fingerprint(tmp_path, monkeypatch):
+    """As distill's own files are for a built-in: a changed plugin rebuilds the records (its answers stay cached)."""
+    from distill.config import load_config
+    from distill.run.fingerprint import run_fingerprint
+
+    module = write(tmp_path / "site" / "shout_fp.py", PLUGIN)
+    monkeypatch.syspath_prepend(str(module.parent))
+    monkeypatch.setattr(registry, "registered", lambda: {**registry.RECIPES, "shout": "shout_fp:Shout"})
+    cfg, _ = load_config(_recipe_yaml(tmp_path, "shout"))
+    before = run_fingerprint(cfg)
+    assert run_fingerprint(cfg) == before
+    module.write_text(PLUGIN.replace("SHOUT: ", "SHOUT! "))
+    assert run_fingerprint(cfg) != before
