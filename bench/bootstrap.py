@@ -58,7 +58,8 @@ def main() -> None:
     pin(0)
     mean = args.latency * math.exp(args.sigma ** 2 / 2)
     rules = [{"match": r"Instruction:$", "reply": "nothing to add"}]
-    print(f"bootstrap loop (Alpaca), {args.n or '80 x W'} prompts, lognormal latency median {args.latency}s sigma {args.sigma}"
+    print(f"bootstrap loop (Alpaca), {args.n or '80 x W'} prompts, lognormal latency median {args.latency}s "
+          f"sigma {args.sigma}"
           f" (mean {mean:.3f}s), medians of {args.repeat}")
     print(f"{'W':>4} {'prompts/s':>10} {'limit W/mean':>13} {'ratio':>6} {'lock-step batches':>18} {'vs batches':>10}")
     with fake_teacher(latency=args.latency, sigma=args.sigma, rules=rules) as server:

@@ -54,7 +54,8 @@ def main() -> None:
             print(f"re-run (median of 3): {calls} calls (target 0), {again['usage']['teacher']['cache_hits']} "
                   f"cached, {median(inside):,.0f} records/s inside the run, {median(whole):,.0f}/s including "
                   f"reading the config, checking every input row and writing the final files (target >= 50,000/s)")
-            print(f"reference: SQLite point reads of the {args.n:,} answers by key: {_point_reads(folder / 'out'):,.0f}/s")
+            reads = _point_reads(folder / "out")
+            print(f"reference: SQLite point reads of the {args.n:,} answers by key: {reads:,.0f}/s")
             lines = inp.read_text().splitlines()
             lines[args.n // 2] = json.dumps({"instruction": "An edited row"})
             inp.write_text("\n".join(lines) + "\n")

@@ -103,7 +103,8 @@ def main() -> None:
             runs = [engine_once(server.url, n, c, args.transport, f"{k}-") for k in range(args.repeat)]
             rate = median([r for r, _ in runs])
             cpu_ms = median([cpu for _, cpu in runs]) * 1000
-            verdict = "" if target is None else f"  target >= {target:.2f}: {'met' if rate / limit >= target else 'MISSED'}"
+            met = "" if target is None else ("met" if rate / limit >= target else "MISSED")
+            verdict = "" if target is None else f"  target >= {target:.2f}: {met}"
             print(f"distill ({args.transport})  N={n} C={c}: {rate:7.1f} req/s  limit {limit:7.1f}  "
                   f"ratio {rate / limit:.3f}  client CPU {cpu_ms:.3f} ms/req{verdict}", flush=True)
             if args.compare:

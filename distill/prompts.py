@@ -6,7 +6,7 @@ Templates ship in the wheel as `distill/_data/prompts`; in a source checkout the
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ def prompts_dir() -> Path:
     raise InputError("cannot find distill's prompt templates (neither distill/_data/prompts nor ./prompts)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _env(root: str) -> Any:
     from jinja2 import FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
@@ -42,7 +42,7 @@ def use_overrides(overrides: dict[str, Path]) -> None:
     _compiled.cache_clear()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> Any:
     own = _OVERRIDES.get(name)
     if own is not None:
@@ -85,7 +85,7 @@ def check_override(name: str, path: Path) -> list[str]:
     return [f"{path}: does not use {v} (the packaged {name} does)" for v in sorted(passed - used)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(name: str) -> tuple[Any, dict[str, Any]]:
     """The template and its globals flattened into one dict, so rendering skips jinja's per-call merge."""
     template = _template(name)

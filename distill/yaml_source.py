@@ -18,7 +18,7 @@ class YamlSource:
         self.origins: dict[tuple[str, ...], str] = {}  # key paths set on the command line (--set), and how
 
     @classmethod
-    def load(cls, path: Path) -> "YamlSource":
+    def load(cls, path: Path) -> YamlSource:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -6,7 +6,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * `POST /v1/chat/completions` — answers deterministically from the prompt: "Answer <h> to: <start of the last
   user message>" where <h> is a hash of (messages, sample params), so a test can tell which request an answer
   belongs to. `n` choices. A user message containing `[[truncate]]` gets finish_reason "length"; `[[reply:TEXT]]`
-  makes TEXT the reply (a `tool` message after the last user turn is matched as "[tool] <content>"); `rules` in the config, [{"match": REGEX, "reply": TEMPLATE}], reply with the first
+  makes TEXT the reply (a `tool` message after the last user turn is matched as "[tool] <content>");
+  `rules` in the config, [{"match": REGEX, "reply": TEMPLATE}], reply with the first
   matching rule's template expanded with the match's groups (\\1, \\g<name>) and {h} replaced by a per-request
   id; a rule may also set "finish_reason", "delay" (seconds before answering) and "tool_calls" ([{name,
   arguments}]: a native tool-call reply, content null, finish_reason "tool_calls"). This is how tests script judges
@@ -26,7 +27,8 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
   instead of /apply-template; `raw: "completions"` serves /v1/completions alone (no template endpoint, as
   llama-cpp-python's server); without `raw` all of them answer 404 (a chat-only server).
 * `GET /stats` — counters, `answered` (200s with a completion), `max_in_flight`; `GET /log` — the <h> of every
-  answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset counters.
+  answered request in order; `GET /last` — the last request body; `POST /config` — replace the settings and reset
+  counters.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class State:
         self.cfg = {**DEFAULTS, **cfg}
         self.rng = random.Random(self.cfg["seed"])
         self.stats: dict[str, int] = {"requests": 0, "answered": 0, "fail": 0, "rate": 0, "drop": 0,
-                                      "garbage": 0, "slow": 0, "refused": 0, "abandoned": 0, "in_flight": 0, "max_in_flight": 0}
+                                      "garbage": 0, "slow": 0, "refused": 0, "abandoned": 0, "in_flight": 0,
+                                      "max_in_flight": 0}
         self.log: list[str] = []
         self.last: dict[str, Any] = {}
         self.bodies: list[dict[str, Any]] = []
@@ -275,7 +278,7 @@ class FakeTeacher:
         """The server process to start; the other scripted servers in tests/ override only this."""
         return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
 
-    def __enter__(self) -> "FakeTeacher":
+    def __enter__(self) -> FakeTeacher:
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline().strip())

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("recipes", help="list recipes; with NAME, that recipe's options and templates",
-                       description="List the built-in recipes and the ready-to-run recipe YAML files. With a NAME "
-                                   "(a built-in, or your own module:Class), show its options with types and defaults "
+                       description="List the recipes (built-in, and plugins of the `distill.recipes` entry-point "
+                                   "group) and the ready-to-run recipe YAML files. With a NAME (one of those, or "
+                                   "your own module:Class), show its options with types and defaults "
                                    "and the prompt templates a recipe YAML may replace under `prompts:`.")
     p.add_argument("name", nargs="?", help="a recipe name, e.g. self_instruct")
     p.set_defaults(handler=handle)
@@ -24,9 +25,12 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     from pathlib import Path
 
-    from distill.recipes.registry import SUMMARIES
+    from distill.recipes.base import summary_of
+    from distill.recipes.registry import loaded
 
-    for name, summary in sorted(SUMMARIES.items()):
+    classes, unusable = loaded()
+    lines = {name: summary_of(cls) for name, cls in classes.items()} | {k: f"({v})" for k, v in unusable.items()}
+    for name, summary in sorted(lines.items()):
         print(f"{name:16} {summary}")
     here = Path(__file__).resolve().parents[1]
     for folder in (here / "_data" / "recipes", here.parent / "recipes"):
@@ -45,11 +49,12 @@ def describe(name: str) -> str:
     import inspect
 
     from distill.prompts import prompts_dir, variables_of
+    from distill.recipes.base import summary_of
     from distill.recipes.registry import recipe_class
 
     cls = recipe_class(name)
     doc = inspect.getdoc(inspect.getmodule(cls)) or inspect.getdoc(cls) or ""
-    lines = [f"{name}: {cls.summary}" if getattr(cls, "summary", None) else name, ""]
+    lines = [f"{name}: {summary_of(cls)}", ""]
     if doc:
         lines += [doc.split("\n\n")[0], ""]
     fields = cls.Options.model_fields

@@ -149,9 +149,11 @@ def _spent_so_far(run: Path) -> str:
 
 
 def _scores(console: Any, m: dict[str, Any]) -> None:
+    from distill.quality.select import histogram
+
     scores = {k: d for k, d in (m.get("scores") or {}).items() if d.get("count")}
     for name, d in scores.items():
-        hist = d.get("values") or {f"{e:g}": n for e, n in zip(d.get("edges", []), d.get("counts", []))}
+        hist = histogram(d)
         top = max(hist.values()) or 1
         table = _table(f"Score {name}: {d['count']} scored, mean {d['mean']}, min {d['min']}, max {d['max']}",
                        ["value", "count", ""])

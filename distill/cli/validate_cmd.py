@@ -60,14 +60,17 @@ def _check(path: Path, args: argparse.Namespace) -> str:
 
 
 def full_schema() -> dict[str, Any]:
-    """The run config's JSON schema, with each built-in recipe's `options` spelled out (types, defaults)."""
+    """The run config's JSON schema, with each registered recipe's `options` spelled out (types, defaults)."""
     from distill.config import RunConfig
-    from distill.recipes.registry import RECIPES, recipe_class
+    from distill.recipes.registry import loaded
 
     schema = RunConfig.model_json_schema()
     schema["properties"]["options"]["description"] = (
         "the recipe's own options: see x-recipe-options[recipe] (or `distill recipes NAME`)")
-    schema["x-recipe-options"] = {name: recipe_class(name).Options.model_json_schema() for name in sorted(RECIPES)}
+    classes, unusable = loaded()
+    schema["x-recipe-options"] = {name: cls.Options.model_json_schema() for name, cls in classes.items()}
+    if unusable:
+        schema["x-unusable-recipes"] = unusable
     from distill.providers.registry import builtin_spec_classes
 
     schema["$defs"]["ProviderSpec"]["description"] = (

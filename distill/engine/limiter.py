@@ -2,8 +2,8 @@
 
 Each bucket refills continuously at 97% of the set rate and holds at most a quarter second of budget, so no
 one-second window sees more than ~1.25x the per-second rate (providers such as Together enforce per-second rates;
-a minute-sized bucket would burst into 429s). Tokens are reserved from an estimate before a call and the difference is settled from
-the reply's real usage afterwards.
+a minute-sized bucket would burst into 429s). Tokens are reserved from an estimate before a call and the difference
+is settled from the reply's real usage afterwards.
 """
 
 from __future__ import annotations

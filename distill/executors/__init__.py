@@ -6,10 +6,12 @@ the call cache and the run folder; an executor decides where the *calls* run and
   HTTP providers, one replica per actor for in-process models (llama.cpp, transformers), with one rate-limiter
   actor shared by every worker. See `ray_executor.py`.
 
-The dispatch seam is `Executor.provider(spec)`: the object every call to one model goes through. Today it is
-immediate (the call is made, the answer comes back). A deferred dispatcher — a batch API — fits the same
-`complete()`: it parks the call, submits it with others, and resolves it when the results are downloaded; the
-`Teacher` commits the answer to the cache when it resolves, exactly as for an immediate call.
+The dispatch seam is `Executor.provider(spec)`: the object every immediate call to one model goes through (the
+call is made, the answer comes back). Batch mode (`batch:` in a model's spec) does not go through it: that
+model's `Teacher` (`engine/teacher.py`) hands each call that misses the cache to its batch dispatcher
+(`batch/dispatcher.py`), which queues the request, uploads it in a batch through the provider's batch API
+(`batch/backend.py`), commits every answer to the cache itself when the batch ends, and then resolves the waiting
+call; the run's window widens to several full batches (`RunContext.batch_width`) under either executor.
 
 Executors are named in a lazy `module:attr` registry, so `import distill` never imports ray.
 """

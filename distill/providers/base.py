@@ -39,7 +39,7 @@ class GenerationParams(BaseModel):
         """The OpenAI request fields this object sets (extra_body merged in by the caller)."""
         return self.model_dump(exclude_none=True, exclude={"extra_body"})
 
-    def merged(self, **overrides: Any) -> "GenerationParams":
+    def merged(self, **overrides: Any) -> GenerationParams:
         data = self.model_dump(exclude_none=True)
         data.update({k: v for k, v in overrides.items() if v is not None})
         return GenerationParams(**data)

@@ -61,10 +61,10 @@ class BatchWorker:
             outcomes: list[tuple[Any, BaseException | None]]
             try:
                 results = self.run_batch([p for _, p, _, _ in batch])
-                outcomes = [(r, None) for r in results]
+                outcomes = [(r, None) for _, r in zip(batch, results, strict=True)]  # one result per payload
             except BaseException as exc:  # delivered to every waiting caller
                 outcomes = [(None, exc)] * len(batch)
-            for (_, _, future, loop), (result, error) in zip(batch, outcomes):
+            for (_, _, future, loop), (result, error) in zip(batch, outcomes, strict=True):
                 loop.call_soon_threadsafe(_settle, future, result, error)
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from distill.prompts import prompts_dir
+from distill.quality.select import histogram
 
 PROMPT_FOLDERS = {"respond": ["respond"], "self_instruct": ["self_instruct"], "alpaca": ["alpaca"],
                   "evol_instruct": ["evol_instruct"], "personas": ["personas", "math_qa"]}
@@ -119,18 +120,20 @@ def _shortfall(manifest: dict[str, Any]) -> list[str]:
 def _model(spec: Any) -> str:
     if not spec:
         return "none"
-    return f"`{spec.get('kind') or spec.get('provider')}` model `{spec.get('model') or spec.get('source') or spec.get('path')}`"
+    model = spec.get("model") or spec.get("source") or spec.get("path")
+    return f"`{spec.get('kind') or spec.get('provider')}` model `{model}`"
 
 
 def _scores(manifest: dict[str, Any]) -> list[str]:
     scores = manifest.get("scores") or {}
     if not scores:
         return []
-    out = ["", "## Score distributions", "", "| score | count | mean | min | max | histogram |", "|---|---|---|---|---|---|"]
+    out = ["", "## Score distributions", "", "| score | count | mean | min | max | histogram |",
+           "|---|---|---|---|---|---|"]
     for name, d in scores.items():
         if not d.get("count"):
             continue
-        hist = d.get("values") or dict(zip([f"{e:g}" for e in d.get("edges", [])], d.get("counts", [])))
+        hist = histogram(d)
         out.append(f"| {name} | {d['count']} | {d['mean']} | {d['min']} | {d['max']} | "
                    f"{', '.join(f'{k}: {v}' for k, v in hist.items())} |")
     if manifest.get("selection"):
@@ -160,7 +163,8 @@ def _hygiene(manifest: dict[str, Any]) -> list[str]:
 
 
 def _usage(manifest: dict[str, Any]) -> list[str]:
-    out = ["", "## Cost", "", "| role | calls answered | cached | retries | prompt tokens | completion tokens | cost USD |",
+    out = ["", "## Cost", "",
+           "| role | calls answered | cached | retries | prompt tokens | completion tokens | cost USD |",
            "|---|---|---|---|---|---|---|"]
     for role, u in manifest["usage"].items():
         out.append(f"| {role} | {u['answered']} | {u['cache_hits']} | {u['retries']} | {u['prompt_tokens']} | "

@@ -42,7 +42,7 @@ class SelectRule(BaseModel):
     group_by: str | None = None
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "SelectRule":
+    def _one_kind(self) -> SelectRule:
         if self.min is None and self.max is None and self.top_quantile is None and self.top_k is None:
             raise ValueError("a select rule needs min, max, top_quantile or top_k")
         if self.group_by and self.top_k is None and self.top_quantile is None:

@@ -47,7 +47,7 @@ class QualityGate:
             convo = messages or [{"role": "user", "content": instruction}]
             jobs.append(self.reward.score(convo + [{"role": "assistant", "content": response}]))
         results = await settle(*jobs)  # one unreadable aspect never leaves the others' calls running
-        for rubric, grade in zip(self.rubrics if self.judge else [], results):
+        for rubric, grade in zip(self.rubrics if self.judge else [], results, strict=False):  # the reward's is last
             out.scores[f"judge.{rubric.name}"] = grade.score
             out.rationales[rubric.name] = grade.rationale
         if self.reward is not None:

@@ -78,8 +78,8 @@ class TransformersReward:
                           padding="max_length", max_length=length, truncation=True, return_tensors="pt",
                           add_special_tokens=special)
                 logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits.float().cpu().tolist()
-                for i, row in zip(rows, logits):
-                    out[i] = dict(zip(self.names, row))
+                for i, row in zip(rows, logits, strict=True):
+                    out[i] = dict(zip(self.names, row, strict=True))
         return out
 
     async def score(self, messages: list[Message]) -> dict[str, float]:

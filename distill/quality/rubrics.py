@@ -3,7 +3,7 @@ user's own."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -21,7 +21,7 @@ class Rubric(BaseModel):
     scores: dict[int, str]
 
     @model_validator(mode="after")
-    def _covers_scale(self) -> "Rubric":
+    def _covers_scale(self) -> Rubric:
         lo, hi = self.scale
         if lo >= hi:
             raise ValueError(f"scale must be [low, high] with low < high, got {list(self.scale)}")
@@ -37,7 +37,7 @@ class Rubric(BaseModel):
                                "score": {"type": "integer", "minimum": self.scale[0], "maximum": self.scale[1]}}}
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_rubric(ref: str) -> Rubric:
     """`ref` is a built-in name (prompts/judge/rubrics/<ref>.yaml) or a path to a rubric YAML file."""
     path = Path(ref)

@@ -50,9 +50,9 @@ def rule_mask(table: ScoreTable, rule: SelectRule) -> list[bool]:
     values = table.column(rule.score)
     keep = [not math.isnan(v) for v in values]
     if rule.min is not None:
-        keep = [k and v >= rule.min for k, v in zip(keep, values)]
+        keep = [k and v >= rule.min for k, v in zip(keep, values, strict=True)]
     if rule.max is not None:
-        keep = [k and v <= rule.max for k, v in zip(keep, values)]
+        keep = [k and v <= rule.max for k, v in zip(keep, values, strict=True)]
     if rule.top_k is not None or rule.top_quantile is not None:
         buckets: dict[str, list[int]] = defaultdict(list)
         labels = table.groups.get(rule.group_by or "", [""] * table.n) if rule.group_by else [""] * table.n
@@ -85,7 +85,7 @@ def select(table: ScoreTable, spec: SelectSpec) -> tuple[list[bool], list[str | 
         else:
             reasons.append("select: no rule passed")
     stats: dict[str, Any] = {"mode": spec.mode, "candidates": table.n, "kept": sum(keep),
-             "rules": [{"rule": r.label(), "passed": sum(m)} for r, m in zip(spec.rules, masks)]}
+             "rules": [{"rule": r.label(), "passed": sum(m)} for r, m in zip(spec.rules, masks, strict=True)]}
     return keep, reasons, stats
 
 
@@ -108,3 +108,10 @@ def distribution(values: array, bins: int = 10) -> dict[str, Any]:
             counts_list[min(bins - 1, int((x - lo) / width))] += 1
         hist = {"edges": [round(lo + i * width, 6) for i in range(bins + 1)], "counts": counts_list}
     return {"count": len(xs), "mean": round(sum(xs) / len(xs), 6), "min": lo, "max": hi, **hist}
+
+
+def histogram(stats: dict[str, Any]) -> dict[str, int]:
+    """A score's histogram from its `distribution`: the count of each value, or of each bin by its lower edge
+    (`edges` holds one more: the last bin's upper edge, which labels no bin)."""
+    return stats.get("values") or dict(zip((f"{e:g}" for e in stats.get("edges", [])), stats.get("counts", []),
+                                           strict=False))

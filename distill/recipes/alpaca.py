@@ -23,8 +23,12 @@ from distill.providers.base import Choice, GenerationParams
 from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.bootstrap_window import Window, bootstrap_window
-from distill.recipes.instruction_filters import (ALPACA_EXTRA_BLACKLIST, SELF_INSTRUCT_BLACKLIST, clean_instruction,
-                                                 instruction_rejection)
+from distill.recipes.instruction_filters import (
+    ALPACA_EXTRA_BLACKLIST,
+    SELF_INSTRUCT_BLACKLIST,
+    clean_instruction,
+    instruction_rejection,
+)
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.bounded_list import OVERFLOW_REASON, bounded

@@ -69,3 +69,17 @@ class Recipe:
         if choice.reasoning and self.ctx.config.keep_reasoning:
             return {"reasoning": choice.reasoning}
         return {}
+
+
+CONTRACT = ("preview", "estimate", "run")  # what every registered recipe implements (preview, estimate: --dry-run)
+
+
+def unimplemented(cls: type[Recipe]) -> list[str]:
+    """The parts of the recipe contract that `cls` leaves to `Recipe`'s placeholders."""
+    return [method for method in CONTRACT if getattr(cls, method) is getattr(Recipe, method)]
+
+
+def summary_of(cls: type[Recipe]) -> str:
+    """What the recipe does in one line: its `summary`, else the first line of its docstring."""
+    summary = getattr(cls, "summary", None) or (cls.__doc__ or "").strip().split("\n")[0]
+    return summary or "(no summary: give the class a `summary` or a docstring)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import yaml
 
@@ -23,7 +23,7 @@ class Operation:
         return render(f"evol_instruct/{self.frame}.j2", prompt=instruction, method=self.method)
 
 
-@lru_cache(maxsize=None)
+@cache
 def operation_sets() -> dict[str, tuple[Operation, ...]]:
     data = yaml.safe_load((prompts_dir() / "evol_instruct" / "operations.yaml").read_text(encoding="utf-8"))
     return {name: tuple(Operation(op, spec["frame"], spec["method"]) for op, spec in ops.items())

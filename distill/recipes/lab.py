@@ -323,7 +323,8 @@ class Lab(Recipe):
         seen: set[str] = set()
         results = await asyncio.gather(*(self._chunk_pairs(li, leaf, k, e, chunks[k]) for k, e in units))
         jobs = []
-        for (k, e), pairs in zip(units, results):  # in (chunk, seed context) order: which duplicate stays is fixed
+        # in (chunk, seed context) order: which duplicate stays is fixed
+        for (k, e), pairs in zip(units, results, strict=True):
             chunk = chunks[k]
             for j, pair in enumerate(pairs):
                 order = self._knowledge_key(li, k, e, j + 1)

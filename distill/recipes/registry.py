@@ -25,39 +25,59 @@ RECIPES: dict[str, str] = {
     "reasoning": "distill.recipes.reasoning.recipe:Reasoning",
 }
 
-SUMMARIES: dict[str, str] = {
-    "respond": "answer a list of instructions with the teacher (the engine's end-to-end path)",
-    "self_instruct": "self-instruct (Wang et al. 2022): new instructions from seed tasks, instances, filters",
-    "alpaca": "Alpaca: instruction, input and output generated together, 20 tasks per call",
-    "evol_instruct": "Evol-Instruct (WizardLM): evolve over rounds, eliminate failures, answer separately",
-    "math_qa": "verifiable math QA (OpenMathInstruct-style): k solutions, boxed answers checked",
-    "knowledge_qa": "QA grounded in your documents: chunk, generate, judge faithfulness, dedup, RAFT",
-    "lab": "LAB (InstructLab): taxonomy-driven skills and knowledge generation with judges and mixing",
-    "magpie": "Magpie: queries drawn from the chat template's pre-query prefix alone, filtered, tagged, answered",
-    "personas": "persona-driven tasks (Persona Hub / Tulu 3): personas x task kinds, verified math, dedup",
-    "self_improve": "self-improvement (Self-Rewarding, STaR/ReST-EM, SPIN): sample, verify or judge, train, repeat",
-    "tool_use": "function-calling conversations over your tools, verified by format, execution and a judge",
-    "reasoning": "reasoning traces (OpenThoughts, s1): k per question, failed traces rejected, thinking kept apart",
-}
 
 
-def recipe_class(name: str, where: str = "recipe", base: Path | None = None) -> type["Recipe"]:
-    """A built-in recipe by name, one from the `distill.recipes` entry-point group, or your own class:
-    `mypackage.module:MyRecipe` (importable) or `my_recipe.py:MyRecipe` (a file, relative to the recipe YAML)."""
+def registered() -> dict[str, str]:
+    """Every recipe name a config may use without `module:Class`: the built-ins and the installed plugins (the
+    `distill.recipes` entry-point group); a built-in keeps its name."""
     from importlib.metadata import entry_points
 
-    from distill.providers.registry import load_target
+    return {**{ep.name: ep.value for ep in entry_points(group="distill.recipes")}, **RECIPES}
 
-    target = RECIPES.get(name) or {ep.name: ep.value for ep in entry_points(group="distill.recipes")}.get(name)
+
+def loaded() -> tuple[dict[str, type[Recipe]], dict[str, str]]:
+    """Every registered recipe's class by name, and why each one that cannot be used (a plugin that does not
+    import, or lacks part of the contract) cannot: a broken plugin leaves the listings of the others intact."""
+    classes, unusable = {}, {}
+    for name in sorted(registered()):
+        try:
+            classes[name] = recipe_class(name, where="unusable")
+        except InputError as exc:
+            unusable[name] = str(exc)
+    return classes, unusable
+
+
+def recipe_class(name: str, where: str = "recipe", base: Path | None = None) -> type[Recipe]:
+    """A built-in recipe by name, one from the `distill.recipes` entry-point group, or your own class:
+    `mypackage.module:MyRecipe` (importable) or `my_recipe.py:MyRecipe` (a file, relative to the recipe YAML).
+    A registered recipe must implement the whole contract (`base.CONTRACT`), so that `--dry-run` works for it."""
+    known = registered()
+    target = known.get(name)
     if target is None and ":" in name:
         return _own_recipe(name, where, base or Path.cwd())
     if target is None:
-        raise InputError(f"{where}: unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))} "
+        raise InputError(f"{where}: unknown recipe {name!r}; known recipes: {', '.join(sorted(known))} "
                          "(or your own class as module:Class or file.py:Class)")
-    return load_target(target)  # type: ignore[no-any-return]
+    return _registered_class(name, target, where)
 
 
-def _own_recipe(name: str, where: str, base: Path) -> type["Recipe"]:
+def _registered_class(name: str, target: str, where: str) -> type[Recipe]:
+    from distill.providers.registry import load_target
+    from distill.recipes.base import Recipe, unimplemented
+
+    try:
+        cls = load_target(target)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(f"{where}: recipe {name!r} ({target}) cannot be loaded: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Recipe)):
+        raise InputError(f"{where}: recipe {name!r} ({target}) is not a distill.recipes.base.Recipe subclass")
+    if missing := unimplemented(cls):
+        raise InputError(f"{where}: recipe {name!r} ({target}) does not implement {', '.join(missing)}; a "
+                         "registered recipe implements preview and estimate (for --dry-run) and run")
+    return cls
+
+
+def _own_recipe(name: str, where: str, base: Path) -> type[Recipe]:
     from distill.recipes.base import Recipe
     from distill.recipes.user_code import load_reference
 

@@ -40,7 +40,7 @@ from distill.io.inputs import InputRow, Inputs
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes import self_improve_pairs as pairs
-from distill.recipes.base import Recipe
+from distill.recipes.base import Estimate, Recipe
 from distill.recipes.rewrite_parse import parse_rewrite
 from distill.recipes.self_improve_eval import EvalOptions, answers, pass_rate, win_rate
 from distill.recipes.self_improve_verify import Verifier, VerifierOptions
@@ -95,10 +95,18 @@ class SelfImprove(Recipe):
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         return [self._messages(r) for r in islice(rows, limit)]
 
-    def estimate_calls(self, rows: int) -> int:
+    def estimate(self, cfg: Any, rows: int) -> Estimate:
+        """Each iteration: one call per new prompt and one per prompt for its k samples, and in self_reward the
+        student's judge call (judge_samples) per sample; the held-out split answered before the first iteration
+        and after each, and without a verifier every later answer compared with iteration 0's in both orders."""
         o = self.options
-        per_prompt = 1 + (o.samples * o.judge_samples if o.mode == "self_reward" else 0)
-        return o.iterations * (rows + o.new_prompts) * per_prompt
+        prompts = rows + o.new_prompts
+        est = Estimate().add("teacher", o.iterations * o.new_prompts).add("teacher", o.iterations * prompts, o.samples)
+        if o.mode == "self_reward":
+            est.add("teacher", o.iterations * prompts * o.samples, o.judge_samples)
+        held = len(self._held_out(cfg))
+        est.add("teacher", (o.iterations + 1) * held)
+        return est.add("judge", 2 * o.iterations * held) if o.verifier is None else est
 
     # --- the loop ---------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -112,7 +120,7 @@ class SelfImprove(Recipe):
         base_dir = ctx.config._base
         self.verifier = Verifier(opts.verifier, base_dir) if opts.verifier else None
         rows = list(ctx.inputs())
-        held = self._held_out()
+        held = self._held_out(ctx.config)
         report: dict[str, Any] = {"mode": opts.mode, "method": opts.train.method, "iterations": []}
         ctx.extra_manifest["self_improve"] = report
         root = ctx.folder.path / "iterations"
@@ -182,13 +190,13 @@ class SelfImprove(Recipe):
         provider = await self.ctx.executor.provider(spec)
         return Teacher(base.role, provider, base.cache, base.usage, base.defaults)
 
-    def _held_out(self) -> list[InputRow]:
+    def _held_out(self, cfg: Any) -> list[InputRow]:
         e = self.options.eval
         if e is None:
             return []
         from distill.io.inputs import InputSpec
 
-        inputs = Inputs(InputSpec(path=str(self.ctx.config.resolve(e.path)), field=e.field, input_field=None),
+        inputs = Inputs(InputSpec(path=str(cfg.resolve(e.path)), field=e.field, input_field=None),
                         e.limit)
         inputs.check()
         return list(inputs.rows())

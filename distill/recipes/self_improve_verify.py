@@ -68,6 +68,7 @@ class Verifier:
 
     @property
     def needs_reference(self) -> bool:
+        """Whether a verdict needs the row's reference answer (math, exact, a regex naming {reference})."""
         return self.options.kind in ("math", "exact") or "{reference}" in (self.options.pattern or "")
 
     def answer(self, text: str) -> str | None:

@@ -34,8 +34,15 @@ from distill.providers.base import Choice, Completion, GenerationParams
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.bootstrap_window import Window, bootstrap_window
 from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
-from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
-                                                 parse_numbered, parse_output_first, read_verdict)
+from distill.recipes.self_instruct_parse import (
+    RawInstance,
+    conflicting,
+    instance_rejection,
+    parse_input_first,
+    parse_numbered,
+    parse_output_first,
+    read_verdict,
+)
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.bounded_list import OVERFLOW_REASON, bounded

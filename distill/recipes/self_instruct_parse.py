@@ -136,11 +136,6 @@ def parse_output_first(reply: str) -> list[RawInstance]:
     return out
 
 
-def says_yes(reply: str) -> bool:
-    """The classification verdict: "Yes", "**Yes.**", "Yes, it is one." (its reasoning already split off)."""
-    return strip_emphasis(split_reasoning(reply)[0]).lstrip(" \t\r\n\"'#>`").lower().startswith("yes")
-
-
 # "Yes", or a short label then the verdict ("Decision: No", "Answer: yes": what small models write first)
 _VERDICT = re.compile(r"(?:[a-z][a-z ]{0,30}:[ \t]{0,5})?(yes|no)(?![a-z])", re.IGNORECASE)
 UNREADABLE_VERDICT = "unreadable_verdict"

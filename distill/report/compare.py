@@ -49,11 +49,11 @@ def compare(paths: list[Path], opts: Options) -> tuple[dict[str, Any], str]:
     table: list[dict[str, Any]] = []
     for label, path in ROWS:
         row: dict[str, Any] = {"figure": label}
-        for name, (r, _) in zip(names, built):
+        for name, (r, _) in zip(names, built, strict=True):
             row[name] = (f"{r['funnel']['accepted']} / {r['funnel']['inputs']}" if path is None else _get(r, path))
         table.append(row)
-    data = {"runs": [{"name": n, "path": str(p), "report": r} for n, p, (r, _) in zip(names, paths, built)],
-            "table": table}
+    runs = zip(names, paths, built, strict=True)
+    data = {"runs": [{"name": n, "path": str(p), "report": r} for n, p, (r, _) in runs], "table": table}
     return data, _page(data, names, built)
 
 
@@ -63,22 +63,22 @@ def _figures(names: list[str], built: list[Any]) -> list[str]:
     colours = [COLOURS[i % len(COLOURS)] for i in range(len(names))]
     out = []
     for part in ("instructions", "responses"):
-        series = [(n, a.lengths[part], c) for n, (_, a), c in zip(names, built, colours)]
+        series = [(n, a.lengths[part], c) for n, (_, a), c in zip(names, built, colours, strict=True)]
         out.append(plots.svg(partial(_hist, series=series, title=f"{part.capitalize()}: length"), width=5.0,
                              height=3.0))
-    series = [(n, r["self_similarity"]["to_rest"], c) for n, (r, _), c in zip(names, built, colours)
+    series = [(n, r["self_similarity"]["to_rest"], c) for n, (r, _), c in zip(names, built, colours, strict=True)
               if "to_rest" in r["self_similarity"]]
     if series:
         out.append(plots.svg(lambda ax: plots.draw_binned(ax, series, "Highest ROUGE-L of each instruction",
                                                           "ROUGE-L F1", threshold=0.7), width=5.0, height=3.0))
-    series = [(n, r["semantic"]["nearest_neighbour"], c) for n, (r, _), c in zip(names, built, colours)
+    series = [(n, r["semantic"]["nearest_neighbour"], c) for n, (r, _), c in zip(names, built, colours, strict=True)
               if r.get("semantic")]
     if series:
         out.append(plots.svg(lambda ax: plots.draw_binned(ax, series, "Cosine to the nearest other instruction",
                                                           "cosine"), width=5.0, height=3.0))
     for score in sorted({s for r, _ in built for s in r["scores"]}):
         series = [(n, {"edges": r["scores"][score]["edges"], "counts": r["scores"][score]["kept_counts"]}, c)
-                  for n, (r, _), c in zip(names, built, colours) if score in r["scores"]]
+                  for n, (r, _), c in zip(names, built, colours, strict=True) if score in r["scores"]]
         out.append(plots.svg(partial(_binned, series=series, title=f"{score} of kept records"), width=5.0,
                              height=3.0))
     return out
@@ -90,7 +90,8 @@ def _page(data: dict[str, Any], names: list[str], built: list[Any]) -> str:
     figs = "".join(f'<figure class="plot" data-plot="compare-{i}">{s}</figure>'
                    for i, s in enumerate(_figures(names, built)))
     verdicts = "".join(f"<li><strong>{escape(n)}</strong>: {escape(r['verdict']['headline'])} "
-                       f"{escape(' '.join(r['verdict']['findings']))}</li>" for n, (r, _) in zip(names, built))
+                       f"{escape(' '.join(r['verdict']['findings']))}</li>"
+                       for n, (r, _) in zip(names, built, strict=True))
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>distill compare</title>'
             f"<style>{CSS}</style></head><body><h1>Runs side by side</h1><ul>{verdicts}</ul>"
             f"{table(data['table'], ['figure', *names])}{figs}</body></html>\n")

@@ -51,14 +51,6 @@ class NgramCheck:
                 "share": round(self.contaminated / self.checked, 6) if self.checked else 0.0, "pairs": self.pairs}
 
 
-def ngram_overlap(texts: list[str], bench: list[str], where: list[str], n: int = NGRAM,
-                  listed: int = 50) -> dict[str, Any]:
-    check = NgramCheck(bench, where, n, listed)
-    for i, t in enumerate(texts):
-        check.check(i, t)
-    return check.result()
-
-
 def embedding_neighbours(x: np.ndarray, b: np.ndarray, texts: list[str], bench: list[str], where: list[str],
                          threshold: float = COSINE, listed: int = 50) -> dict[str, Any]:
     best = np.full(len(x), -1.0)

@@ -8,8 +8,8 @@ Models (`--embeddings` / `report.embedding_model`):
 - a folder path: any sentence-transformers model on disk.
 - `openai:MODEL@BASE_URL`: an OpenAI-compatible `/v1/embeddings` endpoint (vLLM, TEI, Ollama, OpenAI), through the
   official `openai` client; the key comes from OPENAI_API_KEY when set.
-Vectors are L2-normalised float32. `stats` separates loading the model from embedding (the rate). The cache is `RUN/embeddings/<model>.npz`: a SHA-1 of each text and its
-vector, so a re-run embeds only texts it has not seen.
+Vectors are L2-normalised float32. `stats` separates loading the model from embedding (the rate). The cache is
+`RUN/embeddings/<model>.npz`: a SHA-1 of each text and its vector, so a re-run embeds only texts it has not seen.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class EmbeddingCache:
         missing = list(dict.fromkeys(d for d in digests if d not in self.keys))
         self.stats["cached"] += len(texts) - sum(1 for d in digests if d not in self.keys)
         if missing:
-            by_digest = {d: t for d, t in zip(digests, texts)}
+            by_digest = {d: t for d, t in zip(digests, texts, strict=True)}
             if self.embedder is None:
                 t0 = time.perf_counter()
                 self.embedder = make_embedder(self.spec)

@@ -48,7 +48,7 @@ def png(draws: list[Callable[[Any], None]], path: Any, width: float = 12.0, heig
     plt = _plt()
     fig, axes = plt.subplots(1, len(draws), figsize=(width, height))
     try:
-        for ax, draw in zip(np.atleast_1d(axes), draws):
+        for ax, draw in zip(np.atleast_1d(axes), draws, strict=True):
             draw(ax)
         fig.tight_layout()
         buf = io.BytesIO()
@@ -67,7 +67,7 @@ def draw_funnel(ax: Any, f: dict[str, Any]) -> None:
     ax.barh(y, kept, color=SYN, label="passed")
     ax.barh(y, rejected, left=kept, color=DROP, label="rejected")
     ax.barh(y, failed, left=np.add(kept, rejected), color="#999999", label="failed")
-    for yi, k in zip(y, kept):
+    for yi, k in zip(y, kept, strict=True):
         ax.text(k, yi, f" {k}", va="center", fontsize=8)
     ax.set_yticks(y, names)
     ax.set_xlabel("items")

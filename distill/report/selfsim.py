@@ -72,7 +72,7 @@ def max_rouge_l(queries: list[str], pool: list[str], exclude: list[int] | None =
             keys, first = np.unique(lcs[r, cand].astype(np.int64) * 1_000_000 + plen[cand].astype(np.int64),
                                     return_index=True)
             scored = [(rouge_l_f1(int(k // 1_000_000), len(part[r]), int(k % 1_000_000)), -int(cand[i]))
-                      for k, i in zip(keys, first)]
+                      for k, i in zip(keys, first, strict=True)]
             score, neg = max(scored)
             best[start + r], arg[start + r] = max(score, 0.0), -neg
     return best, arg

@@ -107,10 +107,6 @@ def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield row
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    return list(iter_rows(path))
-
-
 def text_set(name: str, rows: Iterable[dict[str, Any]], k: int | None = None, seed: int = 0) -> TextSet:
     """The rows' texts; with `k`, a seeded uniform sample of at most k of the rows that have a prompt."""
     keep: Reservoir[tuple[str, str]] = Reservoir(k if k is not None else 2**62, seed)

@@ -33,7 +33,8 @@ FUNCTION = {"the", "a", "an", "this", "that", "these", "those", "i", "you", "he"
             "all", "no", "one", "two", "three", "now", "then", "so", "also"}
 POLITE = re.compile(r"^(please|kindly|(can|could|would|will) you( please)?|i (want|need|would like) you to|"
                     r"help me( to)?|let's|let us)\b[\s,]*", re.IGNORECASE)
-FRAME = re.compile(r"^(given|based on|using|for|in|if|with|from|consider|suppose|imagine)\b[^,.?!]{0,200},\s*", re.IGNORECASE)
+FRAME = re.compile(r"^(given|based on|using|for|in|if|with|from|consider|suppose|imagine)\b[^,.?!]{0,200},\s*",
+                   re.IGNORECASE)
 BOUNDARY = {"about", "of", "on", "in", "into", "for", "to", "from", "with", "by", "between", "at", "as", "using",
             "based", "without", "than", "like", "over", "under", "and", "or", "but", "that", "which", "who",
             "where", "when", "how", "why", "what", "whether", "if", "so", "because", "while", "is", "are", "was",

@@ -35,11 +35,13 @@ def _reference(ref: dict[str, Any]) -> tuple[bool, list[str]]:
         elif auc >= AUC_PARTLY:
             findings.append(f"A classifier partly tells synthetic from real texts (ROC AUC {auc:.2f} on {features}).")
         else:
-            findings.append(f"A classifier can hardly tell synthetic from real texts (ROC AUC {auc:.2f} on {features}).")
+            findings.append(f"A classifier can hardly tell synthetic from real texts (ROC AUC {auc:.2f} on "
+                            f"{features}).")
     cov = ref.get("coverage")
     if cov:
         reached = sum(c["reached"] for c in cov["clusters"])
-        line = f"The synthetic set reaches {reached} of the real set's {cov['k']} topic clusters ({cov['coverage']:.0%})"
+        line = (f"The synthetic set reaches {reached} of the real set's {cov['k']} topic clusters "
+                f"({cov['coverage']:.0%})")
         if cov["coverage"] < COVERAGE_LOW:
             shifted = True
         under = [c for c in cov["clusters"] if c["cluster"] in cov["under"]][:3]
@@ -76,8 +78,8 @@ def _alone(report: dict[str, Any]) -> list[str]:
     for bench in report.get("contamination") or []:
         hits = bench["ngram"]["contaminated"] + (bench.get("embedding") or {}).get("over_threshold", 0)
         if hits:
-            findings.append(f"Possible benchmark contamination: {bench['ngram']['contaminated']} instruction(s) share a "
-                            f"{bench['ngram']['n']}-gram with {bench['name']}"
+            findings.append(f"Possible benchmark contamination: {bench['ngram']['contaminated']} instruction(s) "
+                            f"share a {bench['ngram']['n']}-gram with {bench['name']}"
                             + (f", {bench['embedding']['over_threshold']} are embedding neighbours (cosine >= "
                                f"{bench['embedding']['threshold']})" if bench.get("embedding") else "") + ".")
     verbs = report.get("verbs") or {}

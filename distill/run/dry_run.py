@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from distill.config import RunConfig
 from distill.engine.prices import cost, price_info
+from distill.errors import InputError
 from distill.io.inputs import Inputs
 from distill.providers.spec import ProviderSpec
-from distill.recipes.base import Estimate
+from distill.recipes.base import Estimate, unimplemented
 from distill.run.runner import check_inputs, out_dir, validate_options
 from distill.yaml_source import YamlSource
 
@@ -16,6 +17,9 @@ JUDGE_REPLY_TOKENS = 300  # a judge's reply: a JSON score and a short rationale
 
 def dry_run(cfg: RunConfig, src: YamlSource | None, shown: int = 2) -> str:
     cls, options = validate_options(cfg, src)
+    if missing := unimplemented(cls):  # only your own module:Class gets here without them (recipes/registry.py)
+        raise InputError(f"recipe {cfg.recipe} does not implement {', '.join(missing)}, which --dry-run needs "
+                         "(recipes/base.py says what each returns)")
     rows = check_inputs(cfg) or 0
     recipe = cls(None, options)  # a preview needs no teacher and no run folder
     prompts = recipe.preview(cfg, Inputs(cfg.input, cfg.num).rows() if cfg.input else iter(()), max(shown, 20))

@@ -41,12 +41,13 @@ def run_fingerprint(cfg: RunConfig) -> bytes:
 
 
 def _own_recipe_source(cfg: RunConfig) -> bytes:
-    """A user's recipe class (`module:Class`) is code the records depend on: its file is part of the key."""
-    if ":" not in cfg.recipe:
-        return b""
+    """A recipe class from outside distill (a plugin's, or yours as `module:Class`) is code the records depend on:
+    its file is part of the key, as distill's own files are."""
     import inspect
 
-    from distill.recipes.registry import recipe_class
+    from distill.recipes.registry import RECIPES, recipe_class
 
+    if cfg.recipe in RECIPES:
+        return b""
     source = inspect.getsourcefile(recipe_class(cfg.recipe, base=cfg._base))
     return Path(source).read_bytes() if source else b""

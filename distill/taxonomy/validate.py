@@ -14,7 +14,6 @@ import fnmatch
 from pathlib import Path
 from typing import Any
 
-
 from distill.errors import InputError
 from distill.io.path_policy import PathPolicy
 from distill.taxonomy.documents import DocumentError, resolve_documents

@@ -37,7 +37,7 @@ class Decontaminator:
         self.removed = 0
 
     @classmethod
-    def from_files(cls, paths: list[Path], field: str = "question") -> "Decontaminator":
+    def from_files(cls, paths: list[Path], field: str = "question") -> Decontaminator:
         questions = []
         for path in paths:
             for lineno, row in read_jsonl(path):

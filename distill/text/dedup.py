@@ -67,7 +67,7 @@ class Deduplicator:
         sh = self._shingles(norm)
         keys = self._band_keys(sh)
         candidates: set[int] = set()
-        for band, bucket in zip(keys, self.buckets):
+        for band, bucket in zip(keys, self.buckets, strict=True):
             hit = bucket.get(band)
             if hit is not None:
                 candidates.update(hit) if isinstance(hit, list) else candidates.add(hit)
@@ -79,7 +79,7 @@ class Deduplicator:
                 return "near"
         idx = len(self.shingles)
         self.shingles.append(sh)
-        for band, bucket in zip(keys, self.buckets):
+        for band, bucket in zip(keys, self.buckets, strict=True):
             hit = bucket.get(band)
             if hit is None:
                 bucket[band] = idx

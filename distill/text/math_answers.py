@@ -204,7 +204,7 @@ def equivalent(a: str, b: str) -> bool:
     if pa.kind != pb.kind or len(pa.items) != len(pb.items):
         return False
     if pa.kind != "set":
-        return all(_same(x, y) for x, y in zip(pa.items, pb.items))
+        return all(_same(x, y) for x, y in zip(pa.items, pb.items, strict=True))
     left = list(pb.items)
     for x in pa.items:  # unordered: match each item to a distinct equal one
         j = next((j for j, y in enumerate(left) if _same(x, y)), None)

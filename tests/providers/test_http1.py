@@ -9,9 +9,9 @@ import json
 import socket
 
 import pytest
+from helpers import distill, read_jsonl, recipe_yaml, write
 
 from distill.providers.http1 import ConnectFailed, Disconnected, HTTP1Client
-from helpers import distill, read_jsonl, recipe_yaml, write
 
 BODY = b'{"ok": true}'
 
@@ -22,7 +22,8 @@ def _response(path: str) -> bytes | None:
         return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
     if path.endswith("/chunked"):
         return (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                b"5\r\n" + BODY[:5] + b"\r\n" + b"%x;ext=1\r\n" % (len(BODY) - 5) + BODY[5:] + b"\r\n0\r\nX-T: 1\r\n\r\n")
+                b"5\r\n" + BODY[:5] + b"\r\n" + b"%x;ext=1\r\n" % (len(BODY) - 5) + BODY[5:]
+                + b"\r\n0\r\nX-T: 1\r\n\r\n")
     if path.endswith("/gzip"):
         packed = gzip.compress(BODY)
         return b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(packed), packed)

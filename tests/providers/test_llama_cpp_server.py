@@ -59,5 +59,6 @@ def test_math_qa_makes_every_sample_on_llama_cpp_server(llama_server, tmp_path):
     caps = manifest["usage"]["teacher"]["capabilities"]
     assert caps["supports_n"] is False  # the server returned 1 choice for n=4
     samples = Counter(r["instruction"] for r in read_jsonl(out / "data.jsonl"))
-    samples.update(r["item"]["problem"] for r in read_jsonl(out / "rejected.jsonl") if r["stage"] in ("solve", "verify"))
+    rejected = read_jsonl(out / "rejected.jsonl")
+    samples.update(r["item"]["problem"] for r in rejected if r["stage"] in ("solve", "verify"))
     assert list(samples.values()) == [4], samples  # m1 is decontaminated (a benchmark question); m2: 4 samples

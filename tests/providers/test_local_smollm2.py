@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT, distill, read_jsonl, write
 
 pytest.importorskip("llama_cpp", reason="the embedded teacher needs pip install '.[local]'")

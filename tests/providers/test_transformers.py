@@ -8,7 +8,6 @@ import asyncio
 import json
 
 import pytest
-
 from helpers import distill, read_jsonl, write
 
 pytest.importorskip("torch")
@@ -65,7 +64,7 @@ def test_reward_model_batches_concurrent_requests_and_keeps_their_order(tiny_rew
     asyncio.run(scorer.close())
     expected = _scores_one_by_one(tiny_reward, convos)
     assert [list(s) for s in scores] == [["reward"]] * 12
-    for got, want in zip(scores, expected):  # padding in a batch does not change a sequence's score
+    for got, want in zip(scores, expected, strict=True):  # padding in a batch does not change a sequence's score
         assert got["reward"] == pytest.approx(want[0], abs=1e-4)
     assert max(seen_batches) > 1 and sum(seen_batches) == 12 and max(seen_batches) <= 4
 

@@ -8,7 +8,6 @@ import json
 
 import pytest
 import yaml
-
 from fake_hub import FakeHub
 from helpers import distill, read_jsonl, recipe_yaml, write
 

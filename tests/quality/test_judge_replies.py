@@ -97,7 +97,7 @@ input: {{path: {inp}}}
 out: {tmp_path / 'run'}
 quality: {{rubric: overall}}
 """)
-    for attempt in range(2):  # the re-run answers every call from the cache and must not crash either
+    for _attempt in range(2):  # the re-run answers every call from the cache and must not crash either
         res = distill("run", str(cfg), "--no-progress", timeout=120)
         assert res.returncode == 0, res.stderr
         assert "Traceback" not in res.stderr

@@ -143,7 +143,8 @@ def test_difficulty_must_rise_and_roots_are_kept(tmp_path, teacher_server, requi
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 input: {{path: {inp}}}
 out: {tmp_path / 'run'}
-options: {{rounds: 1, operations: [add_constraints], equality_check: false, require_harder: {str(require_harder).lower()}}}
+options: {{rounds: 1, operations: [add_constraints], equality_check: false,
+  require_harder: {str(require_harder).lower()}}}
 """)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr

@@ -29,7 +29,8 @@ def test_chunks_overlap_and_cover_the_text():
 
 
 def test_parsers():
-    reply = "Q1 [factual]: When did it open?\nA1: In 1932.\n\nQ2 [yes/no]: Is it wooden?\nA2: Yes, \"an insulated wooden box\"."
+    reply = ("Q1 [factual]: When did it open?\nA1: In 1932.\n\n"
+             "Q2 [yes/no]: Is it wooden?\nA2: Yes, \"an insulated wooden box\".")
     pairs = parse_pairs(reply)
     assert [(p.kind, p.question, p.answer) for p in pairs] == [
         ("factual", "When did it open?", "In 1932."), ("yes/no", "Is it wooden?", 'Yes, "an insulated wooden box".')]

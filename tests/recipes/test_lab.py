@@ -34,7 +34,8 @@ def test_example_taxonomy_parses():
     (lambda t: t.split("  - question: Write a haiku about waiting")[0], "min_seed_examples", 4),
     (lambda t: t.replace("about a child's first snowman", "about morning fog over a harbour"), "duplicate_seed", 25),
     (lambda t: t.replace("  - question: Write a haiku about the first day",
-                         "  - context: a table\n    question: Write a haiku about the first day"), "mixed_grounding", 4),
+                         "  - context: a table\n    question: Write a haiku about the first day"),
+     "mixed_grounding", 4),
     (lambda t: t.replace("version: 3", "version: [3"), "yaml", None),
     (lambda t: t.replace("  - question: ", "  - questio: ", 2), "required", 5),  # two seeds lack a question
 ])
@@ -86,7 +87,8 @@ def test_documents_from_a_local_git_repository_at_a_commit(tmp_path):
     subprocess.run(git + ["commit", "-qam", "two"], check=True)
     from distill.taxonomy.documents import resolve_documents
 
-    assert resolve_documents(str(repo), first, ["*.md"], tmp_path, PathPolicy(tmp_path)) == [("notes.md", "Version one of the notes.")]
+    assert resolve_documents(str(repo), first, ["*.md"], tmp_path, PathPolicy(tmp_path)) == [
+        ("notes.md", "Version one of the notes.")]
 
 
 def test_cli_validate(tmp_path):
@@ -196,7 +198,8 @@ SKILL_RULES = [
     {"match": r"Check the answer against the question", "reply": '{"subject": 1, "focus": 1}'},
     {"match": r"understandable on its own", "reply": '{"score": 1}'},
     # every haiku seed gets the same two questions back: the leaf keeps one copy of each
-    {"match": r"Here are example questions for the task", "reply": "1. Write a haiku about rain\n2. Write a haiku about snow"},
+    {"match": r"Here are example questions for the task",
+     "reply": "1. Write a haiku about rain\n2. Write a haiku about snow"},
     {"match": r"Write \d+ new contexts", "reply": "Context 1:\n| k | v |\n|---|---|\n| {h} | 1 |"},
     {"match": r"different questions", "reply": "1. What is the value of k?"},
     {"match": r"Question: [^\n]*\nAnswer:$", "reply": "A fine answer."},

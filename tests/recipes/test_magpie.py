@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from helpers import distill, read_jsonl, write
 from fake_teacher import FakeTeacher
+from helpers import distill, read_jsonl, write
+
 from distill.recipes.pre_query import SENTINEL, split_rendered
 from distill.text.query_checks import is_incomplete, language_of, query_rejection, repetition_share
 

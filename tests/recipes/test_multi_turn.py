@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import distill, read_jsonl, write
+
 from distill.recipes.multi_turn import clean_followup
 
 RULES = [

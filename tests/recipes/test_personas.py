@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import ROOT, distill, read_jsonl, write
+
 from distill.recipes.personas import clean_task
 
 PERSONAS = ["a night-shift nurse who studies pharmacology", "a beekeeper in the mountains",

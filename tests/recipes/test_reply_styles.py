@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from distill.providers.base import Choice
-from distill.quality.replies import parse_score, parse_winner
 from distill.providers.openai_reply import parse_reply
+from distill.quality.replies import UnreadableReply, parse_score, parse_winner
 from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
 from distill.recipes.knowledge_parse import parse_pairs
 from distill.recipes.lab_parse import parse_contexts, parse_questions
@@ -23,7 +23,7 @@ from distill.recipes.self_instruct_parse import (
     parse_input_first,
     parse_numbered,
     parse_output_first,
-    says_yes,
+    read_verdict,
 )
 from distill.text.math_answers import final_answers
 from distill.text.reply_text import clean_reply, split_reasoning
@@ -115,9 +115,12 @@ def test_a_title_above_the_list_is_not_an_item() -> None:
 
 def test_classification_verdict_in_chat_forms() -> None:
     for reply in ("Yes", "**Yes.**", "Yes, it is a classification task.", "<think>labels?</think>\n\nYes", "\"Yes\""):
-        assert says_yes(reply), reply
-    for reply in ("No", "**No.**", "No, it is open-ended.", "Not a classification task", ""):
-        assert not says_yes(reply), reply
+        assert read_verdict(reply, "stop") is True, reply
+    for reply in ("No", "**No.**", "No, it is open-ended.", "<think>open?</think>\n\nNo"):
+        assert read_verdict(reply, "stop") is False, reply
+    for reply in ("Not a classification task", ""):  # neither yes nor no: never read as a no
+        with pytest.raises(UnreadableReply, match="neither yes nor no"):
+            read_verdict(reply, "stop")
 
 
 def test_instance_output_ends_at_the_next_input() -> None:

@@ -116,6 +116,8 @@ def test_two_iterations_write_checkpoints_records_and_a_rerun_calls_nothing(tiny
 
     answered, _ = _answered(out)
     assert answered == 3 * HELD + 2 * PROMPTS  # three evaluations, two rounds of k samples (one call each)
+    planned = distill("run", str(_recipe(tmp_path, tiny_lm, out)), "--dry-run").stdout
+    assert f"teacher calls: up to {answered}, {3 * HELD + 2 * PROMPTS * 4} samples\n" in planned, planned
     again = _run(_recipe(tmp_path, tiny_lm, out))
     assert again.returncode == 0, again.stderr
     assert _answered(out) == (0, answered)

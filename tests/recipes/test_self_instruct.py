@@ -7,12 +7,18 @@ import json
 from collections import Counter
 
 import pytest
-
-from distill.recipes.instruction_filters import clean_instruction, instruction_rejection
-from distill.recipes.self_instruct_parse import (RawInstance, conflicting, instance_rejection, parse_input_first,
-                                                 parse_numbered, parse_output_first)
 from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import ALPACA_REPLY, SELF_INSTRUCT_RULES
+
+from distill.recipes.instruction_filters import clean_instruction, instruction_rejection
+from distill.recipes.self_instruct_parse import (
+    RawInstance,
+    conflicting,
+    instance_rejection,
+    parse_input_first,
+    parse_numbered,
+    parse_output_first,
+)
 
 
 def test_numbered_continuations_parse_with_or_without_the_open_number():
@@ -220,7 +226,8 @@ def test_the_same_seed_gives_the_same_dataset_whatever_order_replies_arrive_in(t
     # must not depend on it
     outputs = []
     for k in range(2):
-        teacher_server.configure(rules=SELF_INSTRUCT_RULES[1:], jitter=0.05, seed=k)  # a different arrival order each time
+        # a different arrival order each time
+        teacher_server.configure(rules=SELF_INSTRUCT_RULES[1:], jitter=0.05, seed=k)
         cfg = write(tmp_path / f"r{k}.yaml", f"""recipe: self_instruct
 teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
 num: 40
@@ -231,7 +238,8 @@ options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, in_
         res = distill("run", str(cfg), "--no-progress")
         assert res.returncode == 0, res.stderr
         boot = [b for b in teacher_server.bodies() if "Invent a list" in b["messages"][0]["content"]]
-        assert len(boot) == 40 and sum("festival" in b["messages"][0]["content"] for b in boot) == 36  # after the first 4
+        # 36: "festival" in all but the first 4
+        assert len(boot) == 40 and sum("festival" in b["messages"][0]["content"] for b in boot) == 36
         outputs.append([(tmp_path / f"run{k}" / name).read_bytes() for name in ("data.jsonl", "rejected.jsonl")])
     assert outputs[0] == outputs[1] and outputs[0][0]
 

@@ -71,7 +71,7 @@ def test_metrics_match_hand_computed_values():
     import numpy as np
 
     from distill.report import lengths, lexical, reference, selfsim, verbs
-    from distill.report.contamination import embedding_neighbours, ngram_overlap
+    from distill.report.contamination import NgramCheck, embedding_neighbours
     from distill.report.funnel import funnel
     from distill.report.scores import scores
     from distill.report.semantic import near_duplicates
@@ -84,9 +84,10 @@ def test_metrics_match_hand_computed_values():
     v = lexical.vocabulary_overlap(["a b c"], ["b c d"], 10)
     assert v["jaccard"] == 0.5 and v["real_token_coverage"] == round(2 / 3, 4)
 
-    best, nearest = selfsim.max_rouge_l(["the cat sat on the mat", "the cat sat", "dogs bark loudly"],
-                                        ["the cat sat on the mat", "the cat sat", "dogs bark loudly"], exclude=[0, 1, 2])
-    assert list(np.round(best, 4)) == [round(2 * 0.5 * 1 / 1.5, 4), round(2 * 0.5 * 1 / 1.5, 4), 0.0]  # LCS 3 of 6 and 3
+    texts = ["the cat sat on the mat", "the cat sat", "dogs bark loudly"]
+    best, nearest = selfsim.max_rouge_l(texts, list(texts), exclude=[0, 1, 2])
+    # LCS 3 of 6 and 3
+    assert list(np.round(best, 4)) == [round(2 * 0.5 * 1 / 1.5, 4), round(2 * 0.5 * 1 / 1.5, 4), 0.0]
     assert list(nearest[:2]) == [1, 0]
     from rouge_score import rouge_scorer
 
@@ -125,8 +126,10 @@ def test_metrics_match_hand_computed_values():
     assert reference.embedding_auc(separable[:20], separable[20:])["auc"] == 1.0
 
     bench = ["one two three four five six seven eight nine ten eleven twelve thirteen fourteen"]
-    hits = ngram_overlap(["Solve: one two three four five six seven eight nine ten eleven twelve thirteen!",
-                          "two three four five six seven eight nine ten eleven twelve thirteen"], bench, ["b.jsonl"])
+    check = NgramCheck(bench, ["b.jsonl"])
+    check.check(0, "Solve: one two three four five six seven eight nine ten eleven twelve thirteen!")
+    check.check(1, "two three four five six seven eight nine ten eleven twelve thirteen")
+    hits = check.result()
     assert hits["contaminated"] == 1 and hits["pairs"][0]["index"] == 0 and hits["pairs"][0]["file"] == "b.jsonl"
     e = np.eye(3, dtype=np.float32)
     nn = embedding_neighbours(e, e[[1]], ["a", "b", "c"], ["B"], ["b.jsonl"])

@@ -95,7 +95,8 @@ def test_rationals_beyond_float_range_compare_without_overflow(huge):
 
 
 def test_gsm8k_final_answers():
-    solution = "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nAltogether she sold 48+24 = <<48+24=72>>72 clips.\n#### 72"
+    solution = ("Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n"
+                "Altogether she sold 48+24 = <<48+24=72>>72 clips.\n#### 72")
     assert reference_answer(solution) == "72" and final_answers(solution) == ["72"]
     assert reference_answer("\\frac{1}{2}") == "\\frac{1}{2}" and reference_answer("Work. \\boxed{7}") == "7"
     assert final_answers("Thus \\boxed{3}.\n#### 4") == ["3"]  # a box wins over a #### line
@@ -125,7 +126,7 @@ options: {{samples: 3}}
 """)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    for attempt in range(2):  # the re-run replays the same outcomes
+    for _attempt in range(2):  # the re-run replays the same outcomes
         res = distill("run", str(cfg), "--no-progress", cwd=cwd, timeout=120)
         assert res.returncode == 0, res.stderr
         assert list(cwd.iterdir()) == [] and not Path("pwned").exists()
