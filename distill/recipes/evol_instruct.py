@@ -38,12 +38,8 @@ from distill.providers.base import GenerationParams
 from distill.quality.judge import json_format
 from distill.quality.replies import Unparseable, find_json_object, parse_score
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.evol_elimination import (
-    answer_rejection,
-    copied_prompt_words,
-    parse_equality,
-)
-from distill.recipes.evol_operations import Operation, choose, operations
+from distill.recipes.evol_elimination import answer_rejection, evolution_rejection, parse_equality
+from distill.recipes.evol_operations import Operation, choose, directions, operations
 from distill.recipes.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
@@ -117,6 +113,7 @@ class EvolInstruct(Recipe):
 
     async def run(self) -> None:
         self.ops = operations(self.options.operation_set, self.options.operations)
+        self.directions = directions(self.ops)
         self.ctx.extra_manifest[COUNTS] = {}
         await self.ctx.map(self.ctx.inputs(), self._chain, memo=InputRow.identity)
         self.ctx.extra_manifest["evol_rounds"] = round_rows(self.ctx.extra_manifest.pop(COUNTS), self.options.rounds)
@@ -233,7 +230,7 @@ class EvolInstruct(Recipe):
         choice = reply.choices[0]
         with reading(choice.text):  # (inside the round's guard)
             evolved = parse_rewrite(choice.text)
-            reason = copied_prompt_words(evolved) if evolved else None
+            reason = evolution_rejection(evolved, current, self.directions) if evolved else None
         if choice.finish_reason == "length" or not evolved:
             self._eliminate(rnd, root, "truncated_evolution" if evolved else "empty_evolution", item, choice.text)
             return None

@@ -27,6 +27,9 @@ from llama_server import serve_smollm2
 
 from distill.text.artefacts import artefact_problem
 
+# llama_cpp.server answers one request at a time: the default 64 in flight would wait in its queue past the 120 s
+# timeout and be sent again (a run of personas made 36 retries so); one in flight does the same work once
+ONE_AT_A_TIME = ["--set", "teacher.max_concurrency=1"]
 # extra flags per recipe, each for time on a 2-core machine or for what this server cannot do
 SMALLEST: dict[str, list[str]] = {
     # 1200-token prompts of 20 tasks, patience 50: minutes per prompt on SmolLM2; 2 prompts of 400 tokens
@@ -65,7 +68,7 @@ def _usage(manifest: dict[str, Any]) -> dict[str, int]:
 def _check(name: str, url: str, log: Path, out: Path) -> tuple[list[str], str]:
     """(problems found, one line of what the run did) for one recipe: its run and its re-run."""
     cmd = ["run", str(ROOT / "recipes" / f"{name}.yaml"), "--teacher", f"openai:smollm2@{url}", "--num", "2",
-           "--out", str(out), "--no-progress", "--no-report", *SMALLEST.get(name, [])]
+           "--out", str(out), "--no-progress", "--no-report", *ONE_AT_A_TIME, *SMALLEST.get(name, [])]
     started = time.monotonic()
     first = distill(*cmd, timeout=900)
     seconds = time.monotonic() - started
