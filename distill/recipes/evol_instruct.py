@@ -116,7 +116,11 @@ class EvolInstruct(Recipe):
         self.directions = directions(self.ops)
         self.ctx.extra_manifest[COUNTS] = {}
         await self.ctx.map(self.ctx.inputs(), self._chain, memo=InputRow.identity)
-        self.ctx.extra_manifest["evol_rounds"] = round_rows(self.ctx.extra_manifest.pop(COUNTS), self.options.rounds)
+        counts = self.ctx.extra_manifest.pop(COUNTS)
+        rows = self.ctx.extra_manifest["evol_rounds"] = round_rows(counts, self.options.rounds)
+        per_root = self.options.rounds + self.options.keep_roots
+        self.ctx.target("instructions", sum(r["survived"] for r in rows), int(counts.get("roots", 0)) * per_root,
+                        stopped="an eliminated evolution is tried again only in the next round")
 
     def _rated(self, rnd: int, difficulty: float | None) -> None:
         if difficulty is not None:
@@ -155,6 +159,7 @@ class EvolInstruct(Recipe):
 
     async def _chain(self, row: InputRow) -> None:
         ctx, opts = self.ctx, self.options
+        ctx.tally(COUNTS, "roots")
         root_text = self._root_text(row)
         with ctx.guard(order_key(row.index, 0), "difficulty", {"index": row.index, "instruction": root_text}) as call:
             root_difficulty = await self._difficulty(root_text)

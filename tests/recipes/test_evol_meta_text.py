@@ -81,5 +81,24 @@ options: {{rounds: 2, difficulty: false, equality_check: false, keep_roots: fals
     for root in (SKY, TIPS, TIDES):
         prompts = [p for p in evolving if root in p or ABOUT_PROMPT in p or TIPS_LIST in p and root == TIPS]
         assert len(prompts) == 2 and all(p.rstrip().endswith(root) for p in prompts), root
-    rounds = json.loads((out / "manifest.json").read_text())["evol_rounds"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["target"] == {"what": "instructions", "made": 2, "target": 8,
+                                  "stopped": "an eliminated evolution is tried again only in the next round"}
+    assert "evol_instruct stopped short: 2 of 8 instructions" in res.stderr
+    rounds = manifest["evol_rounds"]
     assert rounds[1]["eliminated"] == {"about_the_rewrite": 1, "list_not_instruction": 1, "prompt_meta": 1}
+
+
+def test_a_run_whose_every_evolution_is_eliminated_says_so_and_exits_1(tmp_path, teacher_server):
+    teacher_server.configure(rules=RULES)
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": SKY}) + "\n")
+    cfg = write(tmp_path / "r.yaml", f"""recipe: evol_instruct
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}}}
+out: {tmp_path / "run"}
+options: {{rounds: 2, difficulty: false, equality_check: false, keep_roots: false}}
+""")
+    res = distill("run", str(cfg), "--no-progress", "--no-report")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "evol_instruct stopped short: 0 of 2 instructions" in res.stderr
+    assert "round_1 about_the_rewrite 1" in res.stderr and "Traceback" not in res.stderr
