@@ -35,8 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
-from distill.quality.judge import json_format
-from distill.quality.replies import Unparseable, find_json_object, parse_score
+from distill.quality.judge import json_format, read_verdict
+from distill.quality.replies import UnreadableReply, find_json_object, parse_score
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.evol_elimination import answer_rejection, evolution_rejection, parse_equality
 from distill.recipes.evol_operations import Operation, choose, directions, operations
@@ -140,9 +140,10 @@ class EvolInstruct(Recipe):
                                      rater.params(temperature=0.0, max_tokens=200, n=1, response_format=fmt))
         raw = reply.choices[0].text
         with reading(raw):  # called inside a guard: what the reader raises rejects the item
-            try:
-                score: float | None = parse_score(raw, (1, 10))[0]
-            except Unparseable:
+            try:  # a rating cut off at max_tokens is no rating (quality/judge.py)
+                score: float | None = read_verdict(reply.choices[0], "score", lambda t: parse_score(t, (1, 10)),
+                                                   "difficulty")[0]
+            except UnreadableReply:
                 score = None
             obj = find_json_object(raw)
             kind = obj.get("kind") if obj else None

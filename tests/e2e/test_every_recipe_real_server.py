@@ -27,9 +27,10 @@ from llama_server import serve_smollm2
 
 from distill.text.artefacts import artefact_problem
 
-# llama_cpp.server answers one request at a time: the default 64 in flight would wait in its queue past the 120 s
-# timeout and be sent again (a run of personas made 36 retries so); one in flight does the same work once
-ONE_AT_A_TIME = ["--set", "teacher.max_concurrency=1"]
+# llama_cpp.server answers one request at a time and goes on with a request whose client timed out: the default
+# 64 in flight wait in its queue past the 120 s timeout and are sent again (a run of personas made 36 retries so).
+# One in flight, and a timeout for a machine busy with other work, do the same work once
+ONE_AT_A_TIME = ["--set", "teacher.max_concurrency=1", "--set", "teacher.timeout=900"]
 # extra flags per recipe, each for time on a 2-core machine or for what this server cannot do
 SMALLEST: dict[str, list[str]] = {
     # 1200-token prompts of 20 tasks, patience 50: minutes per prompt on SmolLM2; 2 prompts of 400 tokens
@@ -52,8 +53,10 @@ TEXT_KEYS = ("instruction", "input", "output", "messages", "prompt", "chosen", "
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     log_dir = tmp_path_factory.mktemp("llama")
-    with serve_smollm2(log_dir) as url:
-        yield url, log_dir / "server.log"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONUNBUFFERED", "1")  # the server's access log, counted below, is written as it answers
+        with serve_smollm2(log_dir) as url:
+            yield url, log_dir / "server.log"
 
 
 def _requests(log: Path) -> int:

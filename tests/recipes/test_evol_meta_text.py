@@ -102,3 +102,24 @@ options: {{rounds: 2, difficulty: false, equality_check: false, keep_roots: fals
     assert res.returncode == 1, res.stdout + res.stderr
     assert "evol_instruct stopped short: 0 of 2 instructions" in res.stderr
     assert "round_1 about_the_rewrite 1" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_difficulty_rating_cut_off_at_max_tokens_is_no_rating(tmp_path, teacher_server):
+    # the cut reply quotes a score in its unfinished rationale: read as 9 it would pass as harder than its parent
+    teacher_server.configure(rules=[
+        {"match": r"rate how difficult[\s\S]*Text:\nName two planets and their moons\.\n",
+         "reply": '{"rationale": "r", "kind": "instruction", "score": 2}'},
+        {"match": r"rate how difficult", "reply": '{"kind": "instruction", "rationale": "Harder. A score: 9 fits since',
+         "finish_reason": "length"},
+        *RULES])
+    inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": PLANETS}) + "\n")
+    out = tmp_path / "run"
+    cfg = write(tmp_path / "r.yaml", f"""recipe: evol_instruct
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}}}
+out: {out}
+options: {{rounds: 1, equality_check: false, keep_roots: false}}
+""")
+    res = distill("run", str(cfg), "--no-progress", "--no-report")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert [r["reason"] for r in read_jsonl(out / "rejected.jsonl")] == ["difficulty_unparseable"]
