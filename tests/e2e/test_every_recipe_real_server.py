@@ -55,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     log_dir = tmp_path_factory.mktemp("llama")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONUNBUFFERED", "1")  # the server's access log, counted below, is written as it answers
-        with serve_smollm2(log_dir) as url:
+        with serve_smollm2(log_dir, threads=1) as url:
             yield url, log_dir / "server.log"
 
 
