@@ -13,9 +13,9 @@ One server for the module, and one test that runs the recipes one after another:
 at a time, so parallel tests would only queue. A few recipes get their smallest settings with `--set` to keep the
 whole run to a few minutes (each is explained in SMALLEST); self_improve is left out (LEFT_OUT).
 
-Measured on this 2-core machine while other test suites ran on it (load 11-15, not idle): 9 min 18 s in all;
-first runs alpaca 97 s (exit 1), evol_instruct 131 s, knowledge_qa 47 s, lab 96 s, magpie 27 s, math_qa 41 s,
-personas 72 s, respond 8 s, self_instruct 19 s (exit 1); the re-runs a few seconds each.
+Measured on this 2-core machine with other suites running on it: 3 min 31 s in all at load 3-5 (first runs:
+alpaca 36 s, exit 1; evol_instruct 38 s; knowledge_qa 10 s; lab 35 s; magpie 7 s; math_qa 12 s; personas 47 s;
+respond 5 s; self_instruct 14 s, exit 1; the re-runs a few seconds each), 9 min 18 s at load 11-15.
 """
 
 from __future__ import annotations
