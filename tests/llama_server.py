@@ -2,6 +2,9 @@
 on a free 127.0.0.1 port, for tests at the real boundary. Start it from a module-scoped fixture:
 
     with serve_smollm2(tmp_path_factory.mktemp("llama")) as url: ...   # url ends in /v1
+
+`threads`: llama.cpp's threads; one keeps a long test steady on a machine whose cores are busy with other work
+(two threads that wait on each other crawl when either is descheduled).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 
 
 @contextmanager
-def serve_smollm2(log_dir: Path) -> Iterator[str]:
+def serve_smollm2(log_dir: Path, threads: int = 2) -> Iterator[str]:
     from distill.providers.llama_process import worker_env
     from distill.providers.local import packaged_gguf
 
@@ -27,7 +30,8 @@ def serve_smollm2(log_dir: Path) -> Iterator[str]:
     sock.close()
     log = (log_dir / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()),
-                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+                             "--n_threads", str(threads)],
                             stdout=log, stderr=subprocess.STDOUT, env=worker_env())  # threads sleep when they wait
     url = f"http://127.0.0.1:{port}/v1"
     try:

@@ -35,15 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.providers.base import GenerationParams
-from distill.quality.judge import json_format
-from distill.quality.replies import Unparseable, find_json_object, parse_score
+from distill.quality.judge import json_format, read_verdict
+from distill.quality.replies import UnreadableReply, find_json_object, parse_score
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.evol_elimination import (
-    answer_rejection,
-    copied_prompt_words,
-    parse_equality,
-)
-from distill.recipes.evol_operations import Operation, choose, operations
+from distill.recipes.evol_elimination import answer_rejection, evolution_rejection, parse_equality
+from distill.recipes.evol_operations import Operation, choose, directions, operations
 from distill.recipes.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
@@ -117,9 +113,14 @@ class EvolInstruct(Recipe):
 
     async def run(self) -> None:
         self.ops = operations(self.options.operation_set, self.options.operations)
+        self.directions = directions(self.ops)
         self.ctx.extra_manifest[COUNTS] = {}
         await self.ctx.map(self.ctx.inputs(), self._chain, memo=InputRow.identity)
-        self.ctx.extra_manifest["evol_rounds"] = round_rows(self.ctx.extra_manifest.pop(COUNTS), self.options.rounds)
+        counts = self.ctx.extra_manifest.pop(COUNTS)
+        rows = self.ctx.extra_manifest["evol_rounds"] = round_rows(counts, self.options.rounds)
+        per_root = self.options.rounds + self.options.keep_roots
+        self.ctx.target("instructions", sum(r["survived"] for r in rows), int(counts.get("roots", 0)) * per_root,
+                        stopped="an eliminated evolution is tried again only in the next round")
 
     def _rated(self, rnd: int, difficulty: float | None) -> None:
         if difficulty is not None:
@@ -139,9 +140,10 @@ class EvolInstruct(Recipe):
                                      rater.params(temperature=0.0, max_tokens=200, n=1, response_format=fmt))
         raw = reply.choices[0].text
         with reading(raw):  # called inside a guard: what the reader raises rejects the item
-            try:
-                score: float | None = parse_score(raw, (1, 10))[0]
-            except Unparseable:
+            try:  # a rating cut off at max_tokens is no rating (quality/judge.py)
+                score: float | None = read_verdict(reply.choices[0], "score", lambda t: parse_score(t, (1, 10)),
+                                                   "difficulty")[0]
+            except UnreadableReply:
                 score = None
             obj = find_json_object(raw)
             kind = obj.get("kind") if obj else None
@@ -158,6 +160,7 @@ class EvolInstruct(Recipe):
 
     async def _chain(self, row: InputRow) -> None:
         ctx, opts = self.ctx, self.options
+        ctx.tally(COUNTS, "roots")
         root_text = self._root_text(row)
         with ctx.guard(order_key(row.index, 0), "difficulty", {"index": row.index, "instruction": root_text}) as call:
             root_difficulty = await self._difficulty(root_text)
@@ -233,7 +236,7 @@ class EvolInstruct(Recipe):
         choice = reply.choices[0]
         with reading(choice.text):  # (inside the round's guard)
             evolved = parse_rewrite(choice.text)
-            reason = copied_prompt_words(evolved) if evolved else None
+            reason = evolution_rejection(evolved, current, self.directions) if evolved else None
         if choice.finish_reason == "length" or not evolved:
             self._eliminate(rnd, root, "truncated_evolution" if evolved else "empty_evolution", item, choice.text)
             return None

@@ -44,6 +44,12 @@ def operations(set_name: str, only: list[str] | None = None) -> tuple[Operation,
     return ops
 
 
+def directions(ops: tuple[Operation, ...]) -> str:
+    """The fixed text of the frames `ops` fill (no instruction, no method): what the rewriting task says."""
+    return "\n".join(render(f"evol_instruct/{frame}.j2", prompt="", method="")
+                     for frame in sorted({op.frame for op in ops}))
+
+
 def choose(ops: tuple[Operation, ...], seed: int, root: int, rnd: int) -> Operation:
     """One operation per instruction per round, uniformly, reproducibly."""
     return random.Random(f"{seed}:evol:{root}:{rnd}").choice(ops)

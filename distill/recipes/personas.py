@@ -17,6 +17,11 @@ deduplicated with MinHash and then embeddings; here dedup is word 3-gram MinHash
 embedding pass. The papers' problems were answered by GPT-4o in one pass; here every math problem is verified by
 a majority of sampled solutions and dropped without one. The four task templates are ours; math solutions use
 the math_qa recipe's few-shot template (prompts/math_qa/solve.j2).
+
+A written task is checked before it is answered (`task_problem`): an accept-time artefact (text/artefacts.py: a
+label alone such as "Question:", an echo of the prompt, an unclosed code fence), a coding task that is code
+although the prompt says not to write it ("code_in_task": a fenced block with code in it, or two lines of code),
+and closing sentences that restate the prompt's directions ("restates_directions", text/directions.py).
 """
 
 from __future__ import annotations
@@ -35,15 +40,20 @@ from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
 from distill.run.folder import order_key
 from distill.run.records import make_record
-from distill.text.artefacts import unclosed_fence
+from distill.text.artefacts import text_artefact, unclosed_fence
 from distill.text.dedup import Deduplicator
+from distill.text.directions import directions_tail
 from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
 
 Kind = Literal["instruction", "math", "code", "knowledge"]
 DEFAULT_TASKS: list[Kind] = ["instruction", "math", "code", "knowledge"]
+COUNTS = "personas_counts"  # tasks written toward the target (`ctx.tally`: a replayed persona counts again)
 _LABEL = re.compile(r"^\s*(?:\*+\s*)?(?:math problem|word problem|problem|task|question|request|instruction|"
                     r"[qa]\d{0,3})\s*(?:\*+\s*)?:\s*(?:\*+\s*)?", re.I)  # linear: no two `\s*` meet (issue 29)
 _LEAK = re.compile(r"\n[ \t]*\**(?:solution|answer|step 1)\**[ \t]*:", re.I)  # [ \t]: linear on runs of newlines
+_CODE_LINE = re.compile(r"^[ \t]*(?:def [A-Za-z_]\w*\(|class [A-Za-z_]\w*[(:]|import \w|from [\w.]+ import |"
+                        r"return\b|print\(|for \w+ in .{1,200}:[ \t]*$|while .{1,200}:[ \t]*$)", re.MULTILINE)
+_FENCE_LINE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})", re.MULTILINE)
 
 
 class PersonasOptions(BaseModel):
@@ -72,6 +82,19 @@ def clean_task(text: str) -> str:
     return text
 
 
+def task_problem(task: str, kind: str) -> str | None:
+    """Why a written task of `kind` cannot be answered as it is (see the module docstring), or None."""
+    problem = text_artefact(task)
+    if problem is not None:
+        return problem
+    if kind == "code" and (len(_CODE_LINE.findall(task)) >= 2 or (_FENCE_LINE.search(task) is not None
+                                                                   and _CODE_LINE.search(task) is not None)):
+        return "code_in_task"
+    if directions_tail(task, render(f"personas/{kind}.j2", persona="")):
+        return "restates_directions"
+    return None
+
+
 class Personas(Recipe):
     name = "personas"
     summary = "persona-driven tasks (Persona Hub / Tulu 3): instructions, verified math, code, knowledge"
@@ -93,6 +116,9 @@ class Personas(Recipe):
         self.turns = InOrder()
         await self.ctx.map(self.ctx.inputs(), self._persona)
         self.ctx.extra_manifest["dedup"] = self.dedup.stats
+        counts = self.ctx.extra_manifest.pop(COUNTS, {})
+        wanted = int(counts.get("personas", 0)) * len(self.options.tasks)
+        self.ctx.target("tasks", int(counts.get("written", 0)), wanted, "a rejected task is not written again")
 
     def _item(self, row: InputRow, kind: str, task: str | None = None) -> dict[str, Any]:
         item = {"index": row.index, "persona": row.instruction, "task": kind}
@@ -100,6 +126,7 @@ class Personas(Recipe):
 
     async def _persona(self, row: InputRow) -> None:
         kinds = self.options.tasks
+        self.ctx.tally(COUNTS, "personas")
         drafts = await asyncio.gather(*(self._write(row, k, kind) for k, kind in enumerate(kinds)))
         kept = []
         async with self.turns.turn(row.index):  # the dedup index sees personas in input order
@@ -131,6 +158,11 @@ class Personas(Recipe):
             ctx.reject(order, "write", "truncated" if choice.finish_reason == "length" else "too_short",
                        self._item(row, kind), raw=choice.text)
             return None
+        problem = task_problem(task, kind)
+        if problem is not None:
+            ctx.reject(order, "write", problem, self._item(row, kind, task), raw=choice.text)
+            return None
+        ctx.tally(COUNTS, "written")
         return task
 
     async def _answer(self, row: InputRow, k: int, kind: str, task: str) -> None:
