@@ -1,7 +1,9 @@
 """Saying when a recipe stopped short of what it was asked to make.
 
 Recipes that make a number of things toward a target (self_instruct and alpaca: instructions) report it with
-`ctx.target(what, made, target, stopped=...)`, which the manifest keeps as `target`. From the manifest alone,
+`ctx.target(what, made, target, stopped=...)`, which the manifest keeps as `target`. A recipe that reports none
+(it works through its inputs: respond, math_qa, knowledge_qa, ...) is held to the same rule when it accepted no
+candidate at all. From the manifest alone,
 `shortfall_line` gives the one line the console (`distill run`) and the dataset card print when the run made
 fewer than its target, or made its target but no record of it was accepted; `made_nothing` is what makes
 `distill run` exit 1 (the run folder is kept, with its rejections). A run that reached its target with records
@@ -16,8 +18,16 @@ TOP_REASONS = 3  # rejection reasons named in the line, most frequent first
 
 
 def _target(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The recipe's own target; for a recipe that reports none (it works through its inputs), the candidates it
+    made when not one of them was accepted — so every recipe that accepts nothing says why and exits 1."""
     target = manifest.get("target")
-    return target if isinstance(target, dict) else None
+    if isinstance(target, dict):
+        return target
+    counts = manifest.get("counts", {})
+    made = counts.get("rejected", 0) + counts.get("failed", 0)
+    if counts.get("accepted", 0) == 0 and made > 0:
+        return {"what": "candidates", "made": made, "target": made}
+    return None
 
 
 def made_nothing(manifest: dict[str, Any]) -> bool:

@@ -51,11 +51,9 @@ SMALLEST: dict[str, list[str]] = {
 # trains SmolLM2 through transformers (teacher.provider: transformers) between iterations: it needs the weights on
 # this machine, not a server (tests/recipes/test_self_improve_smollm2.py runs it on the real model)
 LEFT_OUT = {"self_improve": "trains the model itself; an OpenAI-compatible server cannot be fine-tuned"}
-# Found by this test, in recipes another engineer is converting to a new stage helper (not to be edited here):
-# they set no target (ctx.target), so a run that accepts nothing exits 0 with "0 accepted" and no reason. Measured
-# on 2026-12-06: knowledge_qa (2 pairs rejected) and math_qa (3 rejected). Tolerated for them only, and printed;
-# every other problem of theirs still fails the test. Remove an entry once its recipe reports a target.
-SILENT_WHEN_EMPTY = {"knowledge_qa", "math_qa"}
+# Found by this test: knowledge_qa (2 pairs rejected) and math_qa (3 rejected) set no target and exited 0 with
+# "0 accepted" and no reason; now every recipe that accepts no candidate says why and exits 1 (run/shortfall.py).
+SILENT_WHEN_EMPTY: set[str] = set()
 EMPTY = "exit 0 with no record"
 TEXT_KEYS = ("instruction", "input", "output", "messages", "prompt", "chosen", "rejected")
 

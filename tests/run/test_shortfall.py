@@ -44,3 +44,20 @@ def test_alpaca_that_reaches_its_target_prints_no_shortfall(tmp_path, teacher_se
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["target"] == {"what": "instructions", "made": 2, "target": 2}
     assert "Stopped short" not in (tmp_path / "run" / "README.md").read_text()
+
+
+def test_an_input_driven_recipe_that_accepts_nothing_says_why_and_exits_1(tmp_path, teacher_server):
+    """respond, math_qa, knowledge_qa... set no target: a run whose every candidate was rejected said
+    "0 accepted" and exited 0 (found against llama_cpp.server with SmolLM2: math_qa 0 of 3, knowledge_qa 0 of 2)."""
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"Say hi {i}"}) + "\n" for i in range(3)))
+    cfg = write(tmp_path / "r.yaml", f"""recipe: respond
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+input: {{path: {inp}}}
+out: {tmp_path / 'run'}
+options: {{min_words: 50}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 1, res.stderr
+    assert ("respond made 3 of 3 candidates, but no record of them was accepted; 0 record(s) accepted; most "
+            "rejected: respond too_short 3") in res.stderr
+    assert (tmp_path / "run" / "rejected.jsonl").read_text().count("too_short") == 3
