@@ -167,6 +167,6 @@ out: {tmp_path / 'run'}
 """)
     for _ in range(2):
         res = _run(cfg, None, tmp_path)
-        assert res.returncode == 0, res.stderr
+        assert res.returncode == 1, res.stderr  # every answer wrong: said, exit 1
         reasons = {(r["stage"], r["reason"]) for r in read_jsonl(tmp_path / "run" / "rejected.jsonl")}
         assert reasons == {("verify", "wrong_answer")}

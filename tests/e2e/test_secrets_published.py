@@ -206,7 +206,7 @@ def test_show_does_not_pass_a_models_terminal_escapes_to_the_terminal(tmp_path, 
     out = tmp_path / "run"
     cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
                                      f"'{teacher_server.url}'}}\ninput: {{path: {inp}}}\nout: {out}\n")
-    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert distill("run", str(cfg), "--no-progress").returncode in (0, 1)  # 1: every row rejected
     kept = read_jsonl(out / "data.jsonl") + read_jsonl(out / "rejected.jsonl")  # accepted, or rejected as unclean
     assert "\\u001b]0;owned" in json.dumps(kept)  # the files keep what was said (JSON-escaped)
     shown = ""

@@ -77,7 +77,7 @@ def test_supports_json_schema_false_still_sends_plain_requests(tmp_path):
         cfg = _judged(tmp_path, server.url)
         cfg.write_text(cfg.read_text().replace("transport: http", "transport: http, supports_json_schema: false"))
         res = distill("run", str(cfg), "--no-progress")
-        assert res.returncode == 0, res.stderr
+        assert res.returncode == 1, res.stderr  # every judgement unreadable: exit 1
         judged = [b for b in server.bodies() if "Rubric:" in b["messages"][0]["content"]]
         assert [_shape(b) for b in judged] == ["text"] * 6  # the manual override: no detection, no refusal
         reasons = Counter(r["reason"] for r in read_jsonl(tmp_path / "run" / "rejected.jsonl"))

@@ -121,7 +121,7 @@ def test_a_run_with_no_accepted_records_is_neither_exported_nor_pushed(tmp_path,
     inp = write(tmp_path / "in.jsonl", json.dumps({"instruction": "Hello"}) + "\n")
     out = tmp_path / "run"
     cfg = recipe_yaml(tmp_path / "r.yaml", teacher_server.url, inp, out, options="{min_words: 1000}")
-    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert distill("run", str(cfg), "--no-progress").returncode == 1  # nothing accepted: said, exit 1
     assert read_jsonl(out / "data.jsonl") == [] and len(read_jsonl(out / "rejected.jsonl")) == 1
     for args in (["export", str(out)], ["export", str(out), "--format", "alpaca", "--to", str(tmp_path / "a.jsonl")],
                  ["push", str(out), "tester/empty"]):

@@ -26,7 +26,7 @@ def test_an_unreadable_aspect_waits_for_its_siblings_and_counts_them(tmp_path, t
         {"match": r"# Rubric: helpfulness", "reply": "I would rather not say."},  # unreadable, at once
         {"match": r"# Rubric: instruction_following", "reply": '{"rationale": "ok", "score": 4}', "delay": 1.5}])
     res = distill("run", str(_config(tmp_path, teacher_server.url)), "--no-progress", timeout=120)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # nothing accepted: said, exit 1
     assert "Traceback" not in res.stderr and "in flight" not in res.stdout + res.stderr
     rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert len(rejected) == 4 and {r["reason"] for r in rejected} == {"judge_unparseable"}
@@ -37,7 +37,7 @@ def test_an_unreadable_aspect_waits_for_its_siblings_and_counts_them(tmp_path, t
 
     before = teacher_server.stats()["requests"]  # and they were cached: the re-run asks nothing
     again = distill("run", str(_config(tmp_path, teacher_server.url)), "--no-progress", timeout=120)
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 1, again.stderr  # still nothing accepted
     assert teacher_server.stats()["requests"] == before
 
 

@@ -289,7 +289,7 @@ out: {tmp_path / 'run'}
 options: {{taxonomy: {root}, chunk_words: 54, max_seeds_per_leaf: 1, knowledge_pairing: rotate}}
 """)
     res = distill("run", str(cfg), "--no-progress")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # nothing accepted: said, exit 1
     rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert [r["item"]["leaf"] for r in rejected] == ["knowledge/a_big"] * 1002 + ["knowledge/b_small"]
     assert [r["item"]["chunk"] for r in rejected] == list(range(1002)) + [0]

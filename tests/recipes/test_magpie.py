@@ -69,7 +69,7 @@ def test_duplicates_and_low_quality_queries_are_rejected_with_reasons(tmp_path):
     out = tmp_path / "run"
     with FakeTeacher(raw=True, rules=rules) as server:
         res = distill("run", str(_recipe(tmp_path, server.url, out, "count: 3")))
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # nothing accepted: said, exit 1
     rejected = read_jsonl(out / "rejected.jsonl")
     assert [(r["stage"], r["reason"]) for r in rejected] == [
         ("tag", "low_quality"), ("dedup", "exact_duplicate"), ("dedup", "exact_duplicate")]

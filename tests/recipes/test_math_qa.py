@@ -115,7 +115,7 @@ input: {{path: {inp}, field: problem, input_field: null}}
 out: {tmp_path / 'run'}
 options: {{samples: 4}}
 """)
-    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert distill("run", str(cfg), "--no-progress").returncode == 1  # nothing accepted: said, exit 1
     rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert [r["reason"] for r in rejected] == ["no_majority"] * 4
 

@@ -75,7 +75,7 @@ def test_a_truncated_follow_up_rejects_the_conversation_with_its_reason(tmp_path
                                      "length"}])
     cfg, out = _run(tmp_path, teacher_server.url, 2)
     res = distill("run", str(cfg))
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # nothing accepted: said, exit 1
     rejected = read_jsonl(out / "rejected.jsonl")
     assert len(rejected) == 4 and {r["reason"] for r in rejected} == {"followup_truncated"}
     assert rejected[0]["stage"] == "multi_turn" and rejected[0]["raw"] == "And then"
