@@ -10,17 +10,14 @@ use `ChattyTeacher` as a context manager. Config (JSON): {"math_answers": [[prob
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import random
 import re
-import socket
-import sys
 import time
 from typing import Any
 
-from fake_teacher import FakeTeacher
+from fake_teacher import FakeTeacher, serve_from_args
 
 LEAD_INS = ["Sure! Here are some more:", "Certainly! Here you go:", "Here is what you asked for:",
             "Of course. Below are the items you requested:", "Absolutely, here they are:"]
@@ -277,20 +274,9 @@ def make_app(cfg: dict[str, Any]) -> Any:
 class ChattyTeacher(FakeTeacher):
     """Starts the server in its own process; `url` is its OpenAI base URL."""
 
-    def command(self) -> list[str]:
-        return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
-
 
 def main() -> None:
-    from aiohttp import web
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="{}")
-    args = ap.parse_args()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    print(sock.getsockname()[1], flush=True)
-    web.run_app(make_app(json.loads(args.config)), sock=sock, print=None, access_log=None)
+    serve_from_args(make_app, __doc__)
 
 
 if __name__ == "__main__":

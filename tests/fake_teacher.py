@@ -275,8 +275,10 @@ class FakeTeacher:
         self.port = 0
 
     def command(self) -> list[str]:
-        """The server process to start; the other scripted servers in tests/ override only this."""
-        return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
+        """The server process to start: the module the (sub)class is defined in, run as a script with `--config`
+        (the other scripted servers in tests/ subclass this and end with `serve_from_args(make_app, __doc__)`)."""
+        return [sys.executable, sys.modules[type(self).__module__].__file__ or __file__, "--config",
+                json.dumps(self.cfg)]
 
     def __enter__(self) -> FakeTeacher:
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, text=True)
@@ -325,6 +327,20 @@ class FakeTeacher:
                                      headers={"Content-Type": "application/json"}, method="POST")
         urllib.request.urlopen(req, timeout=10).read()
         self.cfg = cfg
+
+
+def serve_from_args(make_app: Any, doc: str | None) -> None:
+    """A scripted server's `__main__`: `--config JSON` -> `make_app(config)`, served on a free 127.0.0.1 port that
+    is printed first (FakeTeacher reads it)."""
+    from aiohttp import web
+
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    ap.add_argument("--config", default="{}")
+    args = ap.parse_args()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    print(sock.getsockname()[1], flush=True)
+    web.run_app(make_app(json.loads(args.config)), sock=sock, print=None, access_log=None)
 
 
 def main() -> None:

@@ -11,15 +11,11 @@ Run `python tests/reasoning_server.py --config '{...}'` (prints its port) or use
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import socket
-import sys
 import time
 from typing import Any
 
-from fake_teacher import FakeTeacher
+from fake_teacher import FakeTeacher, serve_from_args
 
 
 def _message(reply: dict[str, Any]) -> dict[str, Any]:
@@ -69,20 +65,9 @@ def make_app(cfg: dict[str, Any]) -> Any:
 class ReasoningServer(FakeTeacher):
     """Starts the server in its own process; `url` is its OpenAI base URL, `stats()` / `bodies()` what it got."""
 
-    def command(self) -> list[str]:
-        return [sys.executable, __file__, "--config", json.dumps(self.cfg)]
-
 
 def main() -> None:
-    from aiohttp import web
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="{}")
-    args = ap.parse_args()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    print(sock.getsockname()[1], flush=True)
-    web.run_app(make_app(json.loads(args.config)), sock=sock, print=None, access_log=None)
+    serve_from_args(make_app, __doc__)
 
 
 if __name__ == "__main__":

@@ -121,12 +121,7 @@ class Teacher:
     def cached(self, messages: list[Message], params: GenerationParams | None = None, *, sample: int = 0
                ) -> Completion | None:
         """The cached answer to this exact call, or None — synchronous, for recipes' fast re-run path."""
-        params = params or self.defaults
-        hit = self.cache.get(self.key(messages, params, sample))
-        if hit is not None:
-            self.usage.cache_hits += 1
-            note_call(self.role)
-        return hit
+        return self._cache_hit(self.key(messages, params or self.defaults, sample))
 
     async def complete(self, messages: list[Message], params: GenerationParams | None = None, *,
                        sample: int = 0) -> Completion:
@@ -138,10 +133,8 @@ class Teacher:
         key = self.key(messages, params, sample)
         refused = hashlib.sha256(b"refused:" + key).digest()  # a prompt the endpoint refused for good
         while True:
-            hit = self.cache.get(key)
+            hit = self._cache_hit(key)
             if hit is not None:
-                self.usage.cache_hits += 1
-                note_call(self.role)
                 return hit
             stored = self.cache.get_raw(refused)
             if stored is not None:  # refused by an earlier run: rejected again without asking
@@ -164,6 +157,14 @@ class Teacher:
             raise
         note_call(self.role)
         return completion
+
+    def _cache_hit(self, key: bytes) -> Completion | None:
+        """The cached answer under `key`, counted as a cache hit of this role; None when there is none."""
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.usage.cache_hits += 1
+            note_call(self.role)
+        return hit
 
     async def _waited(self, key: bytes) -> bool:
         """Whether an identical call was on its way and has ended (its answer is then in the cache): this call
@@ -291,10 +292,8 @@ class Teacher:
         raw = [{"role": RAW_ROLE, "content": prompt}]  # its own cache key: never equal to a chat call's
         key = self.key(raw, params, sample)
         while True:
-            hit = self.cache.get(key)
+            hit = self._cache_hit(key)
             if hit is not None:
-                self.usage.cache_hits += 1
-                note_call(self.role)
                 return hit
             if not await self._waited(key):  # no identical call on its way: this one sends it
                 break
