@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from distill.engine.teacher import Teacher
+from distill.quality.judge import TRUNCATED
 from distill.quality.replies import Unparseable, UnreadableReply, as_score, find_json_object, parse_score
 from distill.run.reply_guard import reading
 from distill.run.stage import Stage
@@ -48,10 +49,18 @@ RELEVANCY: Stage[Relevancy] = Stage("judge", "lab/relevancy.j2", role="judge", r
 QUALITY: Stage[Binary] = Stage("judge", "lab/question_quality.j2", role="judge", reply=Binary)
 
 
-async def _ask(judge: Teacher, stage: Stage[Any], max_tokens: int, **variables: Any) -> str:
+async def _ask(judge: Teacher, stage: Stage[Any], max_tokens: int, key: str, what: str, **variables: Any) -> str:
+    """The judge's reply text; a reply cut off at `max_tokens` before a complete JSON verdict (`key`) is
+    `judge_truncated` (quality/judge.py), never read as whatever its first words were."""
     params = judge.params(temperature=0.0, max_tokens=max_tokens, n=1, response_format=stage.response_format(judge))
     reply = await judge.complete(stage.messages(**variables), params)
-    return reply.choices[0].text
+    choice = reply.choices[0]
+    if choice.finish_reason == "length":
+        obj = find_json_object(choice.text)
+        if obj is None or key not in obj:
+            raise UnreadableReply(TRUNCATED, f"{what}: the reply was cut off at max_tokens before a complete "
+                                  "verdict", choice.text)
+    return choice.text
 
 
 def _score(raw: str, scale: tuple[int, int], name: str) -> float:
@@ -65,7 +74,7 @@ def _score(raw: str, scale: tuple[int, int], name: str) -> float:
 async def question_ok(judge: Teacher, task: str, question: str, context: str | None = None
                       ) -> tuple[bool, float, str]:
     """Keep 1. A grounded skill's question is judged with its context: it must be answerable from it alone."""
-    raw = await _ask(judge, QUESTION, 256, task=task, question=question,
+    raw = await _ask(judge, QUESTION, 256, "score", "question judge", task=task, question=question,
                      context=context)
     score = _score(raw, (0, 1), "question judge")
     return score == 1, score, raw
@@ -73,14 +82,14 @@ async def question_ok(judge: Teacher, task: str, question: str, context: str | N
 
 async def pair_ok(judge: Teacher, task: str, question: str, answer: str, context: str | None
                   ) -> tuple[bool, float, str]:
-    raw = await _ask(judge, PAIR, 256, task=task, question=question, answer=answer,
+    raw = await _ask(judge, PAIR, 256, "score", "pair judge", task=task, question=question, answer=answer,
                      context=context)
     score = _score(raw, (1, 3), "pair judge")
     return score >= 2, score, raw
 
 
 async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float, str]:
-    raw = await _ask(judge, FAITHFULNESS, 16, chunk=chunk, answer=answer)
+    raw = await _ask(judge, FAITHFULNESS, 16, "verdict", "faithfulness", chunk=chunk, answer=answer)
     with reading(raw):
         obj = find_json_object(raw)
         m = re.match(r"[\s*]{0,16}(YES|NO)\b", str(obj.get("verdict", "")) if obj else raw, re.I)
@@ -91,7 +100,7 @@ async def faithful(judge: Teacher, chunk: str, answer: str) -> tuple[bool, float
 
 
 async def relevant(judge: Teacher, question: str, answer: str) -> tuple[bool, float, str]:
-    raw = await _ask(judge, RELEVANCY, 24, question=question, answer=answer)
+    raw = await _ask(judge, RELEVANCY, 24, "focus", "relevancy", question=question, answer=answer)
     with reading(raw):
         obj = find_json_object(raw)
         scores = [as_score(obj.get(key)) if obj else None for key in ("subject", "focus")]
@@ -102,6 +111,6 @@ async def relevant(judge: Teacher, question: str, answer: str) -> tuple[bool, fl
 
 
 async def standalone(judge: Teacher, question: str) -> tuple[bool, float, str]:
-    raw = await _ask(judge, QUALITY, 16, question=question)
+    raw = await _ask(judge, QUALITY, 16, "score", "question quality", question=question)
     score = _score(raw, (0, 1), "question quality")
     return score == 1, score, raw

@@ -318,3 +318,27 @@ def test_lab_on_the_embedded_teacher(tmp_path):
     assert sum(c["generated"] for c in leaves.values()) > 0
     for counts in leaves.values():  # every generated question ends accepted or rejected: nothing silently dropped
         assert counts["accepted"] + counts["rejected"] >= counts["generated"]
+
+
+def test_a_judge_verdict_cut_off_at_its_token_limit_is_unreadable_not_a_score(tmp_path, teacher_server):
+    """A pair judge that begins "Score: 3" and is cut off mid-rationale: its verdict is `judge_truncated` (as in
+    quality/judge.py), not a 3 read from its first words (found by the real-model work, #35)."""
+    cut = {"match": r"Rate how well the answer", "reply": "Score: 3\n\nThe answer is correct because the",
+           "finish_reason": "length"}
+    rules = [cut if r["match"] == r"Rate how well the answer" else r for r in LAB_RULES]
+    assert cut in rules
+    teacher_server.configure(rules=rules)
+    root = copy_taxonomy(tmp_path)
+    cfg = write(tmp_path / "r.yaml", f"""recipe: lab
+teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+out: {tmp_path / 'run'}
+seed: 3
+options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questions_per_context: 2,
+           chunk_words: 60, raft_p: 0.4}}
+""")
+    res = distill("run", str(cfg), "--no-progress")
+    assert "Traceback" not in res.stderr
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert all(r["meta"]["leaf_kind"] == "knowledge" for r in data)  # no skill pair was scored from a cut reply
+    reasons = Counter(r["reason"] for r in read_jsonl(tmp_path / "run" / "rejected.jsonl"))
+    assert reasons["judge_truncated"] > 0
