@@ -50,3 +50,9 @@ def as_foreground() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def expected_exit(run: Path) -> int:
+    """What `distill run` exits with for a finished run folder: 0 when it accepted a record, 1 (having said why,
+    run/shortfall.py) when it accepted none — for runs on a real model, whose outcome the test cannot choose."""
+    return 0 if read_jsonl(run / "data.jsonl") else 1

@@ -24,7 +24,7 @@ def _target(manifest: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(target, dict):
         return target
     counts = manifest.get("counts", {})
-    made = counts.get("rejected", 0) + counts.get("failed", 0)
+    made = counts.get("rejected", 0)  # (items that failed, with no answer, have their own message and exit 1)
     if counts.get("accepted", 0) == 0 and made > 0:
         return {"what": "candidates", "made": made, "target": made}
     return None

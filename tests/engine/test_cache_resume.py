@@ -49,7 +49,7 @@ def test_a_changed_option_rebuilds_the_records_from_cached_answers(tmp_path, tea
     assert len(read_jsonl(out / "data.jsonl")) == 12
     strict = recipe_yaml(tmp_path / "strict.yaml", teacher_server.url, inp, out, options="{min_words: 1000}")
     res = distill("run", str(strict))
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # nothing accepted: said, exit 1
     assert "0 accepted, 12 rejected, 0 failed" in res.stdout and "0 new, 12 cached" in res.stdout
     assert {r["reason"] for r in read_jsonl(out / "rejected.jsonl")} == {"too_short"}
     assert teacher_server.stats()["requests"] == 12

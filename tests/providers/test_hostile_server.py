@@ -90,7 +90,7 @@ num: 4
 """)
     for attempt in ("first run", "re-run"):
         res = _run(cfg)
-        assert res.returncode == 0 and "Traceback" not in res.stderr, f"{attempt}: {res.stderr[-3000:]}"
+        assert res.returncode == 1 and "Traceback" not in res.stderr, f"{attempt}: {res.stderr[-3000:]}"
         rejected = read_jsonl(out / "rejected.jsonl")
         assert len(rejected) == 4 and {r["reason"] for r in rejected} == {"reply_too_large"}, rejected
         assert "larger than 16 MiB" in json.dumps(rejected[0])

@@ -8,7 +8,7 @@ import asyncio
 import json
 
 import pytest
-from helpers import distill, read_jsonl, write
+from helpers import distill, expected_exit, read_jsonl, write
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -124,7 +124,7 @@ out: {tmp_path / 'run'}
 options: {{min_words: 0, samples: 2}}
 """)
     res = distill("run", str(cfg), "--no-progress")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == expected_exit(tmp_path / "run"), res.stderr
     rows = read_jsonl(tmp_path / "run" / "data.jsonl") + read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert len(rows) == 12  # 6 prompts x 2 samples, each accepted or rejected with a reason
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
@@ -227,7 +227,7 @@ input: {{path: {inp}}}
 out: {tmp_path / 'run'}
 """)
     res = distill("run", str(cfg), "--no-progress", timeout=900)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == expected_exit(tmp_path / "run"), res.stderr
     rows = read_jsonl(tmp_path / "run" / "data.jsonl") + read_jsonl(tmp_path / "run" / "rejected.jsonl")
     assert len(rows) == 1
     row = rows[0]
