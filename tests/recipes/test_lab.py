@@ -100,16 +100,22 @@ def test_cli_validate(tmp_path):
     assert res.returncode == 2 and "min_seed_examples" in res.stderr and "required" in res.stderr
 
 
-def test_lab_against_a_scripted_teacher(tmp_path, teacher_server):
-    teacher_server.configure(rules=LAB_RULES)
+def _example_taxonomy_run(tmp_path, url):
+    """A lab config over a copy of the example taxonomy (and the copy's root), small enough for the scripted
+    teacher."""
     root = copy_taxonomy(tmp_path)
-    cfg = write(tmp_path / "r.yaml", f"""recipe: lab
-teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
+    return root, write(tmp_path / "r.yaml", f"""recipe: lab
+teacher: {{provider: openai, model: m, base_url: {url}}}
 out: {tmp_path / 'run'}
 seed: 3
 options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questions_per_context: 2,
            chunk_words: 60, raft_p: 0.4}}
 """)
+
+
+def test_lab_against_a_scripted_teacher(tmp_path, teacher_server):
+    teacher_server.configure(rules=LAB_RULES)
+    root, cfg = _example_taxonomy_run(tmp_path, teacher_server.url)
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
     out = tmp_path / "run"
@@ -328,14 +334,7 @@ def test_a_judge_verdict_cut_off_at_its_token_limit_is_unreadable_not_a_score(tm
     rules = [cut if r["match"] == r"Rate how well the answer" else r for r in LAB_RULES]
     assert cut in rules
     teacher_server.configure(rules=rules)
-    root = copy_taxonomy(tmp_path)
-    cfg = write(tmp_path / "r.yaml", f"""recipe: lab
-teacher: {{provider: openai, model: m, base_url: {teacher_server.url}}}
-out: {tmp_path / 'run'}
-seed: 3
-options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questions_per_context: 2,
-           chunk_words: 60, raft_p: 0.4}}
-""")
+    root, cfg = _example_taxonomy_run(tmp_path, teacher_server.url)
     res = distill("run", str(cfg), "--no-progress")
     assert "Traceback" not in res.stderr
     data = read_jsonl(tmp_path / "run" / "data.jsonl")
