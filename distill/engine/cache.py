@@ -3,9 +3,10 @@
 A key is the SHA-256 of the canonical JSON of (provider identity, messages, generation parameters, sample
 index). The identity (`key_identity`) is the provider's plus the teacher's `extra_body` — anything the server
 reads can change its answer — with credentials left out: API keys, a key in the URL or a secret-named
-`extra_body` value never change a key (a rotated key keeps the cache) and are never stored (only the hash is). Because each answer is committed (WAL, synchronous=NORMAL) before any
-record is derived from it, a process killed at any moment loses no answer it received, and a re-run sends only
-the calls whose answers never arrived. Failed calls are not stored, so the next run retries them.
+`extra_body` value never change a key (a rotated key keeps the cache) and are never stored (only the hash is).
+Because each answer is committed (WAL, synchronous=NORMAL) before any record is derived from it, a process
+killed at any moment loses no answer it received, and a re-run sends only the calls whose answers never arrived.
+Failed calls are not stored, so the next run retries them.
 
 Cost per answer is kept small for runs of hundreds of thousands of calls:
 - group commit: answers that arrive within 5 ms of each other share one transaction; each caller still waits
