@@ -14,7 +14,9 @@ as for the official `anthropic` client.
   about half the replies), `stop_reason` (end_turn, stop_sequence honouring `stop_sequences`, max_tokens when the
   text is longer than `max_tokens` * 4 characters), `usage` input/output tokens. Text: "Answer <h> to: <start of the
   last user message>", or the first of `rules` [{"match": REGEX, "reply": TEMPLATE}] that matches the last user
-  message ({h} is a per-request id), or the `[[reply:TEXT]]` marker's TEXT.
+  message ({h} is a per-request id), or the `[[reply:TEXT]]` marker's TEXT. A rule's "tool_calls" ([{name,
+  arguments}]) adds `tool_use` blocks (stop_reason tool_use) when the request has `tools`; a user turn of
+  `tool_result` blocks is matched as "[tool] <contents>", and each must answer a `tool_use` of the turn before.
 * Faults: `overloaded` N — the first N requests get 529 overloaded_error; `rate_limited` N — the next N get 429
   rate_limit_error with `retry-after: retry_after`; `fail` p — HTTP 500 api_error with probability p (seeded);
   `max_prompt_chars` — 400 invalid_request_error "prompt is too long: N tokens > M maximum".
@@ -100,13 +102,17 @@ def invalid(body: dict[str, Any], cfg: dict[str, Any], version: str = "2023-06-0
                                              if m.get("role") != "system" else
                                              'messages: Unexpected role "system". The Messages API accepts a '
                                              "top-level `system` parameter, not \"system\" as an input message role.")
-        if not text_of(m.get("content")) and i < len(body["messages"]) - 1:
+        content = m.get("content")
+        if not (content if isinstance(content, list) else text_of(content)) and i < len(body["messages"]) - 1:
             return "invalid_request_error", f"messages.{i}: all messages must have non-empty content"
     temp = body.get("temperature")
     if temp is not None and not 0 <= temp <= 1:
         return "invalid_request_error", "temperature: range: 0..1"
     if temp is not None and body.get("top_p") is not None:
         return "invalid_request_error", "`temperature` and `top_p` cannot both be specified for this model."
+    unanswered = unanswered_tools(body["messages"])
+    if unanswered:
+        return "invalid_request_error", unanswered
     if any(not s.strip() for s in body.get("stop_sequences") or []):
         return "invalid_request_error", "stop_sequences: each stop sequence must contain non-whitespace"
     prompt = text_of(body.get("system", "")) + "".join(text_of(m.get("content")) for m in body["messages"])
@@ -117,7 +123,29 @@ def invalid(body: dict[str, Any], cfg: dict[str, Any], version: str = "2023-06-0
 
 
 def last_user(body: dict[str, Any]) -> str:
-    return next((text_of(m["content"]) for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    """The last user turn's text; a turn of tool results reads "[tool] <their contents>" (rules can answer them)."""
+    for m in reversed(body["messages"]):
+        if m["role"] != "user":
+            continue
+        results = [b for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result"] \
+            if isinstance(m["content"], list) else []
+        return "[tool] " + " ".join(str(b.get("content")) for b in results) if results else text_of(m["content"])
+    return ""
+
+
+def unanswered_tools(messages: list[dict[str, Any]]) -> str | None:
+    """The API's rule for tools: every tool_result answers a tool_use of the assistant turn just before it."""
+    for i, m in enumerate(messages):
+        blocks = m["content"] if isinstance(m.get("content"), list) else []
+        for b in blocks:
+            if isinstance(b, dict) and b.get("type") == "tool_result":
+                before = messages[i - 1]["content"] if i and isinstance(messages[i - 1].get("content"), list) else []
+                ids = {u.get("id") for u in before if isinstance(u, dict) and u.get("type") == "tool_use"}
+                if b.get("tool_use_id") not in ids:
+                    return (f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` blocks: "
+                            f"{b.get('tool_use_id')}. Each `tool_result` block must have a corresponding `tool_use` "
+                            "block in the previous message.")
+    return None
 
 
 def message(body: dict[str, Any], cfg: dict[str, Any], seen: collections.Counter[str] | None = None
@@ -152,6 +180,11 @@ def message(body: dict[str, Any], cfg: dict[str, Any], seen: collections.Counter
                        "signature": "EqQBCkYIARgCIkB" + h})
     half = len(text) // 2 if int(h[1], 16) % 2 else len(text)
     blocks += [{"type": "text", "text": part} for part in (text[:half], text[half:]) if part]
+    calls = next((r.get("tool_calls") for r in cfg["rules"] if re.search(r["match"], user, re.S)), None)
+    if calls is not None and body.get("tools"):  # a tool-use reply: text (if any), then one block per call
+        blocks += [{"type": "tool_use", "id": f"toolu_{h}{k}", "name": c["name"], "input": c["arguments"]}
+                   for k, c in enumerate(calls)]
+        stop_reason = "tool_use"
     prompt = text_of(body.get("system", "")) + "".join(text_of(m.get("content")) for m in body["messages"])
     return {"id": f"msg_01{h}", "type": "message", "role": "assistant", "model": body["model"], "content": blocks,
             "stop_reason": stop_reason, "stop_sequence": stop_sequence,

@@ -11,6 +11,11 @@ them (distill's default is 2023-06-01, since recipes set temperatures); `n`, `se
 provider declares it lacks `n`). `extra_body` (e.g. `thinking: {type: enabled, budget_tokens: 2048}`, `top_k`) is
 merged in as given.
 
+Tools: `params.tools` (OpenAI-style function schemas) become `tools` with `input_schema`, `tool_choice` auto /
+none / required -> auto / none / any; an assistant turn's `tool_calls` become `tool_use` blocks and `tool`
+messages `tool_result` blocks in a user turn. Replies' `tool_use` blocks come back as OpenAI-form
+`Choice.tool_calls`.
+
 Replies: the text blocks joined, `thinking` blocks to `Choice.reasoning`; `stop_reason` end_turn / stop_sequence
 -> "stop", max_tokens -> "length", refusal -> "content_filter"; usage input tokens (cache reads and writes
 included) and output tokens.
@@ -24,7 +29,7 @@ from distill.errors import RetryableError, TeacherError
 from distill.providers.base import Choice, Completion, GenerationParams, Message, Usage
 from distill.providers.http_errors import error_for_status
 from distill.providers.openai_refusals import refusal
-from distill.providers.openai_reply import token_count
+from distill.providers.openai_reply import MAX_TOOL_CALLS, token_count
 from distill.providers.options import AnthropicSpec
 from distill.redact import clean_text
 
@@ -33,13 +38,50 @@ FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "
           "tool_use": "tool_calls", "pause_turn": "stop", "model_context_window_exceeded": "length"}
 
 
+_TOOL_CHOICE = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}
+
+
+def _turns(messages: list[Message]) -> list[dict[str, Any]]:
+    """Our chat turns as Messages API turns. Plain turns pass as they are (so their cache keys stay); an assistant
+    turn with OpenAI-style `tool_calls` becomes text and `tool_use` blocks, and the `tool` messages that follow
+    become one user turn of `tool_result` blocks (the API alternates user and assistant turns)."""
+    import json
+
+    out: list[dict[str, Any]] = []
+    for turn in messages:
+        m: dict[str, Any] = turn  # a tool-calling turn holds more than strings
+        role = m.get("role")
+        if role == "system":
+            continue
+        if role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m.get("tool_call_id"), "content": m["content"]}
+            if out and out[-1]["role"] == "user" and isinstance(out[-1]["content"], list):
+                out[-1]["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif role == "assistant" and m.get("tool_calls"):
+            blocks: list[dict[str, Any]] = [{"type": "text", "text": m["content"]}] if m.get("content") else []
+            for call in m["tool_calls"]:
+                function = call["function"]
+                blocks.append({"type": "tool_use", "id": call["id"], "name": function["name"],
+                               "input": json.loads(function["arguments"] or "{}")})
+            out.append({"role": "assistant", "content": blocks})
+        else:
+            out.append({"role": role, "content": m["content"]})
+    return out
+
+
 def request_body(spec: AnthropicSpec, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
     system = "\n\n".join(m["content"] for m in messages if m.get("role") == "system")
     body: dict[str, Any] = {"model": spec.model, "max_tokens": params.max_tokens or spec.default_max_tokens,
-                            "messages": [{"role": m["role"], "content": m["content"]}
-                                         for m in messages if m.get("role") != "system"]}
+                            "messages": _turns(messages)}
     if system:
         body["system"] = system
+    if params.tools:  # OpenAI-style function schemas as Anthropic tools
+        body["tools"] = [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
+                          "input_schema": t["function"].get("parameters", {"type": "object"})} for t in params.tools]
+        if params.tool_choice in _TOOL_CHOICE:
+            body["tool_choice"] = _TOOL_CHOICE[params.tool_choice]
     if spec.api_version == "2023-06-01":  # the later version takes no sampling parameters at all
         if params.temperature is not None:
             body["temperature"] = params.temperature
@@ -65,7 +107,10 @@ def parse_message(raw: bytes | dict[str, Any], *, label: str) -> Completion:
         text = "".join(b["text"] for b in blocks if b.get("type") == "text")
         thinking = "\n\n".join(b["thinking"] for b in blocks if b.get("type") == "thinking" and b.get("thinking"))
         stop = data.get("stop_reason")
-        choice = Choice(text=text, reasoning=thinking or None,
+        calls = [{"id": str(b["id"]), "type": "function",
+                  "function": {"name": str(b["name"]), "arguments": orjson.dumps(b.get("input", {})).decode()}}
+                 for b in blocks if b.get("type") == "tool_use"][:MAX_TOOL_CALLS]
+        choice = Choice(text=text, reasoning=thinking or None, tool_calls=calls or None,
                         finish_reason=FINISH.get(stop, stop) if isinstance(stop, str) else None)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         preview = raw[:200] if isinstance(raw, (bytes, str)) else str(raw)[:200]

@@ -17,8 +17,8 @@ and does the answer use the results.
 Differences from APIGen: its queries and calls came from one generator prompt returning JSON, with 3,673 real
 APIs executed over REST; here the request and the calls are separate turns (the calls are the teacher's own
 behaviour, the thing a student learns), the tools are the user's, and the category check is ours. The text form
-is the default because every teacher can run it; native calling is OpenAI-compatible only for now (Anthropic's
-`tool_use` blocks are read by distill/tools/calls.py but not yet sent).
+is the default because every teacher can run it; `calling: native` works with OpenAI-compatible servers that
+support tools and with Anthropic (tools as `input_schema`, calls as `tool_use` blocks, results as `tool_result`).
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ class ToolUseOptions(BaseModel):
     semantic_check: bool = Field(True, description="the third stage: a judge reads the calls and the answer")
     calling: Literal["text", "native"] = Field(
         "text", description="text: tools described in the system prompt, calls read from the reply (every "
-                            "teacher); native: the API's `tools` parameter and `tool_calls` replies (OpenAI-"
-                            "compatible servers that support them)")
+                            "teacher); native: the API's own tool calling (OpenAI-compatible servers that "
+                            "support it, Anthropic)")
     query: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=256)
     call: GenerationParams = GenerationParams(temperature=0.2, max_tokens=512)
     simulate: GenerationParams = GenerationParams(temperature=0.0, max_tokens=256)

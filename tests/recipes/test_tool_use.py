@@ -209,3 +209,37 @@ options: {{tools: weather.json, categories: [parallel], count: 1, calling: nativ
     assert final_request["tools"] == WEATHER and "system" not in [m["role"] for m in final_request["messages"]]
     assert [m["role"] for m in final_request["messages"]] == ["user", "assistant", "tool", "tool"]
     assert final_request["messages"][1]["tool_calls"][1]["function"]["arguments"] == '{"city": "Rome"}'
+
+
+def test_native_tool_calls_with_an_anthropic_teacher(tmp_path, monkeypatch):
+    """`calling: native` with Claude: tools go as `tools` with `input_schema`, `tool_use` blocks come back as the
+    calls, the results go as `tool_result` blocks answering them (the scripted API refuses a result that answers no
+    `tool_use` of the turn before, as the real one does)."""
+    from anthropic_server import AnthropicServer
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    write(tmp_path / "tools.py", TOOLS)
+    rules = [
+        {"match": f"{_WRITE}[\\s\\S]*exactly one call of add,", "reply": "What is 2 plus 40?"},
+        {"match": r"^What is 2 plus 40\?$", "reply": "I'll add those.",
+         "tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 40}}]},
+        {"match": r"^\[tool\] 42$", "reply": "2 plus 40 is 42."},
+        {"match": r"Are the calls right", "reply": "Yes, the call adds the two numbers given."},
+    ]
+    with AnthropicServer(rules=rules) as server:
+        cfg = write(tmp_path / "r.yaml", f"""recipe: tool_use
+teacher: anthropic:claude-sonnet-4-6@{server.url}
+out: {tmp_path / 'run'}
+options: {{tools: "tools.py:ADD_ONLY", categories: [simple], count: 1, calling: native}}
+""")
+        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        bodies = server._get("/bodies")
+    assert res.returncode == 0, res.stderr
+    [row] = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert [m["role"] for m in row["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert json.loads(row["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {"a": 2, "b": 40}
+    last = [b for b in bodies if b.get("tools")][-1]
+    assert last["tools"][0]["name"] == "add" and last["tools"][0]["input_schema"]["required"] == ["a", "b"]
+    use, result = last["messages"][1]["content"][-1], last["messages"][2]["content"][0]
+    assert use["type"] == "tool_use" and use["input"] == {"a": 2, "b": 40}
+    assert result == {"type": "tool_result", "tool_use_id": use["id"], "content": "42"}
