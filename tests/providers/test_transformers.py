@@ -233,7 +233,7 @@ out: {tmp_path / 'run'}
     row = rows[0]
     if "meta" in row:  # SmolLM2 gave a readable score: it is on the rubric's scale
         assert 1 <= row["meta"]["scores"]["judge.helpfulness"] <= 5
-    else:  # or its reply was unreadable: rejected with the raw text kept, never accepted
-        assert row["reason"] == "judge_unparseable" and row["raw"]
+    else:  # or its reply was unreadable or cut off at 48 tokens: rejected with the raw text kept, never accepted
+        assert row["reason"] in ("judge_unparseable", "judge_truncated") and row["raw"]
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["judge"]["kind"] == "transformers" and manifest["usage"]["judge"]["completion_tokens"] > 0
