@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+from distill.text.json_text import decode_json
+
 MAX_REPLY_CHARS = 100_000  # judge replies are a few hundred tokens; anything this long is not a verdict
 MAX_JSON_DEPTH = 32
 MAX_JSON_TRIES = 64
@@ -54,7 +56,7 @@ def find_json_object(text: str) -> dict[str, Any] | None:
             tries += 1
             if tries > MAX_JSON_TRIES:
                 return None
-            obj = _decode(text[start:end])
+            obj = decode_json(text[start:end])
             if isinstance(obj, dict):
                 return obj
     return None
@@ -95,17 +97,6 @@ def _objects(text: str, strings: bool) -> list[tuple[int, int]]:
                 break
     found.sort()
     return found
-
-
-def _decode(text: str) -> Any:
-    try:
-        return json.loads(text, parse_int=_bounded_int, parse_constant=lambda name: None)
-    except (ValueError, RecursionError):
-        return None
-
-
-def _bounded_int(digits: str) -> int | float:
-    return int(digits) if len(digits) <= 30 else float(digits)  # Python refuses int() of 4,300+ digits
 
 
 def as_score(value: Any) -> float | None:

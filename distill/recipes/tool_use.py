@@ -37,6 +37,7 @@ from distill.recipes.base import Estimate, Recipe
 from distill.recipes.self_instruct_parse import read_verdict
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.text.json_text import decode_json_prefix
 from distill.tools.calls import ToolCall, from_openai, from_text
 from distill.tools.catalog import Tool, tools_from_json, tools_from_python
 from distill.tools.categories import CATEGORIES, Category, shape_problem
@@ -279,7 +280,4 @@ def _json_value(text: str) -> tuple[Any] | None:
     if body.startswith("```"):
         body = body.split("\n", 1)[1] if "\n" in body else ""
         body = body.rsplit("```", 1)[0]
-    try:
-        return (json.loads(body),)
-    except json.JSONDecodeError:
-        return None
+    return decode_json_prefix(body.strip())  # a chatty remark after the value is left out

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from distill.text.json_text import decode_json, decode_json_prefix
+
 MAX_CALLS = 16
 MAX_TEXT = 64_000
 _TAGGED = re.compile(r"<tool_call>([^<]{0,16000})</tool_call>")
@@ -42,10 +44,7 @@ def _arguments(raw: Any) -> dict[str, Any] | str:
     if isinstance(raw, dict):
         return raw
     if isinstance(raw, str):
-        try:
-            decoded = json.loads(raw)
-        except json.JSONDecodeError:
-            return raw
+        decoded = decode_json(raw)
         return decoded if isinstance(decoded, dict) else raw
     return json.dumps(raw)
 
@@ -79,13 +78,6 @@ def _call(obj: Any, index: int) -> ToolCall | None:
     return ToolCall(id=f"call_{index}", name=name, arguments=_arguments(raw))
 
 
-def _decoded(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return None
-
-
 def _calls_in(value: Any, found: list[ToolCall]) -> None:
     for obj in value if isinstance(value, list) else [value]:
         if len(found) >= MAX_CALLS:
@@ -100,18 +92,16 @@ def from_text(text: str) -> list[ToolCall]:
     text = text[:MAX_TEXT]
     found: list[ToolCall] = []
     for block in _TAGGED.findall(text):
-        _calls_in(_decoded(block.strip()), found)
+        _calls_in(decode_json(block.strip()), found)
     if found:
         return found
     for block in _FENCED.findall(text):
-        _calls_in(_decoded(block.strip()), found)
+        _calls_in(decode_json(block.strip()), found)
     if found:
         return found
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
-        try:
-            value, _ = json.JSONDecoder().raw_decode(stripped)
-        except json.JSONDecodeError:
-            return []
-        _calls_in(value, found)
+        value = decode_json_prefix(stripped)
+        if value is not None:
+            _calls_in(value[0], found)
     return found

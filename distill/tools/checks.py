@@ -12,6 +12,7 @@ Each stage answers with a rejection reason or None:
 from __future__ import annotations
 
 import json
+import math
 import threading
 from typing import Any
 
@@ -31,12 +32,27 @@ def check_format(call: ToolCall, tools: dict[str, Tool]) -> tuple[str, str] | No
         return "unknown_function", f"no tool named {call.name[:80]!r}"
     if not isinstance(call.arguments, dict):
         return "arguments_not_object", f"arguments of {call.name}: {str(call.arguments)[:120]!r}"
+    if not _finite(call.arguments):
+        return "bad_arguments", f"{call.name}: a number that is not finite (or too large to be one)"
     validator = Draft202012Validator(tool.parameters, format_checker=Draft202012Validator.FORMAT_CHECKER)
     error = next(iter(validator.iter_errors(call.arguments)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "arguments"
         return "bad_arguments", f"{call.name}: {where}: {error.message[:200]}"
     return None
+
+
+def _finite(value: Any, depth: int = 0) -> bool:
+    """No NaN or infinity anywhere in a JSON value (a 5,000-digit number is decoded as infinity)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if depth > 32:
+        return False
+    if isinstance(value, dict):
+        return all(_finite(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v, depth + 1) for v in value)
+    return True
 
 
 class Execution(BaseModel):

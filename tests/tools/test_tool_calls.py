@@ -64,3 +64,19 @@ def test_an_answer_in_words_or_broken_json_is_no_call(reply):
 def test_a_flood_of_calls_is_bounded():
     reply = "[" + ", ".join('{"name": "f", "arguments": {}}' for _ in range(1000)) + "]"
     assert len(from_text(reply)) == MAX_CALLS
+
+
+@pytest.mark.parametrize("reply", [
+    "[" * 100_000,  # Python's decoder recurses: RecursionError
+    "<tool_call>" + "[" * 20_000 + "</tool_call>",
+    "```json\n" + '{"a": ' * 5_000 + "\n```",
+])
+def test_deeply_nested_json_is_no_call_and_no_crash(reply):
+    assert from_text(reply) == []
+
+
+def test_a_huge_number_or_nan_in_the_arguments_does_not_crash_the_reader():
+    [huge] = from_text('{"name": "f", "arguments": {"x": ' + "9" * 5_000 + "}}")  # int() refuses 4,300+ digits
+    assert huge.arguments == {"x": float("inf")}  # the format stage rejects it (test_tool_checks)
+    [nan] = from_text('{"name": "f", "arguments": NaN}')
+    assert nan.arguments == "null"  # not an object: arguments_not_object

@@ -63,3 +63,9 @@ def test_a_result_that_is_not_json_is_rejected():
         return object()
 
     assert execute(_call("opaque"), function_tool(opaque, "test"), timeout=5).reason == "result_not_json"
+
+
+def test_a_number_too_large_to_be_finite_is_bad_arguments_not_a_call():
+    call = ToolCall(id="c", name="convert_length", arguments={"value": float("inf"), "from_unit": "m", "to_unit": "ft"})
+    found = check_format(call, TOOLS)
+    assert found is not None and found[0] == "bad_arguments" and "not finite" in found[1]
