@@ -22,8 +22,8 @@ from distill.io.inputs import InputSpec
 from distill.io.path_policy import PathPolicy
 from distill.providers.base import GenerationParams
 from distill.providers.options import LocalSpec
-from distill.providers.registry import provider_spec
-from distill.providers.spec import ProviderSpec, short_form
+from distill.providers.registry import provider_spec, short_form
+from distill.providers.spec import ProviderSpec
 from distill.quality.config import QualitySpec, SelectSpec
 from distill.yaml_source import YamlSource
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from distill.errors import RetryableError, TeacherError
+from distill.providers.api_key import api_key_for
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
 from distill.providers.http_errors import error_for_status
-from distill.providers.openai_http import OPENAI_URL, api_key_for
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
-from distill.providers.options import OpenAISpec
+from distill.providers.options import OPENAI_URL, OpenAISpec
 
 
 class OpenAISDKProvider(Provider):

@@ -34,6 +34,9 @@ def body_limits(spec: ProviderSpec) -> BodyLimits:
     return spec.body_limits() if isinstance(spec, HTTPSpec) else BodyLimits()
 
 
+OPENAI_URL = "https://api.openai.com/v1"  # the openai provider's server when a spec sets no `base_url`
+
+
 class OpenAISpec(HTTPSpec):
     """OpenAI's API and every server that speaks it (vLLM, llama.cpp's server, Ollama, SGLang, TGI)."""
 
