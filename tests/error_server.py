@@ -3,10 +3,12 @@ headers: how tests script a server that echoes what it was sent (a key, terminal
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -37,3 +39,19 @@ class ErrorServer:
 
     def close(self) -> None:
         self.httpd.shutdown()
+
+
+def respond_against(server: ErrorServer, tmp_path: Path, key: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`distill run` of a 3-row respond recipe against `server` with `key` in MY_KEY and no retries; the server is
+    closed afterwards. The process and the run folder."""
+    from helpers import distill, write, write_instructions
+
+    try:
+        inp = write_instructions(tmp_path / "in.jsonl", 3)
+        out = tmp_path / "run"
+        cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
+                                         f"'{server.url}', api_key_env: MY_KEY, max_retries: 0}}\n"
+                                         f"input: {{path: {inp}}}\nout: {out}\n")
+        return distill("run", str(cfg), "--no-progress", env={"MY_KEY": key}), out
+    finally:
+        server.close()

@@ -10,7 +10,7 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from error_server import ErrorServer
+from error_server import ErrorServer, respond_against
 from fake_hub import FakeHub
 from helpers import distill, read_jsonl, write, write_instructions
 
@@ -43,16 +43,7 @@ def _bare_echo(status: int) -> ErrorServer:
 
 @pytest.mark.parametrize("status", [401, 500])
 def test_a_key_a_server_echoes_bare_is_not_printed_nor_stored(tmp_path, status):
-    server = _bare_echo(status)
-    try:
-        inp = write_instructions(tmp_path / "in.jsonl", 3)
-        out = tmp_path / "run"
-        cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
-                                         f"'{server.url}', api_key_env: MY_KEY, max_retries: 0}}\n"
-                                         f"input: {{path: {inp}}}\nout: {out}\n")
-        res = distill("run", str(cfg), "--no-progress", env={"MY_KEY": PLAIN_KEY})
-    finally:
-        server.close()
+    res, out = respond_against(_bare_echo(status), tmp_path, PLAIN_KEY)
     console = res.stdout + res.stderr
     assert res.returncode == 1 and "Traceback" not in console
     written = {"console": console.encode(), **(_files(out) if out.exists() else {})}

@@ -10,7 +10,7 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from error_server import ErrorServer
+from error_server import ErrorServer, respond_against
 from fake_hub import FakeHub
 from helpers import distill, read_jsonl, write, write_instructions
 
@@ -146,16 +146,7 @@ def _echoing(status: int) -> ErrorServer:
 @pytest.mark.slow
 @pytest.mark.parametrize("status", [500, 401])
 def test_echoed_headers_and_escapes_in_error_bodies_are_sanitised(tmp_path, status):
-    server = _echoing(status)
-    try:
-        inp = write_instructions(tmp_path / "in.jsonl", 3)
-        out = tmp_path / "run"
-        cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
-                                         f"'{server.url}', api_key_env: MY_KEY, max_retries: 0}}\n"
-                                         f"input: {{path: {inp}}}\nout: {out}\n")
-        res = distill("run", str(cfg), "--no-progress", env={"MY_KEY": KEY})
-    finally:
-        server.close()
+    res, out = respond_against(_echoing(status), tmp_path, KEY)
     console = res.stdout + res.stderr
     assert "Traceback" not in console
     written = {**_files(out), "console": console.encode()} if out.exists() else {"console": console.encode()}
