@@ -21,13 +21,14 @@ from typing import Any
 from distill.engine.budget import Budget, priced, worst_case
 from distill.engine.cache import CallCache, call_key, key_identity
 from distill.engine.call_failure import REJECTING, CallFailed, PromptRejected
+from distill.engine.concurrency import AdaptiveSlots
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
 from distill.engine.server_traits import LADDER, ServerTraits, traits_key
 from distill.engine.stop_echo import empty_at_stop, past_echo
 from distill.engine.usage import RoleUsage
-from distill.errors import RetryableError, TeacherError
+from distill.errors import RetryableError, TeacherError, TimedOut
 from distill.providers.base import (
     Completion,
     GenerationParams,
@@ -50,7 +51,7 @@ class Teacher:
         self.cache = cache
         self.usage = usage
         self.defaults = defaults
-        self._slots = asyncio.Semaphore(self.spec.max_concurrency)
+        self._slots = AdaptiveSlots(self.spec.max_concurrency)  # fewer while the endpoint times out
         self._limiter = (RateLimiter(self.spec.requests_per_minute, self.spec.tokens_per_minute)
                          if self.spec.requests_per_minute or self.spec.tokens_per_minute else None)
         self._completion_avg = 256.0
@@ -331,21 +332,34 @@ class Teacher:
         return completion
 
     async def _send(self, messages: list[Message], params: GenerationParams) -> Completion:
-        async with self._slots:
+        epoch = await self._slots.acquire()
+        try:
             if params.n > 1 and self.traits.supports_n is False:  # found while this call waited for its slot
                 raise Refused("n", f"{self.label} lacks n (found earlier in this run)")
             params = self.traits.shape(params)  # shaped once it has a slot: the latest finding applies
-            if self.budget is None:
-                return await self._sent(messages, params)
-            need = worst_case(messages, params, self.spec, self.spec.price)
-            await self.budget.reserve(need, f"{self.role}, {self.label}")
-            completion: Completion | None = None
-            try:
-                completion = await self._sent(messages, params)
-            finally:
-                self.budget.settle(need, None if completion is None else priced(
-                    self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
-            return completion
+            completion = await self._budgeted(messages, params)
+        except TimedOut:
+            if self._slots.timed_out(epoch):
+                self.usage.concurrency = self._slots.lowest
+            raise
+        finally:
+            self._slots.release()
+        self._slots.answered()
+        return completion
+
+    async def _budgeted(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """The request, its worst-case cost reserved against the budget first when there is one."""
+        if self.budget is None:
+            return await self._sent(messages, params)
+        need = worst_case(messages, params, self.spec, self.spec.price)
+        await self.budget.reserve(need, f"{self.role}, {self.label}")
+        completion: Completion | None = None
+        try:
+            completion = await self._sent(messages, params)
+        finally:
+            self.budget.settle(need, None if completion is None else priced(
+                self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
+        return completion
 
     async def _sent(self, messages: list[Message], params: GenerationParams) -> Completion:
         """The request itself, in a slot, with `params` shaped for the endpoint."""
