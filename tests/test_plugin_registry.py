@@ -106,3 +106,23 @@ def test_every_provider_fact_comes_from_the_registered_class(monkeypatch):
                                                         "base_url": "http://h:1/v1"}
     assert short_form("local:/m/x.gguf") == {"provider": "local", "path": "/m/x.gguf"}
     assert short_form("transformers:org/model") == {"provider": "transformers", "path": "org/model"}
+
+
+def test_a_plugin_executor_is_configured_and_made_like_a_built_in(monkeypatch):
+    from pydantic import ValidationError
+
+    from distill.executors import create_executor
+    from distill.executors.base import ExecutorSpec
+    from distill.executors.local import LocalExecutor
+
+    class Nearby(LocalExecutor):
+        pass
+
+    monkeypatch.setattr(sys.modules[__name__], "Nearby", Nearby, raising=False)
+    monkeypatch.setattr(plugins, "entry_point_targets",
+                        lambda group: {"nearby": f"{__name__}:Nearby"} if group == "distill.executors" else {})
+    spec = ExecutorSpec.model_validate("nearby")
+    assert spec.kind == "nearby" and type(create_executor(spec)) is Nearby
+    assert type(create_executor(ExecutorSpec())) is LocalExecutor
+    with pytest.raises(ValidationError, match=r"unknown executor 'naerby' \(known: local, nearby, ray\)"):
+        ExecutorSpec.model_validate({"kind": "naerby"})
