@@ -148,11 +148,10 @@ def provider_spec(value: Any) -> ProviderSpec:
 def _refuse_batch(spec: ProviderSpec) -> None:
     """`batch:` on a provider that declares no batch backend fails at config time, located at its key."""
     from pydantic import ValidationError
-    from pydantic_core import PydanticCustomError
 
     raise ValidationError.from_exception_data(type(spec).__name__, [
-        {"type": PydanticCustomError("no_batch_api", no_backend_message(spec.provider)), "loc": ("batch",),
-         "input": spec.batch}])
+        {"type": "value_error", "loc": ("batch",), "input": spec.batch,
+         "ctx": {"error": ValueError(no_backend_message(spec.provider))}}])
 
 
 def _check_known(name: str) -> None:
