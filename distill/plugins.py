@@ -77,6 +77,9 @@ class Registry:
             found = load_target(target)
         except (ImportError, AttributeError) as exc:
             raise PluginError(f"{self.what} {name!r} ({target}) cannot be loaded: {exc}") from exc
+        except Exception as exc:  # the plugin's module raised while imported: its bug, not the others' problem
+            raise PluginError(f"{self.what} {name!r} ({target}) cannot be loaded: importing it raised "
+                              f"{type(exc).__name__}: {exc}") from exc
         base = load_target(self.base) if isinstance(self.base, str) else self.base
         if base is not None and not (isinstance(found, type) and issubclass(found, base)):
             raise PluginError(f"{self.what} {name!r} ({target}) is not a {base.__module__}.{base.__qualname__} "

@@ -37,8 +37,11 @@ def test_built_ins_and_plugins_load_through_one_loader(monkeypatch):
         things.load("nope")
 
 
-def test_a_plugin_that_cannot_be_used_says_why_and_leaves_the_others(monkeypatch):
+def test_a_plugin_that_cannot_be_used_says_why_and_leaves_the_others(monkeypatch, tmp_path):
+    (tmp_path / "raising_thing_mod.py").write_text("class Thing:\n    pass\n\nundefined_name\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     _plugins(monkeypatch, {"odd": f"{__name__}:Stranger", "gone": "no_such_module_here:X",
+                           "raising": "raising_thing_mod:Thing",
                            "typo": f"{__name__}:Goood", "plug": f"{__name__}:Good"})
     things = Registry("thing", "distill.things", {}, f"{__name__}:Base")  # the base named lazily too
     classes, unusable = things.loaded()
@@ -46,6 +49,8 @@ def test_a_plugin_that_cannot_be_used_says_why_and_leaves_the_others(monkeypatch
     assert unusable["odd"] == f"thing 'odd' ({__name__}:Stranger) is not a {__name__}.Base subclass"
     assert unusable["gone"].startswith("thing 'gone' (no_such_module_here:X) cannot be loaded: No module named")
     assert "cannot be loaded" in unusable["typo"]
+    assert unusable["raising"] == ("thing 'raising' (raising_thing_mod:Thing) cannot be loaded: importing it raised "
+                                   "NameError: name 'undefined_name' is not defined")
     with pytest.raises(PluginError) as err:
         things.load("gone")
     assert isinstance(err.value.__cause__, ModuleNotFoundError)  # callers can name the missing package
