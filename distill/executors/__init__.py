@@ -14,7 +14,8 @@ model's `Teacher` (`engine/teacher.py`) hands each call that misses the cache to
 call; the run's window widens to several full batches (`RunContext.batch_width`) under either executor.
 
 Executors are named in a lazy `module:attr` registry (`distill/plugins.py`, the same one as recipes and
-providers), so `import distill` never imports ray.
+providers), so `import distill` never imports ray; a plugin adds one under the `distill.executors` entry-point
+group, and `executor: NAME` (or `{kind: NAME, ...}`, the same ExecutorSpec) selects it.
 """
 
 from __future__ import annotations
