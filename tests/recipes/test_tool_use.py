@@ -152,7 +152,7 @@ def test_the_export_keeps_tool_calls_for_trl_and_sharegpt(tmp_path, teacher_serv
         res = distill("export", str(tmp_path / "run"), "--format", fmt, "--to", str(out / f"{fmt}.jsonl"))
         assert res.returncode == 0, res.stderr
     [messages] = read_jsonl(out / "messages.jsonl")
-    assert messages["tools"][0]["type"] == "function" and messages["messages"][1]["tool_calls"]
+    assert json.loads(messages["tools"])[0]["type"] == "function" and messages["messages"][1]["tool_calls"]
     [sharegpt] = read_jsonl(out / "sharegpt.jsonl")
     assert [t["from"] for t in sharegpt["conversations"]] == ["human", "function_call", "observation",
                                                               "observation", "gpt"]
@@ -243,3 +243,52 @@ options: {{tools: "tools.py:ADD_ONLY", categories: [simple], count: 1, calling: 
     use, result = last["messages"][1]["content"][-1], last["messages"][2]["content"][0]
     assert use["type"] == "tool_use" and use["input"] == {"a": 2, "b": 40}
     assert result == {"type": "tool_result", "tool_use_id": use["id"], "content": "42"}
+
+
+@pytest.mark.slow
+def test_trl_sft_trainer_trains_on_the_exported_tool_calls(tmp_path, teacher_server):
+    """The exported parquet loads into TRL's SFTTrainer with a tool-capable chat template (tests/
+    tool_chat_template.jinja): each row's own tools are rendered as they were offered (a parquet column of tool
+    schemas would merge every tool's properties into every other's), and the assistant's tool calls are inside
+    the span assistant_only_loss trains on, the tool results outside it."""
+    pytest.importorskip("trl")
+    from tiny_models import build_causal_lm
+
+    teacher_server.configure(rules=RULES)
+    cfg = _config(tmp_path, teacher_server.url, "BOTH", "[simple, parallel]", 2)
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    target = tmp_path / "messages.parquet"
+    res = distill("export", str(tmp_path / "run"), "--format", "messages", "--to", str(target))
+    assert res.returncode == 0, res.stderr
+    records = {r["meta"]["category"]: r for r in read_jsonl(tmp_path / "run" / "data.jsonl")}
+    assert set(records) == {"simple", "parallel"}
+
+    import datasets
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    model = build_causal_lm(tmp_path / "tiny", positions=2048)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = (ROOT / "tests" / "tool_chat_template.jinja").read_text()
+    ds = datasets.load_dataset("parquet", data_files=str(target), split="train")
+    args = SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=2, per_device_train_batch_size=2,
+                     logging_steps=1, report_to=[], save_strategy="no", use_cpu=True, max_length=2048,
+                     assistant_only_loss=True)
+    trainer = SFTTrainer(model=str(model), args=args, train_dataset=ds, processing_class=tokenizer)
+    for row in trainer.train_dataset:
+        text = tokenizer.decode(row["input_ids"])
+        trained = tokenizer.decode([t for t in row["labels"] if t != -100])  # the tokens the loss is taken on
+        record = records["parallel" if "Add 1 and 2" in text else "simple"]
+        # the prompt is what the recipe's own record renders to: its tools exactly, no property of another tool
+        assert text == tokenizer.apply_chat_template(record["messages"], tools=record["tools"], tokenize=False)
+        for call in (c for m in record["messages"] for c in m.get("tool_calls") or []):
+            rendered = ('<tool_call>{"name": "' + call["function"]["name"] + '", "arguments": '
+                        + call["function"]["arguments"] + "}</tool_call>")
+            assert rendered in trained
+        for result in (m["content"] for m in record["messages"] if m["role"] == "tool"):
+            assert f"<tool_response>{result}</tool_response>" in text
+            assert "<tool_response>" not in trained
+        assert record["messages"][-1]["content"] in trained
+    assert "<tool_call>" in tokenizer.decode(trainer.train_dataset[0]["input_ids"]) + tokenizer.decode(
+        trainer.train_dataset[1]["input_ids"])
+    assert trainer.train().global_step == 2
