@@ -24,8 +24,8 @@ _N = re.compile(r"""['"`]n['"`]|(?<![\\\w])n\s*(?:>|must|should|is not|=\s*\d)|p
 
 
 class Refused(TeacherError):
-    """The server refused this request for `field`: "response_format" / "guided_json" / "n" (its shape — send it
-    again another way) or "context_length" (this prompt is too long — reject the item)."""
+    """The server refused this request for `field`: "response_format" / "guided_json" / "n" / "tools" (its shape —
+    send it again another way) or "context_length" (this prompt is too long — reject the item)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -37,6 +37,8 @@ def refusal(status: int, body: str, request: dict[str, Any], *, label: str) -> R
     low = body.lower()
     snippet = clean_text(body)
     if status in SHAPE_STATUSES:
+        if request.get("tools") and "tool" in low:  # llama.cpp without --jinja, vLLM without a tool parser
+            return Refused("tools", f"{label} refused tools (HTTP {status}): {snippet}")
         if request.get("response_format") and any(w in low for w in ("response_format", "json_schema", "json_object")):
             return Refused("response_format", f"{label} refused response_format (HTTP {status}): {snippet}")
         if "guided_json" in request and "guided" in low:

@@ -9,7 +9,10 @@ teacher can run it, the embedded SmolLM2 included. Each call passes the format s
 valid against its JSON schema) and the execution stage (the user's Python function is run with a timeout; a tool
 with a schema only has its result simulated by the teacher, marked `meta.simulated`); results go back until the
 teacher answers in words or `max_steps` turns have called. `calling: native` sends the tools in the API's
-`tools` parameter instead and reads `tool_calls` replies (an OpenAI-compatible server that supports them).
+`tools` parameter instead and reads `tool_calls` replies (an OpenAI-compatible server that supports them);
+`calling: auto` (the default) uses native calling where the endpoint honours it — Anthropic always, an
+OpenAI-compatible server when it answers a one-tool probe with a call (`Teacher.tool_calling`, kept with the
+endpoint's traits) — and the text form otherwise; the manifest's `tool_use.calling` says which was used.
 The calls must have the category's shape
 (tools/categories.py), and a judge (`judge:` or the teacher) decides the semantic stage: are these the right calls
 and does the answer use the results.
@@ -17,7 +20,7 @@ and does the answer use the results.
 Differences from APIGen: its queries and calls came from one generator prompt returning JSON, with 3,673 real
 APIs executed over REST; here the request and the calls are separate turns (the calls are the teacher's own
 behaviour, the thing a student learns), the tools are the user's, and the category check is ours. The text form
-is the default because every teacher can run it; `calling: native` works with OpenAI-compatible servers that
+is the fallback because every teacher can run it; `calling: native` works with OpenAI-compatible servers that
 support tools and with Anthropic (tools as `input_schema`, calls as `tool_use` blocks, results as `tool_result`).
 """
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections import Counter
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,10 +58,11 @@ class ToolUseOptions(BaseModel):
     max_steps: int = Field(3, ge=1, le=16, description="assistant turns that may call tools before the answer")
     call_timeout: float = Field(10.0, gt=0, description="seconds a Python tool may run")
     semantic_check: bool = Field(True, description="the third stage: a judge reads the calls and the answer")
-    calling: Literal["text", "native"] = Field(
-        "text", description="text: tools described in the system prompt, calls read from the reply (every "
+    calling: Literal["auto", "text", "native"] = Field(
+        "auto", description="text: tools described in the system prompt, calls read from the reply (every "
                             "teacher); native: the API's own tool calling (OpenAI-compatible servers that "
-                            "support it, Anthropic)")
+                            "support it, Anthropic); auto: native where the endpoint honours it (Anthropic, or an "
+                            "OpenAI-compatible server that answers a probe with a tool call), text otherwise")
     query: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=256)
     call: GenerationParams = GenerationParams(temperature=0.2, max_tokens=512)
     simulate: GenerationParams = GenerationParams(temperature=0.0, max_tokens=256)
@@ -110,10 +115,22 @@ class ToolUse(Recipe):
         if not self.tools:
             raise InputError("options.tools: no tools")
         count = ctx.config.num or self.options.count
-        ctx.extra_manifest["tool_use"] = {"tools": [t.name for t in self.tools], "examples": count,
-                                          "categories": list(self.options.categories)}
+        calling: str = self.options.calling
+        if calling == "auto":
+            calling = await ctx.teacher.tool_calling()  # a probe, once per endpoint (engine/server_traits.py)
+        self.native = calling == "native"
+        offered = Counter(self._offered(i, ctx.seed)[0] for i in range(count))
+        self.accepted: Counter[str] = Counter()
+        summary: dict[str, Any] = {
+            "tools": [{"name": t.name, "description": t.description,
+                       "results": "run" if t.function is not None else "simulated"} for t in self.tools],
+            "examples": count, "categories": list(self.options.categories), "calling": calling,
+            "calling_detected": self.options.calling == "auto"}
+        ctx.extra_manifest["tool_use"] = summary
         self.made = 0
         await ctx.map(range(count), self._example)
+        summary["category_mix"] = {c: {"examples": offered[c], "accepted": self.accepted[c]}
+                                   for c in self.options.categories if offered[c]}  # the card's table
         ctx.target("examples", self.made, count)  # a run that accepted none of them says so and exits 1
 
     async def _example(self, i: int) -> None:
@@ -133,9 +150,11 @@ class ToolUse(Recipe):
             return
         meta = {"recipe": self.name, "index": i, "category": category, "tools": [t.name for t in tools],
                 "calls": sum(len(s) for s in steps), "simulated": simulated,
+                "calling": "native" if self.native else "text",
                 "teacher": self.ctx.teacher.spec.short_name(), "stages": ["query", "call", "shape", "semantics"],
                 "scores": {}}
         self.made += 1
+        self.accepted[category] += 1
         record = make_record(instruction=query, output=answer, meta=meta)
         record["messages"] = messages
         record["tools"] = [t.openai() for t in tools]
@@ -173,12 +192,13 @@ class ToolUse(Recipe):
         whether a result was simulated)."""
         ctx = self.ctx
         by_name = {t.name: t for t in tools}
-        native = self.options.calling == "native"
+        native = self.native
         schemas = json.dumps([t.openai() for t in tools], indent=1, ensure_ascii=False)
         prompt: list[dict[str, Any]] = [] if native else [
             {"role": "system", "content": render("tool_use/system.j2", tools=schemas)}]
         prompt.append({"role": "user", "content": query})
-        params = self._params(self.options.call, tools=[t.openai() for t in tools]) if native \
+        # tool_choice "auto" (the API's default) said outright: llama-cpp-python ignores tools without it
+        params = self._params(self.options.call, tools=[t.openai() for t in tools], tool_choice="auto") if native \
             else self._params(self.options.call)
         messages: list[dict[str, Any]] = [{"role": "user", "content": query}]
         steps: list[list[ToolCall]] = []
@@ -193,6 +213,7 @@ class ToolUse(Recipe):
                 ctx.reject(order_key(i), "call", "too_many_steps", item, raw=text)
                 raise _Rejected
             calls = [c.model_copy(update={"id": f"call_{len(steps)}_{k}"}) for k, c in enumerate(calls)]
+            item["calls"] = sum(len(s) for s in steps) + len(calls)  # a rejection says how far the calls got
             for call in calls:
                 problem = check_format(call, by_name)
                 if problem:

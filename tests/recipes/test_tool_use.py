@@ -103,6 +103,11 @@ def test_every_category_makes_records_or_names_the_stage_that_failed(tmp_path, t
     assert parallel["meta"]["calls"] == 2 and parallel["meta"]["simulated"] is False
     # the system prompt describing the tools is the teacher's, not the student's: the record starts with the user
     assert "<tool_call>" not in json.dumps(parallel["messages"])
+    card = (run / "README.md").read_text()  # the card lists the tools and the category mix
+    assert "## Tools" in card and "tools described in the prompt, calls read from the reply (detected)" in card
+    assert "| `add` | Add two whole numbers. | run |" in card and "| `shout` | Say a text loudly. | run |" in card
+    assert ("| category | examples | accepted |\n|---|---|---|\n| simple | 1 | 1 |\n| multiple | 1 | 0 |\n"
+            "| parallel | 1 | 1 |\n| parallel_multiple | 1 | 0 |\n| irrelevance | 1 | 0 |\n") in card
 
     before = teacher_server.stats()["requests"]
     res = distill("run", str(cfg), "--no-progress")
@@ -202,6 +207,9 @@ options: {{tools: weather.json, categories: [parallel], count: 1, calling: nativ
     assert res.returncode == 0, res.stderr
     [row] = read_jsonl(tmp_path / "run" / "data.jsonl")
     assert row["meta"]["simulated"] is True and row["meta"]["calls"] == 2
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert "with the API's own tool calling." in card and "(detected)" not in card  # `calling: native` was set
+    assert "| `get_weather` | The weather now in a city | simulated |" in card and "| parallel | 1 | 1 |" in card
     assert [m["role"] for m in row["messages"]] == ["user", "assistant", "tool", "tool", "assistant"]
     assert [m["content"] for m in row["messages"][2:4]] == ['{"celsius": -3, "sky": "snow"}',
                                                              '{"celsius": 14, "sky": "sun"}']
@@ -292,3 +300,54 @@ def test_trl_sft_trainer_trains_on_the_exported_tool_calls(tmp_path, teacher_ser
     assert "<tool_call>" in tokenizer.decode(trainer.train_dataset[0]["input_ids"]) + tokenizer.decode(
         trainer.train_dataset[1]["input_ids"])
     assert trainer.train().global_step == 2
+
+
+CALLING = [  # one script for every server: a rule's tool_calls answer a request with `tools` where the server has
+    # native tool calling, its reply (the text form) answers otherwise
+    {"match": "distill_probe", "reply": "ping", "tool_calls": [{"name": "distill_probe", "arguments": {"word": "x"}}]},
+    {"match": f"{_WRITE}[\\s\\S]*exactly one call of add,", "reply": "What is 2 plus 40?"},
+    {"match": r"^What is 2 plus 40\?$", "reply": _call("add", a=2, b=40),
+     "tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 40}}]},
+    {"match": r'^\[tool\] 42$|<tool_response>\n\{"name": "add", "content": 42\}', "reply": "2 plus 40 is 42."},
+    {"match": r"Are the calls right", "reply": "Yes."},
+]
+
+
+@pytest.mark.parametrize("server, found", [("native", "native"), ("ignore", "text"), ("refuse", "text")])
+def test_calling_auto_probes_the_server_once_and_falls_back_to_the_text_form(tmp_path, teacher_server, server,
+                                                                             found):
+    """`calling: auto` (the default): a server that answers the one-tool probe with a call gets the tools natively;
+    one that drops `tools` (answers in words) or refuses them (llama.cpp's HTTP 500 without --jinja) gets the text
+    form. Either way the record is the same, the manifest says which was used, and a re-run asks nothing."""
+    teacher_server.configure(rules=CALLING, tools=server)
+    cfg = _config(tmp_path, teacher_server.url, "ADD_ONLY", "[simple]", 1)
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    run = tmp_path / "run"
+    [row] = read_jsonl(run / "data.jsonl")
+    assert [m["role"] for m in row["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert json.loads(row["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {"a": 2, "b": 40}
+    assert row["meta"]["calling"] == found
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["tool_use"]["calling"] == found and manifest["tool_use"]["calling_detected"] is True
+    capabilities = manifest["usage"]["teacher"]["capabilities"]
+    assert capabilities["tool_calling"] == found
+    bodies = teacher_server.bodies()
+    with_tools = [b for b in bodies if b.get("tools")]
+    if found == "native":
+        assert "tools" not in capabilities["refusals"]
+        assert len(with_tools) == 3  # the probe, the calling turn and the answering turn
+        assert all(b["tool_choice"] == "auto" for b in with_tools)  # llama-cpp-python ignores tools without it
+        assert all(m["role"] != "system" for b in with_tools for m in b["messages"])
+    else:
+        assert len(with_tools) == 1  # the probe alone, never retried; the calls went in the text form
+        assert any(b["messages"][0]["role"] == "system" and "<tool_call>" in b["messages"][0]["content"]
+                   for b in bodies)
+        why = capabilities["refusals"]["tools"]
+        assert ("--jinja" in why) if server == "refuse" else ("no tool call" in why)
+
+    before = teacher_server.stats()["requests"]
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert teacher_server.stats()["requests"] == before  # the probe's finding and every answer were kept
+    assert json.loads((run / "manifest.json").read_text())["tool_use"]["calling"] == found
