@@ -229,7 +229,9 @@ class ToolUse(Recipe):
             messages += [{"role": "tool", "tool_call_id": r["id"], "name": r["name"], "content": r["content"]}
                          for r in results]
             if native:  # the API's own form: the calls, then one `tool` message per result
-                prompt.append({"role": "assistant", "content": text or None,
+                # content "" rather than null: llama-cpp-python's server refuses null, and its function-calling
+                # template needs the key
+                prompt.append({"role": "assistant", "content": text,
                                "tool_calls": native_calls or [c.openai() for c in calls]})
                 prompt += [{"role": "tool", "tool_call_id": call.id if not native_calls else native_calls[k]["id"],
                             "content": r["content"]} for k, (call, r) in enumerate(zip(calls, results, strict=True))]
