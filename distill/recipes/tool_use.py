@@ -102,7 +102,17 @@ class ToolUse(Recipe):
             out.append([{"role": "user", "content": render("tool_use/query.j2", category=category, tools=tools)}])
         return out
 
+    @staticmethod
+    def _single_turn(cfg: Any) -> None:
+        """`turns:` extends records with follow-ups answered without tools and outside the three stages: refused
+        here rather than making unverified turns (follow-up turns that call tools are not built yet)."""
+        if cfg.turns > 1:
+            raise InputError(f"turns: {cfg.turns}: the tool_use recipe makes one user request per conversation "
+                             "(with its calls, results and answer); follow-up turns with tools are not supported "
+                             "yet, so remove `turns:`")
+
     def estimate(self, cfg: Any, rows: int) -> Estimate:
+        self._single_turn(cfg)
         count = cfg.num or self.options.count
         out = Estimate(candidates=count, about=True,
                        basis="one request, one calling turn and one answering turn per example; simulated results "
@@ -111,6 +121,7 @@ class ToolUse(Recipe):
 
     async def run(self) -> None:
         ctx = self.ctx
+        self._single_turn(ctx.config)
         self.tools = self._load_tools(ctx.config._base)
         if not self.tools:
             raise InputError("options.tools: no tools")

@@ -352,3 +352,15 @@ def test_calling_auto_probes_the_server_once_and_falls_back_to_the_text_form(tmp
     assert res.returncode == 0, res.stderr
     assert teacher_server.stats()["requests"] == before  # the probe's finding and every answer were kept
     assert json.loads((run / "manifest.json").read_text())["tool_use"]["calling"] == found
+
+
+def test_turns_are_refused_before_any_call(tmp_path, teacher_server):
+    """`turns:` would extend a tool-use conversation with follow-ups answered without tools and never verified:
+    the run refuses it up front (exit 2), before a request, and says why."""
+    teacher_server.configure(rules=RULES)
+    cfg = _config(tmp_path, teacher_server.url, "BOTH", "[simple]", 1)
+    cfg.write_text(cfg.read_text() + "turns: 2\n")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 2, res.stderr
+    assert "follow-up turns with tools are not supported" in res.stderr
+    assert teacher_server.stats()["requests"] == 0
