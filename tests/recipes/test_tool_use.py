@@ -356,11 +356,48 @@ def test_calling_auto_probes_the_server_once_and_falls_back_to_the_text_form(tmp
 
 def test_turns_are_refused_before_any_call(tmp_path, teacher_server):
     """`turns:` would extend a tool-use conversation with follow-ups answered without tools and never verified:
-    the run refuses it up front (exit 2), before a request, and says why."""
+    the run refuses it up front (exit 2), before a request, and names `followups` instead."""
     teacher_server.configure(rules=RULES)
     cfg = _config(tmp_path, teacher_server.url, "BOTH", "[simple]", 1)
     cfg.write_text(cfg.read_text() + "turns: 2\n")
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 2, res.stderr
-    assert "follow-up turns with tools are not supported" in res.stderr
+    assert "use `options.followups: 1` instead of `turns:`" in res.stderr
     assert teacher_server.stats()["requests"] == 0
+
+
+def test_followups_are_answered_with_the_tools_and_judged_with_the_whole_conversation(tmp_path, teacher_server):
+    """`followups: 1`: after the first request is answered, the teacher (playing the user, reading the conversation
+    as data) writes a follow-up; it is answered with the tools through the same stages, the judge reads both
+    exchanges, and the record holds them all."""
+    teacher_server.configure(rules=[
+        {"match": "Write the user's next message", "reply": "And what is 5 plus 6?"},
+        {"match": f"{_WRITE}[\\s\\S]*exactly one call of add,", "reply": "What is 2 plus 40?"},
+        {"match": r"^What is 2 plus 40\?$", "reply": _call("add", a=2, b=40)},
+        {"match": r"^And what is 5 plus 6\?$", "reply": _call("add", a=5, b=6)},
+        {"match": r'<tool_response>\n\{"name": "add", "content": 42\}', "reply": "2 plus 40 is 42."},
+        {"match": r'<tool_response>\n\{"name": "add", "content": 11\}', "reply": "5 plus 6 is 11."},
+        {"match": r"Are the calls right", "reply": "Yes."},
+    ])
+    cfg = _config(tmp_path, teacher_server.url, "ADD_ONLY", "[simple]", 1)
+    cfg.write_text(cfg.read_text().replace("tools_per_example: 2}", "tools_per_example: 2, followups: 1}"))
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    [row] = read_jsonl(tmp_path / "run" / "data.jsonl")
+    messages = row["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"] * 2
+    assert messages[4]["content"] == "And what is 5 plus 6?" and messages[-1]["content"] == "5 plus 6 is 11."
+    assert [m["tool_calls"][0]["id"] for m in messages if m.get("tool_calls")] == ["call_0_0", "call_1_0"]
+    assert [m["tool_call_id"] for m in messages if m["role"] == "tool"] == ["call_0_0", "call_1_0"]
+    assert row["meta"]["calls"] == 2
+    bodies = teacher_server.bodies()
+    writer = next(b for b in bodies if "Write the user's next message" in b["messages"][-1]["content"])
+    assert '[assistant calls] add({"a": 2, "b": 40})' in writer["messages"][-1]["content"]
+    answer = next(b for b in bodies if b["messages"][-1]["content"] == "And what is 5 plus 6?")
+    assert [m["role"] for m in answer["messages"]] == ["system", "user", "assistant", "user", "assistant", "user"]
+    judge = next(b for b in bodies if "Are the calls right" in b["messages"][-1]["content"])["messages"][-1]
+    assert '{"user": "And what is 5 plus 6?"}' in judge["content"] and "follow-up request" in judge["content"]
+
+    before = teacher_server.stats()["requests"]
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert teacher_server.stats()["requests"] == before
