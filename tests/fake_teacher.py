@@ -21,6 +21,9 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
 * `serial: true` — one request computed at a time, as llama-cpp-python's server does: the others wait in line, and
   a request whose client gave up waiting is still computed (`computed` in /stats counts them all).
+* `tools`: "native" (default: a rule's "tool_calls" answer a request), "ignore" (the `tools` parameter is dropped,
+  as by a server without tool calling: a rule's "reply" text answers instead), "refuse" (a request with `tools`
+  gets llama.cpp's HTTP 500 "tools param requires --jinja flag").
 * `stops: true` — honour the request's `stop` strings as llama.cpp and vLLM do: the reply is cut at the first
   occurrence of any of them, at its very start too (finish_reason "stop").
 * `raw: true` — also serve `POST /v1/completions` (a plain `prompt`, answered like a chat whose last user message
@@ -54,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "latency": 0.0, "jitter": 0.0, "sigma": 0.0, "fail": 0.0, "rate": 0.0, "retry_after": 0.2, "drop": 0.0,
     "garbage": 0.0, "slow": 0.0, "slow_seconds": 30.0, "api_key": None, "models": None,
     "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0, "limit_rps": None, "raw": False,
-    "stops": False, "serial": False,
+    "stops": False, "serial": False, "tools": "native",
 }
 
 
@@ -115,6 +118,10 @@ def make_app(state: State) -> Any:
                 st["rate"] += 1
                 return web.json_response({"error": {"message": "Rate limit reached"}}, status=429,
                                          headers={"Retry-After": "1"})
+        if body.get("tools") and cfg["tools"] == "refuse":
+            st["refused"] += 1
+            return web.json_response({"error": {"code": 500, "message": "tools param requires --jinja flag",
+                                                "type": "server_error"}}, status=500)
         prompt = "".join(m.get("content") or "" for m in body["messages"])
         if cfg["max_prompt_chars"] and len(prompt) > cfg["max_prompt_chars"]:
             st["refused"] += 1
@@ -270,7 +277,8 @@ def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[s
             text, finish = text[:min(ends)], "stop"
     message: dict[str, Any] = {"role": "assistant", "content": text}
     calls = next((r.get("tool_calls") for r in cfg["rules"] if re.search(r["match"], last_user, re.S)), None)
-    if calls is not None:  # a native tool-call reply: OpenAI's form, content null
+    if calls is not None and body.get("tools") and cfg["tools"] == "native":  # a native tool-call reply: OpenAI's
+        # form, content null (only to a request that offered tools, as real servers do)
         message = {"role": "assistant", "content": None, "tool_calls": [
             {"id": f"call_{h}_{k}", "type": "function", "function": {"name": c["name"],
                                                                     "arguments": json.dumps(c["arguments"])}}

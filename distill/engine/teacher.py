@@ -39,6 +39,12 @@ from distill.providers.base import (
 from distill.providers.openai_refusals import Refused
 
 RAW_ROLE = "distill.raw_prompt"  # marks a raw completion's prompt inside the engine (never sent as a role)
+# the native tool-calling probe (`Teacher.tool_calling`): one tool, and a request no tool-calling model answers in words
+PROBE_TOOL = {"type": "function", "function": {
+    "name": "distill_probe", "description": "Record a word.",
+    "parameters": {"type": "object", "properties": {"word": {"type": "string", "description": "the word"}},
+                   "required": ["word"]}}}
+PROBE_PROMPT = "Call the distill_probe function with the word \"ping\". Do not answer in words."
 
 
 class Teacher:
@@ -64,6 +70,7 @@ class Teacher:
             traits = ServerTraits(self.spec, cache.get_raw(self._traits_key), provider.capabilities.supports_n)
             provider.traits = traits  # type: ignore[attr-defined]
         self.traits: ServerTraits = traits
+        self._probing = asyncio.Lock()
         usage.capabilities = traits.report()
         self._batch: Any = None
         if self.spec.batch:  # batch mode: calls go through the provider's batch API (distill/batch/)
@@ -90,6 +97,33 @@ class Teacher:
     def identity(self) -> dict[str, Any]:
         """The model and endpoint as the manifest names them (no credentials)."""
         return self.provider.identity
+
+    async def tool_calling(self) -> str:
+        """"native" when this endpoint honours `tools` (answers with tool calls of its own), else "text". Known for
+        providers that say so (Anthropic: native; the embedded model: text); an OpenAI-compatible endpoint is
+        probed once: a request offering one tool and asking for it to be called (cached like every call). A refusal
+        of `tools`, or a reply without that call (the server dropped the parameter, or the model ignored it), means
+        "text". The finding goes in the manifest's capabilities and is kept for later runs of the folder."""
+        known = self.provider.capabilities.native_tools
+        if known is not None:
+            return "native" if known else "text"
+        async with self._probing:  # concurrent examples probe once
+            if self.traits.tool_calling is None:
+                # tool_choice "auto" said outright: llama-cpp-python's function-calling formats ignore tools without it
+                params = GenerationParams(temperature=0.0, max_tokens=64, tools=[PROBE_TOOL], tool_choice="auto")
+                try:
+                    reply = await self.complete([{"role": "user", "content": PROBE_PROMPT}], params)
+                except Refused as exc:
+                    if exc.field != "tools":
+                        raise
+                    mode, why = "text", str(exc)
+                else:
+                    calls = reply.choices[0].tool_calls or []
+                    called = any((c.get("function") or {}).get("name") == "distill_probe" for c in calls)
+                    mode, why = ("native", "") if called else (
+                        "text", f"a request with tools got no tool call back: {reply.choices[0].text[:200]!r}")
+                await self._learned(lambda: self.traits.found_tool_calling(mode, why))
+            return self.traits.tool_calling or "text"
 
     def sharing(self, role: str, usage: RoleUsage, defaults: GenerationParams) -> Teacher:
         """Another role on this model and provider object (the judge when `judge:` names no model of its own)."""

@@ -34,7 +34,7 @@ def headers_for(spec: AnthropicSpec, key: str | None) -> dict[str, str]:
 
 class AnthropicProvider(Provider):
     kind = "anthropic"
-    capabilities = Capabilities(supports_n=False, supports_json_schema=False)
+    capabilities = Capabilities(supports_n=False, supports_json_schema=False, native_tools=True)
     spec: AnthropicSpec
     Spec = AnthropicSpec
     needs_key = True

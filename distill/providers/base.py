@@ -81,6 +81,7 @@ class Completion(BaseModel):
 class Capabilities(BaseModel):
     supports_n: bool = True
     supports_json_schema: bool = True
+    native_tools: bool | None = False  # `tools` in the request: True always honoured, None to probe, False never
 
 
 class Provider:

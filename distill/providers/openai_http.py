@@ -43,7 +43,8 @@ class OpenAIHTTPProvider(Provider):
 
     def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)
-        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema)
+        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema,
+                                         native_tools=None)  # tools: found by a probe (engine/server_traits.py)
         self._key = api_key_for(spec)
         self._base = spec.base_url or OPENAI_URL
         self._client: Any = None

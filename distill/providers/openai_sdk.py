@@ -22,7 +22,8 @@ class OpenAISDKProvider(Provider):
 
     def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)
-        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema)
+        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema,
+                                         native_tools=None)  # tools: found by a probe (engine/server_traits.py)
         self._key = api_key_for(spec) or "not-needed"
         self._client: Any = None
         self._label = f"teacher {spec.label()}"

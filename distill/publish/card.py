@@ -149,6 +149,7 @@ def _hygiene(manifest: dict[str, Any]) -> list[str]:
                        ("turns", "Conversations built, by number of turns")):
         if manifest.get(key):
             out += ["", f"## {title}", "", "```json", json.dumps(manifest[key], indent=2, sort_keys=True), "```"]
+    out += _tool_use(manifest.get("tool_use"))
     if manifest.get("evol_rounds"):
         out += ["", "## Evolution rounds", "", "| round | attempts | survived | eliminated | mean difficulty |",
                 "|---|---|---|---|---|"]
@@ -159,6 +160,30 @@ def _hygiene(manifest: dict[str, Any]) -> list[str]:
         from distill.publish.card_self_improve import iteration_lines
 
         out += iteration_lines(manifest["self_improve"])
+    return out
+
+
+def _tool_use(summary: Any) -> list[str]:
+    """The tool_use recipe's tools (each record's `tools` column holds the ones its example offered) and its mix
+    of categories: how many examples each had and how many were accepted."""
+    if not isinstance(summary, dict) or not isinstance(summary.get("tools"), list):
+        return []
+    calling = summary.get("calling", "text")
+    how = ("the API's own tool calling" if calling == "native" else
+           "tools described in the prompt, calls read from the reply") + (
+        " (detected)" if summary.get("calling_detected") else "")
+    out = ["", "## Tools", "", f"Calls made by the teacher with {how}. A tool whose result is `run` is the "
+           "user's own function, executed with the validated arguments; `simulated` results were written by the "
+           "teacher from the tool's schema.", "", "| tool | description | results |", "|---|---|---|"]
+    for tool in summary["tools"]:
+        if isinstance(tool, dict):
+            desc = str(tool.get("description") or "").replace("|", "\\|").replace("\n", " ")
+            out.append(f"| `{tool.get('name')}` | {desc} | {tool.get('results', '')} |")
+    mix = summary.get("category_mix")
+    if isinstance(mix, dict) and mix:
+        out += ["", "## Category mix", "", "| category | examples | accepted |", "|---|---|---|"]
+        out += [f"| {name} | {c.get('examples', 0)} | {c.get('accepted', 0)} |" for name, c in mix.items()
+                if isinstance(c, dict)]
     return out
 
 
