@@ -97,10 +97,11 @@ def test_each_failure_is_rejected_with_its_reason_and_good_traces_are_kept(tmp_p
     assert first["reasoning"] == GOOD_THINKING  # from reasoning_content
     assert first["output"] == "The answer is $\\boxed{42}$." == first["messages"][-1]["content"]
     assert "<think>" not in add[1]["output"] and add[1]["reasoning"].endswith("Tens first, then units.")
+    mean = first["meta"]["difficulty"]["mean_trace_tokens"]
     assert first["meta"]["difficulty"] == {"samples": 10, "passed_checks": 3, "share_correct": None,
-                                           "mean_trace_tokens": pytest.approx(first["meta"]["difficulty"]
-                                                                              ["mean_trace_tokens"])}
-    assert first["meta"]["difficulty"]["mean_trace_tokens"] > 50 and first["meta"]["correct"] is None
+                                           "mean_trace_tokens": mean, "judge_rating": None, "bucket": "easy",
+                                           "basis": "trace_tokens"}  # unverified, unrated: by trace length
+    assert 50 < mean < 256 and first["meta"]["correct"] is None
     sky = [r for r in data if r["instruction"] == "Why is the sky blue?"]
     assert len(sky) == 10 and sky[0]["output"].startswith("## Why the sky is blue")  # two replies, in turn
     assert sky[1]["reasoning"].startswith("Rayleigh scattering") and sky[1]["output"].startswith("Because air")
@@ -135,6 +136,49 @@ def test_verification_and_shortest_correct(tmp_path, server):
     assert add["meta"]["stages"] == ["generate", "check", "verify", "select"]
     sky = next(r for r in data if r["instruction"] == "Why is the sky blue?")
     assert sky["meta"]["correct"] is None and sky["meta"]["sample"] == 1  # no reference: unverified, shortest kept
+
+
+def test_min_difficulty_keeps_the_hard_questions(tmp_path, server):
+    """s1-style: with verification the sum is hard (2 of 10 samples right); the sky question, unverified and
+    unrated, is easy by its short traces, and its traces are rejected as too_easy."""
+    cfg = _config(tmp_path, server.url, "  verify: {kind: math}\n  min_difficulty: hard\n")
+    res = distill("run", str(cfg), "--no-progress", "--no-report")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    data = read_jsonl(out / "data.jsonl")
+    assert {r["instruction"] for r in data} == {"What is 17 + 25?"} and len(data) == 2  # the two right sums
+    assert data[0]["meta"]["difficulty"]["bucket"] == "hard"
+    assert data[0]["meta"]["difficulty"]["basis"] == "share_correct"
+    easy = [r for r in read_jsonl(out / "rejected.jsonl") if r["reason"] == "too_easy"]
+    assert len(easy) == 10 and {r["stage"] for r in easy} == {"select"}
+    assert easy[0]["detail"] == {"difficulty": "easy", "basis": "trace_tokens", "min_difficulty": "hard"}
+    buckets = json.loads((out / "manifest.json").read_text())["reasoning_difficulty"]
+    assert buckets == {"hard.questions": 1, "hard.samples": 10, "hard.verified": 10, "hard.correct": 2,
+                       "hard.kept": 2, "easy.questions": 1, "easy.samples": 10, "easy.kept": 0}
+
+
+def test_a_judges_difficulty_rating(tmp_path):
+    """rate_difficulty: one judge call per question (the teacher here), its 1-10 score recorded and, for the
+    unverified question, the bucket; an unreadable rating is no rating."""
+    rating = {"match": r"(?s)^Rate how difficult.*sky",
+              "samples": [{"content": '{"rationale": "physics", "score": 8}'}]}
+    unreadable = {"match": r"^Rate how difficult", "samples": [{"content": "Quite hard, I would say."}]}
+    with ReasoningServer(rules=[rating, unreadable, *RULES]) as server:
+        cfg = _config(tmp_path, server.url, "  rate_difficulty: true\n  min_difficulty: medium\n")
+        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        bodies = server.bodies()
+    assert res.returncode == 0, res.stderr
+    rate = [b for b in bodies if b["messages"][0]["content"].startswith("Rate how difficult")]
+    assert len(rate) == 2 and all(b["temperature"] == 0.0 and b.get("n", 1) == 1 for b in rate)
+    assert "Why is the sky blue?" in rate[0]["messages"][0]["content"] + rate[1]["messages"][0]["content"]
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    sky = next(r for r in data if r["instruction"] == "Why is the sky blue?")["meta"]["difficulty"]
+    assert (sky["judge_rating"], sky["bucket"], sky["basis"]) == (8, "hard", "judge_rating")
+    assert {r["instruction"] for r in data} == {"Why is the sky blue?"}
+    easy = [r for r in read_jsonl(tmp_path / "run" / "rejected.jsonl") if r["reason"] == "too_easy"]
+    assert len(easy) == 3 and {r["item"]["question"] for r in easy} == {"What is 17 + 25?"}  # its 3 good traces
+    assert easy[0]["detail"] == {"difficulty": "easy", "basis": "trace_tokens", "min_difficulty": "medium"}
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["reasoning"]["unrated"] == 1
 
 
 def test_keep_k_and_recording_wrong_answers(tmp_path, server):
