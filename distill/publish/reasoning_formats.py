@@ -8,8 +8,9 @@ trainers read it.
   the Qwen3 chat template reads);
 * `thinking` — the same, under `thinking`.
 
-The thinking is the record's `reasoning` (the reasoning recipe) or else `meta.reasoning` (any recipe run with
-`keep_reasoning: true`); it goes to the first assistant turn, the one the record's output came from.
+The thinking is the record's `reasoning` field (the reasoning recipe's traces; any recipe's with
+`keep_reasoning: true`, run/records.py's make_record) or else `meta.reasoning` (where runs made before kept it);
+it goes to the first assistant turn, the one the record's output came from.
 """
 
 from __future__ import annotations

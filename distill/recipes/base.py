@@ -65,7 +65,11 @@ class Recipe:
 
     def reasoning_meta(self, choice: Any) -> dict[str, Any]:
         """`{"reasoning": ...}` for the meta of a record whose output is this choice's text, when the run keeps
-        reasoning (`keep_reasoning: true`) and the teacher reasoned; else nothing."""
+        reasoning (`keep_reasoning: true`) and the teacher reasoned; else nothing. `make_record` moves it to the
+        record's `reasoning` field, where the reasoning recipe keeps its traces, so that every recipe's thinking
+        is in one place and exported by the same formats (`distill export --format think_inline` ...). Recipes
+        whose record is not one choice's text (alpaca, self_instruct, knowledge_qa: many records parsed from one
+        reply) keep none."""
         if choice.reasoning and self.ctx.config.keep_reasoning:
             return {"reasoning": choice.reasoning}
         return {}

@@ -10,11 +10,20 @@ from distill.text.artefacts import artefact_problem
 
 
 def make_record(*, instruction: str, output: str, input: str = "", system: str | None = None,
-                meta: dict[str, Any]) -> dict[str, Any]:
+                meta: dict[str, Any], reasoning: str | None = None) -> dict[str, Any]:
+    """A record: the chat `messages` and the Alpaca fields of one answer, and its `meta`. The thinking behind the
+    answer, when kept, is the record's `reasoning` field — the one place for every recipe (the reasoning recipe
+    passes `reasoning`; the others pass `**Recipe.reasoning_meta(choice)` in `meta`, moved from there), where the
+    reasoning export formats read it (publish/reasoning_formats.py)."""
     user = instruction if not input else f"{instruction}\n\n{input}"
     messages = ([{"role": "system", "content": system}] if system else []) + [
         {"role": "user", "content": user}, {"role": "assistant", "content": output}]
-    return {"messages": messages, "instruction": instruction, "input": input, "output": output, "meta": meta}
+    kept = meta.pop("reasoning", None)
+    thinking = reasoning if reasoning is not None else kept
+    record = {"messages": messages, "instruction": instruction, "input": input, "output": output, "meta": meta}
+    if isinstance(thinking, str) and thinking.strip():
+        record["reasoning"] = thinking.strip()
+    return record
 
 
 def make_rejection(*, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,

@@ -217,6 +217,4 @@ class Reasoning(Recipe):
             "domain": domain, "trace_tokens": c.tokens, "finish_reason": choice.finish_reason, "correct": c.correct,
             **({"answer": answer, "expected": expected} if c.correct is not None else {}),
             "difficulty": hardness, "keep": self.options.keep, "stages": stages, "scores": {}}
-        record = make_record(instruction=row.instruction, output=trace.answer, meta=meta)
-        record["reasoning"] = trace.thinking
-        return record
+        return make_record(instruction=row.instruction, output=trace.answer, meta=meta, reasoning=trace.thinking)
