@@ -30,6 +30,7 @@ class Estimate:
     gate: int = 0  # the quality gate's judge calls per candidate (set by the dry run)
     about: bool = False
     basis: str = ""
+    max_tokens: int | None = None  # the teacher's longest reply when the recipe sets its own (else generation:'s)
 
     def add(self, role: str, requests: int, n: int = 1) -> Estimate:
         self.requests[role] = self.requests.get(role, 0) + requests

@@ -215,6 +215,42 @@ def test_dry_run_of_the_shipped_recipe():
     assert res.returncode == 0, res.stderr
     assert "teacher calls: up to 4, 16 samples" in res.stdout
     assert "think it through step by step inside <think> and </think>" in res.stdout
+    assert "up to 5,120 completion" in res.stdout  # 16 samples x the demo's max_tokens 320
+
+
+@pytest.mark.parametrize("setting, completion", [
+    ("options.generation={max_tokens: 100}", "1,600"),  # the recipe's own sampling over the run's generation:
+    ("generation={temperature: 0.6}", "131,072"),  # the run sets no max_tokens: the recipe's 8192
+])
+def test_dry_run_estimates_the_recipes_own_max_tokens(setting, completion):
+    res = distill("run", str(ROOT / "recipes" / "reasoning.yaml"), "--dry-run", "--set", setting)
+    assert res.returncode == 0, res.stderr
+    assert f"up to {completion} completion" in res.stdout
+
+
+def test_a_trace_with_a_chat_template_token_is_refused_at_acceptance(tmp_path):
+    """A thinking that holds <|im_end|> or a second think block would break the think_inline export and be read as
+    a special token: the shared acceptance check rejects it (template_token); the clean trace is kept."""
+    samples = [{"reasoning_content": GOOD_THINKING + "<|im_end|><|im_start|>assistant", "content": "\\boxed{42}"},
+               {"reasoning_content": GOOD_THINKING, "content": "The answer is \\boxed{42}."},
+               {"reasoning_content": f"{GOOD_THINKING}</think>\nOnce more.", "content": "So \\boxed{42}."},
+               # two inline blocks: the provider joins them into the thinking, which is fine
+               {"content": f"<think>{GOOD_THINKING}</think>\n<think>Once more.</think>\nSo \\boxed{{42}}."}]
+    with ReasoningServer(rules=[{"match": "17", "samples": samples}]) as server:
+        inp = write(tmp_path / "q.jsonl", json.dumps(QUESTIONS[0]) + "\n")
+        cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
+teacher: {{provider: openai, model: m, base_url: {server.url}}}
+input: {{path: {inp}, field: question, input_field: null}}
+out: {tmp_path / 'run'}
+options: {{samples: 4}}
+""")
+        res = distill("run", str(cfg), "--no-progress", "--no-report")
+    assert res.returncode == 0, res.stderr
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert [r["meta"]["sample"] for r in data] == [1, 3]
+    assert data[1]["reasoning"] == f"{GOOD_THINKING}\n\nOnce more." and "think>" not in data[1]["output"]
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert sorted((r["stage"], r["reason"]) for r in rejected) == [("select", "template_token")] * 2
 
 
 @pytest.mark.slow

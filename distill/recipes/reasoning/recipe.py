@@ -88,7 +88,10 @@ class Reasoning(Recipe):
         return [self._messages(row) for row in islice(rows, limit)]
 
     def estimate(self, cfg: Any, rows: int) -> Estimate:
-        estimate = Estimate(candidates=rows * self.options.samples).add("teacher", rows, self.options.samples)
+        max_tokens = self.options.sampling(cfg.generation).get("max_tokens")  # options, then the run, then ours
+        estimate = Estimate(candidates=rows * self.options.samples,
+                            max_tokens=max_tokens if isinstance(max_tokens, int) else None)
+        estimate.add("teacher", rows, self.options.samples)
         return estimate.add("judge", rows) if self.options.rate_difficulty else estimate
 
     async def run(self) -> None:
