@@ -218,14 +218,15 @@ def test_dry_run_of_the_shipped_recipe():
     assert "up to 5,120 completion" in res.stdout  # 16 samples x the demo's max_tokens 320
 
 
-@pytest.mark.parametrize("setting, completion", [
-    ("options.generation={max_tokens: 100}", "1,600"),  # the recipe's own sampling over the run's generation:
-    ("generation={temperature: 0.6}", "131,072"),  # the run sets no max_tokens: the recipe's 8192
+@pytest.mark.parametrize("setting, line", [
+    ("options.generation={max_tokens: 100}", "up to 1,600 completion"),  # the recipe's own over the run's
+    ("generation={temperature: 0.6}", "up to 131,072 completion"),  # the run sets no max_tokens: the recipe's 8192
+    ("options.rate_difficulty=true", "teacher calls: up to 8, 20 samples"),  # one rating per question (no judge:)
 ])
-def test_dry_run_estimates_the_recipes_own_max_tokens(setting, completion):
+def test_dry_run_estimates_the_recipes_own_max_tokens_and_ratings(setting, line):
     res = distill("run", str(ROOT / "recipes" / "reasoning.yaml"), "--dry-run", "--set", setting)
     assert res.returncode == 0, res.stderr
-    assert f"up to {completion} completion" in res.stdout
+    assert line in res.stdout
 
 
 def test_a_trace_with_a_chat_template_token_is_refused_at_acceptance(tmp_path):
