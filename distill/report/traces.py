@@ -74,7 +74,9 @@ class TraceStats:
 
 
 def _buckets(tally: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per difficulty bucket: questions, samples, the share of verified samples that were correct, traces kept."""
+    """Per difficulty bucket: questions, samples, samples of the questions that were verified (`verify:` and a
+    reference answer), the share of those verified correct (a trace that failed a check counts as not correct, as
+    in each record's meta.difficulty.share_correct), traces kept."""
     rows = []
     for level in LEVELS:
         questions = int(tally.get(f"{level}.questions", 0))
