@@ -51,7 +51,8 @@ def _templates(manifest: dict[str, Any]) -> list[Path]:
 
 
 def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, split: str,
-         report: dict[str, Any] | None = None, image: str | None = None) -> str:
+         report: dict[str, Any] | None = None, image: str | None = None, fmt: str | None = None,
+         thinking: dict[str, Any] | None = None) -> str:
     cfg = manifest["config"]
     teacher = manifest["teacher"]
     lines = [f"# {manifest['name']}", "",
@@ -62,6 +63,7 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
     if repo_id:
         lines += ["```python", "from datasets import load_dataset", "",
                   f'ds = load_dataset("{repo_id}", "{config_name}", split="{split}")', "```", ""]
+    lines += _format(fmt, thinking)
     lines += ["## How it was generated", "",
               f"- Teacher: `{teacher.get('kind')}` model `{teacher.get('model') or teacher.get('source')}`",
               f"- Judge: {_model(manifest.get('judge'))}",
@@ -107,6 +109,26 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
             lines += [f"<details><summary><code>{label}</code></summary>", "",
                       "```jinja", path.read_text(encoding="utf-8").strip(), "```", "", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _format(fmt: str | None, thinking: dict[str, Any] | None) -> list[str]:
+    """The pushed data's format, and where the thinking is with its token statistics (the reasoning formats)."""
+    if fmt is None:
+        return []
+    from distill.publish.reasoning_formats import WHERE
+
+    out = ["## Format", "", f"Exported with `distill push --format {fmt}`."]
+    if fmt in WHERE:
+        out[-1] += f" The teacher's thinking is {WHERE[fmt]}."
+    if thinking and thinking["with_thinking"]:
+        out += ["", f"{thinking['with_thinking']} records hold thinking, {thinking['without_thinking']} do not. "
+                "Lengths in tokens (words and punctuation marks; subword tokenizers give about 1.2-1.4x as many):",
+                "", "| part | records | mean | median | p5 | p95 | min | max |", "|---|---|---|---|---|---|---|---|"]
+        for part in ("thinking", "answer"):
+            t = thinking[f"{part}_tokens"]
+            out.append(f"| {part} | {t['count']} | {t['mean']:g} | {t['median']:g} | {t['p5']:g} | {t['p95']:g} | "
+                       f"{t['min']} | {t['max']} |")
+    return [*out, ""]
 
 
 def _shortfall(manifest: dict[str, Any]) -> list[str]:
@@ -218,7 +240,8 @@ def _usd(amount: float) -> str:
 def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: str | None = None,
                 config_name: str = "default", split: str = "train",
                 configs: list[dict[str, Any]] | None = None, report: dict[str, Any] | None = None,
-                image: str | None = "report.png") -> str:
+                image: str | None = "report.png", fmt: str | None = None,
+                thinking: dict[str, Any] | None = None) -> str:
     """The card's text, with every secret distill was given and every secret of the manifest's config masked by
     value wherever it is quoted ("Reproduce" command line, resolved recipe, report figures)."""
     from distill.secrets import mask, register_config
@@ -228,7 +251,7 @@ def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: st
         {"config_name": config_name, "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]}]
     meta = yaml.safe_dump(front_matter(manifest, license=license, configs=configs), sort_keys=False)
     return mask(f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split,
-                                              report=report, image=image))
+                                              report=report, image=image, fmt=fmt, thinking=thinking))
 
 
 def parse_front_matter(text: str) -> dict[str, Any]:

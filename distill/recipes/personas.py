@@ -190,7 +190,8 @@ class Personas(Recipe):
         if reason:
             ctx.reject(order, "answer", reason, item, raw=choice.text)
             return None
-        await ctx.submit(order, "answer", make_record(instruction=task, output=text, meta=meta))
+        await ctx.submit(order, "answer", make_record(instruction=task, output=text,
+                                                      meta={**meta, **self.reasoning_meta(choice)}))
 
     async def _solve(self, order: str, problem: str, item: dict[str, Any], meta: dict[str, Any]) -> None:
         ctx, opts = self.ctx, self.options
