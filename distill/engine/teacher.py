@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from typing import Any
 
 from distill.engine.budget import Budget, priced, worst_case
@@ -148,7 +149,9 @@ class Teacher:
                 if self._batch is not None:  # committed to the cache by the batch dispatcher
                     completion = await self._deferred(key, messages, params, sample)
                 else:
+                    begun = time.monotonic()
                     completion = await self._answer(messages, params, sample)
+                    self.usage.timed(time.monotonic() - begun)
                     await self.cache.put(key, self.role, completion)
         except PromptRejected as exc:
             if exc.reason == "context_length":  # refused for good; an oversized reply may not come again
@@ -163,6 +166,7 @@ class Teacher:
         hit = self.cache.get(key)
         if hit is not None:
             self.usage.cache_hits += 1
+            self.usage.add_cached(hit)
             note_call(self.role)
         return hit
 

@@ -83,6 +83,7 @@ class SelfInstructOptions(BaseModel):
 class SelfInstruct(Recipe):
     name = "self_instruct"
     summary = "self-instruct: bootstrap instructions from seed tasks, then instances, filters and the gate"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = SelfInstructOptions
     options: SelfInstructOptions
 
