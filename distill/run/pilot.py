@@ -3,8 +3,8 @@ real and predict what the whole run will cost and how long it will take.
 
 The pilot runs the recipe with `num: K` into the run folder the real run uses, through its call cache, so the
 real run reads the pilot's answers at no cost; its records are not kept (the folder holds no finished run
-afterwards). Its item logs are kept under a key of their own, so a pilot run again reads every answer through the
-teacher's cache and measures the tokens of each again (a replayed item log carries no tokens).
+afterwards). It neither replays nor keeps item logs, so every answer it uses goes through the teacher's cache
+and is counted (a replayed item log carries no tokens).
 
 What it measures: per stage, accepted against everything that stage decided; the records accepted in the end
 (after `select:`); per role the calls per item, prompt and completion tokens per call, and seconds per call (of
@@ -25,7 +25,6 @@ configuration there holds them as `pilot`.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,11 +46,6 @@ if TYPE_CHECKING:
 
 PILOT_FILE = "pilot.json"
 Z = 1.959964  # 95%
-
-
-def pilot_fingerprint(fingerprint: bytes) -> bytes:
-    """The key the pilot keeps its item logs under: not the run's, so that no later run replays them."""
-    return hashlib.sha256(b"pilot\0" + fingerprint).digest()
 
 
 def wilson(successes: int, trials: int, z: float = Z) -> tuple[float, float]:

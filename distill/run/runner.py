@@ -348,10 +348,6 @@ async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, fold
         await executor.start()
         models = await build_models(cfg, executor, cache, usage, run_budget(cfg, ledger))
         fingerprint = run_fingerprint(cfg)
-        if num is not None:  # a pilot's item logs are not the run's: it replays none and none is replayed
-            from distill.run.pilot import pilot_fingerprint
-
-            fingerprint = pilot_fingerprint(fingerprint)
         while True:
             if rounds is not None:
                 this = rounds.config(cfg)
@@ -363,7 +359,7 @@ async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, fold
             earlier = {role: (r.cache_hits, r.answered) for role, r in usage.roles.items()}
             folder.open_streams()
             ctx = RunContext(config=this, models=models, outcomes=Outcomes(folder, bar, usage, models.gate),
-                             executor=executor, fingerprint=fingerprint)
+                             executor=executor, fingerprint=fingerprint, item_logs=num is None)
             bar.stages = ctx.stages
             try:
                 await guarded(cls(ctx, options).run(), folder.path, folder.pending_bytes)
