@@ -8,6 +8,10 @@ Order matters for the promises we make:
 A fatal teacher error or bad input found mid-run leaves no output files behind (only the cache of answers
 already paid for); Ctrl+C flushes what is done and prints how to resume, and so does reaching the budget
 (`budget:`, engine/budget.py: `BudgetReached`, exit 4), which a higher budget continues.
+
+With `target:` the recipe runs in rounds of growing `num` until that many records are accepted, each round
+replaying the items of the rounds before it at no cost (run/target.py); `estimate` runs a pilot of the first K
+items into the same folder and cache and predicts the run's cost (run/pilot.py).
 """
 
 from __future__ import annotations

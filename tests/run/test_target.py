@@ -127,6 +127,9 @@ class Mine(Recipe):
         assert recipe_class(name).grows_with_num, name
     for name in ("lab", "self_improve"):
         assert not recipe_class(name).grows_with_num, name
+    dry = distill("run", str(yaml_file(tmp_path, "d", recipe(teacher_server.url, rows(tmp_path, 30)[0],
+                                                               tmp_path / "d"))), "--dry-run", "--target", "50")
+    assert dry.returncode == 0 and "target: 50 accepted records" in dry.stdout and "--pilot 20" in dry.stdout
     res = distill("validate", str(write(tmp_path / "z.yaml", "recipe: respond\ntarget: 0\n")))
     assert res.returncode == 2 and "target: Input should be greater than or equal to 1" in res.stderr
 
