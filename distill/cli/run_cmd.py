@@ -131,12 +131,15 @@ def handle(args: argparse.Namespace) -> int:
     if made_nothing(result.manifest):
         print(f"nothing was made; the run folder {result.folder} is kept with its rejections.", file=sys.stderr)
         return 1
-    from distill.run.target import target_line
+    from distill.run.target import target_line, target_summary
 
     missed = target_line(result.manifest)
     if missed is not None:
         print(f"{missed}. The run folder {result.folder} holds the records accepted so far.", file=sys.stderr)
         return 1
+    reached = target_summary(result.manifest)
+    if reached is not None:
+        print(reached)
     if cfg.push is not None:
         from distill.publish.push import push
 

@@ -57,6 +57,7 @@ def test_a_target_of_50_keeps_exactly_the_first_50_accepted_and_a_rerun_sends_no
     cfg = yaml_file(tmp_path, "r", recipe(teacher_server.url, inp, tmp_path / "run", target=50))
     res = distill("run", str(cfg), "--no-progress")
     assert res.returncode == 0, res.stderr
+    assert "Target: 50 of 50 accepted records (" in res.stdout and "as beyond_target" in res.stdout
     data = read_jsonl(tmp_path / "run" / "data.jsonl")
     assert [r["meta"]["index"] for r in data] == kept[:50]  # exactly 50: the first 50 the gate keeps, in order
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
