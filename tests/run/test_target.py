@@ -86,6 +86,7 @@ def test_a_target_of_50_keeps_exactly_the_first_50_accepted_and_a_rerun_sends_no
     shown = distill("show", str(tmp_path / "run"), "-n", "0")
     assert shown.returncode == 0, shown.stderr
     assert "Target: 50 of 50 accepted records" in shown.stdout
+    assert "Target: 50 of 50 accepted records (" in (tmp_path / "run" / "README.md").read_text()  # the card
 
 
 def test_inputs_that_run_out_say_how_far_the_run_got_and_exit_1(tmp_path, teacher_server):

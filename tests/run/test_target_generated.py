@@ -1,0 +1,42 @@
+"""A target for a recipe that makes its own items (issue #33): self_instruct asked for 40 accepted records makes
+instructions in rounds (the first sized at 5 instances per instruction), stops at exactly 40, and its records are
+the first 40 of a run asked for the final round's number of instructions outright, for the same requests — the
+bootstrap's first instructions do not depend on how many are asked for; a re-run sends nothing."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import ROOT, distill, read_jsonl, write
+from scripted_replies import SELF_INSTRUCT_RULES
+
+
+def _cfg(tmp_path, url, out):
+    return write(tmp_path / f"{out}.yaml", f"""recipe: self_instruct
+teacher: {{provider: openai, model: t, base_url: {url}, timeout: 5}}
+options: {{seeds: {ROOT / 'recipes' / 'data' / 'self_instruct_seeds.jsonl'}, patience: 10}}
+out: {tmp_path / out}
+report: false
+""")
+
+
+def test_self_instruct_reaches_a_target_with_the_records_of_a_plain_run(tmp_path, teacher_server):
+    teacher_server.configure(rules=SELF_INSTRUCT_RULES[1:])  # every bootstrap reply read (none cut off)
+    res = distill("run", str(_cfg(tmp_path, teacher_server.url, "target")), "--no-progress", "--target", "40")
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    rounds = manifest["records_target"]["rounds"]
+    assert rounds[0]["items"] == 8 and len(rounds) >= 2  # 40 records at up to 5 instances per instruction
+    data = read_jsonl(tmp_path / "target" / "data.jsonl")
+    assert len(data) == 40
+    paid = teacher_server.stats()["requests"]
+
+    plain = distill("run", str(_cfg(tmp_path, teacher_server.url, "plain")), "--no-progress", "--num",
+                    str(manifest["records_target"]["items"]))
+    assert plain.returncode == 0, plain.stderr
+    assert read_jsonl(tmp_path / "plain" / "data.jsonl")[:40] == data  # the same first 40 records
+    assert teacher_server.stats()["requests"] - paid == paid  # the rounds paid for no call a plain run does not
+
+    before = teacher_server.stats()["requests"]
+    again = distill("run", str(_cfg(tmp_path, teacher_server.url, "target")), "--no-progress", "--target", "40")
+    assert again.returncode == 0 and teacher_server.stats()["requests"] == before
