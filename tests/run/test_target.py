@@ -196,3 +196,23 @@ def test_a_target_run_killed_and_resumed_keeps_the_same_50_records(tmp_path, tea
     manifest = json.loads((tmp_path / "killed" / "manifest.json").read_text())
     before = json.loads((tmp_path / "reference" / "manifest.json").read_text())
     assert manifest["records_target"] == before["records_target"]  # the same rounds, replayed and continued
+
+
+def test_a_target_run_stopped_by_its_budget_continues_to_the_same_records_for_the_same_total(tmp_path,
+                                                                                            teacher_server):
+    teacher_server.configure(rules=JUDGE)
+    inp, kept = rows(tmp_path, 400)
+    reference = recipe(teacher_server.url, inp, tmp_path / "reference", target=50)
+    whole = run_in_process(reference)
+    cfg = yaml_file(tmp_path, "b", recipe(teacher_server.url, inp, tmp_path / "run", target=50))
+    res = distill("run", str(cfg), "--no-progress", "--max-cost", "0.02")
+    assert res.returncode == 4 and res.stderr.strip().startswith("Budget reached"), res.stderr
+    res = distill("run", str(cfg), "--no-progress", "--max-cost", "1")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "run" / "data.jsonl").read_bytes() == (tmp_path / "reference" / "data.jsonl").read_bytes()
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["records_target"] == whole["records_target"]
+    spent = {role: u["cost_usd"] for role, u in manifest["usage"].items()}
+    assert spent == {role: u["cost_usd"] for role, u in whole["usage"].items()}  # each answer paid once
+    teacher = manifest["usage"]["teacher"]
+    assert teacher["answered"] + teacher["cache_hits"] == manifest["records_target"]["items"]  # hits counted once
