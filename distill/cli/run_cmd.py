@@ -167,6 +167,9 @@ def run_pilot(args: argparse.Namespace, cfg: Any, src: Any) -> int:
 
     if args.pilot < 1:
         raise InputError(f"--pilot: give the number of items to run for real (1 or more), not {args.pilot}")
+    if cfg.target is None and cfg.num is None and cfg.input is None:
+        raise InputError(f"--pilot: give --target N (accepted records) or --num N (items) to predict for: how many "
+                         f"items {cfg.recipe} makes otherwise is its own setting")
     check_api_keys(cfg, src)
     try:
         figures = estimate(cfg, src, args.pilot, progress=False if args.no_progress else None,

@@ -183,8 +183,12 @@ def render(figures: dict[str, Any], recipe: str, folder: Path) -> str:
         lines.append(f"  {role} ({r['model']}): {r['calls_per_item']:.2f} calls per item, "
                      f"{r['prompt_tokens_per_call']:.0f} prompt + {r['completion_tokens_per_call']:.0f} completion "
                      f"tokens and {secs} per call")
-    items = p["items"]
-    lines.append(f"to reach {p['goal']}: about {items[1]:,} items (95%: {items[0]:,}-{items[2]:,})")
+    items, records = p["items"], p["records"]
+    if items[0] == items[2]:  # --num (or every input row): the items are known, the records accepted are not
+        lines.append(f"for {p['goal']}: about {records[1]:,.0f} accepted records (95%: {records[0]:,.0f}-"
+                     f"{records[2]:,.0f})")
+    else:
+        lines.append(f"to reach {p['goal']}: about {items[1]:,} items (95%: {items[0]:,}-{items[2]:,})")
     if p["short"]:
         lines.append(f"  the inputs run out first: about {p['records'][1]:.0f} records at this rate")
     for role, r in p["roles"].items():

@@ -61,13 +61,17 @@ def test_a_role_without_a_price_is_said_and_dry_run_pilot_is_the_same_command(tm
     path = yaml_file(tmp_path, "r", cfg)
     res = distill("run", str(path), "--dry-run", "--pilot", "10", "--num", "100", "--no-progress")
     assert res.returncode == 0, res.stderr
-    assert "to reach 100 items" in res.stdout
+    assert re.search(r"for 100 items: about \d+ accepted records \(95%: \d+-\d+\)", res.stdout), res.stdout
     assert "cost unknown: no price for this model" in res.stdout and "total    unknown" in res.stdout
     assert json.loads((tmp_path / "run" / "pilot.json").read_text())["prediction"]["cost_usd"] is None
     res = distill("run", str(path), "--pilot", "10")
     assert res.returncode == 2 and "--pilot K goes with --dry-run" in res.stderr
     res = distill("estimate", str(path), "--pilot", "0")
     assert res.returncode == 2 and "--pilot" in res.stderr
+    magpie = yaml_file(tmp_path, "m", {"recipe": "magpie", "teacher": cfg["teacher"], "out": str(tmp_path / "m")})
+    res = distill("estimate", str(magpie), "--pilot", "5")
+    assert res.returncode == 2 and "give --target N (accepted records) or --num N (items)" in res.stderr
+    assert teacher_server.stats()["requests"] == 20  # the one pilot of 10 items: answers and grades
 
 
 def test_the_wilson_interval_holds_the_rates_a_score_test_does_not_reject():
