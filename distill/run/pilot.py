@@ -16,8 +16,9 @@ pilot before it). What it predicts, for `--target N` (or `--num N`, or every inp
   of its interval, which give the interval of the items);
 * per role: cost = items x calls per item x tokens per call x the role's price, immediate and batch
   (engine/prices.py); an unknown price is said, never counted as 0;
-* time: per role, calls x seconds per call / max_concurrency; the run takes the longest role's time (roles
-  work side by side).
+* time: per role, calls x seconds per call / max_concurrency; roles answered by one model (the judge and the
+  answering role fall back to the teacher's) add up, and the run takes the longest model's time (models work
+  side by side).
 The interval covers the uncertainty of the acceptance rate only, not that of the tokens per call. The figures
 are written to `pilot.json` in the run folder, and the manifest of the next run made with the same
 configuration there holds them as `pilot`.
@@ -120,10 +121,11 @@ def measure(session: Session, cfg: RunConfig, cls: type[Recipe], options: BaseMo
             "prompt_tokens_per_call": prompt / calls, "completion_tokens_per_call": completion / calls,
             "seconds_per_call": seconds, "timed_calls": r.timed_calls,
             "max_concurrency": spec.max_concurrency if spec is not None else 1,
+            "endpoint": "teacher" if spec is cfg.teacher else role,  # roles answered by one model share its slots
             "price": price.model_dump() if price is not None else None,
             "batch_factor": batch_factor(spec) if spec is not None else 1.0,
         }
-    lo, hi = wilson(accepted, items * per_item)
+    lo, hi = wilson(accepted, max(items * per_item, accepted))
     return {"items": items, "accepted": accepted, "candidates_per_item": per_item,
             "rate_per_item": accepted / items if items else 0.0,
             "rate_interval": [lo * per_item, hi * per_item], "stages": stages, "roles": roles,
@@ -160,8 +162,14 @@ def predict(figures: dict[str, Any], target: int | None, num: int | None, rows: 
     known = all(v["cost_usd"] is not None for v in roles.values())
     total = [sum(v["cost_usd"][i] for v in roles.values()) for i in range(3)] if known else None
     batch = [sum(v["batch_cost_usd"][i] for v in roles.values()) for i in range(3)] if known else None
-    timed = [v["seconds"] for v in roles.values() if v["seconds"] is not None]
-    seconds = [max(t[i] for t in timed) for i in range(3)] if timed else None
+    busy: dict[str, list[float]] = {}  # per endpoint: the seconds of the roles it answers, one after another
+    for role, v in roles.items():
+        if v["seconds"] is None:
+            continue
+        endpoint = figures["roles"][role].get("endpoint", role)
+        before = busy.get(endpoint, [0.0, 0.0, 0.0])
+        busy[endpoint] = [a + b for a, b in zip(before, v["seconds"], strict=True)]
+    seconds = [max(t[i] for t in busy.values()) for i in range(3)] if busy else None
     records = [min(target, r * n) if target is not None else r * n
                for r, n in zip((low_rate, rate, high_rate), items, strict=True)]
     return {"goal": goal, "items": items, "records": records, "roles": roles, "cost_usd": total,
