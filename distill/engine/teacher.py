@@ -149,9 +149,7 @@ class Teacher:
                 if self._batch is not None:  # committed to the cache by the batch dispatcher
                     completion = await self._deferred(key, messages, params, sample)
                 else:
-                    begun = time.monotonic()
                     completion = await self._answer(messages, params, sample)
-                    self.usage.timed(time.monotonic() - begun)
                     await self.cache.put(key, self.role, completion)
         except PromptRejected as exc:
             if exc.reason == "context_length":  # refused for good; an oversized reply may not come again
@@ -340,16 +338,23 @@ class Teacher:
                 raise Refused("n", f"{self.label} lacks n (found earlier in this run)")
             params = self.traits.shape(params)  # shaped once it has a slot: the latest finding applies
             if self.budget is None:
-                return await self._sent(messages, params)
+                return await self._timed(messages, params)
             need = worst_case(messages, params, self.spec, self.spec.price)
             await self.budget.reserve(need, f"{self.role}, {self.label}")
             completion: Completion | None = None
             try:
-                completion = await self._sent(messages, params)
+                completion = await self._timed(messages, params)
             finally:
                 self.budget.settle(need, None if completion is None else priced(
                     self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
             return completion
+
+    async def _timed(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """`_sent`, with the seconds it took in its slot counted (for a pilot's time per request, run/pilot.py)."""
+        begun = time.monotonic()
+        completion = await self._sent(messages, params)
+        self.usage.timed(time.monotonic() - begun)
+        return completion
 
     async def _sent(self, messages: list[Message], params: GenerationParams) -> Completion:
         """The request itself, in a slot, with `params` shaped for the endpoint."""

@@ -7,18 +7,17 @@ afterwards). It neither replays nor keeps item logs, so every answer it uses goe
 and is counted (a replayed item log carries no tokens).
 
 What it measures: per stage, accepted against everything that stage decided; the records accepted in the end
-(after `select:`); per role the calls per item, prompt and completion tokens per call, and seconds per call (of
-the calls answered by the server during this pilot; a pilot read wholly from the cache reuses the seconds of the
-pilot before it). What it predicts, for `--target N` (or `--num N`, or every input row):
+(after `select:`); per role the calls per item, prompt and completion tokens per call, and seconds per call (a
+request's time in its slot, as the server answered it during this pilot; a pilot read wholly from the cache
+reuses the seconds of the pilot before it). What it predicts, for `--target N` (or `--num N`, or every input row):
 * the acceptance rate as accepted records over the candidates the K items could give at most (K x samples,
   K x instances per task; `candidates_per_item`), with a Wilson score interval at 95%;
 * the items the run will draw: for a target, the rounds of run/target.py played with the rate (and with both ends
   of its interval, which give the interval of the items);
 * per role: cost = items x calls per item x tokens per call x the role's price, immediate and batch
   (engine/prices.py); an unknown price is said, never counted as 0;
-* time: per role, calls x seconds per call / max_concurrency; roles answered by one model (the judge and the
-  answering role fall back to the teacher's) add up, and the run takes the longest model's time (models work
-  side by side).
+* time: per role, calls x seconds per call / max_concurrency; the run takes the longest role's time (each role
+  has its own `max_concurrency` slots, the judge on the teacher's model too, and they work side by side).
 The interval covers the uncertainty of the acceptance rate only, not that of the tokens per call. The figures
 are written to `pilot.json` in the run folder, and the manifest of the next run made with the same
 configuration there holds them as `pilot`.
@@ -121,7 +120,6 @@ def measure(session: Session, cfg: RunConfig, cls: type[Recipe], options: BaseMo
             "prompt_tokens_per_call": prompt / calls, "completion_tokens_per_call": completion / calls,
             "seconds_per_call": seconds, "timed_calls": r.timed_calls,
             "max_concurrency": spec.max_concurrency if spec is not None else 1,
-            "endpoint": "teacher" if spec is cfg.teacher else role,  # roles answered by one model share its slots
             "price": price.model_dump() if price is not None else None,
             "batch_factor": batch_factor(spec) if spec is not None else 1.0,
         }
@@ -162,14 +160,8 @@ def predict(figures: dict[str, Any], target: int | None, num: int | None, rows: 
     known = all(v["cost_usd"] is not None for v in roles.values())
     total = [sum(v["cost_usd"][i] for v in roles.values()) for i in range(3)] if known else None
     batch = [sum(v["batch_cost_usd"][i] for v in roles.values()) for i in range(3)] if known else None
-    busy: dict[str, list[float]] = {}  # per endpoint: the seconds of the roles it answers, one after another
-    for role, v in roles.items():
-        if v["seconds"] is None:
-            continue
-        endpoint = figures["roles"][role].get("endpoint", role)
-        before = busy.get(endpoint, [0.0, 0.0, 0.0])
-        busy[endpoint] = [a + b for a, b in zip(before, v["seconds"], strict=True)]
-    seconds = [max(t[i] for t in busy.values()) for i in range(3)] if busy else None
+    timed = [v["seconds"] for v in roles.values() if v["seconds"] is not None]
+    seconds = [max(t[i] for t in timed) for i in range(3)] if timed else None
     records = [min(target, r * n) if target is not None else r * n
                for r, n in zip((low_rate, rate, high_rate), items, strict=True)]
     return {"goal": goal, "items": items, "records": records, "roles": roles, "cost_usd": total,
