@@ -121,7 +121,12 @@ def _target(console: Any, m: dict[str, Any]) -> None:
         p = pilot["prediction"]
         cost = p.get("cost_usd")
         said = "cost unknown" if cost is None else f"${cost[1]:.4f} (${cost[0]:.4f}-${cost[2]:.4f})"
-        console.print(f"Pilot of {pilot['items']} items predicted for {p['goal']}: {p['items'][1]:,} items, {said}")
+        costs = [u.get("cost_usd") for u in (m.get("usage") or {}).values()]
+        spent = "an unknown amount" if None in costs else f"${sum(costs):.4f}"
+        drawn = (m.get("records_target") or {}).get("items")
+        real = f"{drawn:,} items and " if drawn is not None else ""
+        console.print(f"Pilot of {pilot['items']} items predicted for {p['goal']}: {p['items'][1]:,} items, {said}; "
+                      f"the folder's runs took {real}{spent}")
 
 
 def _against(usage: dict[str, Any], budget: dict[str, Any]) -> str:

@@ -50,7 +50,8 @@ def test_the_pilots_interval_holds_the_real_cost_of_a_500_record_target(tmp_path
     assert low <= real <= high, (low, point, high, real)
     assert manifest["pilot"]["prediction"] == predicted  # the pilot's figures, in the manifest of the run after it
     shown = distill("show", str(tmp_path / "run"), "-n", "0")
-    assert "Pilot of 60 items predicted for 500 accepted records" in shown.stdout
+    assert "Pilot of 60 items predicted for 500 accepted records" in " ".join(shown.stdout.split())
+    assert f"the folder's runs took {drawn:,} items and ${real:.4f}" in " ".join(shown.stdout.split())
 
 
 def test_a_role_without_a_price_is_said_and_dry_run_pilot_is_the_same_command(tmp_path, teacher_server):
