@@ -373,7 +373,7 @@ async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, fold
                     raise
                 raise failure from exc
             keep = ctx.run_selection()
-            if rounds is None or rounds.finished(ctx.outcomes, keep, _stopped_short(ctx)):
+            if rounds is None or rounds.finished(ctx.outcomes, keep):
                 break
         if rounds is not None:
             keep = rounds.cut(ctx.outcomes, keep)
@@ -393,15 +393,6 @@ async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, fold
             await models.close()
         await executor.close()
     return Session(ctx, keep, usage, ledger, cache, started, time.monotonic() - t0, rounds)
-
-
-def _stopped_short(ctx: RunContext) -> str | None:
-    """Why the recipe made fewer items than its `num` asked (its own `ctx.target`), if it did."""
-    own = ctx.extra_manifest.get("target")
-    if isinstance(own, dict) and own.get("made", 0) < own.get("target", 0):
-        return f"{own['made']} of {own['target']} {own.get('what', 'items')}" + (
-            f": {own['stopped']}" if own.get("stopped") else "")
-    return None
 
 
 def _count_hits_once(usage: Usage, earlier: dict[str, tuple[int, int]]) -> None:

@@ -107,9 +107,10 @@ class Rounds:
         """The run config of the current round: `num` is its item count."""
         return cfg.model_copy(update={"num": self.items})
 
-    def finished(self, outcomes: Outcomes, keep: list[bool] | None, short: str | None) -> bool:
-        """Record the round just run; return True when the rounds are over, else size the next one.
-        `short`: why the recipe itself stopped short of its `num` (a generator out of patience), if it did."""
+    def finished(self, outcomes: Outcomes, keep: list[bool] | None) -> bool:
+        """Record the round just run; return True when the rounds are over, else size the next one. (A recipe's own
+        `ctx.target` is no sign that its items ran out: evol_instruct, personas and tool_use report accepted against
+        made there. A generator out of patience shows as a larger round that made nothing more.)"""
         accepted = keep.count(True) if keep is not None else len(outcomes.folder.streams["data"].orders)
         made = {"accepted": accepted, **{k: sum(_stage_total(s, k) for s in outcomes.stages.values())
                                          for k in ("rejected", "failed")}}
@@ -121,8 +122,6 @@ class Rounds:
         if made["failed"]:
             self.stopped = (f"{made['failed']} item(s) failed after retries: their outcome is not known yet; run the "
                             "same command again to retry them and continue")
-        elif short:
-            self.stopped = f"the recipe made no more items ({short})"
         elif before is not None and {k: before[k] for k in made} == made:
             self.stopped = f"a round of {self.items} items made nothing more than one of {before['items']}"
         elif self.cap is not None and self.items >= self.cap:

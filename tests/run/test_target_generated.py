@@ -40,3 +40,33 @@ def test_self_instruct_reaches_a_target_with_the_records_of_a_plain_run(tmp_path
     before = teacher_server.stats()["requests"]
     again = distill("run", str(_cfg(tmp_path, teacher_server.url, "target")), "--no-progress", "--target", "40")
     assert again.returncode == 0 and teacher_server.stats()["requests"] == before
+
+
+def test_evol_instruct_reaches_a_target_though_it_reports_fewer_instructions_than_it_tried(tmp_path,
+                                                                                        teacher_server):
+    """evol_instruct's own `ctx.target` says how many evolutions survived of those tried: no sign that its inputs
+    ran out. The rounds go on until the target, for the requests and records of a plain run of the final size."""
+    from scripted_replies import EVOL_ROOTS, EVOL_RULES
+
+    teacher_server.configure(rules=EVOL_RULES)
+    inp = write(tmp_path / "in.jsonl", "".join(json.dumps({"instruction": f"{EVOL_ROOTS[i % 5]} {i}"}) + "\n"
+                                               for i in range(60)))
+
+    def cfg(out):
+        return write(tmp_path / f"{out}.yaml", f"""recipe: evol_instruct
+teacher: {{provider: openai, model: evolver, base_url: {teacher_server.url}}}
+answer_teacher: {{provider: openai, model: answerer, base_url: {teacher_server.url}}}
+input: {{path: {inp}}}
+out: {tmp_path / out}
+report: false
+""")
+
+    res = distill("run", str(cfg("target")), "--no-progress", "--target", "40")
+    assert res.returncode == 0, res.stderr
+    target = json.loads((tmp_path / "target" / "manifest.json").read_text())["records_target"]
+    assert target["accepted"] == 40 and len(target["rounds"]) >= 2 and target["items"] < 60
+    paid = teacher_server.stats()["requests"]
+    plain = distill("run", str(cfg("plain")), "--no-progress", "--num", str(target["items"]))
+    assert plain.returncode == 0, plain.stderr
+    assert read_jsonl(tmp_path / "plain" / "data.jsonl")[:40] == read_jsonl(tmp_path / "target" / "data.jsonl")
+    assert teacher_server.stats()["requests"] - paid == paid
