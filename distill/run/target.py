@@ -123,7 +123,8 @@ class Rounds:
             self.stopped = (f"{made['failed']} item(s) failed after retries: their outcome is not known yet; run the "
                             "same command again to retry them and continue")
         elif before is not None and {k: before[k] for k in made} == made:
-            self.stopped = f"a round of {self.items} items made nothing more than one of {before['items']}"
+            self.stopped = (f"asking for {self.items} items made no more records than asking for {before['items']}: "
+                            "the recipe makes no more")
         elif self.cap is not None and self.items >= self.cap:
             self.stopped = f"all {self.cap} items were drawn" + (" (`num` caps them)" if self.num_caps else
                                                                  " (the input has no more rows)")

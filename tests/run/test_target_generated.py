@@ -1,11 +1,14 @@
 """A target for a recipe that makes its own items (issue #33): self_instruct asked for 40 accepted records makes
 instructions in rounds (the first sized at 5 instances per instruction), stops at exactly 40, and its records are
 the first 40 of a run asked for the final round's number of instructions outright, for the same requests — the
-bootstrap's first instructions do not depend on how many are asked for; a re-run sends nothing."""
+bootstrap's first instructions do not depend on how many are asked for; a re-run sends nothing. A recipe's own
+shortfall report is no sign that its items ran out (evol_instruct), and a generator out of patience ends the
+rounds with how far they got."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import SELF_INSTRUCT_RULES
@@ -70,3 +73,16 @@ report: false
     assert plain.returncode == 0, plain.stderr
     assert read_jsonl(tmp_path / "plain" / "data.jsonl")[:40] == read_jsonl(tmp_path / "target" / "data.jsonl")
     assert teacher_server.stats()["requests"] - paid == paid
+
+
+def test_a_generator_out_of_patience_says_how_far_it_got_and_a_rerun_sends_nothing(tmp_path, teacher_server):
+    teacher_server.configure(rules=SELF_INSTRUCT_RULES)  # only the first prompts' replies add instructions
+    cfg = _cfg(tmp_path, teacher_server.url, "run")
+    res = distill("run", str(cfg), "--no-progress", "--target", "100")
+    assert res.returncode == 1
+    assert re.search(r"target not reached: (\d+) of 100 accepted records after \d+ items in 2 round\(s\): asking "
+                     r"for \d+ items made no more records than asking for 20: the recipe makes no more", res.stderr)
+    assert "self_instruct stopped short" in res.stderr  # the recipe's own line: patience ran out
+    paid = teacher_server.stats()["requests"]
+    again = distill("run", str(cfg), "--no-progress", "--target", "100")
+    assert again.returncode == 1 and teacher_server.stats()["requests"] == paid
