@@ -11,7 +11,10 @@ When a round reaches N, the run keeps the first N accepted records in the order 
 key: input order); the others accepted are moved to `rejected.jsonl` with stage `target` and reason
 `beyond_target` (the whole record as `item`), nothing lost. For recipes whose items do not depend on each other
 (respond, math_qa, evol_instruct, ...) the N kept do not depend on how the rounds were sized either: they are the
-first N a run over every input would accept.
+first N a run over every input would accept. Where items depend on the ones before (self_instruct's and alpaca's
+bootstrap reads its own earlier replies) or a `select:` rule ranks the whole set (top_quantile, top_k), the N kept
+are those of the final round's run, which the same seed repeats; a bootstrap prompt held back near a smaller
+round's end may then be built with more instructions in view and paid for again in the next round.
 
 The rounds stop short of N when the items run out — every input row drawn, `num` (then a cap on the items) reached,
 or a round that drew more made nothing more (a generator out of patience) — when a round has failed items (their
