@@ -123,6 +123,9 @@ class RunConfig(BaseModel):
     generation: GenerationParams = GenerationParams()
     input: InputSpec | None = None
     num: int | None = Field(None, ge=1, le=2**36 - 1)  # the run folder orders up to 2**36 items per stage
+    target: int | None = Field(None, ge=1, le=2**36 - 1, description=(
+        "accepted records to end with: the run draws inputs (or makes new items) in rounds until this many are "
+        "accepted and keeps the first ones in order (run/target.py); `num`, when also set, caps the items drawn"))
     seed: int = 0
     out: str | None = None
     push: PushSpec | None = None

@@ -28,7 +28,7 @@ of a module is that of the longest name in the table that is it or a package hol
 11 recipes: the stages of each recipe, written against the run context; a recipe may build on taxonomy, train
    and the card's own lines (self_improve).
 12 driving a run: `run.runner`, `run.dry_run` and `run.fingerprint` pick the recipe a config names, run it,
-   then write the report and the card: above recipes, report and publish.
+   then write the report and the card: above recipes, report and publish; `run.pilot` measures a pilot's run.
 13 cli: the commands.
 
 Module-level and function-level imports both count (a lazy import is still an arrow). Imports under
@@ -56,7 +56,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("distill.run", "distill.recipes.multi_turn"),
     ("distill.report", "distill.publish", "distill.train"),
     ("distill.recipes",),
-    ("distill.run.runner", "distill.run.dry_run", "distill.run.fingerprint"),
+    ("distill.run.runner", "distill.run.dry_run", "distill.run.fingerprint", "distill.run.pilot"),
     ("distill.cli",),
 ]
 

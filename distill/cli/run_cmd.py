@@ -23,11 +23,13 @@ def add_parser(sub: Any) -> None:
                "  distill run recipes/respond.yaml --temperature 0.2 --set teacher.max_concurrency=8\n"
                "  distill run recipes/respond.yaml --dry-run\n"
                "  distill run recipes/respond.yaml --max-cost 5   # stop before spending more than $5\n"
+               "  distill run recipes/respond.yaml --target 500   # draw inputs until 500 records are accepted\n"
+               "  distill run recipes/respond.yaml --dry-run --pilot 20 --target 500   # = distill estimate\n"
                "\n"
-               "exit codes: 0 done; 1 the teacher failed, or nothing was made; 2 bad input (config, files, options);\n"
-               "3 the disk filled up; 4 the budget was reached (--max-cost, --max-tokens-total, `budget:`): every\n"
-               "answer is kept, raise the budget and run the same command again to continue; 130 interrupted\n"
-               "(Ctrl+C): run the same command again to resume.")
+               "exit codes: 0 done; 1 the teacher failed, nothing was made, or --target was not reached;\n"
+               "2 bad input (config, files, options); 3 the disk filled up; 4 the budget was reached (--max-cost,\n"
+               "--max-tokens-total, `budget:`): every answer is kept, raise the budget and run the same command again\n"
+               "to continue; 130 interrupted (Ctrl+C): run the same command again to resume.")
     p.add_argument("recipe", type=Path, help="recipe YAML file (see `distill recipes`)")
     p.add_argument("--teacher", help="override the teacher: local | openai:MODEL | openai:MODEL@BASE_URL")
     p.add_argument("--judge", help="override the judge model, same forms as --teacher")
@@ -35,11 +37,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--field", help="override input.field: the column holding the instruction")
     p.add_argument("--num", type=int, help="how many to make: input rows for respond, math_qa, evol_instruct, "
                                             "knowledge_qa; new instructions for self_instruct and alpaca")
+    p.add_argument("--target", type=int, metavar="N",
+                   help="accepted records to end with: draw inputs (or make items) in rounds until N are accepted, "
+                        "keep the first N in order (overrides `target:`; --num then caps the items drawn)")
     p.add_argument("--out", help="run folder (default outputs/<name>)")
     p.add_argument("--seed", type=int, help="random seed (default from the recipe, else 0)")
     p.add_argument("--executor", choices=["local", "ray"], help="where calls run (overrides executor.kind)")
     p.add_argument("--dry-run", action="store_true",
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
+    p.add_argument("--pilot", type=int, metavar="K",
+                   help="with --dry-run: run the first K items for real (cached, so the run reuses them) and predict "
+                        "the cost and time of the run (as `distill estimate RECIPE --pilot K`)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a finished run in the folder that was made with other models (refused otherwise)")
     p.add_argument("--max-cost", type=float, metavar="USD",
@@ -55,7 +63,7 @@ def add_parser(sub: Any) -> None:
 
 def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"teacher": args.teacher, "judge": args.judge, "num": args.num, "out": args.out,
-                           "seed": args.seed}
+                           "seed": args.seed, "target": args.target}
     if args.input or args.field:
         given = data.get("input")
         current: dict[str, Any] = given if isinstance(given, dict) else {}
@@ -84,6 +92,12 @@ def handle(args: argparse.Namespace) -> int:
     cfg, src = load_config(args.recipe, overrides(args, raw), parse_sets(args))
     if args.input:
         cfg.input.path = args.input  # type: ignore[union-attr]  # a CLI path is relative to the shell, not the YAML
+    if args.pilot is not None and not args.dry_run:
+        from distill.errors import InputError
+
+        raise InputError("--pilot K goes with --dry-run (or use `distill estimate RECIPE --pilot K`)")
+    if args.dry_run and args.pilot is not None:
+        return run_pilot(args, cfg, src)
     if args.dry_run:
         from distill.run.dry_run import dry_run
 
@@ -117,6 +131,15 @@ def handle(args: argparse.Namespace) -> int:
     if made_nothing(result.manifest):
         print(f"nothing was made; the run folder {result.folder} is kept with its rejections.", file=sys.stderr)
         return 1
+    from distill.run.target import target_line, target_summary
+
+    missed = target_line(result.manifest)
+    if missed is not None:
+        print(f"{missed}. The run folder {result.folder} holds the records accepted so far.", file=sys.stderr)
+        return 1
+    reached = target_summary(result.manifest)
+    if reached is not None:
+        print(reached)
     if cfg.push is not None:
         from distill.publish.push import push
 
@@ -131,4 +154,31 @@ def handle(args: argparse.Namespace) -> int:
     if result.counts["failed"]:
         print(f"{result.counts['failed']} item(s) failed after retries (see failed.jsonl); run the same command "
               "again to retry only those.", file=sys.stderr)
+    return 0
+
+
+def run_pilot(args: argparse.Namespace, cfg: Any, src: Any) -> int:
+    """A pilot of K items and its prediction (run/pilot.py): `run --dry-run --pilot K` and `distill estimate`."""
+    from distill.config import check_api_keys
+    from distill.engine.budget import BudgetReached
+    from distill.errors import InputError
+    from distill.run.pilot import render
+    from distill.run.runner import Interrupted, estimate, interrupted_message, out_dir
+
+    if args.pilot < 1:
+        raise InputError(f"--pilot: give the number of items to run for real (1 or more), not {args.pilot}")
+    if cfg.target is None and cfg.num is None and cfg.input is None:
+        raise InputError(f"--pilot: give --target N (accepted records) or --num N (items) to predict for: how many "
+                         f"items {cfg.recipe} makes otherwise is its own setting")
+    check_api_keys(cfg, src)
+    try:
+        figures = estimate(cfg, src, args.pilot, progress=False if args.no_progress else None,
+                           overwrite=args.overwrite)
+    except Interrupted as exc:
+        print(interrupted_message(exc.folder), file=sys.stderr)
+        return 130
+    except BudgetReached as exc:
+        print(f"\n{exc.paragraph()}", file=sys.stderr)
+        return exc.exit_code
+    print(render(figures, cfg.recipe, out_dir(cfg)))
     return 0

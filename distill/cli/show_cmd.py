@@ -53,6 +53,7 @@ def handle(args: argparse.Namespace) -> int:
     _stages(console, m)
     _usage(console, m)
     _budget(console, m)
+    _target(console, m)
     _scores(console, m)
     _evol(console, m)
     _records(console, run, args)
@@ -106,6 +107,26 @@ def _budget(console: Any, m: dict[str, Any]) -> None:
     if not budget:
         return
     console.print("Budget: spent " + _against(m.get("usage") or {}, budget) + ", over all runs of this folder")
+
+
+def _target(console: Any, m: dict[str, Any]) -> None:
+    """Accepted records against the run's `target:` (run/target.py), and the pilot's prediction if one was made."""
+    from distill.run.target import target_summary
+
+    line = target_summary(m)
+    if line is not None:
+        console.print(line)
+    pilot = m.get("pilot")
+    if isinstance(pilot, dict) and isinstance(pilot.get("prediction"), dict):
+        p = pilot["prediction"]
+        cost = p.get("cost_usd")
+        said = "cost unknown" if cost is None else f"${cost[1]:.4f} (${cost[0]:.4f}-${cost[2]:.4f})"
+        costs = [u.get("cost_usd") for u in (m.get("usage") or {}).values()]
+        spent = "an unknown amount" if None in costs else f"${sum(costs):.4f}"
+        drawn = (m.get("records_target") or {}).get("items")
+        real = f"{drawn:,} items and " if drawn is not None else ""
+        console.print(f"Pilot of {pilot['items']} items predicted for {p['goal']}: {p['items'][1]:,} items, {said}; "
+                      f"the folder's runs took {real}{spent}")
 
 
 def _against(usage: dict[str, Any], budget: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from typing import Any
 
 from distill.engine.budget import Budget, priced, worst_case
@@ -198,6 +199,7 @@ class Teacher:
         hit = self.cache.get(key)
         if hit is not None:
             self.usage.cache_hits += 1
+            self.usage.add_cached(hit)
             note_call(self.role)
         return hit
 
@@ -384,15 +386,22 @@ class Teacher:
     async def _budgeted(self, messages: list[Message], params: GenerationParams) -> Completion:
         """The request, its worst-case cost reserved against the budget first when there is one."""
         if self.budget is None:
-            return await self._sent(messages, params)
+            return await self._timed(messages, params)
         need = worst_case(messages, params, self.spec, self.spec.price)
         await self.budget.reserve(need, f"{self.role}, {self.label}")
         completion: Completion | None = None
         try:
-            completion = await self._sent(messages, params)
+            completion = await self._timed(messages, params)
         finally:
             self.budget.settle(need, None if completion is None else priced(
                 self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
+        return completion
+
+    async def _timed(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """`_sent`, with the seconds it took in its slot counted (for a pilot's time per request, run/pilot.py)."""
+        begun = time.monotonic()
+        completion = await self._sent(messages, params)
+        self.usage.timed(time.monotonic() - begun)
         return completion
 
     async def _sent(self, messages: list[Message], params: GenerationParams) -> Completion:

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from distill.providers.base import Completion
 from distill.providers.spec import Price
 
+PILOT_ONLY = ("cached_prompt_tokens", "cached_completion_tokens", "seconds", "timed_calls")
+
 
 @dataclass
 class RoleUsage:
@@ -27,6 +29,12 @@ class RoleUsage:
     batch_price_factor: float | None = None  # that price relative to the immediate one (0.5: half), if batched
     stop_echoes: int = 0       # replies empty at a stop string matched at their start, asked again (stop_echo.py)
     concurrency: int | None = None  # calls at once the endpoint was cut down to after timeouts (concurrency.py)
+    # for a pilot's measurements (run/pilot.py), not written to the manifest: the tokens of answers read from the
+    # cache, and the seconds that answered calls took (retries included) and how many were timed
+    cached_prompt_tokens: int = 0
+    cached_completion_tokens: int = 0
+    seconds: float = 0.0
+    timed_calls: int = 0
 
     def add_answer(self, completion: Completion, price: Price | None) -> None:
         self.answered += 1
@@ -37,6 +45,14 @@ class RoleUsage:
         else:
             self.cost_usd += (completion.usage.prompt_tokens * price.prompt_per_mtok
                               + completion.usage.completion_tokens * price.completion_per_mtok) / 1e6
+
+    def add_cached(self, completion: Completion) -> None:
+        self.cached_prompt_tokens += completion.usage.prompt_tokens
+        self.cached_completion_tokens += completion.usage.completion_tokens
+
+    def timed(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.timed_calls += 1
 
     @property
     def cost(self) -> float | None:
@@ -59,7 +75,8 @@ class Usage:
         out = {}
         for name, r in self.roles.items():
             d = asdict(r)
-            del d["in_flight"], d["cost_known"]
+            for hidden in ("in_flight", "cost_known", *PILOT_ONLY):
+                del d[hidden]
             if d["concurrency"] is None:  # not cut: the manifest stays as it was
                 del d["concurrency"]
             d["cost_usd"] = None if r.cost is None else round(r.cost_usd, 6)

@@ -132,11 +132,14 @@ def _format(fmt: str | None, thinking: dict[str, Any] | None) -> list[str]:
 
 
 def _shortfall(manifest: dict[str, Any]) -> list[str]:
-    """The line saying the recipe stopped short of its target (run/shortfall.py), when it did."""
+    """The line saying the recipe stopped short of its target (run/shortfall.py), when it did; and accepted records
+    against `target:` (run/target.py), when the run had one."""
     from distill.run.shortfall import shortfall_line
+    from distill.run.target import target_summary
 
     line = shortfall_line(manifest)
-    return [f"**Stopped short of the target:** {line}", ""] if line else []
+    aimed = target_summary(manifest)  # `target:` N accepted records (run/target.py)
+    return ([f"**Stopped short of the target:** {line}", ""] if line else []) + ([aimed + ".", ""] if aimed else [])
 
 
 def _model(spec: Any) -> str:

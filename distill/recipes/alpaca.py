@@ -55,6 +55,7 @@ class AlpacaOptions(BaseModel):
 class Alpaca(Recipe):
     name = "alpaca"
     summary = "Alpaca: instruction, input and output generated together"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = AlpacaOptions
     options: AlpacaOptions
 

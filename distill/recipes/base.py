@@ -46,6 +46,10 @@ class Recipe:
     name: ClassVar[str]
     summary: ClassVar[str]
     Options: ClassVar[type[BaseModel]] = NoOptions
+    # A larger `num` only adds work items after those a smaller one made (the first items, and what they become,
+    # stay the same): then `target:` is reached by raising num in rounds (run/target.py). A recipe that makes
+    # what something else decides (lab's taxonomy, self_improve's iterations) leaves it False and refuses a target.
+    grows_with_num: ClassVar[bool] = False
 
     ctx: RunContext
 

@@ -93,6 +93,7 @@ def round_rows(counts: dict[str, float], rounds: int) -> list[dict[str, Any]]:
 class EvolInstruct(Recipe):
     name = "evol_instruct"
     summary = "Evol-Instruct: evolve instructions over rounds with elimination, answer separately"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = EvolOptions
     options: EvolOptions
 

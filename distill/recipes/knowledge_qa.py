@@ -60,6 +60,7 @@ class KnowledgeOptions(BaseModel):
 class KnowledgeQA(Recipe):
     name = "knowledge_qa"
     summary = "QA pairs grounded in your documents, checked for faithfulness"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = KnowledgeOptions
     options: KnowledgeOptions
 

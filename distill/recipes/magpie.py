@@ -101,6 +101,7 @@ class MagpieOptions(BaseModel):
 class Magpie(Recipe):
     name = "magpie"
     summary = "Magpie: user queries drawn from the pre-query template alone, then answered"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = MagpieOptions
     options: MagpieOptions
 

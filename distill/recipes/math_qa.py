@@ -68,6 +68,7 @@ Solutions = list[Answer[str]]  # each kept sample: its text, and its boxed answe
 class MathQA(Recipe):
     name = "math_qa"
     summary = "verifiable math QA: k sampled solutions, boxed answers checked against truth or majority"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = MathOptions
     options: MathOptions
 

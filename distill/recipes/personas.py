@@ -98,6 +98,7 @@ def task_problem(task: str, kind: str) -> str | None:
 class Personas(Recipe):
     name = "personas"
     summary = "persona-driven tasks (Persona Hub / Tulu 3): instructions, verified math, code, knowledge"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = PersonasOptions
     options: PersonasOptions
 

@@ -45,6 +45,7 @@ def answer_of(min_words: int) -> Callable[[str], str]:
 class Respond(Recipe):
     name = "respond"
     summary = "answer a list of instructions with the teacher"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = RespondOptions
     options: RespondOptions
 

@@ -83,6 +83,7 @@ class SelfInstructOptions(BaseModel):
 class SelfInstruct(Recipe):
     name = "self_instruct"
     summary = "self-instruct: bootstrap instructions from seed tasks, then instances, filters and the gate"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = SelfInstructOptions
     options: SelfInstructOptions
 
@@ -144,8 +145,14 @@ class SelfInstruct(Recipe):
         first_number = opts.human_demos + opts.machine_demos + 1
         asked = max(1, LIST_END - first_number)  # the prompt's list continues to item LIST_END - 1
 
+        lag = max(opts.pool_lag or 4 * opts.in_flight, opts.in_flight)
+
         def prompt(slot: int) -> list[dict[str, str]]:
-            return self._prompt(ctx.seed, seeds, machine, slot)
+            # the instructions of replies 0 .. slot - lag (of reply 0 from in_flight on; none before): what the window
+            # has read when it makes this prompt without holding back, so a prompt made later (near the target, or
+            # as patience runs out) is the same prompt, and a larger target's first prompts are a smaller one's
+            seen = max(0, slot - lag) if slot >= opts.in_flight else -1
+            return self._prompt(ctx.seed, seeds, [m for m in machine if m["prompt"] <= seen], slot)
 
         def handle(choice: Choice, slot: int) -> list[Any]:
             item = {"prompt": slot}

@@ -94,6 +94,7 @@ class _Rejected(Exception):
 class ToolUse(Recipe):
     name = "tool_use"
     summary = "function-calling conversations over your tools, verified by format, execution and a judge"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = ToolUseOptions
     options: ToolUseOptions
 

@@ -56,6 +56,7 @@ class RunContext:
     outcomes: Outcomes
     executor: Executor
     fingerprint: bytes = b""  # see run/fingerprint.py; keys the item logs `map(memo=...)` keeps
+    item_logs: bool = True  # False (a pilot, run/pilot.py): `map` neither replays nor keeps item logs
 
     # --- the models ---------------------------------------------------------------------------------------
     @property
@@ -279,6 +280,8 @@ class RunContext:
         effect goes through the outcome calls (no state of their own), returns the item's position and bytes
         that identify it: each finished item's log is kept (under `scope`, with the run's fingerprint), and a
         later run with the same fingerprint replays it without rendering a prompt or reading an answer."""
+        if not self.item_logs:
+            memo = None
         if width is None:
             width = 2 * (self.teacher.spec.max_concurrency + (self.judge.spec.max_concurrency if self.judge else 0))
         width = max(width, self.batch_width())

@@ -28,6 +28,10 @@ def dry_run(cfg: RunConfig, src: YamlSource | None, shown: int = 2) -> str:
     avg_prompt = sum(len(m["content"]) for p in prompts for m in p) / max(1, len(prompts)) / 4
     max_new = own.max_tokens or cfg.generation.max_tokens or 512
     lines = [f"recipe {cfg.recipe} | teacher {cfg.teacher.label()} | {rows} input rows | out {out_dir(cfg)}"]
+    if cfg.target is not None:
+        lines.append(f"target: {cfg.target} accepted records; how many items that takes depends on how many the gate "
+                     "accepts, so the figures below are for the items shown. For the cost of the target, run a pilot: "
+                     "--dry-run --pilot 20 (or `distill estimate RECIPE --pilot 20`)")
     word = "about" if est.about else "up to"
     for role, spec in (("teacher", cfg.teacher), ("answer", cfg.answer_teacher), ("judge", cfg.judge or cfg.teacher)):
         requests, samples = est.requests.get(role, 0), est.samples.get(role, 0)

@@ -1,10 +1,10 @@
 """The run's fingerprint: a digest of everything besides an item's own data that decides what the item becomes.
 
 It covers the configuration (minus where outputs go, the run's name and description, the push target, `num`,
-the executor and the budget), every prompt template and rubric, and distill's own source files, so a changed template,
-option or code path never replays an item log made by another (see `engine/item_log.py`). Teacher answers are
-cached by their own content keys, so after such a change a re-run still sends no call it already paid for; it
-only rebuilds the records.
+`target`, the executor and the budget), every prompt template and rubric, and distill's own source files, so a
+changed template, option or code path never replays an item log made by another (see `engine/item_log.py`).
+Teacher answers are cached by their own content keys, so after such a change a re-run still sends no call it
+already paid for; it only rebuilds the records.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import orjson
 from distill.config import RunConfig
 from distill.prompts import prompts_dir
 
-# where it ran, the report and the budget (raising it continues the same run) change nothing
-NOT_PART_OF_RESULTS = {"out", "name", "description", "push", "num", "executor", "report", "budget"}
+# where it ran, the report and the budget (raising it continues the same run) change nothing; nor does the target
+# of accepted records, which only decides how many items are drawn (like `num`)
+NOT_PART_OF_RESULTS = {"out", "name", "description", "push", "num", "target", "executor", "report", "budget"}
 
 
 @lru_cache(maxsize=1)

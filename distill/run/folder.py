@@ -203,6 +203,11 @@ class RunFolder:
         return self.path / "cache.sqlite"
 
     def open_streams(self) -> None:
+        """Start the partial files empty (again, for each round of a run with a target: a round replays every
+        item of the rounds before it)."""
+        for stream in self.streams.values():
+            if not stream.fh.closed:
+                stream.fh.close()
         self.streams = {name: _Stream(self.path / f"{name}.jsonl.partial") for name in OUTPUTS}
 
     def write(self, stream: str, order: str, row: dict[str, Any]) -> None:

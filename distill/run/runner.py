@@ -8,6 +8,10 @@ Order matters for the promises we make:
 A fatal teacher error or bad input found mid-run leaves no output files behind (only the cache of answers
 already paid for); Ctrl+C flushes what is done and prints how to resume, and so does reaching the budget
 (`budget:`, engine/budget.py: `BudgetReached`, exit 4), which a higher budget continues.
+
+With `target:` the recipe runs in rounds of growing `num` until that many records are accepted, each round
+replaying the items of the rounds before it at no cost (run/target.py); `estimate` runs a pilot of the first K
+items into the same folder and cache and predicts the run's cost (run/pilot.py).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from distill.run.outcomes import Outcomes
 from distill.run.progress import Progress
 from distill.run.recipe_errors import RecipeError, recipe_failure
 from distill.run.space import disk_full, guarded, is_disk_full
+from distill.run.target import Rounds, check_target
 from distill.yaml_source import YamlSource
 
 
@@ -72,6 +77,7 @@ def validate_options(cfg: RunConfig, src: YamlSource | None) -> tuple[type[Recip
     except ValidationError as exc:
         where = (lambda loc: src.where(("options", *loc))) if src else (lambda loc: "options")
         raise InputError(format_validation(exc, where).replace(": ", ": options.", 1)) from None
+    check_target(cfg, cls, src)
     check_prompts(cfg, src)
     check_report_files(cfg, src)
     return cls, options
@@ -147,6 +153,27 @@ def check_inputs(cfg: RunConfig) -> int | None:
 
 def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | None = None,
             command: str | None = None, overwrite: bool = False) -> RunResult:
+    return in_folder(cfg, src, overwrite, lambda cls, options, folder, rows: _run(
+        cfg, cls, options, folder, rows, progress, command))
+
+
+def estimate(cfg: RunConfig, src: YamlSource | None, k: int, *, progress: bool | None = None,
+             overwrite: bool = False) -> dict[str, Any]:
+    """A pilot of the first `k` items in the run folder (run/pilot.py): its figures and prediction."""
+    from distill.run.pilot import finish_pilot, read_pilot
+
+    async def pilot(cls: type[Recipe], options: BaseModel, folder: RunFolder, rows: int | None) -> dict[str, Any]:
+        earlier = read_pilot(folder.path)  # its seconds per call, if this pilot's answers are all cached
+        session = await run_rounds(cfg, cls, options, folder, rows, progress, num=k)
+        return finish_pilot(session, cfg, cls, options, folder, rows, k, earlier)
+
+    return in_folder(cfg, src, overwrite, pilot)  # type: ignore[no-any-return]
+
+
+def in_folder(cfg: RunConfig, src: YamlSource | None, overwrite: bool, work: Any) -> Any:
+    """Check everything, prepare the run folder, and run `work(cls, options, folder, rows)` (a coroutine) in it:
+    Ctrl+C, a recipe's exception, the budget and a native crash keep what was received; any other error discards
+    the partial files (and the folder, when this run made it and paid nothing)."""
     from distill.secrets import register_config
 
     register_config(cfg.model_dump(mode="json"))  # a config built in Python, not loaded from a file, too
@@ -159,7 +186,7 @@ def execute(cfg: RunConfig, src: YamlSource | None = None, *, progress: bool | N
         keep_earlier_results(folder.path, cfg)
     folder.prepare(cfg.recipe)
     try:
-        return run_loop(_run(cfg, cls, options, folder, rows, progress, command))
+        return run_loop(work(cls, options, folder, rows))
     except KeyboardInterrupt:
         folder.release()
         raise Interrupted(folder.path) from None
@@ -269,29 +296,88 @@ async def build_models(cfg: RunConfig, executor: Executor, cache: CallCache, usa
     return Models(teacher, judge, answerer, build_gate(cfg, judge, reward))
 
 
+@dataclass
+class Session:
+    """What the recipe's run (its rounds, under a target) leaves for the end of the run: the last round's context
+    and keep mask, the usage counters, and the cache (still open)."""
+    ctx: RunContext
+    keep: list[bool] | None
+    usage: Usage
+    ledger: UsageLedger
+    cache: CallCache
+    started: float
+    wall: float
+    rounds: Rounds | None = None
+
+
 async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: RunFolder, rows: int | None,
                progress: bool | None, command: str | None) -> RunResult:
+    s = await run_rounds(cfg, cls, options, folder, rows, progress)
+    ctx = s.ctx
+    manifest = build_manifest(cfg, ctx, s.ledger, s.started, s.wall, command)
+    if s.rounds is not None:
+        manifest["records_target"] = s.rounds.manifest()
+    from distill.run.pilot import pilot_section
+
+    pilot = pilot_section(folder.path, ctx.fingerprint)
+    if pilot is not None:
+        manifest["pilot"] = pilot
+    counts = folder.finish(manifest, s.keep)
+    from distill.publish.card import render_card
+    from distill.report.run_end import run_end_report
+
+    report = run_end_report(cfg, folder.path)
+    folder.write_text("README.md", render_card(manifest, report=report))
+    s.cache.close()
+    folder.release()
+    return RunResult(folder.path, counts, manifest, folder.removed_exports, s.usage)
+
+
+async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: RunFolder, rows: int | None,
+                     progress: bool | None, num: int | None = None) -> Session:
+    """Run the recipe into the folder's partial files: once, or (`target:`) in rounds of growing `num` until the
+    target is met (run/target.py); `num` replaces the config's (a pilot's first items). The records stay partial:
+    the caller finishes the folder (or discards them) and closes the cache."""
     started, t0 = time.time(), time.monotonic()
     cache = CallCache(folder.cache_path)
     usage = Usage()
     ledger = UsageLedger(cache, usage)
     executor = create_executor(cfg.executor)
-    bar = Progress(rows, f"{cfg.recipe} -> {folder.path}", enabled=progress, usage=usage)
+    rounds = Rounds.start(cfg, cls, options, rows) if cfg.target is not None and num is None else None
+    bar = Progress(rows if num is None else min(num, rows or num), f"{cfg.recipe} -> {folder.path}",
+                   enabled=progress, usage=usage)
     models = None
+    earlier: dict[str, tuple[int, int]] = {}  # per role (cache hits, answered) before the last round
     try:
         await executor.start()
         models = await build_models(cfg, executor, cache, usage, run_budget(cfg, ledger))
-        folder.open_streams()
-        ctx = RunContext(config=cfg, models=models, outcomes=Outcomes(folder, bar, usage, models.gate),
-                         executor=executor, fingerprint=run_fingerprint(cfg))
-        bar.stages = ctx.stages
-        try:
-            await guarded(cls(ctx, options).run(), folder.path, folder.pending_bytes)
-        except Exception as exc:  # a user's own recipe that raised: a paragraph saying where, not a traceback
-            failure = recipe_failure(cfg.recipe, cls, exc, folder.path)
-            if failure is None:
-                raise
-            raise failure from exc
+        fingerprint = run_fingerprint(cfg)
+        while True:
+            if rounds is not None:
+                this = rounds.config(cfg)
+                bar.counts = dict.fromkeys(bar.counts, 0)
+                bar.phase(f"round {len(rounds.history) + 1} toward {rounds.target} accepted",
+                          min(rounds.items, rows) if rows is not None else rounds.items)
+            else:
+                this = cfg if num is None else cfg.model_copy(update={"num": num, "target": None})
+            earlier = {role: (r.cache_hits, r.answered) for role, r in usage.roles.items()}
+            folder.open_streams()
+            ctx = RunContext(config=this, models=models, outcomes=Outcomes(folder, bar, usage, models.gate),
+                             executor=executor, fingerprint=fingerprint, item_logs=num is None)
+            bar.stages = ctx.stages
+            try:
+                await guarded(cls(ctx, options).run(), folder.path, folder.pending_bytes)
+            except Exception as exc:  # a user's own recipe that raised: a paragraph saying where, not a traceback
+                failure = recipe_failure(cfg.recipe, cls, exc, folder.path)
+                if failure is None:
+                    raise
+                raise failure from exc
+            keep = ctx.run_selection()
+            if rounds is None or rounds.finished(ctx.outcomes, keep):
+                break
+        if rounds is not None:
+            keep = rounds.cut(ctx.outcomes, keep)
+            _count_hits_once(usage, earlier)
         ctx.extra_manifest["executor"] = executor.describe()  # where the calls ran, how many each actor answered
     except BaseException:
         if models is not None:  # batch work ends first: nothing may write to the cache once it is closed
@@ -306,17 +392,15 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
         if models is not None:
             await models.close()
         await executor.close()
-    keep = ctx.run_selection()
-    manifest = build_manifest(cfg, ctx, ledger, started, time.monotonic() - t0, command)
-    counts = folder.finish(manifest, keep)
-    from distill.publish.card import render_card
-    from distill.report.run_end import run_end_report
+    return Session(ctx, keep, usage, ledger, cache, started, time.monotonic() - t0, rounds)
 
-    report = run_end_report(cfg, folder.path)
-    folder.write_text("README.md", render_card(manifest, report=report))
-    cache.close()
-    folder.release()
-    return RunResult(folder.path, counts, manifest, folder.removed_exports, usage)
+
+def _count_hits_once(usage: Usage, earlier: dict[str, tuple[int, int]]) -> None:
+    """After rounds: each role's cache hits are those of the last round (which replays every earlier one) less
+    the answers earlier rounds of this run received, so that "cached" counts answers paid for by earlier runs."""
+    for role, r in usage.roles.items():
+        hits, answered = earlier.get(role, (0, 0))
+        r.cache_hits = max(0, r.cache_hits - hits - answered)
 
 
 def run_budget(cfg: RunConfig, ledger: UsageLedger) -> Budget | None:

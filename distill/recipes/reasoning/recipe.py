@@ -75,6 +75,7 @@ def shown(trace: Trace) -> str:
 class Reasoning(Recipe):
     name = "reasoning"
     summary = "reasoning traces: k samples per question, failed traces rejected, thinking kept apart"
+    grows_with_num = True  # a larger num adds items after the same first ones (`target:`, run/target.py)
     Options: ClassVar[type[BaseModel]] = ReasoningOptions
     options: ReasoningOptions
 
