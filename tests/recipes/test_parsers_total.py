@@ -25,19 +25,16 @@ from distill.quality.replies import (
     parse_winner,
 )
 from distill.quality.reward import parse_reward_text
-from distill.recipes import (
-    alpaca_parse,
-    evol_elimination,
-    instruction_filters,
-    knowledge_parse,
-    knowledge_qa,
-    lab_judges,
-    lab_parse,
-    multi_turn,
-    personas,
-    rewrite_parse,
-)
-from distill.recipes import self_instruct_parse as si
+from distill.recipes.alpaca import parse as alpaca_parse
+from distill.recipes.evol_instruct import elimination as evol_elimination
+from distill.recipes.knowledge_qa import parse as knowledge_parse
+from distill.recipes.knowledge_qa import recipe as knowledge_qa
+from distill.recipes.lab import judges as lab_judges
+from distill.recipes.lab import parse as lab_parse
+from distill.recipes.personas import recipe as personas
+from distill.recipes.self_instruct import parse as si
+from distill.recipes.shared import instruction_filters, rewrite_parse
+from distill.run import multi_turn
 from distill.run.stage import Rejected
 from distill.text import math_answers as ma
 from distill.text import query_checks, reply_text

@@ -8,7 +8,7 @@ import json
 import pytest
 from helpers import ROOT, distill, read_jsonl, write
 
-from distill.recipes.personas import clean_task
+from distill.recipes.personas.recipe import clean_task
 
 PERSONAS = ["a night-shift nurse who studies pharmacology", "a beekeeper in the mountains",
             "a carpenter who builds staircases"]

@@ -7,7 +7,7 @@ last item dropped when a reply hits the length limit, self-instruct's filters pl
 audio, music, flowchart, diagram, and ROUGE-L > 0.7 novelty against the pool. Differences: a chat turn instead of
 a completion prompt, our own wording of the requirements, no logit bias against end-of-text (chat servers
 end turns themselves), and 5 prompts as a sliding window read in order instead of batches of 5 that wait for
-their slowest reply (`bootstrap_window.py`; the same prompts, so the same dataset, only sooner).
+their slowest reply (`shared/bootstrap_window.py`; the same prompts, so the same dataset, only sooner).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
 from distill.providers.base import Choice, GenerationParams
-from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
+from distill.recipes.alpaca.parse import AlpacaItem, parse_alpaca
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.bootstrap_window import Window, bootstrap_window
-from distill.recipes.instruction_filters import (
+from distill.recipes.shared.bootstrap_window import Window, bootstrap_window
+from distill.recipes.shared.instruction_filters import (
     ALPACA_EXTRA_BLACKLIST,
     SELF_INSTRUCT_BLACKLIST,
     clean_instruction,

@@ -23,7 +23,7 @@ from distill.errors import InputError
 from distill.io.documents import Chunk, chunk_words, read_documents
 from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.knowledge_parse import CHECKS, Checks, QAPair, parse_pairs, quotes_chunk
+from distill.recipes.knowledge_qa.parse import CHECKS, Checks, QAPair, parse_pairs, quotes_chunk
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Answer, Stage

@@ -40,15 +40,15 @@ from distill.io.documents import chunk_words
 from distill.providers.base import GenerationParams
 from distill.quality.replies import UnreadableReply
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.knowledge_parse import parse_pairs
-from distill.recipes.lab_judges import (
+from distill.recipes.knowledge_qa.parse import parse_pairs
+from distill.recipes.lab.judges import (
     faithful,
     pair_ok,
     question_ok,
     relevant,
     standalone,
 )
-from distill.recipes.lab_parse import parse_contexts, parse_questions
+from distill.recipes.lab.parse import parse_contexts, parse_questions
 from distill.run.folder import order_key
 from distill.run.guard import settle
 from distill.run.records import make_record

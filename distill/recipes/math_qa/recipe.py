@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from distill.io.inputs import InputRow
 from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.math_parse import new_problem, solution_answer, voted_answer
+from distill.recipes.math_qa.parse import new_problem, solution_answer, voted_answer
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Answer, Stage

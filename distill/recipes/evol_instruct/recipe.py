@@ -38,9 +38,9 @@ from distill.providers.base import GenerationParams
 from distill.quality.judge import json_format, read_verdict
 from distill.quality.replies import UnreadableReply, find_json_object, parse_score
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.evol_elimination import answer_rejection, evolution_rejection, parse_equality
-from distill.recipes.evol_operations import Operation, choose, directions, operations
-from distill.recipes.rewrite_parse import parse_rewrite
+from distill.recipes.evol_instruct.elimination import answer_rejection, evolution_rejection, parse_equality
+from distill.recipes.evol_instruct.operations import Operation, choose, directions, operations
+from distill.recipes.shared.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.reply_guard import reading

@@ -3,11 +3,11 @@ its chat template's pre-query prefix (the text up to where a user's message begi
 writes a user query itself; the query is filtered, tagged, deduplicated and then answered as a normal chat turn.
 
 The prefix comes from the model's own template (GGUF `tokenizer.chat_template`, the tokenizer config, or the
-server's rendering — see recipes/pre_query.py), so it needs a teacher with raw completions: the embedded model,
+server's rendering — see recipes/magpie/pre_query.py), so it needs a teacher with raw completions: the embedded model,
 `transformers`, or an OpenAI-compatible server with /v1/completions (vLLM, llama-server, llama-cpp-python's
 server). A server that cannot render its template (llama-cpp-python's `python -m llama_cpp.server` has no
 /apply-template) takes it from `chat_template`: a family name, a .jinja file or the model's .gguf
-(recipes/chat_templates.py); without it the run stops before any call saying so (exit 2). A teacher without raw
+(recipes/magpie/chat_templates.py); without it the run stops before any call saying so (exit 2). A teacher without raw
 completions stops the run with a message (exit 1) at its first query.
 
 Defaults follow the paper and its released code: queries at temperature 1.0, top_p 1.0; answers greedy
@@ -32,9 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from distill.engine.in_order import InOrder
 from distill.providers.base import Completion, GenerationParams
-from distill.recipes import chat_templates
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.pre_query import SENTINEL, PreQuery, pre_query
+from distill.recipes.magpie import chat_templates
+from distill.recipes.magpie.pre_query import SENTINEL, PreQuery, pre_query
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Rejected, Stage

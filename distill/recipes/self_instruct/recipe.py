@@ -8,13 +8,13 @@ by the length limit discarded, the same instruction filters and the ROUGE-L > 0.
 sequentially; classification identification at temperature 0 with 3 tokens; instances at temperature 0 with
 presence penalty 1.5, at most 5 per task. Deliberate differences, each switchable:
 * chat models, not GPT-3 completions: the list is sent as a user turn and the reply is read as its continuation;
-  a reply's lead-in, reasoning block, markdown and closing remarks are not tasks (`self_instruct_parse.py`), and a
+  a reply's lead-in, reasoning block, markdown and closing remarks are not tasks (`parse.py`), and a
   reply the "\\n\\n" stop cut down to its lead-in ("Sure! Here are more tasks:" and a blank line) is asked once
   more without that stop (counted in the manifest as `asked_again_without_blank_line_stop`);
 * our own, shorter few-shot demonstrations for stages 2 and 3 (10 and 4+3 worked tasks instead of 31, 11, 16),
   so the prompts fit small local teachers;
 * the 5 prompts run as a sliding window read in order, not as batches that wait for their slowest reply (see
-  `bootstrap_window.py`), so a prompt shows machine instructions from replies up to 20 prompts before it
+  `shared/bootstrap_window.py`), so a prompt shows machine instructions from replies up to 20 prompts before it
   (`pool_lag`, default 4 x `in_flight`) where a batch showed those up to 5 before; `pool_lag: 5` restores that;
 * str.capitalize() is not applied (it lower-cases "SQL", "Python"); `capitalize_quirk: true` restores it.
 """
@@ -32,9 +32,7 @@ from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.prompts import render
 from distill.providers.base import Choice, Completion, GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.bootstrap_window import Window, bootstrap_window
-from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
-from distill.recipes.self_instruct_parse import (
+from distill.recipes.self_instruct.parse import (
     RawInstance,
     conflicting,
     instance_rejection,
@@ -43,6 +41,8 @@ from distill.recipes.self_instruct_parse import (
     parse_output_first,
     read_verdict,
 )
+from distill.recipes.shared.bootstrap_window import Window, bootstrap_window
+from distill.recipes.shared.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.bounded_list import OVERFLOW_REASON, bounded

@@ -1,0 +1,2 @@
+"""Evol-Instruct (WizardLM): the recipe (recipe.py), its operation sets and the prompt each sends
+(operations.py), and the elimination rules that drop an evolution or an answer (elimination.py)."""
