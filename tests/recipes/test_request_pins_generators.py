@@ -73,6 +73,21 @@ options: {{seeds: {SEEDS}, patience: 10, pool_lag: 5, in_flight: 1}}
 """
 
 
+def _self_instruct_classification(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
+    # the other path of a task: a classification, its instances written output first (one cut off: the last goes)
+    rules = [{"match": r"festival[\s\S]*\n9\.$", "reply": "Plan a {h} party", "finish_reason": "length"},
+             {"match": r"Invent a list of new", "reply": scripted.BOOTSTRAP_REPLY},
+             {"match": r"Task: Describe the \w+ festival[^\n]*\nIs it classification\?$", "reply": "Yes"},
+             {"match": r"Task: Describe the \w+ festival[^\n]*$",
+              "reply": "Class label: busy\nInput: crowds {h}\nClass label: calm\nInput: empty streets\n"
+                       "Class label: loud\nInput: dru", "finish_reason": "length"}]
+    return rules, f"""recipe: self_instruct
+teacher: {{provider: openai, model: m, base_url: {url}}}
+num: 10
+options: {{seeds: {SEEDS}, patience: 10, pool_lag: 5, in_flight: 1}}
+"""
+
+
 def _alpaca(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
     rules = [{"match": r"###\n1\. Instruction: W[\s\S]*Instruction:$", "reply": scripted.ALPACA_REPLY},
              {"match": r"###\n1\. Instruction: [A-D][\s\S]*Instruction:$", "reply": scripted.ALPACA_REPLY,
@@ -85,12 +100,14 @@ options: {{seeds: {SEEDS}, in_flight: 1}}
 """
 
 
-RECIPES = {"evol_instruct": _evol, "personas": _personas, "self_instruct": _self_instruct, "alpaca": _alpaca}
+RECIPES = {"evol_instruct": _evol, "personas": _personas, "self_instruct": _self_instruct,
+           "self_instruct_classification": _self_instruct_classification, "alpaca": _alpaca}
 PINNED = {  # sha256 of the key digests, the records and rejections, and the sorted request bodies (see the doc)
     "alpaca": "e826989097729514de5e681d2b71d423ede4100d2d16367a28637101034b48b8",
     "evol_instruct": "90187f68a9040d882ceec559af1ce60c2184140aacfd58dec8f72c15885404d5",
     "personas": "0b513d36b65bc1d516b054349ef70df965f0a7b7a0cbbb88d56555f5bc3f4452",
     "self_instruct": "df303013ad367b7a6f9be97c1cd25eb821bd3b5266dd93335ca5469a16925390",
+    "self_instruct_classification": "4bd3d84b678d6b82e31c7deb871dcacf54a349b09c37a70cf05a161ef5bc2366",
 }
 
 

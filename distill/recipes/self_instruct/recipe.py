@@ -29,7 +29,6 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
-from distill.prompts import render
 from distill.providers.base import Choice, Completion, GenerationParams
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.self_instruct.parse import (
@@ -45,6 +44,7 @@ from distill.recipes.shared.bootstrap_window import Window, bootstrap_window
 from distill.recipes.shared.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.stage import Stage
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.rouge_novelty import NoveltyFilter
 
@@ -52,6 +52,15 @@ BOOTSTRAP, CLASSIFY, INSTANCES = 0, 1, 2  # order-key stages
 LIST_END = 16  # the paper's bootstrap list ends before task 16 (the default stops hold "16.")
 COUNTS = "self_instruct_counts"  # tallies (`ctx.tally`, so a replayed task counts again)
 COUNTS_BOOTSTRAP = "self_instruct_bootstrap"  # replies cut to a lead-in by the "\n\n" stop and asked again
+
+# the bootstrap list's calls are made by the window (shared/bootstrap_window.py); classify and instances through
+# ctx.ask, their replies read by the recipe (a verdict's reading needs its finish reason; cut-off instances
+# lose their last one)
+GENERATE_TASKS: Stage[str] = Stage("bootstrap", "self_instruct/bootstrap.j2")
+CLASSIFY_TASK: Stage[str] = Stage("classify", "self_instruct/is_classification.j2", truncated=None)
+WRITE_INSTANCES: dict[bool, Stage[str]] = {  # by whether the task is a classification
+    False: Stage("instances", "self_instruct/instances_input_first.j2", truncated=None),
+    True: Stage("instances", "self_instruct/instances_output_first.j2", truncated=None)}
 
 
 class SelfInstructOptions(BaseModel):
@@ -100,9 +109,7 @@ class SelfInstruct(Recipe):
         humans = rng.sample([s.instruction for s in seeds], min(total - len(picked), len(seeds)))
         demos = [clean_instruction(t, self.options.capitalize_quirk) for t in humans + picked]
         rng.shuffle(demos)
-        text = render("self_instruct/bootstrap.j2", instructions=demos,
-                      classification=self.options.classification_seeds_only)
-        return [{"role": "user", "content": text}]
+        return GENERATE_TASKS.messages(instructions=demos, classification=self.options.classification_seeds_only)
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         seeds = self._seeds(cfg)
@@ -166,7 +173,7 @@ class SelfInstruct(Recipe):
             return []
 
         window = Window("bootstrap", opts.in_flight, opts.pool_lag or 4 * opts.in_flight, opts.patience, target)
-        params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
+        params = ctx.sampling(GENERATE_TASKS, opts.bootstrap)
         relaxed = params.merged(stop=[s for s in params.stop or [] if s != "\n\n"])
 
         asked_again: set[str] = set()
@@ -212,31 +219,29 @@ class SelfInstruct(Recipe):
         ctx, opts = self.ctx, self.options
         instruction = task["instruction"]
         item = {"task": i, "instruction": instruction}
-        verdict = await ctx.call(order_key(i, 0, CLASSIFY), "classify", item, ctx.teacher.complete(
-            [{"role": "user", "content": render("self_instruct/is_classification.j2", instruction=instruction)}],
-            ctx.teacher.params(**opts.classify.model_dump(exclude_none=True))))
-        if verdict is None:
+        verdicts = await ctx.ask(CLASSIFY_TASK, order_key(i, 0, CLASSIFY), item, variables={"instruction": instruction},
+                                 params=opts.classify)
+        if not verdicts:
             return
-        with ctx.reading(order_key(i, 0, CLASSIFY), "classify", item, verdict.choices[0].text) as read:
-            is_clf = read_verdict(verdict.choices[0].text, verdict.choices[0].finish_reason)
+        verdict = verdicts[0].choice
+        with ctx.reading(order_key(i, 0, CLASSIFY), "classify", item, verdict.text) as read:
+            is_clf = read_verdict(verdict.text, verdict.finish_reason)
         if read.stopped:
             return
         ctx.passed("classify")
         if is_clf:
             ctx.tally(COUNTS, "classification")
-        template = "instances_output_first.j2" if is_clf else "instances_input_first.j2"
         params = opts.instances.merged(max_tokens=opts.classification_max_tokens) if is_clf else opts.instances
-        reply = await ctx.call(order_key(i, 0, INSTANCES), "instances", item, ctx.teacher.complete(
-            [{"role": "user", "content": render(f"self_instruct/{template}", instruction=instruction)}],
-            ctx.teacher.params(**params.model_dump(exclude_none=True))))
-        if reply is None:
+        replies = await ctx.ask(WRITE_INSTANCES[is_clf], order_key(i, 0, INSTANCES), item,
+                                variables={"instruction": instruction}, params=params)
+        if not replies:
             return
-        choice = reply.choices[0]
+        choice = replies[0].choice
         with ctx.reading(order_key(i, 0, INSTANCES), "instances", item, choice.text) as read:
             found = (parse_output_first if is_clf else parse_input_first)(choice.text)
         if read.stopped:
             return
-        if choice.finish_reason == "length" and found:
+        if replies[0].cut and found:
             found = found[:-1]  # the last instance was cut off
         kept = bounded(found, opts.max_instances)
         if kept.overflow():
