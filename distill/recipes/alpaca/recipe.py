@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
-from distill.prompts import render
 from distill.providers.base import Choice, GenerationParams
 from distill.recipes.alpaca.parse import AlpacaItem, parse_alpaca
 from distill.recipes.base import Estimate, Recipe
@@ -31,8 +30,12 @@ from distill.recipes.shared.instruction_filters import (
 )
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.stage import Stage
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.rouge_novelty import NoveltyFilter
+
+# its calls are made by the bootstrap window (shared/bootstrap_window.py), which hands each reply to the recipe
+GENERATE: Stage[str] = Stage("generate", "alpaca/generate.j2")
 
 
 class AlpacaOptions(BaseModel):
@@ -62,8 +65,7 @@ class Alpaca(Recipe):
         rng = random.Random(f"{seed}:alpaca:{slot}")
         demos = [{"instruction": s.instruction, "input": s.instances[0].input, "output": s.instances[0].output}
                  for s in rng.sample(seeds, min(self.options.demos, len(seeds)))]
-        text = render("alpaca/generate.j2", demos=demos, num_tasks=self.options.tasks_per_prompt)
-        return [{"role": "user", "content": text}]
+        return GENERATE.messages(demos=demos, num_tasks=self.options.tasks_per_prompt)
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         seeds = load_seed_tasks(cfg.resolve(self.options.seeds))
@@ -107,7 +109,7 @@ class Alpaca(Recipe):
                     jobs.append(job)
             return jobs
 
-        params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
+        params = ctx.sampling(GENERATE, opts.generation)
         window = Window("generate", opts.in_flight, opts.pool_lag or 4 * opts.in_flight, opts.patience, target)
         prompts = await bootstrap_window(ctx, window, params, lambda slot: self._prompt(ctx.seed, seeds, slot),
                                          lambda: accepted, handle)
