@@ -184,7 +184,8 @@ def _alpaca_prompts(n: int, seed: int = 3) -> list[str]:
     """The first n generation prompts an Alpaca run with this seed sends."""
     from types import SimpleNamespace
 
-    from distill.recipes.alpaca.recipe import Alpaca, AlpacaOptions
+    from distill.recipes.alpaca.options import AlpacaOptions
+    from distill.recipes.alpaca.recipe import Alpaca
 
     recipe = Alpaca(None, AlpacaOptions(seeds=str(ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"),
                                         in_flight=n))

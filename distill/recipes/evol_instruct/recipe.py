@@ -30,15 +30,15 @@ import re
 from itertools import islice
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.inputs import InputRow
-from distill.providers.base import GenerationParams
 from distill.quality.judge import read_verdict
 from distill.quality.replies import UnreadableReply, find_json_object, parse_score
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.evol_instruct.elimination import answer_rejection, evolution_rejection, parse_equality
 from distill.recipes.evol_instruct.operations import Operation, choose, directions, operations
+from distill.recipes.evol_instruct.options import EvolOptions
 from distill.recipes.evol_instruct.stages import ANSWER, DIFFICULTY, EQUALITY, EVOLVE
 from distill.recipes.shared.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
@@ -48,23 +48,6 @@ from distill.run.stage import model_for
 
 HARDER_FRAMES = ("depth", "code")  # in-depth evolutions must come out harder; breadth and easier need not
 _KIND = re.compile(r"\bkind\W{0,4}(instruction|answer)\b", re.IGNORECASE)
-
-
-class EvolOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    rounds: int = Field(4, ge=1, le=20)
-    operation_set: str = "general"
-    operations: list[str] | None = None
-    evolve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
-    answer: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
-    equality_check: bool = True
-    difficulty: bool = Field(True, description="rate every instruction 1-10 with the judge (and, with "
-                             "require_harder, eliminate non-escalating rewrites)")
-    require_harder: bool = Field(True, description="while the difficulty judge runs: eliminate in-depth "
-                                 "evolutions not rated harder than their parent, and evolutions that answer the "
-                                 "instruction instead of rewriting it; false = the paper's eliminations only")
-    keep_roots: bool = Field(True, description="answer the root instructions and keep them as round-0 records, "
-                             "as WizardLM mixes its seeds into the released data")
 
 
 COUNTS = "evol_counts"  # per-round tallies (`ctx.tally`, so a replayed root counts again), folded into rows

@@ -29,15 +29,15 @@ from __future__ import annotations
 import asyncio
 import re
 from itertools import islice
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.engine.in_order import InOrder
 from distill.io.inputs import InputRow
 from distill.prompts import render
-from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
+from distill.recipes.personas.options import Kind, PersonasOptions
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Rejected, Stage
@@ -46,8 +46,6 @@ from distill.text.dedup import Deduplicator
 from distill.text.directions import directions_tail
 from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
 
-Kind = Literal["instruction", "math", "code", "knowledge"]
-DEFAULT_TASKS: list[Kind] = ["instruction", "math", "code", "knowledge"]
 COUNTS = "personas_counts"  # tasks written toward the target (`ctx.tally`: a replayed persona counts again)
 _LABEL = re.compile(r"^\s*(?:\*+\s*)?(?:math problem|word problem|problem|task|question|request|instruction|"
                     r"[qa]\d{0,3})\s*(?:\*+\s*)?:\s*(?:\*+\s*)?", re.I)  # linear: no two `\s*` meet (issue 29)
@@ -87,19 +85,6 @@ ANSWER = Stage("answer", role="answerer", read=answer_text)  # the prompt is the
 CODE_ANSWER = Stage("answer", role="answerer", read=code_answer)
 # every sample comes back as it is (none rejected alone): the vote reads them together
 SOLVE = Stage("verify", "math_qa/solve.j2", role="answerer", read=whole_text, truncated=None)
-
-
-class PersonasOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tasks: list[Kind] = Field(default_factory=lambda: list(DEFAULT_TASKS), min_length=1)
-    write: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=384)
-    answer: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=1024)
-    solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=768)
-    math_samples: int = Field(4, ge=1, le=64)
-    min_votes: int = Field(2, ge=1)
-    min_agreement: float = Field(0.5, gt=0, le=1)
-    require_code_block: bool = True
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
 
 
 def clean_task(text: str) -> str:

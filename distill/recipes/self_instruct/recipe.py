@@ -26,11 +26,12 @@ import random
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
 from distill.providers.base import Choice, Completion, GenerationParams
 from distill.recipes.base import Estimate, Recipe
+from distill.recipes.self_instruct.options import SelfInstructOptions
 from distill.recipes.self_instruct.parse import (
     RawInstance,
     conflicting,
@@ -41,7 +42,7 @@ from distill.recipes.self_instruct.parse import (
     read_verdict,
 )
 from distill.recipes.shared.bootstrap_window import Window, bootstrap_window
-from distill.recipes.shared.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
+from distill.recipes.shared.instruction_filters import clean_instruction, instruction_rejection
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Stage
@@ -61,32 +62,6 @@ CLASSIFY_TASK: Stage[str] = Stage("classify", "self_instruct/is_classification.j
 WRITE_INSTANCES: dict[bool, Stage[str]] = {  # by whether the task is a classification
     False: Stage("instances", "self_instruct/instances_input_first.j2", truncated=None),
     True: Stage("instances", "self_instruct/instances_output_first.j2", truncated=None)}
-
-
-class SelfInstructOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    seeds: str = "data/self_instruct_seeds.jsonl"
-    num_instructions: int = Field(100, ge=1, description="machine instructions to generate (top-level num wins)")
-    human_demos: int = Field(6, ge=1)
-    machine_demos: int = Field(2, ge=0)
-    in_flight: int = Field(5, ge=1, description="bootstrap prompts running at once (the paper sent 5 per batch)")
-    pool_lag: int | None = Field(None, ge=1, description="a prompt shows the instructions of replies up to this many "
-                                 "prompts before it (default 4 x in_flight; in_flight reproduces batches' freshness)")
-    patience: int = Field(50, ge=1, description="stop after this many bootstrap prompts in a row add nothing")
-    classification_seeds_only: bool = False
-    rouge_threshold: float = Field(0.7, gt=0, le=1)
-    min_words: int = 3
-    max_words: int = 150
-    blacklist: list[str] = Field(default_factory=lambda: list(SELF_INSTRUCT_BLACKLIST))
-    capitalize_quirk: bool = False
-    max_instances: int = Field(5, ge=1)
-    bootstrap: GenerationParams = GenerationParams(temperature=0.7, top_p=0.5, max_tokens=1024,
-                                                   presence_penalty=2.0, frequency_penalty=0.0,
-                                                   stop=["\n\n", "\n16", "16.", "16 ."])
-    classify: GenerationParams = GenerationParams(temperature=0.0, max_tokens=3, stop=["\n", "Task"])
-    instances: GenerationParams = GenerationParams(temperature=0.0, presence_penalty=1.5, max_tokens=350,
-                                                   stop=["Example 6", "Task:"])
-    classification_max_tokens: int = 300
 
 
 class SelfInstruct(Recipe):
