@@ -34,7 +34,7 @@ from distill.errors import InputError
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.self_instruct.parse import read_verdict
+from distill.recipes.shared.yes_no_verdict import read_verdict
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.json_text import decode_json_prefix

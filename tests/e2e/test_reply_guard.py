@@ -97,11 +97,11 @@ FAULTS = [
     (_math, "distill.recipes.math_qa.parse:final_answers", "solve"),
     (_math, "distill.recipes.math_qa.recipe:equivalent", "verify"),
     (_math, "distill.recipes.math_qa.parse:parse_rewrite", "augment"),
-    (_knowledge, "distill.recipes.knowledge_qa.parse:clean_list_reply", "generate"),  # inside parse_pairs
+    (_knowledge, "distill.recipes.shared.qa_pairs_parse:clean_list_reply", "generate"),  # inside parse_pairs
     (_knowledge, "distill.run.stage:find_json_object", "check"),  # the Checks reply's JSON
     (_lab, "distill.recipes.lab.recipe:parse_questions", "questions"),
     (_lab, "distill.recipes.lab.parse:clean_list_reply", "contexts"),  # inside parse_contexts
-    (_lab, "distill.recipes.knowledge_qa.parse:clean_list_reply", "knowledge"),  # inside parse_pairs
+    (_lab, "distill.recipes.shared.qa_pairs_parse:clean_list_reply", "knowledge"),  # inside parse_pairs
     (_lab, "distill.recipes.lab.judges:parse_score", "judge"),
     (_evol, "distill.recipes.evol_instruct.recipe:parse_rewrite", "round_1"),
     (_evol, "distill.recipes.evol_instruct.recipe:answer_rejection", "round_0"),

@@ -15,10 +15,10 @@ from distill.recipes.self_instruct.parse import (
     conflicting,
     instance_rejection,
     parse_input_first,
-    parse_numbered,
     parse_output_first,
 )
 from distill.recipes.shared.instruction_filters import clean_instruction, instruction_rejection
+from distill.recipes.shared.numbered_list_parse import parse_numbered
 
 
 def test_numbered_continuations_parse_with_or_without_the_open_number():

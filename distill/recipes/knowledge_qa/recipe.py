@@ -23,7 +23,8 @@ from distill.errors import InputError
 from distill.io.documents import Chunk, chunk_words, read_documents
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.knowledge_qa.options import KnowledgeOptions
-from distill.recipes.knowledge_qa.parse import CHECKS, Checks, QAPair, parse_pairs, quotes_chunk
+from distill.recipes.knowledge_qa.parse import CHECKS, Checks, quotes_chunk
+from distill.recipes.shared.qa_pairs_parse import QAPair, parse_pairs
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Answer, Stage

@@ -39,7 +39,6 @@ from pydantic import BaseModel
 from distill.io.documents import chunk_words
 from distill.quality.replies import UnreadableReply
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.knowledge_qa.parse import parse_pairs
 from distill.recipes.lab.judges import (
     faithful,
     pair_ok,
@@ -49,6 +48,7 @@ from distill.recipes.lab.judges import (
 )
 from distill.recipes.lab.options import LabOptions
 from distill.recipes.lab.parse import parse_contexts, parse_questions
+from distill.recipes.shared.qa_pairs_parse import parse_pairs
 from distill.run.folder import order_key
 from distill.run.guard import settle
 from distill.run.records import make_record

@@ -37,12 +37,12 @@ from distill.recipes.self_instruct.parse import (
     conflicting,
     instance_rejection,
     parse_input_first,
-    parse_numbered,
     parse_output_first,
-    read_verdict,
 )
 from distill.recipes.shared.bootstrap_window import Window, bootstrap_window
 from distill.recipes.shared.instruction_filters import clean_instruction, instruction_rejection
+from distill.recipes.shared.numbered_list_parse import parse_numbered
+from distill.recipes.shared.yes_no_verdict import read_verdict
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Stage
