@@ -22,8 +22,8 @@ from distill.io.inputs import InputSpec
 from distill.io.path_policy import PathPolicy
 from distill.providers.base import GenerationParams
 from distill.providers.options import LocalSpec
-from distill.providers.registry import provider_spec
-from distill.providers.spec import ProviderSpec, short_form
+from distill.providers.registry import provider_spec, short_form
+from distill.providers.spec import ProviderSpec
 from distill.quality.config import QualitySpec, SelectSpec
 from distill.yaml_source import YamlSource
 
@@ -136,8 +136,9 @@ class RunConfig(BaseModel):
     turns: int = Field(1, ge=1, le=16, description="extend each record into a conversation of this many turns")
     multi_turn: MultiTurnSpec | None = None
     keep_reasoning: bool = Field(False, description="keep a reasoning model's thinking behind each answer (a <think> "
-                                 "block or the server's reasoning field) in the record's meta.reasoning; it is "
-                                 "always removed from the text a recipe reads")
+                                 "block or the server's reasoning field) in the record's `reasoning` field, as the "
+                                 "reasoning recipe does, for `distill export --format think_inline | "
+                                 "reasoning_content | thinking`; it is always removed from the text a recipe reads")
     files_root: str | None = Field(None, description=(
         "the folder that the files a recipe's options name (a lab taxonomy, knowledge_qa documents) and every "
         "file a taxonomy names (its qna.yaml leaves, their documents) must lead inside, after `..` and symlinks; "

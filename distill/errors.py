@@ -40,6 +40,11 @@ class RetryableError(Exception):
         self.status = status
 
 
+class TimedOut(RetryableError):
+    """No answer within the endpoint's `timeout`: retried like the others, and a sign the endpoint is sent more
+    calls at once than it answers in time (engine/concurrency.py lowers that number)."""
+
+
 class NativeCrash(TeacherError):
     """An in-process model's native code died (SIGSEGV, SIGILL, the OOM killer's SIGKILL) in its worker process.
 

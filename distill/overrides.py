@@ -51,7 +51,7 @@ def parse_sets(args: Any) -> list[tuple[str, Any, str]]:
 def apply_sets(data: dict[str, Any], sets: list[tuple[str, Any, str]]) -> dict[tuple[str, ...], str]:
     """Write each value into `data` (creating mappings on the way; a short-form provider string becomes its
     mapping first). Returns key path -> the flag, so validation errors can name the flag."""
-    from distill.providers.spec import short_form
+    from distill.providers.registry import short_form
 
     origins: dict[tuple[str, ...], str] = {}
     for key, value, flag in sets:

@@ -19,6 +19,11 @@ use `FakeTeacher` from Python, which starts that process and talks to its contro
 * `limit_rps`: at most that many requests in any 1-second window, else 429 (a provider's rate limit); `GET
   /arrivals` gives every request's arrival time.
 * Latency: `latency` + U(0, `jitter`), or lognormal with median `latency` and sigma `sigma` when `sigma` > 0.
+* `serial: true` — one request computed at a time, as llama-cpp-python's server does: the others wait in line, and
+  a request whose client gave up waiting is still computed (`computed` in /stats counts them all).
+* `tools`: "native" (default: a rule's "tool_calls" answer a request), "ignore" (the `tools` parameter is dropped,
+  as by a server without tool calling: a rule's "reply" text answers instead), "refuse" (a request with `tools`
+  gets llama.cpp's HTTP 500 "tools param requires --jinja flag").
 * `stops: true` — honour the request's `stop` strings as llama.cpp and vLLM do: the reply is cut at the first
   occurrence of any of them, at its very start too (finish_reason "stop").
 * `raw: true` — also serve `POST /v1/completions` (a plain `prompt`, answered like a chat whose last user message
@@ -52,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "latency": 0.0, "jitter": 0.0, "sigma": 0.0, "fail": 0.0, "rate": 0.0, "retry_after": 0.2, "drop": 0.0,
     "garbage": 0.0, "slow": 0.0, "slow_seconds": 30.0, "api_key": None, "models": None,
     "max_prompt_chars": None, "rules": [], "seed": 1234, "reply_words": 0, "limit_rps": None, "raw": False,
-    "stops": False,
+    "stops": False, "serial": False, "tools": "native",
 }
 
 
@@ -67,12 +72,13 @@ class State:
         self.rng = random.Random(self.cfg["seed"])
         self.stats: dict[str, int] = {"requests": 0, "answered": 0, "fail": 0, "rate": 0, "drop": 0,
                                       "garbage": 0, "slow": 0, "refused": 0, "abandoned": 0, "in_flight": 0,
-                                      "max_in_flight": 0}
+                                      "max_in_flight": 0, "computed": 0}
         self.log: list[str] = []
         self.last: dict[str, Any] = {}
         self.bodies: list[dict[str, Any]] = []
         self.arrivals: list[float] = []
         self.window: collections.deque[float] = collections.deque()
+        self.serial = asyncio.Lock()  # `serial: true`: the one request being computed
 
 
 def make_app(state: State) -> Any:
@@ -112,12 +118,20 @@ def make_app(state: State) -> Any:
                 st["rate"] += 1
                 return web.json_response({"error": {"message": "Rate limit reached"}}, status=429,
                                          headers={"Retry-After": "1"})
+        if body.get("tools") and cfg["tools"] == "refuse":
+            st["refused"] += 1
+            return web.json_response({"error": {"code": 500, "message": "tools param requires --jinja flag",
+                                                "type": "server_error"}}, status=500)
         prompt = "".join(m.get("content") or "" for m in body["messages"])
         if cfg["max_prompt_chars"] and len(prompt) > cfg["max_prompt_chars"]:
             st["refused"] += 1
             return web.json_response({"error": {"message": "This model's maximum context length is 128 tokens.",
                                                 "code": "context_length_exceeded"}}, status=400)
-        await asyncio.sleep(_latency(state) + _rule_delay(body, cfg))
+        delay = _latency(state) + _rule_delay(body, cfg)
+        if cfg["serial"]:  # shielded: a client that stops waiting does not stop the computation
+            await asyncio.shield(_computed_in_turn(state, delay))
+        else:
+            await asyncio.sleep(delay)
         r = state.rng.random()
         for fault in ("fail", "rate", "drop", "garbage", "slow"):
             if r < cfg[fault]:
@@ -226,6 +240,12 @@ def _rule_delay(body: dict[str, Any], cfg: dict[str, Any]) -> float:
     return float(rule.get("delay", 0.0)) if rule else 0.0
 
 
+async def _computed_in_turn(state: State, delay: float) -> None:
+    async with state.serial:
+        await asyncio.sleep(delay)
+        state.stats["computed"] += 1
+
+
 def _latency(state: State) -> float:
     cfg = state.cfg
     if cfg["sigma"] > 0:
@@ -257,7 +277,8 @@ def _choice(i: int, body: dict[str, Any], h: str, cfg: dict[str, Any]) -> dict[s
             text, finish = text[:min(ends)], "stop"
     message: dict[str, Any] = {"role": "assistant", "content": text}
     calls = next((r.get("tool_calls") for r in cfg["rules"] if re.search(r["match"], last_user, re.S)), None)
-    if calls is not None:  # a native tool-call reply: OpenAI's form, content null
+    if calls is not None and body.get("tools") and cfg["tools"] == "native":  # a native tool-call reply: OpenAI's
+        # form, content null (only to a request that offered tools, as real servers do)
         message = {"role": "assistant", "content": None, "tool_calls": [
             {"id": f"call_{h}_{k}", "type": "function", "function": {"name": c["name"],
                                                                     "arguments": json.dumps(c["arguments"])}}

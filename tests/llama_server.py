@@ -20,7 +20,8 @@ from pathlib import Path
 
 
 @contextmanager
-def serve_smollm2(log_dir: Path, threads: int = 2) -> Iterator[str]:
+def serve_smollm2(log_dir: Path, threads: int = 2, extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """`extra`: more server arguments (`("--chat_format", "chatml-function-calling")` for native tool calls)."""
     from distill.providers.llama_process import worker_env
     from distill.providers.local import packaged_gguf
 
@@ -31,7 +32,7 @@ def serve_smollm2(log_dir: Path, threads: int = 2) -> Iterator[str]:
     log = (log_dir / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf()),
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-                             "--n_threads", str(threads)],
+                             "--n_threads", str(threads), *extra],
                             stdout=log, stderr=subprocess.STDOUT, env=worker_env())  # threads sleep when they wait
     url = f"http://127.0.0.1:{port}/v1"
     try:

@@ -31,22 +31,23 @@ def build_tokenizer(folder: Path):
     return fast
 
 
-def _llama_config(tok, **extra):
+def _llama_config(tok, positions: int = 256, **extra):
     from transformers import LlamaConfig
 
     return LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=positions,
                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
                        pad_token_id=tok.pad_token_id, **extra)
 
 
-def build_causal_lm(folder: Path) -> Path:
+def build_causal_lm(folder: Path, positions: int = 256) -> Path:
+    """`positions`: the longest sequence the model takes (tool-use records with their schemas run long)."""
     import torch
     from transformers import LlamaForCausalLM
 
     torch.manual_seed(0)
     tok = build_tokenizer(folder)
-    LlamaForCausalLM(_llama_config(tok)).save_pretrained(folder)
+    LlamaForCausalLM(_llama_config(tok, positions)).save_pretrained(folder)
     return folder
 
 

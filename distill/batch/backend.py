@@ -34,8 +34,9 @@ Contract, per method (the dispatcher relies on every word):
   (`room.py` waits for room, then creates it again from the same file); `TeacherError` stops the run (bad key,
   bad model).
 
-A backend is made from the teacher's `ProviderSpec` (`backend_for(spec)`); it holds its own HTTP client and
-gives it back in `close()`.
+A backend is made from the teacher's `ProviderSpec` (`backend_for(spec)`): its provider's class names the backend
+(`Provider.batch_backend`), a name in `BACKENDS` or in the `distill.batch_backends` entry-point group (the same
+generic registry as recipes and providers). It holds its own HTTP client and gives it back in `close()`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
 from distill.errors import InputError
-from distill.providers.batch_options import BACKENDS, no_backend_message
+from distill.plugins import PluginError, Registry
+from distill.providers.registry import no_backend_message, provider_class
 
 if TYPE_CHECKING:
     from distill.providers.base import Completion, GenerationParams, Message
@@ -161,11 +163,24 @@ def split(lines: Iterable[tuple[K, bytes]], limits: BatchLimits) -> list[list[tu
     return groups
 
 
-def backend_for(spec: ProviderSpec) -> BatchBackend:
-    """The batch backend of the spec's provider; InputError (exit 2) when the provider has none."""
-    from distill.providers.registry import load_target
+BACKENDS: dict[str, str] = {  # batch backend name -> `module:class` (imported when a run uses it)
+    "openai": "distill.batch.openai_batch:OpenAIBatchBackend",
+    "anthropic": "distill.batch.anthropic_batch:AnthropicBatchBackend",
+}
+REGISTRY = Registry("batch backend", "distill.batch_backends", BACKENDS)
 
-    target = BACKENDS.get(spec.provider)
-    if target is None:
+
+def backend_for(spec: ProviderSpec) -> BatchBackend:
+    """The batch backend the spec's provider declares; InputError (exit 2) when it declares none or the one it
+    names cannot be loaded."""
+    name = getattr(provider_class(spec.provider), "batch_backend", None)
+    if not name:
         raise InputError(no_backend_message(spec.provider))
-    return load_target(target)(spec)  # type: ignore[no-any-return]
+    try:
+        cls = REGISTRY.load(name)
+    except KeyError:
+        raise InputError(f"provider {spec.provider!r} names the batch backend {name!r}, which is not registered "
+                         f"(known: {', '.join(REGISTRY.names())})") from None
+    except PluginError as exc:
+        raise InputError(str(exc)) from None
+    return cls(spec)  # type: ignore[no-any-return]

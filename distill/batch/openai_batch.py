@@ -22,9 +22,10 @@ from distill.batch.fields import count, ident, obj, word
 from distill.batch.urls import segment, split_credentials
 from distill.batch.wire import Client, answered, json_of, read_results, send, unanswered
 from distill.errors import RetryableError
+from distill.providers.api_key import api_key_for
 from distill.providers.base import GenerationParams, Message
 from distill.providers.http_errors import error_for_status
-from distill.providers.openai_http import OPENAI_URL, api_key_for
+from distill.providers.options import OPENAI_URL
 from distill.providers.spec import ProviderSpec
 
 RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}

@@ -3,13 +3,19 @@
 Exit codes: 0 done, 1 the teacher failed (key, model, context), 2 bad input (config, files, options), 3 the disk
 filled up (answers kept; free space and re-run), 4 the budget was reached (answers kept; raise `budget:` or
 `--max-cost` and re-run), 130 interrupted (resume with the same command).
+
+Commands are named in the generic registry (`distill/plugins.py`): each built-in in `COMMANDS` is the
+`add_parser` of `distill/cli/NAME_cmd.py`; a plugin adds one under the `distill.commands` entry-point group
+(`NAME = "package.module:add_parser"`). Plugins are looked up only when the command line names a command that is
+not built in, so `distill --help` never scans the installed packages.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+
+from distill.plugins import PluginError, Registry
 
 COMMANDS: tuple[str, ...] = ("run", "validate", "recipes", "show", "export", "push", "taxonomy")
 
@@ -29,15 +35,29 @@ COMMANDS += ("status",)  # batch mode: where a run's batches stand (cli/status_c
 COMMANDS += ("train",)  # fine-tuning a student on a run's data: cli/train_cmd.py, distill/train/
 
 
-def build_parser() -> argparse.ArgumentParser:
+def commands() -> Registry:
+    """The command registry: the built-ins' `add_parser`, then the `distill.commands` plugins."""
+    return Registry("command", "distill.commands", {name: f"distill.cli.{name}_cmd:add_parser" for name in COMMANDS})
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every built-in command, plus the plugin command `argv` names, if it names one."""
     parser = argparse.ArgumentParser(prog="distill", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     from distill import __version__
 
     parser.add_argument("--version", action="version", version=f"distill {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"distill.cli.{name}_cmd").add_parser(sub)
+    registry = commands()
+    wanted = next((a for a in argv or () if not a.startswith("-")), None)
+    names = [*COMMANDS, *([wanted] if wanted and wanted not in COMMANDS and wanted in registry else [])]
+    for name in names:
+        try:
+            registry.load(name)(sub)
+        except PluginError as exc:
+            if name in COMMANDS:
+                raise
+            parser.error(str(exc))
     for command in sub.choices.values():  # a bad flag shows the command's own usage, not the top-level one
         command.set_defaults(command_parser=command)
     return parser
@@ -56,7 +76,7 @@ def _main(argv: list[str] | None) -> int:
 
     from distill.errors import DistillError
 
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         (getattr(args, "command_parser", None) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -17,7 +17,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--private", action="store_true", help="create the repo as private")
     p.add_argument("--config-name", default="default", help="dataset config to add or replace (default: default)")
     p.add_argument("--split", default="train")
-    p.add_argument("--format", default="messages", choices=["messages", "alpaca", "sharegpt", "preference"])
+    p.add_argument("--format", default="messages", choices=["messages", "alpaca", "sharegpt", "preference",
+                                                          "think_inline", "reasoning_content", "thinking"],
+                   help="as `distill export --format`; the card says which, and with thinking its token statistics")
     p.add_argument("--license", default="other", help="Hub license id for the card (default: other)")
     p.set_defaults(handler=handle)
 

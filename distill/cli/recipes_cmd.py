@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pydantic import BaseModel
-
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("recipes", help="list recipes; with NAME, that recipe's options and templates",
@@ -47,6 +45,8 @@ def handle(args: argparse.Namespace) -> int:
 
 def describe(name: str) -> str:
     import inspect
+
+    from pydantic import BaseModel
 
     from distill.prompts import prompts_dir, variables_of
     from distill.recipes.base import summary_of

@@ -71,9 +71,9 @@ def full_schema() -> dict[str, Any]:
     schema["x-recipe-options"] = {name: cls.Options.model_json_schema() for name, cls in classes.items()}
     if unusable:
         schema["x-unusable-recipes"] = unusable
-    from distill.providers.registry import builtin_spec_classes
+    from distill.providers.registry import spec_classes
 
     schema["$defs"]["ProviderSpec"]["description"] = (
         "the keys every provider takes; each provider's own keys: see x-provider-options[provider]")
-    schema["x-provider-options"] = {name: cls.model_json_schema() for name, cls in builtin_spec_classes().items()}
+    schema["x-provider-options"] = {name: cls.model_json_schema() for name, cls in spec_classes().items()}
     return schema

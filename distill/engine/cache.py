@@ -92,14 +92,15 @@ def completion_from_json(data: dict[str, Any]) -> Completion:
     """Rebuild a Completion we wrote ourselves, without re-validating it (the hot path of a cached re-run)."""
     return Completion.model_construct(
         choices=[Choice.model_construct(text=c["text"], finish_reason=c.get("finish_reason"),
-                                        reasoning=c.get("reasoning"))
+                                        reasoning=c.get("reasoning"), tool_calls=c.get("tool_calls"))
                  for c in data["choices"]],
         usage=Usage.model_construct(**data.get("usage", {})), model=data.get("model"))
 
 
 def completion_to_json(completion: Completion) -> bytes:
     return orjson.dumps({"choices": [{"text": c.text, "finish_reason": c.finish_reason,
-                                      **({"reasoning": c.reasoning} if c.reasoning else {})}
+                                      **({"reasoning": c.reasoning} if c.reasoning else {}),
+                                      **({"tool_calls": c.tool_calls} if c.tool_calls else {})}
                                      for c in completion.choices],
                          "usage": {"prompt_tokens": completion.usage.prompt_tokens,
                                    "completion_tokens": completion.usage.completion_tokens},

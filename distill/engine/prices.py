@@ -1,24 +1,18 @@
 """What a model's tokens cost and how long its context is, without homework.
 
-`price:` in the YAML always wins. Otherwise in-process models (the embedded teacher, transformers) cost nothing,
-hosted APIs are looked up in `genai-prices` (pydantic's maintained price table, bundled snapshot: no network), and
-anything else — a self-hosted server, a model the table does not know — is *unknown*, recorded as `null`, never as
-a made-up 0.0.
+`price:` in the YAML always wins. Otherwise in-process models (a provider class declaring `in_process`: the
+embedded teacher, transformers) cost nothing, hosted APIs (a class's `hosted`) are looked up in `genai-prices`
+(pydantic's maintained price table, bundled snapshot: no network), and anything else — a self-hosted server, a
+model the table does not know — is *unknown*, recorded as `null`, never as a made-up 0.0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from distill.providers.hosted import Hosted
+from distill.providers.registry import provider_class
 from distill.providers.spec import Price, ProviderSpec
-
-IN_PROCESS = {"local", "transformers"}
-HOSTED = {  # provider kind -> (genai-prices provider id, hosts that bill through it)
-    "openai": ("openai", {"api.openai.com"}),
-    "anthropic": ("anthropic", {"api.anthropic.com"}),
-}
-
 
 SAMPLE = 10_000  # tokens of the request a price per million is worked out from
 
@@ -33,19 +27,23 @@ class PriceInfo:
 def price_info(spec: ProviderSpec) -> PriceInfo:
     if spec.price is not None:
         return PriceInfo(spec.price, "config", spec.context_tokens)
-    if spec.provider in IN_PROCESS:
+    cls = provider_class(spec.provider)
+    if cls is not None and cls.in_process:
         return PriceInfo(Price(), "in-process", spec.context_tokens)
-    hosted = HOSTED.get(spec.provider)
+    hosted = _hosted(spec)
     if hosted is None or not spec.model:
-        return PriceInfo(None, "unknown", spec.context_tokens)
-    provider_id, hosts = hosted
-    if spec.base_url is not None and (urlsplit(spec.base_url).hostname or "") not in hosts:
-        return PriceInfo(None, "unknown", spec.context_tokens)  # a self-hosted or third-party server
-    looked = _lookup(provider_id, spec.model)
+        return PriceInfo(None, "unknown", spec.context_tokens)  # a self-hosted or third-party server, or no model
+    looked = _lookup(hosted.price_table, spec.model)
     if looked is None:
         return PriceInfo(None, "unknown", spec.context_tokens)
     price, context = looked
     return PriceInfo(price, "genai-prices", spec.context_tokens or context)
+
+
+def _hosted(spec: ProviderSpec) -> Hosted | None:
+    """The hosted API the spec talks to (its provider's, when its `base_url` is none or that API's own)."""
+    hosted = getattr(provider_class(spec.provider), "hosted", None)
+    return hosted if isinstance(hosted, Hosted) and hosted.serves(spec.base_url) else None
 
 
 def _lookup(provider_id: str, model: str) -> tuple[Price, int | None] | None:
@@ -80,19 +78,15 @@ def cost(price: Price | None, prompt_tokens: float, completion_tokens: float) ->
     return (prompt_tokens * price.prompt_per_mtok + completion_tokens * price.completion_per_mtok) / 1e6
 
 
-BATCH_FACTOR = {"openai": 0.5, "anthropic": 0.5}  # batch APIs bill half the immediate price (both price pages)
-
-
 def batch_factor(spec: ProviderSpec) -> float:
     """What the spec's batch API bills relative to its immediate price: `batch: {price_factor: ...}` when set,
-    else the provider's discount on its own hosted API (0.5), else 1 (a self-hosted or third-party server)."""
+    else the discount its provider class declares for its own hosted API (`Hosted.batch_factor`: 0.5), else 1 (a
+    self-hosted or third-party server)."""
     given = getattr(spec.batch, "price_factor", None)
     if given is not None:
         return float(given)
-    hosted = HOSTED.get(spec.provider)
-    if hosted is None or (spec.base_url is not None and (urlsplit(spec.base_url).hostname or "") not in hosted[1]):
-        return 1.0
-    return BATCH_FACTOR.get(spec.provider, 1.0)
+    hosted = _hosted(spec)
+    return 1.0 if hosted is None else hosted.batch_factor
 
 
 def batch_price(spec: ProviderSpec) -> Price | None:

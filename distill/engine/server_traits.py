@@ -12,6 +12,11 @@ the rest of the run and for later runs of the same folder (the finding is kept i
 `structured_output: text`. A server that returns fewer choices than `n` asked for, or refuses `n`, is marked as
 lacking `n` (`supports_n: false` says so up front): the missing samples are sent as single calls.
 
+Native tool calling is found by a probe when a recipe asks for it (`Teacher.tool_calling`, the tool_use recipe's
+`calling: auto`): one request offering a single tool and asking for it to be called. A reply with that call means
+"native"; a refusal of `tools` or a reply without a call (the server dropped the parameter) means "text". The
+finding is kept with the rest, so a later run asks nothing.
+
 The cache key of a call is made from the request the recipe asked for, never from the shape it was sent in, so
 a re-run finds every answer whatever the endpoint was found to accept.
 """
@@ -42,6 +47,8 @@ class ServerTraits:
             self.json_mode = mode if isinstance(mode, str) and mode in LADDER else "json_schema"
         self.supports_n: bool | None = False if not (spec.allows_n() and has_n) else stored.get("supports_n")
         self.refusals: dict[str, str] = dict(stored.get("refusals", {}))  # what each step down was a reply to
+        calling = stored.get("tool_calling")  # "native" / "text" once probed (Teacher.tool_calling), else None
+        self.tool_calling: str | None = calling if calling in ("native", "text") else None
 
     # --- the shape a request is sent in --------------------------------------------------------------------
     def shape(self, params: GenerationParams) -> GenerationParams:
@@ -81,10 +88,18 @@ class ServerTraits:
             self.supports_n = False
             self.refusals["n"] = why[:300]
 
+    def found_tool_calling(self, mode: str, why: str) -> None:
+        """The probe's finding: "native" (the endpoint answers `tools` with tool calls of its own) or "text" (it
+        refused or ignored them: tools are described in the prompt and calls read from the reply)."""
+        self.tool_calling = mode
+        if mode == "text":
+            self.refusals["tools"] = why[:300]
+
     def report(self) -> dict[str, Any]:
         """For the manifest and for the cache (later runs start from what this one found)."""
         return {"structured_output": self.json_mode, "supports_n": self.supports_n,
-                "detected": not self.fixed, "refusals": dict(self.refusals)}
+                "detected": not self.fixed, "refusals": dict(self.refusals),
+                **({"tool_calling": self.tool_calling} if self.tool_calling else {})}
 
 
 def traits_key(identity: dict[str, Any]) -> bytes:

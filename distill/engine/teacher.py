@@ -21,13 +21,14 @@ from typing import Any
 from distill.engine.budget import Budget, priced, worst_case
 from distill.engine.cache import CallCache, call_key, key_identity
 from distill.engine.call_failure import REJECTING, CallFailed, PromptRejected
+from distill.engine.concurrency import AdaptiveSlots
 from distill.engine.item_log import note_call
 from distill.engine.limiter import RateLimiter
 from distill.engine.retry import FailureRate, reason_of, retrying
 from distill.engine.server_traits import LADDER, ServerTraits, traits_key
 from distill.engine.stop_echo import empty_at_stop, past_echo
 from distill.engine.usage import RoleUsage
-from distill.errors import RetryableError, TeacherError
+from distill.errors import RetryableError, TeacherError, TimedOut
 from distill.providers.base import (
     Completion,
     GenerationParams,
@@ -38,6 +39,12 @@ from distill.providers.base import (
 from distill.providers.openai_refusals import Refused
 
 RAW_ROLE = "distill.raw_prompt"  # marks a raw completion's prompt inside the engine (never sent as a role)
+# the native tool-calling probe (`Teacher.tool_calling`): one tool, and a request no tool-calling model answers in words
+PROBE_TOOL = {"type": "function", "function": {
+    "name": "distill_probe", "description": "Record a word.",
+    "parameters": {"type": "object", "properties": {"word": {"type": "string", "description": "the word"}},
+                   "required": ["word"]}}}
+PROBE_PROMPT = "Call the distill_probe function with the word \"ping\". Do not answer in words."
 
 
 class Teacher:
@@ -50,7 +57,7 @@ class Teacher:
         self.cache = cache
         self.usage = usage
         self.defaults = defaults
-        self._slots = asyncio.Semaphore(self.spec.max_concurrency)
+        self._slots = AdaptiveSlots(self.spec.max_concurrency)  # fewer while the endpoint times out
         self._limiter = (RateLimiter(self.spec.requests_per_minute, self.spec.tokens_per_minute)
                          if self.spec.requests_per_minute or self.spec.tokens_per_minute else None)
         self._completion_avg = 256.0
@@ -63,6 +70,7 @@ class Teacher:
             traits = ServerTraits(self.spec, cache.get_raw(self._traits_key), provider.capabilities.supports_n)
             provider.traits = traits  # type: ignore[attr-defined]
         self.traits: ServerTraits = traits
+        self._probing = asyncio.Lock()
         usage.capabilities = traits.report()
         self._batch: Any = None
         if self.spec.batch:  # batch mode: calls go through the provider's batch API (distill/batch/)
@@ -89,6 +97,33 @@ class Teacher:
     def identity(self) -> dict[str, Any]:
         """The model and endpoint as the manifest names them (no credentials)."""
         return self.provider.identity
+
+    async def tool_calling(self) -> str:
+        """"native" when this endpoint honours `tools` (answers with tool calls of its own), else "text". Known for
+        providers that say so (Anthropic: native; the embedded model: text); an OpenAI-compatible endpoint is
+        probed once: a request offering one tool and asking for it to be called (cached like every call). A refusal
+        of `tools`, or a reply without that call (the server dropped the parameter, or the model ignored it), means
+        "text". The finding goes in the manifest's capabilities and is kept for later runs of the folder."""
+        known = self.provider.capabilities.native_tools
+        if known is not None:
+            return "native" if known else "text"
+        async with self._probing:  # concurrent examples probe once
+            if self.traits.tool_calling is None:
+                # tool_choice "auto" said outright: llama-cpp-python's function-calling formats ignore tools without it
+                params = GenerationParams(temperature=0.0, max_tokens=64, tools=[PROBE_TOOL], tool_choice="auto")
+                try:
+                    reply = await self.complete([{"role": "user", "content": PROBE_PROMPT}], params)
+                except Refused as exc:
+                    if exc.field != "tools":
+                        raise
+                    mode, why = "text", str(exc)
+                else:
+                    calls = reply.choices[0].tool_calls or []
+                    called = any((c.get("function") or {}).get("name") == "distill_probe" for c in calls)
+                    mode, why = ("native", "") if called else (
+                        "text", f"a request with tools got no tool call back: {reply.choices[0].text[:200]!r}")
+                await self._learned(lambda: self.traits.found_tool_calling(mode, why))
+            return self.traits.tool_calling or "text"
 
     def sharing(self, role: str, usage: RoleUsage, defaults: GenerationParams) -> Teacher:
         """Another role on this model and provider object (the judge when `judge:` names no model of its own)."""
@@ -331,21 +366,34 @@ class Teacher:
         return completion
 
     async def _send(self, messages: list[Message], params: GenerationParams) -> Completion:
-        async with self._slots:
+        epoch = await self._slots.acquire()
+        try:
             if params.n > 1 and self.traits.supports_n is False:  # found while this call waited for its slot
                 raise Refused("n", f"{self.label} lacks n (found earlier in this run)")
             params = self.traits.shape(params)  # shaped once it has a slot: the latest finding applies
-            if self.budget is None:
-                return await self._sent(messages, params)
-            need = worst_case(messages, params, self.spec, self.spec.price)
-            await self.budget.reserve(need, f"{self.role}, {self.label}")
-            completion: Completion | None = None
-            try:
-                completion = await self._sent(messages, params)
-            finally:
-                self.budget.settle(need, None if completion is None else priced(
-                    self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
-            return completion
+            completion = await self._budgeted(messages, params)
+        except TimedOut:
+            if self._slots.timed_out(epoch):
+                self.usage.concurrency = self._slots.lowest
+            raise
+        finally:
+            self._slots.release()
+        self._slots.answered()
+        return completion
+
+    async def _budgeted(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """The request, its worst-case cost reserved against the budget first when there is one."""
+        if self.budget is None:
+            return await self._sent(messages, params)
+        need = worst_case(messages, params, self.spec, self.spec.price)
+        await self.budget.reserve(need, f"{self.role}, {self.label}")
+        completion: Completion | None = None
+        try:
+            completion = await self._sent(messages, params)
+        finally:
+            self.budget.settle(need, None if completion is None else priced(
+                self.spec.price, completion.usage.prompt_tokens, completion.usage.completion_tokens))
+        return completion
 
     async def _sent(self, messages: list[Message], params: GenerationParams) -> Completion:
         """The request itself, in a slot, with `params` shaped for the endpoint."""

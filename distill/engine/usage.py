@@ -26,6 +26,7 @@ class RoleUsage:
     batched: int = 0           # answers that came through a batch API, billed at its price (prices.batch_price)
     batch_price_factor: float | None = None  # that price relative to the immediate one (0.5: half), if batched
     stop_echoes: int = 0       # replies empty at a stop string matched at their start, asked again (stop_echo.py)
+    concurrency: int | None = None  # calls at once the endpoint was cut down to after timeouts (concurrency.py)
 
     def add_answer(self, completion: Completion, price: Price | None) -> None:
         self.answered += 1
@@ -59,6 +60,8 @@ class Usage:
         for name, r in self.roles.items():
             d = asdict(r)
             del d["in_flight"], d["cost_known"]
+            if d["concurrency"] is None:  # not cut: the manifest stays as it was
+                del d["concurrency"]
             d["cost_usd"] = None if r.cost is None else round(r.cost_usd, 6)
             out[name] = d
         return out

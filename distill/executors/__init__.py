@@ -13,13 +13,16 @@ model's `Teacher` (`engine/teacher.py`) hands each call that misses the cache to
 (`batch/backend.py`), commits every answer to the cache itself when the batch ends, and then resolves the waiting
 call; the run's window widens to several full batches (`RunContext.batch_width`) under either executor.
 
-Executors are named in a lazy `module:attr` registry, so `import distill` never imports ray.
+Executors are named in a lazy `module:attr` registry (`distill/plugins.py`, the same one as recipes and
+providers), so `import distill` never imports ray; a plugin adds one under the `distill.executors` entry-point
+group, and `executor: NAME` (or `{kind: NAME, ...}`, the same ExecutorSpec) selects it.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from distill.plugins import PluginError, Registry
 
 if TYPE_CHECKING:
     from distill.executors.base import Executor, ExecutorSpec
@@ -30,13 +33,18 @@ EXECUTORS: dict[str, str] = {
 }
 
 
+REGISTRY = Registry("executor", "distill.executors", EXECUTORS)
+
+
 def create_executor(spec: ExecutorSpec) -> Executor:
     from distill.errors import InputError
 
-    module, _, attr = EXECUTORS[spec.kind].partition(":")
     try:
-        cls = getattr(importlib.import_module(module), attr)
-    except ModuleNotFoundError as exc:
-        raise InputError(f"executor {spec.kind!r} needs the package {exc.name!r}: pip install 'distill[{spec.kind}]'"
-                         ) from None
+        cls = REGISTRY.load(spec.kind)
+    except PluginError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ModuleNotFoundError):
+            raise InputError(f"executor {spec.kind!r} needs the package {cause.name!r}: pip install "
+                             f"'distill[{spec.kind}]'") from None
+        raise InputError(str(exc)) from None
     return cls(spec)  # type: ignore[no-any-return]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from distill.providers.base import Provider
 from distill.providers.spec import ProviderSpec
@@ -18,7 +18,8 @@ class ExecutorSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["local", "ray"] = "local"
+    kind: str = Field("local", description="local, ray, or an executor a plugin registers under the "
+                                           "`distill.executors` entry-point group")
     address: str | None = Field(None, description="ray: unset starts a local Ray; `auto` joins the cluster this "
                                                   "machine belongs to; `ray://HOST:10001` a remote one")
     workers: int = Field(2, ge=1, le=4096, description="ray: worker actors per HTTP provider")
@@ -34,6 +35,15 @@ class ExecutorSpec(BaseModel):
     @classmethod
     def _short_form(cls, value: Any) -> Any:
         return {"kind": value} if isinstance(value, str) else value
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        from distill.executors import REGISTRY
+
+        if kind not in REGISTRY:
+            raise ValueError(f"unknown executor {kind!r} (known: {', '.join(REGISTRY.names())})")
+        return kind
 
     @model_validator(mode="after")
     def _ray_only(self) -> ExecutorSpec:

@@ -4,8 +4,9 @@
 
 * An HTTP provider (OpenAI, vLLM, any OpenAI-compatible server) is served by a pool of `workers` actors, each
   one event loop with its own keep-alive connections; they reserve no CPU.
-* An in-process model (`local` llama.cpp, `transformers`) is loaded by `replicas` actors, one replica each,
-  reserving `num_cpus` / `num_gpus` apiece (llama.cpp gets `num_cpus` threads); calls go to the least busy.
+* An in-process model (its provider class declares `in_process`: `local` llama.cpp, `transformers`) is loaded
+  by `replicas` actors, one replica each, reserving `num_cpus` / `num_gpus` apiece (llama.cpp gets `num_cpus`
+  threads); calls go to the least busy.
 * A transformers reward model (`reward: {provider: transformers, ...}`) is served the same way, by `replicas`
   actors that score conversations.
 * A provider with `requests_per_minute` / `tokens_per_minute` gets one `LimiterActor`, which every worker asks
@@ -32,7 +33,6 @@ from distill.executors.local import LocalExecutor
 from distill.providers.base import Provider
 from distill.providers.spec import ProviderSpec
 
-IN_PROCESS = frozenset({"local", "transformers"})  # providers that load a model into their own process
 START_SECONDS = 600.0  # placing the actors and loading a model
 
 
@@ -67,8 +67,9 @@ class RayExecutor(LocalExecutor):
 
         from distill.executors.ray_pool import RayPool, Replica
         from distill.executors.ray_worker import LimiterActor, ProviderWorker
+        from distill.providers.registry import provider_class
 
-        in_process = reward or spec.provider in IN_PROCESS
+        in_process = reward or bool(getattr(provider_class(spec.provider), "in_process", False))
         self._pools += 1
         prefix = f"distill-{self.run_id}-{spec.provider}-{self._pools}"
         limited = not in_process and bool(spec.requests_per_minute or spec.tokens_per_minute)

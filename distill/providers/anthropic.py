@@ -17,6 +17,7 @@ from typing import Any
 from distill.providers.anthropic_wire import ANTHROPIC_URL, error_for, parse_message, request_body
 from distill.providers.api_key import api_key_for
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
+from distill.providers.hosted import Hosted
 from distill.providers.http1 import HTTP1Client
 from distill.providers.http_errors import post
 from distill.providers.options import AnthropicSpec
@@ -33,8 +34,12 @@ def headers_for(spec: AnthropicSpec, key: str | None) -> dict[str, str]:
 
 class AnthropicProvider(Provider):
     kind = "anthropic"
-    capabilities = Capabilities(supports_n=False, supports_json_schema=False)
+    capabilities = Capabilities(supports_n=False, supports_json_schema=False, native_tools=True)
     spec: AnthropicSpec
+    Spec = AnthropicSpec
+    needs_key = True
+    hosted = Hosted("anthropic", frozenset({"api.anthropic.com"}), batch_factor=0.5)  # batch: half price
+    batch_backend = "anthropic"
 
     def __init__(self, spec: AnthropicSpec) -> None:
         super().__init__(spec)

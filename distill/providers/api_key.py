@@ -1,7 +1,8 @@
 """A provider's API key: read from the environment variable its spec names, and never stored or shown.
 
 Each provider's spec sets the variable's default name (`OPENAI_API_KEY` for openai, `ANTHROPIC_API_KEY` for
-anthropic); `api_key_env` names another. When is a missing key an error?
+anthropic); `api_key_env` names another. Whether its hosted API needs one at all, its class declares
+(`Provider.needs_key`). When is a missing key an error?
 
 * the config names the variable itself (`api_key_env: MY_KEY`): always — the user said a key is needed, and a
   run that sent no key would fail at the first call, or worse, succeed against the wrong server;
@@ -21,10 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from distill.errors import InputError
+from distill.providers.registry import provider_class
 from distill.providers.spec import ProviderSpec
 from distill.secrets import read_env
-
-KEYED_PROVIDERS = ("openai", "anthropic")  # the built-ins whose hosted API needs a key
 
 
 def named_explicitly(spec: ProviderSpec) -> bool:
@@ -55,12 +55,17 @@ def api_key_for(spec: ProviderSpec) -> str | None:
     return read_env(spec.api_key_env)
 
 
+def needs_key(provider: str) -> bool:
+    """Whether the provider's class declares that its hosted API needs a key (`Provider.needs_key`)."""
+    return bool(getattr(provider_class(provider), "needs_key", False))
+
+
 def check_roles(specs: dict[str, ProviderSpec | None], where: Callable[[tuple[Any, ...]], str]) -> None:
     """Each role's key, before anything is written: `where(loc)` locates a key path (`src.where`)."""
     for role, spec in specs.items():
         if spec is None:
             continue
-        problem = key_problem(spec, hosted_needs_key=spec.provider in KEYED_PROVIDERS)
+        problem = key_problem(spec, hosted_needs_key=needs_key(spec.provider))
         if problem is None:
             continue
         if named_explicitly(spec):

@@ -6,11 +6,12 @@ only the translation between our types and one backend's wire format.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from distill.errors import TeacherError
+from distill.providers.hosted import Hosted
 from distill.providers.spec import ProviderSpec
 from distill.text.reply_text import normalize_newlines, split_reasoning
 
@@ -80,13 +81,34 @@ class Completion(BaseModel):
 class Capabilities(BaseModel):
     supports_n: bool = True
     supports_json_schema: bool = True
+    native_tools: bool | None = False  # `tools` in the request: True always honoured, None to probe, False never
 
 
 class Provider:
-    """Base class of every provider. Subclasses set `kind` and implement `complete` and `close`."""
+    """Base class of every provider. Subclasses set `kind` and implement `complete` and `close`, and declare what
+    they are in the class attributes below: the provider registry (`registry.py`) reads them from the class
+    registered under the provider's name, built-in or plugin alike, so no other table lists providers."""
 
-    kind: str = "base"
+    kind: str = "base"  # part of every cache key (`identity`)
     capabilities: Capabilities = Capabilities()
+
+    Spec: ClassVar[type[ProviderSpec]] = ProviderSpec  # the keys it takes (the built-ins': `options.py`)
+    needs_key: ClassVar[bool] = False  # its hosted API needs a key, read from the variable its Spec's
+    #                                    `api_key_env` names (a `base_url` alone needs none: `api_key.py`)
+    in_process: ClassVar[bool] = False  # loads its model into the process: costs nothing, and the Ray executor
+    #                                     gives it `replicas` actors (an HTTP provider gets `workers`)
+    hosted: ClassVar[Hosted | None] = None  # the hosted API it bills through: price table, hosts, batch discount
+    batch_backend: ClassVar[str | None] = None  # its batch API: a name in the batch backend registry (batch/)
+
+    @classmethod
+    def short_form(cls, model: str) -> dict[str, Any]:
+        """The keys `NAME:MODEL` sets, for a short form without `@URL` (with one, MODEL is always `model`)."""
+        return {"model": model or None}
+
+    @classmethod
+    def create(cls, spec: ProviderSpec) -> Provider:
+        """The provider object for `spec` (a provider with several transports may pick another class here)."""
+        return cls(spec)
 
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec

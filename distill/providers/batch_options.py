@@ -3,20 +3,15 @@
     teacher: {provider: openai, model: gpt-4o-mini, batch: true}
     teacher: {provider: openai, model: gpt-4o-mini, batch: {poll_seconds: 60}}
 
-A provider without a batch API (local, transformers) is refused here, at config time (exit 2). `BACKENDS` names
-each batch API's backend class (distill/batch/), imported only when a run uses it.
+A provider without a batch API (local, transformers: their classes declare no `batch_backend`) is refused at
+config time (exit 2) by `registry.provider_spec`; the backend a provider declares is made by `batch/backend.py`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
-
-BACKENDS: dict[str, str] = {  # provider name -> `module:class` of its batch backend (imported lazily)
-    "openai": "distill.batch.openai_batch:OpenAIBatchBackend",
-    "anthropic": "distill.batch.anthropic_batch:AnthropicBatchBackend",
-}
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class BatchOptions(BaseModel):
@@ -36,15 +31,7 @@ class BatchOptions(BaseModel):
                                                                      "Anthropic's hosted APIs, 1 for other servers")
 
 
-def _check(value: bool | BatchOptions, info: ValidationInfo) -> bool | BatchOptions:
-    if value is not False:
-        provider = info.data.get("provider", "local")
-        if not has_backend(provider):
-            raise ValueError(no_backend_message(provider))
-    return value
-
-
-BatchSetting = Annotated[bool | BatchOptions, AfterValidator(_check)]
+BatchSetting = bool | BatchOptions  # a provider without a batch backend is refused: registry.provider_spec
 
 
 def batch_options(value: Any) -> BatchOptions | None:
@@ -52,13 +39,3 @@ def batch_options(value: Any) -> BatchOptions | None:
     if value is True:
         return BatchOptions()
     return value if isinstance(value, BatchOptions) else None
-
-
-def has_backend(provider: str) -> bool:
-    return provider in BACKENDS
-
-
-def no_backend_message(provider: str) -> str:
-    known = ", ".join(sorted(BACKENDS))
-    return (f"provider {provider!r} has no batch API, so `batch: true` cannot be used with it (batch mode "
-            f"works with: {known}). Remove `batch: true`, or use one of those providers.")

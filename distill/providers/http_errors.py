@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from distill.errors import RetryableError, TeacherError
+from distill.errors import RetryableError, TeacherError, TimedOut
 from distill.redact import clean_text
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524})
@@ -55,7 +55,7 @@ async def post(client: Any, path: str, payload: bytes, *, label: str, timeout: f
         raise RetryableError(f"{label}: connection failed: {exc.strerror or exc}") from None
     except asyncio.TimeoutError:
         within = f" within {timeout:g}s" if timeout is not None else ""
-        raise RetryableError(f"{label}: no answer{within} (timeout)") from None
+        raise TimedOut(f"{label}: no answer{within} (timeout)") from None
     except ReplyTooLarge as exc:
         raise reply_too_large(exc, label=label) from None
     except (Disconnected, ConnectionError, OSError) as exc:

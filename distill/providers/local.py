@@ -44,6 +44,12 @@ def packaged_gguf() -> Path:
 class LocalProvider(Provider):
     kind = "local"
     capabilities = Capabilities(supports_n=True, supports_json_schema=True)
+    Spec = LocalSpec
+    in_process = True
+
+    @classmethod
+    def short_form(cls, model: str) -> dict[str, Any]:
+        return {"path" if "/" in model else "model": model}  # local:/path/to/model.gguf, local:NAME
 
     def __init__(self, spec: LocalSpec) -> None:
         super().__init__(spec)

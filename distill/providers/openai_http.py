@@ -13,23 +13,38 @@ from typing import Any
 
 from distill.providers.api_key import api_key_for
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
+from distill.providers.hosted import Hosted
 from distill.providers.http1 import HTTP1Client
 from distill.providers.http_errors import error_for_status, post
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
-from distill.providers.options import OpenAISpec
+from distill.providers.options import OPENAI_URL, OpenAISpec
 from distill.providers.proxies import uses_proxy
-
-OPENAI_URL = "https://api.openai.com/v1"
+from distill.providers.spec import ProviderSpec
 
 
 class OpenAIHTTPProvider(Provider):
+    """The `openai` provider (registered under that name); `transport: sdk` makes an `OpenAISDKProvider`."""
+
     kind = "openai"
     spec: OpenAISpec
+    Spec = OpenAISpec
+    needs_key = True
+    hosted = Hosted("openai", frozenset({"api.openai.com"}), batch_factor=0.5)  # batch: half price (price page)
+    batch_backend = "openai"
+
+    @classmethod
+    def create(cls, spec: ProviderSpec) -> Provider:
+        if getattr(spec, "transport", "http") == "sdk":
+            from distill.providers.openai_sdk import OpenAISDKProvider
+
+            return OpenAISDKProvider(spec)  # type: ignore[arg-type]
+        return cls(spec)  # type: ignore[arg-type]
 
     def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)
-        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema)
+        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema,
+                                         native_tools=None)  # tools: found by a probe (engine/server_traits.py)
         self._key = api_key_for(spec)
         self._base = spec.base_url or OPENAI_URL
         self._client: Any = None

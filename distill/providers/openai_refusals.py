@@ -22,10 +22,14 @@ _CONTEXT = re.compile(r"context_length_exceeded|maximum context length|context l
 _N = re.compile(r"""['"`]n['"`]|(?<![\\\w])n\s*(?:>|must|should|is not|=\s*\d)|parameter\s+n\b"""
                 r"""|multiple (?:choices|completions)""", re.IGNORECASE)
 
+# a server without tool calling (llama.cpp's server, vLLM, Ollama); not any error that mentions a tool message
+_TOOLS = re.compile(r"tools param|tool[ _]choice|tool[- _]call(?:ing|-parser)|--jinja|"
+                    r"(?:does not|doesn't) support tools|tools? (?:is|are) not supported", re.IGNORECASE)
+
 
 class Refused(TeacherError):
-    """The server refused this request for `field`: "response_format" / "guided_json" / "n" (its shape — send it
-    again another way) or "context_length" (this prompt is too long — reject the item)."""
+    """The server refused this request for `field`: "response_format" / "guided_json" / "n" / "tools" (its shape —
+    send it again another way) or "context_length" (this prompt is too long — reject the item)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -37,6 +41,8 @@ def refusal(status: int, body: str, request: dict[str, Any], *, label: str) -> R
     low = body.lower()
     snippet = clean_text(body)
     if status in SHAPE_STATUSES:
+        if request.get("tools") and _TOOLS.search(body):  # llama.cpp without --jinja, vLLM without a parser
+            return Refused("tools", f"{label} refused tools (HTTP {status}): {snippet}")
         if request.get("response_format") and any(w in low for w in ("response_format", "json_schema", "json_object")):
             return Refused("response_format", f"{label} refused response_format (HTTP {status}): {snippet}")
         if "guided_json" in request and "guided" in low:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from distill.errors import RetryableError, TeacherError
+from distill.errors import RetryableError, TeacherError, TimedOut
+from distill.providers.api_key import api_key_for
 from distill.providers.base import Capabilities, Completion, GenerationParams, Message, Provider
 from distill.providers.http_errors import error_for_status
-from distill.providers.openai_http import OPENAI_URL, api_key_for
 from distill.providers.openai_refusals import refusal
 from distill.providers.openai_reply import parse_reply
-from distill.providers.options import OpenAISpec
+from distill.providers.options import OPENAI_URL, OpenAISpec
 
 
 class OpenAISDKProvider(Provider):
@@ -22,7 +22,8 @@ class OpenAISDKProvider(Provider):
 
     def __init__(self, spec: OpenAISpec) -> None:
         super().__init__(spec)
-        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema)
+        self.capabilities = Capabilities(supports_n=spec.supports_n, supports_json_schema=spec.supports_json_schema,
+                                         native_tools=None)  # tools: found by a probe (engine/server_traits.py)
         self._key = api_key_for(spec) or "not-needed"
         self._client: Any = None
         self._label = f"teacher {spec.label()}"
@@ -52,7 +53,7 @@ class OpenAISDKProvider(Provider):
             raise error_for_status(exc.status_code, exc.response.text, label=self._label,
                                    retry_after=exc.response.headers.get("retry-after")) from None
         except openai.APITimeoutError:
-            raise RetryableError(f"{self._label}: no answer within {self.spec.timeout:g}s (timeout)") from None
+            raise TimedOut(f"{self._label}: no answer within {self.spec.timeout:g}s (timeout)") from None
         except openai.APIConnectionError as exc:
             if not self._ever_connected:
                 raise TeacherError(f"{self._label}: cannot connect to {self.spec.base_url or OPENAI_URL} ({exc}).\n"
@@ -83,7 +84,9 @@ class OpenAISDKProvider(Provider):
                 raise TeacherError(chat_only(self.spec.label(), "raw completions")) from None
             raise error_for_status(exc.status_code, exc.response.text, label=self._label,
                                    retry_after=exc.response.headers.get("retry-after")) from None
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+        except openai.APITimeoutError:
+            raise TimedOut(f"{self._label}: no answer within {self.spec.timeout:g}s (timeout)") from None
+        except openai.APIConnectionError as exc:
             raise RetryableError(f"{self._label}: {exc}") from None
         return parse_text_reply(resp.model_dump(), label=self._label)
 

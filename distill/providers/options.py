@@ -1,8 +1,8 @@
 """The keys each built-in provider takes beyond the common ones (`spec.ProviderSpec`).
 
 Each class is its provider's spec: the common keys plus its own, validated with `extra="forbid"`, so a key meant
-for another provider fails at config time (`spec.provider_spec`). They are registered by name in
-`registry.SPECS`; a plugin provider declares its own as a class attribute `Spec`.
+for another provider fails at config time (`registry.provider_spec`). Each provider class names its own as its
+class attribute `Spec` (`OpenAIHTTPProvider.Spec = OpenAISpec`), as a plugin provider does.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ class HTTPSpec(ProviderSpec):
 def body_limits(spec: ProviderSpec) -> BodyLimits:
     """The spec's limits on what its server may send (the defaults for a spec that sets none)."""
     return spec.body_limits() if isinstance(spec, HTTPSpec) else BodyLimits()
+
+
+OPENAI_URL = "https://api.openai.com/v1"  # the openai provider's server when a spec sets no `base_url`
 
 
 class OpenAISpec(HTTPSpec):

@@ -1,19 +1,24 @@
-"""Provider names to lazily imported classes (`module:attr`), so importing distill never imports a backend, and
-`provider_spec()`: a provider's YAML mapping validated against the spec class its name registers.
+"""The provider registry: provider names to lazily imported provider classes, and everything read from them.
 
-Built-ins are registered exactly as a third-party plugin would be: an entry in `PROVIDERS` for the class that
-makes the calls, and one in `SPECS` for the keys it takes (`options.py`). Third parties add their own through the
-`distill.providers` entry-point group; a plugin class declares its keys as a `Spec` attribute (a `ProviderSpec`
-subclass), else it takes the common keys only.
+A provider is one class (`base.Provider`) that declares what it is — its spec class (`Spec`), whether its hosted
+API needs a key, whether it runs in-process, the hosted API it bills through, its batch backend, its short form —
+and this module answers every question about providers from the class registered under the name: the spec
+`provider_spec()` validates a YAML mapping against, `short_form()`, `create_provider()`, and, through
+`provider_class()`, the key check (`api_key.py`), prices (`engine/prices.py`), the Ray executor and batch mode.
+
+Built-ins are registered exactly as a third-party plugin is: `PROVIDERS` below is the built-in table of the
+`distill.providers` entry-point group, loaded by the same generic registry (`distill/plugins.py`):
+
+    [project.entry-points."distill.providers"]
+    parrot = "parrot_plugin:Parrot"       # class Parrot(distill.providers.base.Provider)
 """
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from distill.errors import InputError
+from distill.plugins import PluginError, Registry
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -23,56 +28,76 @@ if TYPE_CHECKING:
 
 PROVIDERS: dict[str, str] = {
     "openai": "distill.providers.openai_http:OpenAIHTTPProvider",
-    "openai/sdk": "distill.providers.openai_sdk:OpenAISDKProvider",
     "anthropic": "distill.providers.anthropic:AnthropicProvider",
     "local": "distill.providers.local:LocalProvider",
     "transformers": "distill.providers.transformers_lm:TransformersProvider",
 }
 
-SPECS: dict[str, str] = {
-    "openai": "distill.providers.options:OpenAISpec",
-    "anthropic": "distill.providers.options:AnthropicSpec",
-    "local": "distill.providers.options:LocalSpec",
-    "transformers": "distill.providers.options:TransformersSpec",
-}
+
+REGISTRY = Registry("provider", "distill.providers", PROVIDERS, "distill.providers.base:Provider")
 
 
-def _entry_points() -> dict[str, str]:
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep.value for ep in entry_points(group="distill.providers")}
-
-
-def load_target(target: str) -> type:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+def provider_class(name: str) -> type[Provider] | None:
+    """The class registered as provider `name`, or None when none is or it cannot be loaded (`create_provider`
+    says why when a run needs it)."""
+    try:
+        return REGISTRY.load(name)  # type: ignore[no-any-return]
+    except (KeyError, PluginError):
+        return None
 
 
 def spec_class(name: str) -> type[ProviderSpec]:
-    """The spec class of provider `name`: a built-in's from `SPECS`, a plugin's `Spec`, else the common keys."""
+    """The spec class of provider `name`: its class's `Spec`, else (unknown, or not loadable) the common keys."""
     from distill.providers.spec import ProviderSpec
 
-    if name in SPECS:
-        return load_target(SPECS[name])
-    target = _entry_points().get(name)
-    if target is not None:
-        try:
-            declared = getattr(load_target(target), "Spec", None)
-        except ImportError:
-            declared = None  # create_provider reports the missing package
-        if isinstance(declared, type) and issubclass(declared, ProviderSpec):
-            return declared
-    return ProviderSpec
+    cls = provider_class(name)
+    declared = getattr(cls, "Spec", None)
+    return declared if isinstance(declared, type) and issubclass(declared, ProviderSpec) else ProviderSpec
 
 
 def known_providers() -> list[str]:
     """Every provider name a config may use: the built-ins and the installed plugins."""
-    return sorted({k for k in PROVIDERS if "/" not in k} | set(_entry_points()))
+    return REGISTRY.names()
 
 
-@cache
-def builtin_spec_classes() -> dict[str, type[ProviderSpec]]:
-    return {name: load_target(target) for name, target in SPECS.items()}
+def spec_classes() -> dict[str, type[ProviderSpec]]:
+    """Every loadable provider's spec class by name (a plugin that does not load is left out)."""
+    return {name: spec_class(name) for name in known_providers() if provider_class(name) is not None}
+
+
+def with_batch_api() -> list[str]:
+    """The providers that declare a batch backend."""
+    return [name for name in known_providers() if getattr(provider_class(name), "batch_backend", None)]
+
+
+def has_backend(provider: str) -> bool:
+    return bool(getattr(provider_class(provider), "batch_backend", None))
+
+
+def no_backend_message(provider: str) -> str:
+    known = ", ".join(with_batch_api())
+    return (f"provider {provider!r} has no batch API, so `batch: true` cannot be used with it (batch mode "
+            f"works with: {known}). Remove `batch: true`, or use one of those providers.")
+
+
+def short_form(text: str) -> dict[str, Any]:
+    """`NAME`, `NAME:MODEL` or `NAME:MODEL@URL` as a mapping; what MODEL sets is the provider's own
+    (`Provider.short_form`: `transformers:/path`, `local:/path/x.gguf` set `path`)."""
+    text = text.strip()
+    provider, _, rest = text.partition(":")
+    if not provider:
+        raise ValueError(f"empty provider in {text!r}")
+    out: dict[str, Any] = {"provider": provider}
+    if rest:
+        model, at, url = rest.partition("@")
+        cls = provider_class(provider)
+        if at or cls is None:
+            out["model"] = model or None
+            if at:
+                out["base_url"] = url
+        else:
+            out.update(cls.short_form(model))
+    return out
 
 
 def create_provider(spec: ProviderSpec) -> Provider:
@@ -80,18 +105,18 @@ def create_provider(spec: ProviderSpec) -> Provider:
 
     if type(spec) is ProviderSpec and spec_class(spec.provider) is not ProviderSpec:
         spec = provider_spec(spec.model_dump(exclude_unset=True) | {"provider": spec.provider})  # its defaults
-    name = spec.provider
-    if name == "openai" and getattr(spec, "transport", "http") == "sdk":
-        name = "openai/sdk"
-    target = PROVIDERS.get(name) or _entry_points().get(name)
-    if target is None:
-        known = ", ".join(known_providers())
-        raise InputError(f"unknown provider {spec.provider!r}; known providers: {known}")
     try:
-        cls = load_target(target)
-    except ModuleNotFoundError as exc:
-        raise InputError(f"provider {spec.provider!r} needs the package {exc.name!r}, which is not installed") from None
-    return cls(spec)  # type: ignore[no-any-return]
+        cls: type[Provider] = REGISTRY.load(spec.provider)
+    except KeyError:
+        known = ", ".join(known_providers())
+        raise InputError(f"unknown provider {spec.provider!r}; known providers: {known}") from None
+    except PluginError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ModuleNotFoundError) and cause.name:
+            raise InputError(f"provider {spec.provider!r} needs the package {cause.name!r}, which is not "
+                             "installed") from None
+        raise InputError(str(exc)) from None
+    return cls.create(spec)
 
 
 def provider_spec(value: Any) -> ProviderSpec:
@@ -100,7 +125,7 @@ def provider_spec(value: Any) -> ProviderSpec:
     `teacher.device`; a key that only other providers take says which ones do."""
     from pydantic import ValidationError
 
-    from distill.providers.spec import ProviderSpec, short_form
+    from distill.providers.spec import ProviderSpec
 
     if isinstance(value, ProviderSpec):
         return value
@@ -112,9 +137,21 @@ def provider_spec(value: Any) -> ProviderSpec:
         _check_known(name)
     cls = spec_class(name) if isinstance(name, str) else ProviderSpec
     try:
-        return cls.model_validate(data)
+        spec = cls.model_validate(data)
     except ValidationError as exc:
         raise _explained(exc, cls, str(name)) from None
+    if spec.batch is not False and not has_backend(spec.provider):
+        _refuse_batch(spec)
+    return spec
+
+
+def _refuse_batch(spec: ProviderSpec) -> None:
+    """`batch:` on a provider that declares no batch backend fails at config time, located at its key."""
+    from pydantic import ValidationError
+
+    raise ValidationError.from_exception_data(type(spec).__name__, [
+        {"type": "value_error", "loc": ("batch",), "input": spec.batch,
+         "ctx": {"error": ValueError(no_backend_message(spec.provider))}}])
 
 
 def _check_known(name: str) -> None:
@@ -150,7 +187,7 @@ def _explained(exc: ValidationError, cls: type[ProviderSpec], name: str) -> Vali
             errors.append(detail)
             continue
         key = str(err["loc"][-1])
-        owners = sorted(p for p, c in builtin_spec_classes().items() if key in c.model_fields)
+        owners = sorted(p for p, c in spec_classes().items() if key in c.model_fields)
         if owners:
             takes = (f"only the {owners[0]} provider takes" if len(owners) == 1 else
                      f"only the {', '.join(owners[:-1])} and {owners[-1]} providers take")

@@ -4,9 +4,10 @@ Short forms: `local`, `openai:gpt-4o-mini`, `openai:MODEL@http://127.0.0.1:8000/
 `transformers:/path/to/model`.
 
 `ProviderSpec` holds the keys every provider takes (endpoint, limits, retries, price). Each provider declares the
-keys only it takes in a subclass (`options.py` for the built-ins, a plugin's class attribute `Spec`), registered
-in `registry.py`. The YAML stays flat: `registry.provider_spec()` validates a mapping against its provider's class,
-so a key another provider takes fails at config time saying which provider takes it.
+keys only it takes in a subclass, its class attribute `Spec` (`options.py` holds the built-ins'); the short forms
+are read by `registry.short_form`, each provider saying what its MODEL part sets. The YAML stays flat:
+`registry.provider_spec()` validates a mapping against its provider's class, so a key another provider takes
+fails at config time saying which provider takes it.
 """
 
 from __future__ import annotations
@@ -86,22 +87,3 @@ class ProviderSpec(BaseModel):
     def allows_n(self) -> bool:
         """False when the config says the endpoint lacks `n` (its samples are then sent as single calls)."""
         return True
-
-
-def short_form(text: str) -> dict[str, Any]:
-    text = text.strip()
-    provider, _, rest = text.partition(":")
-    if not provider:
-        raise ValueError(f"empty provider in {text!r}")
-    out: dict[str, Any] = {"provider": provider}
-    if rest:
-        model, at, url = rest.partition("@")
-        if provider == "transformers" and not at:
-            out["path"] = model  # transformers:/path/to/model-or.gguf
-        elif provider == "local" and not at:
-            out["path" if "/" in model else "model"] = model
-        else:
-            out["model"] = model or None
-        if at:
-            out["base_url"] = url
-    return out

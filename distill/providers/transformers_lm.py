@@ -30,6 +30,12 @@ DEFAULT_MAX_TOKENS = 256
 class TransformersProvider(Provider):
     kind = "transformers"
     capabilities = Capabilities(supports_n=True, supports_json_schema=False)
+    Spec = TransformersSpec
+    in_process = True
+
+    @classmethod
+    def short_form(cls, model: str) -> dict[str, Any]:
+        return {"path": model}  # transformers:/path/to/model-or.gguf
 
     def __init__(self, spec: TransformersSpec) -> None:
         super().__init__(spec)

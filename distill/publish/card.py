@@ -51,7 +51,8 @@ def _templates(manifest: dict[str, Any]) -> list[Path]:
 
 
 def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, split: str,
-         report: dict[str, Any] | None = None, image: str | None = None) -> str:
+         report: dict[str, Any] | None = None, image: str | None = None, fmt: str | None = None,
+         thinking: dict[str, Any] | None = None) -> str:
     cfg = manifest["config"]
     teacher = manifest["teacher"]
     lines = [f"# {manifest['name']}", "",
@@ -62,6 +63,7 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
     if repo_id:
         lines += ["```python", "from datasets import load_dataset", "",
                   f'ds = load_dataset("{repo_id}", "{config_name}", split="{split}")', "```", ""]
+    lines += _format(fmt, thinking)
     lines += ["## How it was generated", "",
               f"- Teacher: `{teacher.get('kind')}` model `{teacher.get('model') or teacher.get('source')}`",
               f"- Judge: {_model(manifest.get('judge'))}",
@@ -109,6 +111,26 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _format(fmt: str | None, thinking: dict[str, Any] | None) -> list[str]:
+    """The pushed data's format, and where the thinking is with its token statistics (the reasoning formats)."""
+    if fmt is None:
+        return []
+    from distill.publish.reasoning_formats import WHERE
+
+    out = ["## Format", "", f"Exported with `distill push --format {fmt}`."]
+    if fmt in WHERE:
+        out[-1] += f" The teacher's thinking is {WHERE[fmt]}."
+    if thinking and thinking["with_thinking"]:
+        out += ["", f"{thinking['with_thinking']} records hold thinking, {thinking['without_thinking']} do not. "
+                "Lengths in tokens (words and punctuation marks; subword tokenizers give about 1.2-1.4x as many):",
+                "", "| part | records | mean | median | p5 | p95 | min | max |", "|---|---|---|---|---|---|---|---|"]
+        for part in ("thinking", "answer"):
+            t = thinking[f"{part}_tokens"]
+            out.append(f"| {part} | {t['count']} | {t['mean']:g} | {t['median']:g} | {t['p5']:g} | {t['p95']:g} | "
+                       f"{t['min']} | {t['max']} |")
+    return [*out, ""]
+
+
 def _shortfall(manifest: dict[str, Any]) -> list[str]:
     """The line saying the recipe stopped short of its target (run/shortfall.py), when it did."""
     from distill.run.shortfall import shortfall_line
@@ -149,6 +171,7 @@ def _hygiene(manifest: dict[str, Any]) -> list[str]:
                        ("turns", "Conversations built, by number of turns")):
         if manifest.get(key):
             out += ["", f"## {title}", "", "```json", json.dumps(manifest[key], indent=2, sort_keys=True), "```"]
+    out += _tool_use(manifest.get("tool_use"))
     if manifest.get("evol_rounds"):
         out += ["", "## Evolution rounds", "", "| round | attempts | survived | eliminated | mean difficulty |",
                 "|---|---|---|---|---|"]
@@ -159,6 +182,30 @@ def _hygiene(manifest: dict[str, Any]) -> list[str]:
         from distill.publish.card_self_improve import iteration_lines
 
         out += iteration_lines(manifest["self_improve"])
+    return out
+
+
+def _tool_use(summary: Any) -> list[str]:
+    """The tool_use recipe's tools (each record's `tools` column holds the ones its example offered) and its mix
+    of categories: how many examples each had and how many were accepted."""
+    if not isinstance(summary, dict) or not isinstance(summary.get("tools"), list):
+        return []
+    calling = summary.get("calling", "text")
+    how = ("the API's own tool calling" if calling == "native" else
+           "tools described in the prompt, calls read from the reply") + (
+        " (detected)" if summary.get("calling_detected") else "")
+    out = ["", "## Tools", "", f"Calls made by the teacher with {how}. A tool whose result is `run` is the "
+           "user's own function, executed with the validated arguments; `simulated` results were written by the "
+           "teacher from the tool's schema.", "", "| tool | description | results |", "|---|---|---|"]
+    for tool in summary["tools"]:
+        if isinstance(tool, dict):
+            desc = str(tool.get("description") or "").replace("|", "\\|").replace("\n", " ")
+            out.append(f"| `{tool.get('name')}` | {desc} | {tool.get('results', '')} |")
+    mix = summary.get("category_mix")
+    if isinstance(mix, dict) and mix:
+        out += ["", "## Category mix", "", "| category | examples | accepted |", "|---|---|---|"]
+        out += [f"| {name} | {c.get('examples', 0)} | {c.get('accepted', 0)} |" for name, c in mix.items()
+                if isinstance(c, dict)]
     return out
 
 
@@ -193,7 +240,8 @@ def _usd(amount: float) -> str:
 def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: str | None = None,
                 config_name: str = "default", split: str = "train",
                 configs: list[dict[str, Any]] | None = None, report: dict[str, Any] | None = None,
-                image: str | None = "report.png") -> str:
+                image: str | None = "report.png", fmt: str | None = None,
+                thinking: dict[str, Any] | None = None) -> str:
     """The card's text, with every secret distill was given and every secret of the manifest's config masked by
     value wherever it is quoted ("Reproduce" command line, resolved recipe, report figures)."""
     from distill.secrets import mask, register_config
@@ -203,7 +251,7 @@ def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: st
         {"config_name": config_name, "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]}]
     meta = yaml.safe_dump(front_matter(manifest, license=license, configs=configs), sort_keys=False)
     return mask(f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split,
-                                              report=report, image=image))
+                                              report=report, image=image, fmt=fmt, thinking=thinking))
 
 
 def parse_front_matter(text: str) -> dict[str, Any]:

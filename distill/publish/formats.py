@@ -34,9 +34,17 @@ def _sharegpt_turn(message: dict[str, Any]) -> dict[str, str]:
     return {"from": _SHAREGPT_ROLE[message["role"]], "value": message["content"]}
 
 
+def _tools(tools: list[dict[str, Any]]) -> str:
+    """A row's tool schemas as one JSON text, the form TRL's SFTTrainer decodes (and the Hub's function-calling
+    sets use). As a column of structs, parquet would give every tool the union of all tools' properties (the
+    missing ones as null), and the chat template would show the student schemas the teacher never saw."""
+    return json.dumps(tools, ensure_ascii=False)
+
+
 def convert(row: dict[str, Any], fmt: str) -> dict[str, Any]:
     if fmt == "messages":  # a tool-use record keeps its `tools` (the column TRL's SFTTrainer passes to the template)
-        return {"messages": row["messages"], **({"tools": row["tools"]} if "tools" in row else {}), "meta": _meta(row)}
+        return {"messages": row["messages"], **({"tools": _tools(row["tools"])} if "tools" in row else {}),
+                "meta": _meta(row)}
     if fmt == "alpaca":
         return {"instruction": row["instruction"], "input": row["input"], "output": row["output"]}
     if fmt == "sharegpt":

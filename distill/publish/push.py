@@ -18,7 +18,8 @@ from typing import Any
 from distill.errors import DistillError, InputError
 from distill.hub_names import push_names_problem
 from distill.publish.card import parse_front_matter, render_card
-from distill.publish.formats import FORMATS, require_records, write
+from distill.publish.formats import FORMATS, require_records, require_thinking, write
+from distill.publish.reasoning_formats import REASONING_FORMATS, token_stats
 from distill.redact import clean_text, redact_manifest
 from distill.run.folder import write_atomic
 from distill.secrets import register
@@ -82,6 +83,8 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
     if fmt not in FORMATS:
         raise InputError(f"--format: choose one of {', '.join(FORMATS)}")
     require_records(run_dir, fmt)  # before the Hub is contacted
+    require_thinking(run_dir, fmt)
+    thinking = token_stats(run_dir / "data.jsonl") if fmt in REASONING_FORMATS else None  # for the card
     manifest = redact_manifest(json.loads(manifest_path.read_text()))  # a run made before redaction existed, too
     api = HfApi(token=_token())
     try:
@@ -97,7 +100,8 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
                         "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]})
         report, image = _report(run_dir), f"distill/{config_name}/report.png"  # the data report, when written
         card = render_card(manifest, license=license, repo_id=repo_id, config_name=config_name, split=split,
-                           configs=sorted(configs, key=lambda c: c["config_name"]), report=report, image=image)
+                           configs=sorted(configs, key=lambda c: c["config_name"]), report=report, image=image,
+                           fmt=fmt, thinking=thinking)
         with tempfile.TemporaryDirectory() as tmp:
             parquet = Path(tmp) / "data.parquet"
             rows = write(run_dir, fmt, parquet)

@@ -8,16 +8,25 @@ trainers read it.
   the Qwen3 chat template reads);
 * `thinking` — the same, under `thinking`.
 
-The thinking is the record's `reasoning` (the reasoning recipe) or else `meta.reasoning` (any recipe run with
-`keep_reasoning: true`); it goes to the first assistant turn, the one the record's output came from.
+The thinking is the record's `reasoning` field (the reasoning recipe's traces; any recipe's with
+`keep_reasoning: true`, run/records.py's make_record) or else `meta.reasoning` (where runs made before kept it);
+it goes to the first assistant turn, the one the record's output came from.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 REASONING_FORMATS = ("think_inline", "reasoning_content", "thinking")
+WHERE = {  # what the dataset card says of each format
+    "think_inline": "inline: each assistant message's `content` is `<think>\\n` + the thinking + `\\n</think>\\n\\n` + "
+                    "the answer, as the Qwen3 and DeepSeek-R1 chat templates write it",
+    "reasoning_content": "in the assistant message's `reasoning_content` field, the answer in `content` (vLLM's "
+                         "and DeepSeek's name, which the Qwen3 chat template reads)",
+    "thinking": "in the assistant message's `thinking` field, the answer in `content`",
+}
 
 
 def thinking_of(row: dict[str, Any]) -> str:
@@ -52,3 +61,23 @@ def convert_reasoning(row: dict[str, Any], fmt: str) -> dict[str, Any]:
 
 def has_thinking(row: dict[str, Any]) -> bool:
     return bool(thinking_of(row))
+
+
+def token_stats(data: Path) -> dict[str, Any]:
+    """Thinking and answer lengths of the records of `data` (data.jsonl) that hold thinking, in the report's
+    tokens (words and punctuation marks, report/lengths.py): count, mean, median, 5th/95th percentile, min, max."""
+    from distill.io.jsonl import read_jsonl
+    from distill.report.lengths import count_tokens, summary
+    from distill.report.tally import Tally
+
+    thinking, answers, without = Tally(), Tally(), 0
+    for _, row in read_jsonl(data):
+        text = thinking_of(row)
+        if not text:
+            without += 1
+            continue
+        thinking.add(count_tokens(text))
+        output = row.get("output")
+        answers.add(count_tokens(output if isinstance(output, str) else ""))
+    return {"with_thinking": len(thinking), "without_thinking": without, "thinking_tokens": summary(thinking),
+            "answer_tokens": summary(answers)}

@@ -30,6 +30,7 @@ class Estimate:
     gate: int = 0  # the quality gate's judge calls per candidate (set by the dry run)
     about: bool = False
     basis: str = ""
+    max_tokens: int | None = None  # the teacher's longest reply when the recipe sets its own (else generation:'s)
 
     def add(self, role: str, requests: int, n: int = 1) -> Estimate:
         self.requests[role] = self.requests.get(role, 0) + requests
@@ -65,7 +66,11 @@ class Recipe:
 
     def reasoning_meta(self, choice: Any) -> dict[str, Any]:
         """`{"reasoning": ...}` for the meta of a record whose output is this choice's text, when the run keeps
-        reasoning (`keep_reasoning: true`) and the teacher reasoned; else nothing."""
+        reasoning (`keep_reasoning: true`) and the teacher reasoned; else nothing. `make_record` moves it to the
+        record's `reasoning` field, where the reasoning recipe keeps its traces, so that every recipe's thinking
+        is in one place and exported by the same formats (`distill export --format think_inline` ...). Recipes
+        whose record is not one choice's text (alpaca, self_instruct, knowledge_qa: many records parsed from one
+        reply) keep none."""
         if choice.reasoning and self.ctx.config.keep_reasoning:
             return {"reasoning": choice.reasoning}
         return {}

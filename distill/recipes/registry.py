@@ -1,4 +1,5 @@
-"""Recipe names to lazily imported classes (`module:attr`), plus the `distill.recipes` entry-point group."""
+"""Recipe names to lazily imported classes (`module:attr`), plus the `distill.recipes` entry-point group: the
+generic registry of `distill/plugins.py` with `RECIPES` as its built-in table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from distill.errors import InputError
+from distill.plugins import PluginError, Registry
 
 if TYPE_CHECKING:
     from distill.recipes.base import Recipe
@@ -24,15 +26,13 @@ RECIPES: dict[str, str] = {
     "tool_use": "distill.recipes.tool_use:ToolUse",
     "reasoning": "distill.recipes.reasoning.recipe:Reasoning",
 }
-
+REGISTRY = Registry("recipe", "distill.recipes", RECIPES, "distill.recipes.base:Recipe")
 
 
 def registered() -> dict[str, str]:
     """Every recipe name a config may use without `module:Class`: the built-ins and the installed plugins (the
     `distill.recipes` entry-point group); a built-in keeps its name."""
-    from importlib.metadata import entry_points
-
-    return {**{ep.name: ep.value for ep in entry_points(group="distill.recipes")}, **RECIPES}
+    return REGISTRY.targets()
 
 
 def loaded() -> tuple[dict[str, type[Recipe]], dict[str, str]]:
@@ -62,15 +62,12 @@ def recipe_class(name: str, where: str = "recipe", base: Path | None = None) -> 
 
 
 def _registered_class(name: str, target: str, where: str) -> type[Recipe]:
-    from distill.providers.registry import load_target
-    from distill.recipes.base import Recipe, unimplemented
+    from distill.recipes.base import unimplemented
 
     try:
-        cls = load_target(target)
-    except (ImportError, AttributeError) as exc:
-        raise InputError(f"{where}: recipe {name!r} ({target}) cannot be loaded: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Recipe)):
-        raise InputError(f"{where}: recipe {name!r} ({target}) is not a distill.recipes.base.Recipe subclass")
+        cls = REGISTRY.resolve(name, target)
+    except PluginError as exc:
+        raise InputError(f"{where}: {exc}") from None
     if missing := unimplemented(cls):
         raise InputError(f"{where}: recipe {name!r} ({target}) does not implement {', '.join(missing)}; a "
                          "registered recipe implements preview and estimate (for --dry-run) and run")

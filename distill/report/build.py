@@ -94,6 +94,9 @@ def build(run_dir: Path, opts: Options) -> tuple[dict[str, Any], Arrays]:
                                       _seeds(run, opts))
     report["verbs"] = timer("verbs", verbs.structure, syn.instructions)
     report["scores"] = timer("scores", run.scores.report)
+    traces = run.traces.report(m)
+    if traces is not None:
+        report["traces"] = traces
     cache, xs = _embeddings(run_dir, opts, report, syn.instructions, timer)
     if xs is not None and len(xs) >= 2:
         from distill.report.semantic import projection, semantic
@@ -209,6 +212,9 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
             h["real_vs_synthetic_auc"] = clf["auc"]
         if ref.get("coverage"):
             h["coverage_of_real_clusters"] = ref["coverage"]["coverage"]
+    traces = report.get("traces")
+    if traces and traces["thinking_tokens"].get("count"):
+        h["median_thinking_tokens"] = traces["thinking_tokens"]["median"]
     h["verdict"] = report["verdict"]["status"]
     return h
 

@@ -10,7 +10,8 @@ LABELS = {"records": "records", "median_instruction_tokens": "median instruction
           "rouge_l_over_0.7": "instructions with ROUGE-L > 0.7 to another",
           "clusters": "embedding clusters", "near_duplicate_pairs": "near-duplicate pairs (cosine >= 0.95)",
           "reference": "real reference set", "real_vs_synthetic_auc": "real-vs-synthetic classifier ROC AUC",
-          "coverage_of_real_clusters": "share of the real set's clusters reached", "verdict": "verdict"}
+          "coverage_of_real_clusters": "share of the real set's clusters reached",
+          "median_thinking_tokens": "median thinking length (tokens)", "verdict": "verdict"}
 
 
 def card_lines(report: dict[str, Any], image: str | None) -> list[str]:

@@ -14,9 +14,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-FORMAT = 2  # bump when the report's content changes for the same inputs
+FORMAT = 3  # bump when the report's content changes for the same inputs
 META = re.compile(rb'<meta name="distill-report" content="([0-9a-f]{64})">')
-MANIFEST_KEYS = ("name", "recipe", "teacher", "stages", "counts")
+MANIFEST_KEYS = ("name", "recipe", "teacher", "stages", "counts", "reasoning", "reasoning_difficulty")
 
 
 def _file(path: Path, h: Any) -> None:

@@ -127,6 +127,28 @@ def _contamination(r: dict[str, Any], figs: dict[str, str]) -> str:
     return out
 
 
+def _traces(r: dict[str, Any]) -> str:
+    t = r.get("traces")
+    if not t:
+        return ""
+    cols = ["count", "mean", "median", "p5", "p95", "min", "max"]
+    out = ('<h2 id="traces">Reasoning traces</h2>'
+           + kv({"records with thinking": t["records_with_thinking"],
+                 "records without thinking": t["records_without_thinking"]})
+           + table([{"part": "thinking", **t["thinking_tokens"]}, {"part": "answer", **t["answer_tokens"]}],
+                   ["part", *cols]))
+    if t.get("checks"):
+        out += (f"<h3>Checks over the {t['traces']} traces the teacher returned ({t['passed_checks']} passed)</h3>"
+                + table(t["checks"], ["check", "traces", "share"]))
+    if t.get("difficulty"):
+        out += ("<h3>Correctness by difficulty</h3>"
+                + table(t["difficulty"], ["difficulty", "questions", "samples", "verified", "share_correct", "kept"]))
+    k = t["kept_per_question"]
+    out += (f"<h3>Traces kept per question (mean {_cell(k['mean'])} over {k['questions']} questions)</h3>"
+            + table(k["spread"], ["kept", "questions"]))
+    return f'<section id="traces-section">{out}</section>'
+
+
 def _sample(r: dict[str, Any]) -> str:
     s = r.get("sample")
     if not s:
@@ -167,7 +189,7 @@ def render(r: dict[str, Any], arrays: Any) -> str:
              '<h2 id="verbs">Verb-noun structure</h2>', fig(figs, "verbs"),
              kv({**r["verbs"]["kinds"], "unique verbs": r["verbs"]["unique_verbs"],
                  "share in the top verb-object pairs": r["verbs"]["top_pair_share"], "method": r["verbs"]["method"]}),
-             _semantic(r, figs)]
+             _traces(r), _semantic(r, figs)]
     if r["scores"]:
         parts += ['<h2 id="scores">Scores and selection</h2>'] + [fig(figs, f"scores_{n}") for n in r["scores"]]
         parts.append(table([{"score": n, "kept": d["kept"], "dropped": d["dropped"]} for n, d in r["scores"].items()],

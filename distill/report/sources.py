@@ -21,6 +21,7 @@ from distill.errors import InputError
 from distill.report.lengths import count_tokens
 from distill.report.scores import ScoreStats
 from distill.report.tally import Reservoir, Tally
+from distill.report.traces import TraceStats
 
 PROMPT_FIELDS = ("instruction", "prompt", "question", "problem", "query", "text")
 RESPONSE_FIELDS = ("output", "response", "answer", "solution", "completion")
@@ -55,6 +56,7 @@ class Run:
     lengths: dict[str, Tally]
     scores: ScoreStats
     rejected_rows: int
+    traces: TraceStats = field(default_factory=TraceStats)
 
 
 def _messages(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -135,6 +137,7 @@ def load_run(path: Path, k: int, seed: int = 0, visit: Callable[[int, str], None
     lengths = {"instructions": Tally(), "responses": Tally()}
     add_i, add_r = lengths["instructions"].add, lengths["responses"].add
     stats = ScoreStats(k, seed)
+    traces = TraceStats()
     data, rejected = path / "data.jsonl", path / "rejected.jsonl"
     for row in iter_rows(data) if data.exists() else ():
         p = prompt_of(row)
@@ -147,13 +150,14 @@ def load_run(path: Path, k: int, seed: int = 0, visit: Callable[[int, str], None
         add_i(count_tokens(p))
         add_r(count_tokens(r))
         stats.kept(row)
+        traces.add(row, p, r)
     n_rejected = 0
     for rej in iter_rows(rejected) if rejected.exists() else ():
         n_rejected += 1
         item = rej.get("item")
         if isinstance(item, dict):
             stats.dropped(item)
-    return Run(path, manifest, _texts(path.name, keep), lengths, stats, n_rejected)
+    return Run(path, manifest, _texts(path.name, keep), lengths, stats, n_rejected, traces)
 
 
 def load_set(spec: str, split: str = "train", k: int | None = None, seed: int = 0) -> TextSet:

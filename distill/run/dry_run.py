@@ -23,9 +23,10 @@ def dry_run(cfg: RunConfig, src: YamlSource | None, shown: int = 2) -> str:
     rows = check_inputs(cfg) or 0
     recipe = cls(None, options)  # a preview needs no teacher and no run folder
     prompts = recipe.preview(cfg, Inputs(cfg.input, cfg.num).rows() if cfg.input else iter(()), max(shown, 20))
-    est = with_run_stages(cfg, recipe.estimate(cfg, rows))
+    own = recipe.estimate(cfg, rows)
+    est = with_run_stages(cfg, own)
     avg_prompt = sum(len(m["content"]) for p in prompts for m in p) / max(1, len(prompts)) / 4
-    max_new = cfg.generation.max_tokens or 512
+    max_new = own.max_tokens or cfg.generation.max_tokens or 512
     lines = [f"recipe {cfg.recipe} | teacher {cfg.teacher.label()} | {rows} input rows | out {out_dir(cfg)}"]
     word = "about" if est.about else "up to"
     for role, spec in (("teacher", cfg.teacher), ("answer", cfg.answer_teacher), ("judge", cfg.judge or cfg.teacher)):

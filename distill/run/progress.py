@@ -191,7 +191,17 @@ def summary_line(folder: Any, counts: Mapping[str, int], usage: Usage, wall: flo
     cost = "cost unknown" if t.cost is None else f"${t.cost:.4f}"
     return (f"wrote {folder}: {counts['data']} accepted, {counts['rejected']} rejected, {counts['failed']} failed | "
             f"{calls_text(t)}" + (f" [new+cached by role: {roles}]" if roles else "")
-            + f" | tokens {_si(t.prompt_tokens)} in + {_si(t.completion_tokens)} out, {cost} | {wall:.1f}s")
+            + f" | tokens {_si(t.prompt_tokens)} in + {_si(t.completion_tokens)} out, {cost} | {wall:.1f}s"
+            + _cut_text(usage))
+
+
+def _cut_text(usage: Usage) -> str:
+    """What timeouts cost in concurrency (engine/concurrency.py), with the setting that starts there next time."""
+    cuts = [f"{name} down to {r.concurrency} at once" for name, r in usage.roles.items() if r.concurrency]
+    if not cuts:
+        return ""
+    return (f" | timeouts: {', '.join(cuts)} (the endpoint answers fewer calls at once than max_concurrency; "
+            "set max_concurrency lower to start there)")
 
 
 def _si(n: float) -> str:

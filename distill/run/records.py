@@ -6,15 +6,24 @@ import re
 from typing import Any
 
 from distill.engine.item_log import given_texts
-from distill.text.artefacts import artefact_problem
+from distill.text.artefacts import artefact_problem, thinking_problem
 
 
 def make_record(*, instruction: str, output: str, input: str = "", system: str | None = None,
-                meta: dict[str, Any]) -> dict[str, Any]:
+                meta: dict[str, Any], reasoning: str | None = None) -> dict[str, Any]:
+    """A record: the chat `messages` and the Alpaca fields of one answer, and its `meta`. The thinking behind the
+    answer, when kept, is the record's `reasoning` field — the one place for every recipe (the reasoning recipe
+    passes `reasoning`; the others pass `**Recipe.reasoning_meta(choice)` in `meta`, moved from there), where the
+    reasoning export formats read it (publish/reasoning_formats.py)."""
     user = instruction if not input else f"{instruction}\n\n{input}"
     messages = ([{"role": "system", "content": system}] if system else []) + [
         {"role": "user", "content": user}, {"role": "assistant", "content": output}]
-    return {"messages": messages, "instruction": instruction, "input": input, "output": output, "meta": meta}
+    kept = meta.pop("reasoning", None)
+    thinking = reasoning if reasoning is not None else kept
+    record = {"messages": messages, "instruction": instruction, "input": input, "output": output, "meta": meta}
+    if isinstance(thinking, str) and thinking.strip():
+        record["reasoning"] = thinking.strip()
+    return record
 
 
 def make_rejection(*, stage: str, reason: str, item: dict[str, Any], raw: str | None = None,
@@ -39,17 +48,20 @@ def acceptance_problem(record: dict[str, Any]) -> str | None:
     `unclosed_code_fence`, `copies_input` — text/artefacts.py), or None. Checks every text of the record a trainer
     reads — instruction, input, output and the contents of its chat lists (`messages`; a preference pair's
     `prompt`, `chosen`, `rejected`) — for size and artefacts, and every other string it holds, `meta` included
-    (judge rationales, kept reasoning, answers), for control characters. Inside a work item whose item is an input
-    row, the row's own instruction and input are the user's words and are not checked for artefacts."""
+    (judge rationales, answers), for control characters. A record's thinking (`reasoning`) is checked for size,
+    control characters and, with its answer, chat-template tokens and think tags (`template_token`,
+    text/artefacts.py's thinking_problem), which would break the reasoning export formats. Inside a work item
+    whose item is an input row, the row's own instruction and input are the user's words and are not checked for
+    artefacts."""
     chats = [record.get(key) for key in ("messages", "prompt", "chosen", "rejected")]
     texts = [m.get("content") for chat in chats if isinstance(chat, list) for m in chat if isinstance(m, dict)]
-    texts += [record.get(key) for key in ("instruction", "input", "output")]
+    texts += [record.get(key) for key in ("instruction", "input", "output", "reasoning")]
     strings: list[str] = [t for t in texts if isinstance(t, str)]
     if any(len(t) > MAX_TEXT_CHARS for t in strings):
         return "reply_too_large"
     if any(_CONTROL.search(t) for t in _all_strings(record)):
         return "control_characters"
-    return artefact_problem(record, given_texts())
+    return thinking_problem(record) or artefact_problem(record, given_texts())
 
 
 def _all_strings(value: Any, depth: int = 0) -> list[str]:

@@ -106,6 +106,33 @@ def text_artefact(text: str, introduces: bool = False) -> str | None:
     return _echo_or_fence(text)
 
 
+# A chat template's control token (ChatML's <|im_end|>, Llama 3's <|eot_id|>, <|endoftext|>; DeepSeek's with
+# full-width bars) or a think tag: in a record with thinking, each either cuts the thinking short when a chat
+# template splits an assistant turn at </think> (Qwen3, DeepSeek-R1 do) or is read as a special token.
+_TEMPLATE_TOKEN = re.compile(r"<\|[\w.:-]{1,40}\|>|<\uff5c[^\uff5c<>\n]{1,40}\uff5c>|</?think>", re.IGNORECASE)
+
+
+def template_token(text: str) -> str | None:
+    """The first chat-template control token or think tag in `text`, or None."""
+    m = _TEMPLATE_TOKEN.search(text)
+    return m.group() if m else None
+
+
+def thinking_problem(record: dict[str, Any]) -> str | None:
+    """`template_token` when a record that holds thinking (its `reasoning`) has a chat-template control token or a
+    think tag in the thinking or in the answer, else None. The thinking's other checks are the reasoning recipe's
+    (recipes/reasoning/checks.py); labels, prompt echoes and open code fences are not artefacts in a scratchpad
+    (a reasoning model restates the question and its directions, and drafts code), so they are not checked."""
+    thinking = record.get("reasoning")
+    if not isinstance(thinking, str) or not thinking.strip():
+        return None
+    texts = [thinking, record.get("output")]
+    chat = record.get("messages")
+    if isinstance(chat, list):
+        texts += [m.get("content") for m in chat if isinstance(m, dict) and m.get("role") == "assistant"]
+    return "template_token" if any(isinstance(t, str) and template_token(t) for t in texts) else None
+
+
 def unclosed_fence(text: str) -> bool:
     """Whether a ``` or ~~~ fence line opens a block that never closes (a line like ```x``` opens and closes)."""
     open_marker: str | None = None

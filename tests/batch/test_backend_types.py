@@ -6,7 +6,7 @@ import pytest
 
 from distill.batch.backend import BatchLimits, backend_for, split
 from distill.errors import InputError
-from distill.providers.batch_options import has_backend
+from distill.providers.registry import has_backend
 from distill.providers.spec import ProviderSpec
 
 

@@ -104,8 +104,8 @@ def test_every_recipe_survives_a_chatty_teacher(tmp_path: Path) -> None:
         assert teacher.stats()["requests"] == before
         assert (tmp_path / "out" / "self_instruct" / "data.jsonl").read_text() == data
 
-        # keep_reasoning: the same run again, in the same folder, keeps each answer's reasoning in meta; the
-        # reasoning comes from the cache (no call)
+        # keep_reasoning: the same run again, in the same folder, keeps each answer's reasoning in the record's
+        # `reasoning` field; the reasoning comes from the cache (no call)
         before = teacher.stats()["requests"]
         path = _recipe(ROOT / "recipes/respond.yaml", tmp_path / "recipes/chatty_respond_keep.yaml", teacher.url,
                        tmp_path / "out" / "respond", {**SMALL["respond"], "keep_reasoning": True})
@@ -113,5 +113,5 @@ def test_every_recipe_survives_a_chatty_teacher(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert teacher.stats()["requests"] == before
         kept = read_jsonl(tmp_path / "out" / "respond" / "data.jsonl")
-        assert any("PONDERING" in r["meta"].get("reasoning", "") for r in kept)
+        assert any("PONDERING" in r.get("reasoning", "") and "reasoning" not in r["meta"] for r in kept)
         assert all("PONDERING" not in r["output"] for r in kept)

@@ -6,12 +6,11 @@ value it was given (environment keys, secret-named config values) and masks thos
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import pytest
+from error_server import ErrorServer, respond_against
 from fake_hub import FakeHub
 from helpers import distill, read_jsonl, write, write_instructions
 
@@ -30,54 +29,21 @@ def _leaks(blobs: dict[str, bytes], secrets: tuple[str, ...]) -> list[str]:
     return sorted(f"{name}: {s}" for name, blob in blobs.items() for s in secrets if s.encode() in blob)
 
 
-class _BareEchoServer:
+def _bare_echo(status: int) -> ErrorServer:
     """A teacher that refuses every call with `status`, quoting the key it was sent bare in its error message
     (as OpenAI's "Incorrect API key provided: KEY" does), with no `Bearer` or `key=` before it."""
 
-    def __init__(self, status: int) -> None:
-        server = self
+    def body(headers: Message) -> bytes:
+        key = (headers.get("Authorization") or "").removeprefix("Bearer ")
+        return json.dumps({"error": {"message": f"Incorrect API key provided: {key}. Check it and retry.",
+                                     "type": "invalid_request_error"}}).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-                body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}. Check it and retry.",
-                                             "type": "invalid_request_error"}}).encode()
-                self.send_response(server.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.status = status
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
+    return ErrorServer(status, body)
 
 
 @pytest.mark.parametrize("status", [401, 500])
 def test_a_key_a_server_echoes_bare_is_not_printed_nor_stored(tmp_path, status):
-    server = _BareEchoServer(status)
-    try:
-        inp = write_instructions(tmp_path / "in.jsonl", 3)
-        out = tmp_path / "run"
-        cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
-                                         f"'{server.url}', api_key_env: MY_KEY, max_retries: 0}}\n"
-                                         f"input: {{path: {inp}}}\nout: {out}\n")
-        res = distill("run", str(cfg), "--no-progress", env={"MY_KEY": PLAIN_KEY})
-    finally:
-        server.close()
+    res, out = respond_against(_bare_echo(status), tmp_path, PLAIN_KEY)
     console = res.stdout + res.stderr
     assert res.returncode == 1 and "Traceback" not in console
     written = {"console": console.encode(), **(_files(out) if out.exists() else {})}

@@ -6,12 +6,11 @@ cut short). A key pasted into `api_key_env` is refused before the run, without e
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import pytest
+from error_server import ErrorServer, respond_against
 from fake_hub import FakeHub
 from helpers import distill, read_jsonl, write, write_instructions
 
@@ -132,55 +131,22 @@ def test_a_key_pasted_into_api_key_env_is_refused_without_echoing_it(tmp_path, p
     assert not (tmp_path / "run").exists()
 
 
-class _EchoingServer:
+def _echoing(status: int) -> ErrorServer:
     """A teacher that answers every call with an error whose body echoes the request's headers (the bearer
     key), a terminal escape show (clear screen, set the window title, a bidi override), NUL bytes, and 50 KB."""
 
-    def __init__(self, status: int) -> None:
-        server = self
+    def body(headers: Message) -> bytes:
+        echoed = "\n".join(f"{k}: {v}" for k, v in headers.items())
+        return (f'{{"error": "upstream said no", "request": "{echoed}"}}\x1b[2J\x1b[31mRED\x1b[0m'
+                f"\x1b]0;owned\x07\x00\u202egnp.exe\n" + "A" * 50_000).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                echoed = "\n".join(f"{k}: {v}" for k, v in self.headers.items())
-                body = (f'{{"error": "upstream said no", "request": "{echoed}"}}\x1b[2J\x1b[31mRED\x1b[0m'
-                        f"\x1b]0;owned\x07\x00\u202egnp.exe\n" + "A" * 50_000).encode()
-                self.send_response(server.status)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.status = status
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
+    return ErrorServer(status, body, "text/plain")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("status", [500, 401])
 def test_echoed_headers_and_escapes_in_error_bodies_are_sanitised(tmp_path, status):
-    server = _EchoingServer(status)
-    try:
-        inp = write_instructions(tmp_path / "in.jsonl", 3)
-        out = tmp_path / "run"
-        cfg = write(tmp_path / "r.yaml", f"recipe: respond\nteacher: {{provider: openai, model: m, base_url: "
-                                         f"'{server.url}', api_key_env: MY_KEY, max_retries: 0}}\n"
-                                         f"input: {{path: {inp}}}\nout: {out}\n")
-        res = distill("run", str(cfg), "--no-progress", env={"MY_KEY": KEY})
-    finally:
-        server.close()
+    res, out = respond_against(_echoing(status), tmp_path, KEY)
     console = res.stdout + res.stderr
     assert "Traceback" not in console
     written = {**_files(out), "console": console.encode()} if out.exists() else {"console": console.encode()}

@@ -9,6 +9,7 @@ from helpers import ROOT, distill, write
 
 from distill.config import load_config
 from distill.errors import InputError
+from distill.providers.base import Provider
 from distill.providers.spec import ProviderSpec
 
 
@@ -124,19 +125,20 @@ class EchoSpec(ProviderSpec):
     voice: str = "plain"
 
 
-class EchoProvider:
+class EchoProvider(Provider):
     Spec = EchoSpec
 
 
 def test_a_plugin_provider_declares_its_own_keys(tmp_path, monkeypatch):
-    from distill.providers import registry
+    from distill import plugins
 
-    monkeypatch.setattr(registry, "_entry_points", lambda: {"echo": f"{__name__}:EchoProvider"})
+    monkeypatch.setattr(plugins, "entry_point_targets",
+                        lambda group: {"echo": f"{__name__}:EchoProvider"} if group == "distill.providers" else {})
     cfg = _load(tmp_path, "{provider: echo, model: e, voice: loud}")
     assert isinstance(cfg.teacher, EchoSpec) and cfg.teacher.voice == "loud"
     with pytest.raises(InputError, match="teacher.device: only the transformers provider takes `device`, not echo"):
         _load(tmp_path, "{provider: echo, device: cpu}")
-    monkeypatch.setattr(registry, "_entry_points", lambda: {})  # the plugin is not installed
+    monkeypatch.setattr(plugins, "entry_point_targets", lambda group: {})  # the plugin is not installed
     with pytest.raises(InputError, match="teacher.provider: unknown provider 'echo' "):
         _load(tmp_path, "{provider: echo, voice: loud}")
 

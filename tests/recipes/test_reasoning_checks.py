@@ -11,7 +11,7 @@ from regex_probe import adversarial
 
 from distill.recipes.reasoning import checks
 from distill.recipes.reasoning.checks import Limits, Trace, rejection
-from distill.recipes.reasoning.selection import Candidate, difficulty, select
+from distill.recipes.reasoning.selection import Buckets, Candidate, at_least, bucket, difficulty, select
 
 QUESTION = "A shop sells pencils in packs of 6. Lena needs 40 pencils. How many packs must she buy?"
 THINKING = ("Lena needs 40 pencils and each pack holds 6. 6 x 6 = 36 is not enough, 6 x 7 = 42 covers 40, so "
@@ -109,8 +109,25 @@ def test_selection_modes():
 
 def test_difficulty_figures():
     assert difficulty(4, 3, 1, [100, 200, 300, 400]) == {"samples": 4, "passed_checks": 3, "share_correct": 0.25,
-                                                         "mean_trace_tokens": 250.0}
-    assert difficulty(2, 0, None, [])["share_correct"] is None
+                                                         "mean_trace_tokens": 250.0, "judge_rating": None,
+                                                         "bucket": "hard", "basis": "share_correct"}
+    empty = difficulty(2, 0, None, [])
+    assert empty["share_correct"] is None and (empty["bucket"], empty["basis"]) == (None, None)
+
+
+def test_difficulty_buckets():
+    limits = Buckets(easy_trace_tokens=256, hard_trace_tokens=1024)
+    # the share correct first: more than two thirds right is easy, a third or less hard
+    assert [bucket(s, 9, 5000, limits)[0] for s in (1.0, 0.75, 0.5, 0.34, 1 / 3, 0.0)] == [
+        "easy", "easy", "medium", "medium", "hard", "hard"]
+    # then the judge's rating, then the mean trace length
+    assert [bucket(None, r, 5000, limits) for r in (1, 3, 4, 6, 7, 10)] == [
+        ("easy", "judge_rating")] * 2 + [("medium", "judge_rating")] * 2 + [("hard", "judge_rating")] * 2
+    assert [bucket(None, None, t, limits)[0] for t in (10, 255, 256, 1023, 1024)] == [
+        "easy", "easy", "medium", "medium", "hard"]
+    assert bucket(None, None, None, limits) == (None, None)
+    assert at_least("hard", "hard") and at_least("hard", "medium") and not at_least("medium", "hard")
+    assert at_least("easy", None) and at_least(None, None) and not at_least(None, "easy")
 
 
 PATTERNS = [checks._TOKEN, checks._SCRIPT_WORD, checks._WORD_CHAR, checks._IDEOGRAPH]

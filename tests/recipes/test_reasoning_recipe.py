@@ -97,10 +97,11 @@ def test_each_failure_is_rejected_with_its_reason_and_good_traces_are_kept(tmp_p
     assert first["reasoning"] == GOOD_THINKING  # from reasoning_content
     assert first["output"] == "The answer is $\\boxed{42}$." == first["messages"][-1]["content"]
     assert "<think>" not in add[1]["output"] and add[1]["reasoning"].endswith("Tens first, then units.")
+    mean = first["meta"]["difficulty"]["mean_trace_tokens"]
     assert first["meta"]["difficulty"] == {"samples": 10, "passed_checks": 3, "share_correct": None,
-                                           "mean_trace_tokens": pytest.approx(first["meta"]["difficulty"]
-                                                                              ["mean_trace_tokens"])}
-    assert first["meta"]["difficulty"]["mean_trace_tokens"] > 50 and first["meta"]["correct"] is None
+                                           "mean_trace_tokens": mean, "judge_rating": None, "bucket": "easy",
+                                           "basis": "trace_tokens"}  # unverified, unrated: by trace length
+    assert 50 < mean < 256 and first["meta"]["correct"] is None
     sky = [r for r in data if r["instruction"] == "Why is the sky blue?"]
     assert len(sky) == 10 and sky[0]["output"].startswith("## Why the sky is blue")  # two replies, in turn
     assert sky[1]["reasoning"].startswith("Rayleigh scattering") and sky[1]["output"].startswith("Because air")
@@ -137,6 +138,49 @@ def test_verification_and_shortest_correct(tmp_path, server):
     assert sky["meta"]["correct"] is None and sky["meta"]["sample"] == 1  # no reference: unverified, shortest kept
 
 
+def test_min_difficulty_keeps_the_hard_questions(tmp_path, server):
+    """s1-style: with verification the sum is hard (2 of 10 samples right); the sky question, unverified and
+    unrated, is easy by its short traces, and its traces are rejected as too_easy."""
+    cfg = _config(tmp_path, server.url, "  verify: {kind: math}\n  min_difficulty: hard\n")
+    res = distill("run", str(cfg), "--no-progress", "--no-report")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "run"
+    data = read_jsonl(out / "data.jsonl")
+    assert {r["instruction"] for r in data} == {"What is 17 + 25?"} and len(data) == 2  # the two right sums
+    assert data[0]["meta"]["difficulty"]["bucket"] == "hard"
+    assert data[0]["meta"]["difficulty"]["basis"] == "share_correct"
+    easy = [r for r in read_jsonl(out / "rejected.jsonl") if r["reason"] == "too_easy"]
+    assert len(easy) == 10 and {r["stage"] for r in easy} == {"select"}
+    assert easy[0]["detail"] == {"difficulty": "easy", "basis": "trace_tokens", "min_difficulty": "hard"}
+    buckets = json.loads((out / "manifest.json").read_text())["reasoning_difficulty"]
+    assert buckets == {"hard.questions": 1, "hard.samples": 10, "hard.verified": 10, "hard.correct": 2,
+                       "hard.kept": 2, "easy.questions": 1, "easy.samples": 10, "easy.kept": 0}
+
+
+def test_a_judges_difficulty_rating(tmp_path):
+    """rate_difficulty: one judge call per question (the teacher here), its 1-10 score recorded and, for the
+    unverified question, the bucket; an unreadable rating is no rating."""
+    rating = {"match": r"(?s)^Rate how difficult.*sky",
+              "samples": [{"content": '{"rationale": "physics", "score": 8}'}]}
+    unreadable = {"match": r"^Rate how difficult", "samples": [{"content": "Quite hard, I would say."}]}
+    with ReasoningServer(rules=[rating, unreadable, *RULES]) as server:
+        cfg = _config(tmp_path, server.url, "  rate_difficulty: true\n  min_difficulty: medium\n")
+        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        bodies = server.bodies()
+    assert res.returncode == 0, res.stderr
+    rate = [b for b in bodies if b["messages"][0]["content"].startswith("Rate how difficult")]
+    assert len(rate) == 2 and all(b["temperature"] == 0.0 and b.get("n", 1) == 1 for b in rate)
+    assert "Why is the sky blue?" in rate[0]["messages"][0]["content"] + rate[1]["messages"][0]["content"]
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    sky = next(r for r in data if r["instruction"] == "Why is the sky blue?")["meta"]["difficulty"]
+    assert (sky["judge_rating"], sky["bucket"], sky["basis"]) == (8, "hard", "judge_rating")
+    assert {r["instruction"] for r in data} == {"Why is the sky blue?"}
+    easy = [r for r in read_jsonl(tmp_path / "run" / "rejected.jsonl") if r["reason"] == "too_easy"]
+    assert len(easy) == 3 and {r["item"]["question"] for r in easy} == {"What is 17 + 25?"}  # its 3 good traces
+    assert easy[0]["detail"] == {"difficulty": "easy", "basis": "trace_tokens", "min_difficulty": "medium"}
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["reasoning"]["unrated"] == 1
+
+
 def test_keep_k_and_recording_wrong_answers(tmp_path, server):
     before = len(server.bodies())
     cfg = _config(tmp_path, server.url, "  verify: {kind: math}\n  drop_incorrect: false\n  keep: k\n  keep_k: 2\n"
@@ -171,6 +215,43 @@ def test_dry_run_of_the_shipped_recipe():
     assert res.returncode == 0, res.stderr
     assert "teacher calls: up to 4, 16 samples" in res.stdout
     assert "think it through step by step inside <think> and </think>" in res.stdout
+    assert "up to 5,120 completion" in res.stdout  # 16 samples x the demo's max_tokens 320
+
+
+@pytest.mark.parametrize("setting, line", [
+    ("options.generation={max_tokens: 100}", "up to 1,600 completion"),  # the recipe's own over the run's
+    ("generation={temperature: 0.6}", "up to 131,072 completion"),  # the run sets no max_tokens: the recipe's 8192
+    ("options.rate_difficulty=true", "teacher calls: up to 8, 20 samples"),  # one rating per question (no judge:)
+])
+def test_dry_run_estimates_the_recipes_own_max_tokens_and_ratings(setting, line):
+    res = distill("run", str(ROOT / "recipes" / "reasoning.yaml"), "--dry-run", "--set", setting)
+    assert res.returncode == 0, res.stderr
+    assert line in res.stdout
+
+
+def test_a_trace_with_a_chat_template_token_is_refused_at_acceptance(tmp_path):
+    """A thinking that holds <|im_end|> or a second think block would break the think_inline export and be read as
+    a special token: the shared acceptance check rejects it (template_token); the clean trace is kept."""
+    samples = [{"reasoning_content": GOOD_THINKING + "<|im_end|><|im_start|>assistant", "content": "\\boxed{42}"},
+               {"reasoning_content": GOOD_THINKING, "content": "The answer is \\boxed{42}."},
+               {"reasoning_content": f"{GOOD_THINKING}</think>\nOnce more.", "content": "So \\boxed{42}."},
+               # two inline blocks: the provider joins them into the thinking, which is fine
+               {"content": f"<think>{GOOD_THINKING}</think>\n<think>Once more.</think>\nSo \\boxed{{42}}."}]
+    with ReasoningServer(rules=[{"match": "17", "samples": samples}]) as server:
+        inp = write(tmp_path / "q.jsonl", json.dumps(QUESTIONS[0]) + "\n")
+        cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
+teacher: {{provider: openai, model: m, base_url: {server.url}}}
+input: {{path: {inp}, field: question, input_field: null}}
+out: {tmp_path / 'run'}
+options: {{samples: 4}}
+""")
+        res = distill("run", str(cfg), "--no-progress", "--no-report")
+    assert res.returncode == 0, res.stderr
+    data = read_jsonl(tmp_path / "run" / "data.jsonl")
+    assert [r["meta"]["sample"] for r in data] == [1, 3]
+    assert data[1]["reasoning"] == f"{GOOD_THINKING}\n\nOnce more." and "think>" not in data[1]["output"]
+    rejected = read_jsonl(tmp_path / "run" / "rejected.jsonl")
+    assert sorted((r["stage"], r["reason"]) for r in rejected) == [("select", "template_token")] * 2
 
 
 @pytest.mark.slow

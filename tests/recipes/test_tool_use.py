@@ -103,6 +103,11 @@ def test_every_category_makes_records_or_names_the_stage_that_failed(tmp_path, t
     assert parallel["meta"]["calls"] == 2 and parallel["meta"]["simulated"] is False
     # the system prompt describing the tools is the teacher's, not the student's: the record starts with the user
     assert "<tool_call>" not in json.dumps(parallel["messages"])
+    card = (run / "README.md").read_text()  # the card lists the tools and the category mix
+    assert "## Tools" in card and "tools described in the prompt, calls read from the reply (detected)" in card
+    assert "| `add` | Add two whole numbers. | run |" in card and "| `shout` | Say a text loudly. | run |" in card
+    assert ("| category | examples | accepted |\n|---|---|---|\n| simple | 1 | 1 |\n| multiple | 1 | 0 |\n"
+            "| parallel | 1 | 1 |\n| parallel_multiple | 1 | 0 |\n| irrelevance | 1 | 0 |\n") in card
 
     before = teacher_server.stats()["requests"]
     res = distill("run", str(cfg), "--no-progress")
@@ -152,7 +157,7 @@ def test_the_export_keeps_tool_calls_for_trl_and_sharegpt(tmp_path, teacher_serv
         res = distill("export", str(tmp_path / "run"), "--format", fmt, "--to", str(out / f"{fmt}.jsonl"))
         assert res.returncode == 0, res.stderr
     [messages] = read_jsonl(out / "messages.jsonl")
-    assert messages["tools"][0]["type"] == "function" and messages["messages"][1]["tool_calls"]
+    assert json.loads(messages["tools"])[0]["type"] == "function" and messages["messages"][1]["tool_calls"]
     [sharegpt] = read_jsonl(out / "sharegpt.jsonl")
     assert [t["from"] for t in sharegpt["conversations"]] == ["human", "function_call", "observation",
                                                               "observation", "gpt"]
@@ -202,6 +207,9 @@ options: {{tools: weather.json, categories: [parallel], count: 1, calling: nativ
     assert res.returncode == 0, res.stderr
     [row] = read_jsonl(tmp_path / "run" / "data.jsonl")
     assert row["meta"]["simulated"] is True and row["meta"]["calls"] == 2
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert "with the API's own tool calling." in card and "(detected)" not in card  # `calling: native` was set
+    assert "| `get_weather` | The weather now in a city | simulated |" in card and "| parallel | 1 | 1 |" in card
     assert [m["role"] for m in row["messages"]] == ["user", "assistant", "tool", "tool", "assistant"]
     assert [m["content"] for m in row["messages"][2:4]] == ['{"celsius": -3, "sky": "snow"}',
                                                              '{"celsius": 14, "sky": "sun"}']
@@ -209,6 +217,7 @@ options: {{tools: weather.json, categories: [parallel], count: 1, calling: nativ
     assert final_request["tools"] == WEATHER and "system" not in [m["role"] for m in final_request["messages"]]
     assert [m["role"] for m in final_request["messages"]] == ["user", "assistant", "tool", "tool"]
     assert final_request["messages"][1]["tool_calls"][1]["function"]["arguments"] == '{"city": "Rome"}'
+    assert final_request["messages"][1]["content"] == ""  # a string: llama-cpp-python's server refuses null
 
 
 def test_native_tool_calls_with_an_anthropic_teacher(tmp_path, monkeypatch):
@@ -243,3 +252,152 @@ options: {{tools: "tools.py:ADD_ONLY", categories: [simple], count: 1, calling: 
     use, result = last["messages"][1]["content"][-1], last["messages"][2]["content"][0]
     assert use["type"] == "tool_use" and use["input"] == {"a": 2, "b": 40}
     assert result == {"type": "tool_result", "tool_use_id": use["id"], "content": "42"}
+
+
+@pytest.mark.slow
+def test_trl_sft_trainer_trains_on_the_exported_tool_calls(tmp_path, teacher_server):
+    """The exported parquet loads into TRL's SFTTrainer with a tool-capable chat template (tests/
+    tool_chat_template.jinja): each row's own tools are rendered as they were offered (a parquet column of tool
+    schemas would merge every tool's properties into every other's), and the assistant's tool calls are inside
+    the span assistant_only_loss trains on, the tool results outside it."""
+    pytest.importorskip("trl")
+    from tiny_models import build_causal_lm
+
+    teacher_server.configure(rules=RULES)
+    cfg = _config(tmp_path, teacher_server.url, "BOTH", "[simple, parallel]", 2)
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    target = tmp_path / "messages.parquet"
+    res = distill("export", str(tmp_path / "run"), "--format", "messages", "--to", str(target))
+    assert res.returncode == 0, res.stderr
+    records = {r["meta"]["category"]: r for r in read_jsonl(tmp_path / "run" / "data.jsonl")}
+    assert set(records) == {"simple", "parallel"}
+
+    import datasets
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    model = build_causal_lm(tmp_path / "tiny", positions=2048)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = (ROOT / "tests" / "tool_chat_template.jinja").read_text()
+    ds = datasets.load_dataset("parquet", data_files=str(target), split="train")
+    args = SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=2, per_device_train_batch_size=2,
+                     logging_steps=1, report_to=[], save_strategy="no", use_cpu=True, max_length=2048,
+                     assistant_only_loss=True)
+    trainer = SFTTrainer(model=str(model), args=args, train_dataset=ds, processing_class=tokenizer)
+    for row in trainer.train_dataset:
+        text = tokenizer.decode(row["input_ids"])
+        trained = tokenizer.decode([t for t in row["labels"] if t != -100])  # the tokens the loss is taken on
+        record = records["parallel" if "Add 1 and 2" in text else "simple"]
+        # the prompt is what the recipe's own record renders to: its tools exactly, no property of another tool
+        assert text == tokenizer.apply_chat_template(record["messages"], tools=record["tools"], tokenize=False)
+        for call in (c for m in record["messages"] for c in m.get("tool_calls") or []):
+            rendered = ('<tool_call>{"name": "' + call["function"]["name"] + '", "arguments": '
+                        + call["function"]["arguments"] + "}</tool_call>")
+            assert rendered in trained
+        for result in (m["content"] for m in record["messages"] if m["role"] == "tool"):
+            assert f"<tool_response>{result}</tool_response>" in text
+            assert "<tool_response>" not in trained
+        assert record["messages"][-1]["content"] in trained
+    assert "<tool_call>" in tokenizer.decode(trainer.train_dataset[0]["input_ids"]) + tokenizer.decode(
+        trainer.train_dataset[1]["input_ids"])
+    assert trainer.train().global_step == 2
+
+
+CALLING = [  # one script for every server: a rule's tool_calls answer a request with `tools` where the server has
+    # native tool calling, its reply (the text form) answers otherwise
+    {"match": "distill_probe", "reply": "ping", "tool_calls": [{"name": "distill_probe", "arguments": {"word": "x"}}]},
+    {"match": f"{_WRITE}[\\s\\S]*exactly one call of add,", "reply": "What is 2 plus 40?"},
+    {"match": r"^What is 2 plus 40\?$", "reply": _call("add", a=2, b=40),
+     "tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 40}}]},
+    {"match": r'^\[tool\] 42$|<tool_response>\n\{"name": "add", "content": 42\}', "reply": "2 plus 40 is 42."},
+    {"match": r"Are the calls right", "reply": "Yes."},
+]
+
+
+@pytest.mark.parametrize("server, found", [("native", "native"), ("ignore", "text"), ("refuse", "text")])
+def test_calling_auto_probes_the_server_once_and_falls_back_to_the_text_form(tmp_path, teacher_server, server,
+                                                                             found):
+    """`calling: auto` (the default): a server that answers the one-tool probe with a call gets the tools natively;
+    one that drops `tools` (answers in words) or refuses them (llama.cpp's HTTP 500 without --jinja) gets the text
+    form. Either way the record is the same, the manifest says which was used, and a re-run asks nothing."""
+    teacher_server.configure(rules=CALLING, tools=server)
+    cfg = _config(tmp_path, teacher_server.url, "ADD_ONLY", "[simple]", 1)
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    run = tmp_path / "run"
+    [row] = read_jsonl(run / "data.jsonl")
+    assert [m["role"] for m in row["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert json.loads(row["messages"][1]["tool_calls"][0]["function"]["arguments"]) == {"a": 2, "b": 40}
+    assert row["meta"]["calling"] == found
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["tool_use"]["calling"] == found and manifest["tool_use"]["calling_detected"] is True
+    capabilities = manifest["usage"]["teacher"]["capabilities"]
+    assert capabilities["tool_calling"] == found
+    bodies = teacher_server.bodies()
+    with_tools = [b for b in bodies if b.get("tools")]
+    if found == "native":
+        assert "tools" not in capabilities["refusals"]
+        assert len(with_tools) == 3  # the probe, the calling turn and the answering turn
+        assert all(b["tool_choice"] == "auto" for b in with_tools)  # llama-cpp-python ignores tools without it
+        assert all(m["role"] != "system" for b in with_tools for m in b["messages"])
+    else:
+        assert len(with_tools) == 1  # the probe alone, never retried; the calls went in the text form
+        assert any(b["messages"][0]["role"] == "system" and "<tool_call>" in b["messages"][0]["content"]
+                   for b in bodies)
+        why = capabilities["refusals"]["tools"]
+        assert ("--jinja" in why) if server == "refuse" else ("no tool call" in why)
+
+    before = teacher_server.stats()["requests"]
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert teacher_server.stats()["requests"] == before  # the probe's finding and every answer were kept
+    assert json.loads((run / "manifest.json").read_text())["tool_use"]["calling"] == found
+
+
+def test_turns_are_refused_before_any_call(tmp_path, teacher_server):
+    """`turns:` would extend a tool-use conversation with follow-ups answered without tools and never verified:
+    the run refuses it up front (exit 2), before a request, and names `followups` instead."""
+    teacher_server.configure(rules=RULES)
+    cfg = _config(tmp_path, teacher_server.url, "BOTH", "[simple]", 1)
+    cfg.write_text(cfg.read_text() + "turns: 2\n")
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 2, res.stderr
+    assert "use `options.followups: 1` instead of `turns:`" in res.stderr
+    assert teacher_server.stats()["requests"] == 0
+
+
+def test_followups_are_answered_with_the_tools_and_judged_with_the_whole_conversation(tmp_path, teacher_server):
+    """`followups: 1`: after the first request is answered, the teacher (playing the user, reading the conversation
+    as data) writes a follow-up; it is answered with the tools through the same stages, the judge reads both
+    exchanges, and the record holds them all."""
+    teacher_server.configure(rules=[
+        {"match": "Write the user's next message", "reply": "And what is 5 plus 6?"},
+        {"match": f"{_WRITE}[\\s\\S]*exactly one call of add,", "reply": "What is 2 plus 40?"},
+        {"match": r"^What is 2 plus 40\?$", "reply": _call("add", a=2, b=40)},
+        {"match": r"^And what is 5 plus 6\?$", "reply": _call("add", a=5, b=6)},
+        {"match": r'<tool_response>\n\{"name": "add", "content": 42\}', "reply": "2 plus 40 is 42."},
+        {"match": r'<tool_response>\n\{"name": "add", "content": 11\}', "reply": "5 plus 6 is 11."},
+        {"match": r"Are the calls right", "reply": "Yes."},
+    ])
+    cfg = _config(tmp_path, teacher_server.url, "ADD_ONLY", "[simple]", 1)
+    cfg.write_text(cfg.read_text().replace("tools_per_example: 2}", "tools_per_example: 2, followups: 1}"))
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    [row] = read_jsonl(tmp_path / "run" / "data.jsonl")
+    messages = row["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"] * 2
+    assert messages[4]["content"] == "And what is 5 plus 6?" and messages[-1]["content"] == "5 plus 6 is 11."
+    assert [m["tool_calls"][0]["id"] for m in messages if m.get("tool_calls")] == ["call_0_0", "call_1_0"]
+    assert [m["tool_call_id"] for m in messages if m["role"] == "tool"] == ["call_0_0", "call_1_0"]
+    assert row["meta"]["calls"] == 2
+    bodies = teacher_server.bodies()
+    writer = next(b for b in bodies if "Write the user's next message" in b["messages"][-1]["content"])
+    assert '[assistant calls] add({"a": 2, "b": 40})' in writer["messages"][-1]["content"]
+    answer = next(b for b in bodies if b["messages"][-1]["content"] == "And what is 5 plus 6?")
+    assert [m["role"] for m in answer["messages"]] == ["system", "user", "assistant", "user", "assistant", "user"]
+    judge = next(b for b in bodies if "Are the calls right" in b["messages"][-1]["content"])["messages"][-1]
+    assert '{"user": "And what is 5 plus 6?"}' in judge["content"] and "follow-up request" in judge["content"]
+
+    before = teacher_server.stats()["requests"]
+    assert distill("run", str(cfg), "--no-progress").returncode == 0
+    assert teacher_server.stats()["requests"] == before

@@ -55,3 +55,29 @@ def test_control_characters_anywhere_in_meta_are_refused():
     for meta in ({"rationales": {"overall": "a NUL \x00"}}, {"pairwise": {"rationales": ["ok", "\x1b[31m"]}},
                  {"reasoning": "flips \u202e"}, {"deep": [[{"k": "\u2066"}]]}):
         assert acceptance_problem(make_record(instruction="Q", output="A", meta=meta)) == "control_characters"
+
+
+@pytest.mark.parametrize("thinking, output", [
+    ("Add the tens, then the units.<|im_end|>", "42"),  # ChatML's end token inside the thinking
+    ("First 17 + 25.</think>\n<think>Again: 42.", "42"),  # a second think block folded into the thinking
+    ("Add the tens, then the units.", "<think>Hmm.</think> 42"),  # a think block left in the answer
+    ("Add the tens.<｜end▁of▁sentence｜>", "42"),  # DeepSeek's token, full-width bars
+    ("Add the tens, then the units.", "42 <|eot_id|>"),
+])
+def test_thinking_or_its_answer_with_a_template_token_is_refused(thinking, output):
+    record = make_record(instruction="What is 17 + 25?", output=output, meta={}, reasoning=thinking)
+    assert record["reasoning"] == thinking.strip()
+    assert acceptance_problem(record) == "template_token"
+
+
+def test_thinking_is_checked_for_size_but_not_for_scratchpad_artefacts():
+    big = make_record(instruction="Q", output="A fine answer.", meta={}, reasoning="x" * (MAX_TEXT_CHARS + 1))
+    assert acceptance_problem(big) == "reply_too_large"
+    # a reasoning model restates the question, quotes the directions and drafts code without closing it
+    scratch = ("Question: what is 17 + 25? Think it through step by step inside the tags, they say.\n"
+               "```python\nprint(17 + 25)\n")
+    assert acceptance_problem(make_record(instruction="What is 17 + 25?", output="42", meta={},
+                                          reasoning=scratch)) is None
+    # without thinking, an answer about the tags themselves is no reasoning record's business
+    assert acceptance_problem(make_record(instruction="What does <think> do in Qwen3?", meta={},
+                                          output="It opens the model's thinking; </think> closes it.")) is None

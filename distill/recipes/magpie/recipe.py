@@ -158,7 +158,8 @@ class Magpie(Recipe):
             return
         answer = answers[0].text
         meta = {"recipe": self.name, "index": i, "teacher": ctx.teacher.spec.short_name(),
-                "stages": ["query", "tag", "answer"] if opts.tags else ["query", "answer"], "scores": scores}
+                "stages": ["query", "tag", "answer"] if opts.tags else ["query", "answer"], "scores": scores,
+                **self.reasoning_meta(answers[0].choice)}
         if tags:
             meta["tags"] = tags
         if opts.system:

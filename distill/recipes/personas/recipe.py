@@ -190,7 +190,8 @@ class Personas(Recipe):
                                 params=opts.answer, n=1)
         if not answers:  # failed, or rejected: cut off, empty, no code block
             return None
-        await ctx.submit(order, "answer", make_record(instruction=task, output=answers[0].text, meta=meta))
+        await ctx.submit(order, "answer", make_record(instruction=task, output=answers[0].text,
+                                                      meta={**meta, **self.reasoning_meta(answers[0].choice)}))
 
     async def _solve(self, order: str, problem: str, item: dict[str, Any], meta: dict[str, Any]) -> None:
         ctx, opts = self.ctx, self.options

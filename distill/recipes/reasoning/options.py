@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from distill.providers.base import GenerationParams
 from distill.recipes.reasoning.checks import Limits
+from distill.recipes.reasoning.selection import Buckets
 from distill.recipes.self_improve_verify import VerifierOptions
 
 SAMPLING = {"temperature": 0.6, "top_p": 0.95, "max_tokens": 8192}  # where neither options nor the run set them
@@ -37,12 +38,23 @@ class ReasoningOptions(BaseModel):
     keep: Literal["all", "shortest_correct", "k"] = Field("all", description="which traces of a question to "
                                                           "keep: all that pass, the shortest correct one, or k")
     keep_k: int = Field(1, ge=1, description="keep: k — how many traces per question, in sample order")
+    rate_difficulty: bool = Field(False, description="ask the judge (else the teacher) to rate each question's "
+                                  "difficulty 1-10 (one more call per question), recorded in meta.difficulty")
+    min_difficulty: Literal["easy", "medium", "hard"] | None = Field(
+        None, description="keep only questions at least this hard (meta.difficulty.bucket; s1 kept the hard ones); "
+        "the traces of easier ones are rejected as too_easy. None: every question")
+    easy_trace_tokens: int = Field(256, ge=1, description="without verification or rating: a question whose mean "
+                                   "trace is shorter (estimated tokens) is easy")
+    hard_trace_tokens: int = Field(1024, ge=1, description="... and one whose mean trace is at least this long, hard")
 
     def sampling(self, run_level: GenerationParams) -> dict[str, object]:
         """The sampling fields this recipe sends over the run's own `generation:` (which the teacher applies)."""
         own = self.generation.model_dump(exclude_unset=True) if self.generation else {}
         defaults = {k: v for k, v in SAMPLING.items() if k not in run_level.model_fields_set}
         return {**defaults, **own, "n": self.samples}
+
+    def buckets(self) -> Buckets:
+        return Buckets(easy_trace_tokens=self.easy_trace_tokens, hard_trace_tokens=self.hard_trace_tokens)
 
     def limits(self) -> Limits:
         return Limits(min_reasoning_words=self.min_reasoning_words, max_trace_tokens=self.max_trace_tokens,
