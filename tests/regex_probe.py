@@ -24,7 +24,7 @@ from re import _parser as P  # type: ignore[attr-defined]
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SCANNED = ("distill/recipes", "distill/text", "distill/quality", "distill/providers")
+SCANNED = ("distill/recipes", "distill/text", "distill/quality", "distill/providers", "distill/run/multi_turn.py")
 RE_CALLS = {"compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
 USES = RE_CALLS - {"compile"}
 
@@ -33,7 +33,7 @@ DYNAMIC: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("distill/text/reply_text.py", "plain_labels"): [
         {"labels": labels} for labels in ("instruction|input|output|task|item|example", "context",
                                           "q|a|question|answer", "example|instance|input|output|class label|label")],
-    ("distill/recipes/instruction_filters.py", "instruction_rejection"): [
+    ("distill/recipes/shared/instruction_filters.py", "instruction_rejection"): [
         {"word": word} for word in ("image", "graph", "draw a picture", "go to")],
     ("distill/providers/bounded_body.py", "field"): [{"name": "custom_id"}],
 }
@@ -52,8 +52,15 @@ class Found:
     uses: set[str] = field(default_factory=set)
 
 
+def scanned_files() -> list[Path]:
+    """The modules under SCANNED (a folder's, its packages' included; or one file)."""
+    paths = [ROOT / where for where in SCANNED]
+    return [file for path in paths for file in ([path] if path.is_file() else sorted(path.rglob("*.py")))]
+
+
 def _module_name(path: Path) -> str:
-    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _flags(node: ast.expr | None, env: dict[str, Any]) -> int:
@@ -99,46 +106,45 @@ def inventory() -> tuple[list[Found], list[str]]:
     unknown: list[str] = []
     uses_by_name: dict[str, set[str]] = {}
     attrs: list[tuple[str, str, re.Pattern[str]]] = []
-    for folder in SCANNED:
-        for path in sorted((ROOT / folder).glob("*.py")):
-            rel = str(path.relative_to(ROOT))
-            module = importlib.import_module(_module_name(path))
-            env = {**vars(module), "re": re}
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node, fn in _functions(tree):
-                if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+    for path in scanned_files():
+        rel = str(path.relative_to(ROOT))
+        module = importlib.import_module(_module_name(path))
+        env = {**vars(module), "re": re}
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node, fn in _functions(tree):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            method = node.func.attr
+            if isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and method in RE_CALLS:
+                if not node.args:
                     continue
-                method = node.func.attr
-                if isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and method in RE_CALLS:
-                    if not node.args:
-                        continue
-                    flags_node = node.args[-1] if method in ("compile",) and len(node.args) > 1 else next(
-                        (k.value for k in node.keywords if k.arg == "flags"), None)
-                    if flags_node is None and method in ("search", "match", "fullmatch", "findall", "finditer",
-                                                         "split") and len(node.args) > 2:
-                        flags_node = node.args[2]
-                    key = (rel, fn)
-                    if key in EXEMPT or (fn == "<module>" and method == "compile"):
-                        continue  # a module's compiled patterns are read from the module below, with their names
-                    try:
-                        patterns = _build(node.args[0], flags_node, env, DYNAMIC.get(key, []))
-                    except NameError:
-                        if fn != "<module>":  # at module level: a comprehension, its patterns are held below
-                            unknown.append(f"{rel}:{node.lineno} ({fn}): pattern built from locals; add sample "
-                                           "locals to DYNAMIC in tests/regex_probe.py")
-                        continue
-                    found += [Found(f"{rel}:{node.lineno}", p, set() if method == "compile" else {method})
-                              for p in patterns]
-                elif method in USES:
-                    name = _used_name(node.func.value)
-                    if name:
-                        uses_by_name.setdefault(name, set()).add(method)
-            for name, value in vars(module).items():
-                values = value if isinstance(value, (list, tuple)) else list(value.values()) if isinstance(
-                    value, dict) else [value]
-                for v in values:
-                    if isinstance(v, re.Pattern) and isinstance(v.pattern, str):
-                        attrs.append((f"{rel}:{name}", name, v))
+                flags_node = node.args[-1] if method in ("compile",) and len(node.args) > 1 else next(
+                    (k.value for k in node.keywords if k.arg == "flags"), None)
+                if flags_node is None and method in ("search", "match", "fullmatch", "findall", "finditer",
+                                                     "split") and len(node.args) > 2:
+                    flags_node = node.args[2]
+                key = (rel, fn)
+                if key in EXEMPT or (fn == "<module>" and method == "compile"):
+                    continue  # a module's compiled patterns are read from the module below, with their names
+                try:
+                    patterns = _build(node.args[0], flags_node, env, DYNAMIC.get(key, []))
+                except NameError:
+                    if fn != "<module>":  # at module level: a comprehension, its patterns are held below
+                        unknown.append(f"{rel}:{node.lineno} ({fn}): pattern built from locals; add sample "
+                                       "locals to DYNAMIC in tests/regex_probe.py")
+                    continue
+                found += [Found(f"{rel}:{node.lineno}", p, set() if method == "compile" else {method})
+                          for p in patterns]
+            elif method in USES:
+                name = _used_name(node.func.value)
+                if name:
+                    uses_by_name.setdefault(name, set()).add(method)
+        for name, value in vars(module).items():
+            values = value if isinstance(value, (list, tuple)) else list(value.values()) if isinstance(
+                value, dict) else [value]
+            for v in values:
+                if isinstance(v, re.Pattern) and isinstance(v.pattern, str):
+                    attrs.append((f"{rel}:{name}", name, v))
     by_source: dict[tuple[str, int], Found] = {}
     for f in found + [Found(where, p, set(uses_by_name.get(name, set()))) for where, name, p in attrs]:
         same = by_source.setdefault((f.pattern.pattern, f.pattern.flags), f)

@@ -59,6 +59,21 @@ EVOL_RULES = [
 ]
 EVOL_ROOTS = ["alpha task", "beta task", "gamma task", "delta task", "epsilon task"]
 
+# --- personas -----------------------------------------------------------------------------------------------
+PERSONAS_RULES = [
+    {"match": r"beekeeper[\s\S]*Write one math word problem", "reply": "A hive holds {h} bees in spring and twice "
+                                                                       "as many in summer. How many in summer?"},
+    {"match": "Write one math word problem", "reply": "Problem: A baker fills 12 trays with 8 muffins each. "
+                                                      "How many muffins are there in total?"},
+    {"match": "Write one request", "reply": "Request: Plan a weekly timetable {h} around my shifts and study."},
+    {"match": "Write one programming task", "reply": "Write a function that parses log line {h} and returns its "
+                                                     "timestamp."},
+    {"match": "Write one question", "reply": "Why does the mechanism {h} behind this process matter so much?"},
+    {"match": r"Solve the new problem[\s\S]*A hive holds", "reply": "So the answer is \\\\boxed{{h}}."},
+    {"match": r"Solve the new problem[\s\S]*A baker", "reply": "12 x 8 = 96 muffins. The answer is \\\\boxed{96}."},
+    {"match": "^Write a function that parses", "reply": "```python\ndef parse(line):\n    return line[:19]\n```"},
+]
+
 # --- lab ------------------------------------------------------------------------------------------------------
 TAXONOMY = ROOT / "recipes" / "taxonomy"
 

@@ -21,8 +21,8 @@ of a module is that of the longest name in the table that is it or a package hol
  7 taxonomy: what the lab recipe builds on; it needs io and providers only.
  8 config and overrides: the run config assembles each package's own section spec (ProviderSpec, QualitySpec,
    ExecutorSpec, the path policy); overrides applies `--set` to it with the providers' short forms.
- 9 run: the run folder, the context a recipe's stages run in, records, outcomes, progress. The multi-turn stage
-   (`recipes.multi_turn`) is one of them: the context runs it for every recipe when `turns:` > 1.
+ 9 run: the run folder, the context a recipe's stages run in, records, outcomes, progress, and the multi-turn
+   stage (`run.multi_turn`) the context runs for every recipe when `turns:` > 1.
 10 report, publish and train: read a finished run folder (the report), turn it into a card and a Hub upload, or
    fine-tune a student on its records; a failed training stops a run as a recipe's error does (run).
 11 recipes: the stages of each recipe, written against the run context; a recipe may build on taxonomy, train
@@ -53,7 +53,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("distill.executors",),
     ("distill.taxonomy",),
     ("distill.config", "distill.overrides"),
-    ("distill.run", "distill.recipes.multi_turn"),
+    ("distill.run",),
     ("distill.report", "distill.publish", "distill.train"),
     ("distill.recipes",),
     ("distill.run.runner", "distill.run.dry_run", "distill.run.fingerprint", "distill.run.pilot"),

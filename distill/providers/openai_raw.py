@@ -6,7 +6,7 @@
 * The model's chat template is rendered by the server itself: llama-server's `POST /apply-template`, else vLLM's
   `POST /tokenize` (messages, chat template applied) then `POST /detokenize`. Both sit at the server root, beside
   `/v1`. A server with neither raises `NoChatTemplate`; magpie then renders the template its user chose
-  (`options.chat_template`, distill/recipes/chat_templates.py), never one a server or a model sent.
+  (`options.chat_template`, distill/recipes/magpie/chat_templates.py), never one a server or a model sent.
 """
 
 from __future__ import annotations

@@ -13,15 +13,15 @@ if TYPE_CHECKING:
     from distill.recipes.base import Recipe
 
 RECIPES: dict[str, str] = {
-    "respond": "distill.recipes.respond:Respond",
-    "self_instruct": "distill.recipes.self_instruct:SelfInstruct",
-    "alpaca": "distill.recipes.alpaca:Alpaca",
-    "evol_instruct": "distill.recipes.evol_instruct:EvolInstruct",
-    "math_qa": "distill.recipes.math_qa:MathQA",
-    "knowledge_qa": "distill.recipes.knowledge_qa:KnowledgeQA",
-    "lab": "distill.recipes.lab:Lab",
-    "magpie": "distill.recipes.magpie:Magpie",
-    "personas": "distill.recipes.personas:Personas",
+    "respond": "distill.recipes.respond.recipe:Respond",
+    "self_instruct": "distill.recipes.self_instruct.recipe:SelfInstruct",
+    "alpaca": "distill.recipes.alpaca.recipe:Alpaca",
+    "evol_instruct": "distill.recipes.evol_instruct.recipe:EvolInstruct",
+    "math_qa": "distill.recipes.math_qa.recipe:MathQA",
+    "knowledge_qa": "distill.recipes.knowledge_qa.recipe:KnowledgeQA",
+    "lab": "distill.recipes.lab.recipe:Lab",
+    "magpie": "distill.recipes.magpie.recipe:Magpie",
+    "personas": "distill.recipes.personas.recipe:Personas",
     "self_improve": "distill.recipes.self_improve:SelfImprove",
     "tool_use": "distill.recipes.tool_use:ToolUse",
     "reasoning": "distill.recipes.reasoning.recipe:Reasoning",
@@ -76,7 +76,7 @@ def _registered_class(name: str, target: str, where: str) -> type[Recipe]:
 
 def _own_recipe(name: str, where: str, base: Path) -> type[Recipe]:
     from distill.recipes.base import Recipe
-    from distill.recipes.user_code import load_reference
+    from distill.recipes.shared.user_code import load_reference
 
     module, _, attr = name.rpartition(":")
     return load_reference(  # type: ignore[no-any-return]

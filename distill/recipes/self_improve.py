@@ -41,9 +41,9 @@ from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes import self_improve_pairs as pairs
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.rewrite_parse import parse_rewrite
 from distill.recipes.self_improve_eval import EvalOptions, answers, pass_rate, win_rate
 from distill.recipes.self_improve_verify import Verifier, VerifierOptions
+from distill.recipes.shared.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.guard import settle
 from distill.run.records import acceptance_problem, make_record

@@ -92,7 +92,7 @@ class Verifier:
 
 
 def _load(target: str | None, base: Path) -> Callable[..., Any]:
-    from distill.recipes.user_code import load_reference
+    from distill.recipes.shared.user_code import load_reference
 
     return load_reference(str(target), "options.verifier.function", base,  # type: ignore[no-any-return]
                           "distill_user_verifier", callable, "a function")

@@ -42,7 +42,7 @@ from distill.errors import InputError
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.self_instruct_parse import read_verdict
+from distill.recipes.shared.yes_no_verdict import read_verdict
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.text.json_text import decode_json_prefix
@@ -103,7 +103,7 @@ class ToolUse(Recipe):
         ref = self.options.tools
         if ref.endswith(".json"):
             return tools_from_json((base / ref).resolve(), where)
-        from distill.recipes.user_code import load_reference
+        from distill.recipes.shared.user_code import load_reference
 
         found = load_reference(ref, where, base, "distill_user_tools", lambda v: v is not None, "tools")
         return tools_from_python(found, where)

@@ -187,9 +187,9 @@ class RunContext:
                      ) -> None:
         """Send a candidate record through the quality gate (judge rubrics, reward model), then accept it with
         its scores or reject it; a selection, if configured, runs when every candidate is scored. With `turns:`
-        N > 1 the record first becomes an N-turn conversation (recipes/multi_turn.py)."""
+        N > 1 the record first becomes an N-turn conversation (run/multi_turn.py)."""
         if self.config.turns > 1:
-            from distill.recipes import multi_turn
+            from distill.run import multi_turn
 
             extended = await multi_turn.extend(self, order, stage, record)
             if extended is None:
@@ -200,7 +200,7 @@ class RunContext:
             self.accept(order, stage, record)  # (a record failing the shared checks is rejected there, unjudged)
             return
         if self.config.turns > 1:
-            from distill.recipes import multi_turn
+            from distill.run import multi_turn
 
             grading = multi_turn.assess(gate, record, reference)
         else:

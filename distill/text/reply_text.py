@@ -4,7 +4,7 @@ Frontier chat models wrap what was asked for: a reasoning block (`<think>...</th
 the reply was cut), CRLF line ends, a lead-in line ("Sure! Here are 10 more tasks:"), the whole reply in a code
 fence, markdown labels (`**Input:**`, `### Example 2`) and a trailing remark ("Let me know if you'd like more!").
 `clean_reply` removes the wrapping and keeps the content as written; `plain_labels` turns markdown labels into
-plain `Label:` lines for the parsers in `distill/recipes/*_parse.py`. Pure functions; linear-time regexes.
+plain `Label:` lines for the parsers in `distill/recipes/*/parse.py`. Pure functions; linear-time regexes.
 """
 
 from __future__ import annotations

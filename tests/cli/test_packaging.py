@@ -27,7 +27,7 @@ def test_wheel_ships_prompt_templates_and_recipes(tmp_path):
 
 def test_importing_distill_and_help_import_no_heavy_library():
     code = ("import sys; from distill.cli.main import build_parser; build_parser().format_help(); "
-            "import distill.recipes.respond, distill.run.runner; "
+            "import distill.recipes.respond.recipe, distill.run.runner; "
             "heavy = [m for m in ('openai', 'aiohttp', 'datasets', 'torch', 'transformers', 'llama_cpp') "
             "if m in sys.modules]; print(heavy)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

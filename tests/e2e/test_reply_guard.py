@@ -94,19 +94,19 @@ quality: {{aspects: [instruction_following, helpfulness]}}
 
 # (recipe, the parser replaced in the module that calls it, the stage whose items it rejects)
 FAULTS = [
-    (_math, "distill.recipes.math_parse:final_answers", "solve"),
-    (_math, "distill.recipes.math_qa:equivalent", "verify"),
-    (_math, "distill.recipes.math_parse:parse_rewrite", "augment"),
-    (_knowledge, "distill.recipes.knowledge_parse:clean_list_reply", "generate"),  # inside parse_pairs
+    (_math, "distill.recipes.math_qa.parse:final_answers", "solve"),
+    (_math, "distill.recipes.math_qa.recipe:equivalent", "verify"),
+    (_math, "distill.recipes.math_qa.parse:parse_rewrite", "augment"),
+    (_knowledge, "distill.recipes.shared.qa_pairs_parse:clean_list_reply", "generate"),  # inside parse_pairs
     (_knowledge, "distill.run.stage:find_json_object", "check"),  # the Checks reply's JSON
-    (_lab, "distill.recipes.lab:parse_questions", "questions"),
-    (_lab, "distill.recipes.lab_parse:clean_list_reply", "contexts"),  # inside parse_contexts
-    (_lab, "distill.recipes.knowledge_parse:clean_list_reply", "knowledge"),  # inside parse_pairs
-    (_lab, "distill.recipes.lab_judges:parse_score", "judge"),
-    (_evol, "distill.recipes.evol_instruct:parse_rewrite", "round_1"),
-    (_evol, "distill.recipes.evol_instruct:answer_rejection", "round_0"),
-    (_alpaca, "distill.recipes.alpaca:parse_alpaca", "generate"),
-    (_self_instruct, "distill.recipes.self_instruct:parse_numbered", "bootstrap"),
+    (_lab, "distill.recipes.lab.recipe:parse_questions", "questions"),
+    (_lab, "distill.recipes.lab.parse:clean_list_reply", "contexts"),  # inside parse_contexts
+    (_lab, "distill.recipes.shared.qa_pairs_parse:clean_list_reply", "knowledge"),  # inside parse_pairs
+    (_lab, "distill.recipes.lab.judges:parse_score", "judge"),
+    (_evol, "distill.recipes.evol_instruct.recipe:parse_rewrite", "round_1"),
+    (_evol, "distill.recipes.evol_instruct.recipe:answer_rejection", "round_0"),
+    (_alpaca, "distill.recipes.alpaca.recipe:parse_alpaca", "generate"),
+    (_self_instruct, "distill.recipes.self_instruct.recipe:parse_numbered", "bootstrap"),
     (_respond_judged, "distill.quality.judge:parse_score", "quality"),
 ]
 

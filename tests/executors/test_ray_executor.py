@@ -201,7 +201,7 @@ def test_importing_distill_never_imports_ray(tmp_path):
 
     from helpers import ROOT
 
-    code = ("import sys; import distill.run.runner, distill.recipes.respond, distill.executors, distill.config; "
+    code = ("import sys; import distill.run.runner, distill.recipes.respond.recipe, distill.executors, distill.config; "
             "print('ray' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert res.stdout.strip() == "False", res.stdout + res.stderr

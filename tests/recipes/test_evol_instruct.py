@@ -9,12 +9,12 @@ import pytest
 from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import EVOL_ROOTS, EVOL_RULES
 
-from distill.recipes.evol_elimination import (
+from distill.recipes.evol_instruct.elimination import (
     answer_rejection,
     copied_prompt_words,
     parse_equality,
 )
-from distill.recipes.evol_operations import choose, operations
+from distill.recipes.evol_instruct.operations import choose, operations
 
 
 def test_elimination_rules():

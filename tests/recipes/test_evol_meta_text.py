@@ -9,8 +9,8 @@ import json
 from helpers import distill, read_jsonl, write
 
 from distill.prompts import render
-from distill.recipes.evol_elimination import evolution_rejection
-from distill.recipes.evol_operations import directions, operations
+from distill.recipes.evol_instruct.elimination import evolution_rejection
+from distill.recipes.evol_instruct.operations import directions, operations
 
 SKY = "Explain in two sentences why the sky looks blue during the day."
 TIPS = "Give three tips for writing a clear commit message."

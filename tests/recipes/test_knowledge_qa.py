@@ -13,8 +13,9 @@ from helpers import ROOT, distill, expected_exit, read_jsonl, write
 from scripted_replies import KNOWLEDGE_RULES
 
 from distill.io.documents import chunk_words
-from distill.recipes.knowledge_parse import parse_pairs, quotes_chunk
-from distill.recipes.knowledge_qa import CHECK
+from distill.recipes.knowledge_qa.parse import quotes_chunk
+from distill.recipes.knowledge_qa.recipe import CHECK
+from distill.recipes.shared.qa_pairs_parse import parse_pairs
 from distill.run.stage import Rejected
 
 

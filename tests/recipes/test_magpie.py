@@ -9,7 +9,7 @@ import pytest
 from fake_teacher import FakeTeacher
 from helpers import distill, expected_exit, read_jsonl, write
 
-from distill.recipes.pre_query import SENTINEL, split_rendered
+from distill.recipes.magpie.pre_query import SENTINEL, split_rendered
 from distill.text.query_checks import is_incomplete, language_of, query_rejection, repetition_share
 
 PREFIX = "<|im_start|>system\nAsk about algorithms.<|im_end|>\n<|im_start|>user\n"

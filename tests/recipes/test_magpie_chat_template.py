@@ -13,8 +13,8 @@ from llama_server import serve_smollm2
 
 from distill.errors import InputError
 from distill.io.path_policy import PathPolicy
-from distill.recipes import chat_templates
-from distill.recipes.pre_query import SENTINEL, split_rendered
+from distill.recipes.magpie import chat_templates
+from distill.recipes.magpie.pre_query import SENTINEL, split_rendered
 
 SYSTEM = "Ask about algorithms."
 CHATML = f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n"

@@ -12,7 +12,7 @@ from helpers import ROOT, distill, expected_exit, read_jsonl, write
 from scripted_replies import MATH_RULES, WORKING
 
 from distill.prompts import render
-from distill.recipes.math_qa import MathOptions
+from distill.recipes.math_qa.options import MathOptions
 from distill.text.math_answers import equivalent, extract_boxed, trim_after_boxed
 
 EQUAL = [("5", "5.0"), ("1/2", "0.5"), ("\\frac{1}{2}", "0.5"), ("\\dfrac{3}{4}", "\\frac{3}{4}"), ("1,000", "1000"),

@@ -8,7 +8,7 @@ import json
 import pytest
 from helpers import distill, read_jsonl, write
 
-from distill.recipes.multi_turn import clean_followup
+from distill.run.multi_turn import clean_followup
 
 RULES = [
     {"match": "You are playing the user", "reply": "User: Thank you! But what if case {h} were twice as large?"},

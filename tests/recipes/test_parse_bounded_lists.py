@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import json
 from collections import Counter
-from pathlib import Path
 
 from helpers import ROOT, distill, read_jsonl, write
 
@@ -87,14 +86,14 @@ def test_every_recipe_reads_a_parsed_list_through_bounded() -> None:
     """A recipe that reads a list parser's result without `bounded(...)` (directly or through a helper that
     calls it) would let one reply multiply the cost again."""
     unbounded = []
-    for path in sorted((ROOT / "distill" / "recipes").glob("*.py")):
-        if path.name.endswith("_parse.py"):
+    for path in sorted((ROOT / "distill" / "recipes").rglob("*.py")):
+        if path.name == "parse.py" or path.name.endswith("_parse.py"):  # the parsers themselves
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in LIST_PARSERS:
                 if not _read_through_bounded(tree, node):
-                    unbounded.append(f"{Path(path).name}:{node.lineno}")
+                    unbounded.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert unbounded == []
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from distill.recipes.alpaca_parse import AlpacaItem, is_no_input, parse_alpaca
-from distill.recipes.knowledge_parse import quotes_chunk
-from distill.recipes.personas import clean_task
-from distill.recipes.rewrite_parse import parse_rewrite
+from distill.recipes.alpaca.parse import AlpacaItem, is_no_input, parse_alpaca
+from distill.recipes.knowledge_qa.parse import quotes_chunk
+from distill.recipes.personas.recipe import clean_task
 from distill.recipes.self_improve_pairs import rubric_score
 from distill.recipes.self_improve_verify import math_answer
+from distill.recipes.shared.rewrite_parse import parse_rewrite
 
 CHUNK = "The river Loire is the longest river in France and flows into the Atlantic Ocean near Saint-Nazaire."
 

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
-from distill.recipes.knowledge_parse import parse_pairs
-from distill.recipes.lab_parse import parse_contexts, parse_questions
-from distill.recipes.rewrite_parse import parse_rewrite
-from distill.recipes.self_instruct_parse import parse_input_first, parse_numbered, parse_output_first
+from distill.recipes.alpaca.parse import AlpacaItem, parse_alpaca
+from distill.recipes.lab.parse import parse_contexts, parse_questions
+from distill.recipes.self_instruct.parse import parse_input_first, parse_output_first
+from distill.recipes.shared.numbered_list_parse import parse_numbered
+from distill.recipes.shared.qa_pairs_parse import parse_pairs
+from distill.recipes.shared.rewrite_parse import parse_rewrite
 from distill.text.reply_text import clean_list_reply
 
 CORPUS = Path(__file__).parents[1] / "reply_styles"

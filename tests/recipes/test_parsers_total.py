@@ -25,19 +25,16 @@ from distill.quality.replies import (
     parse_winner,
 )
 from distill.quality.reward import parse_reward_text
-from distill.recipes import (
-    alpaca_parse,
-    evol_elimination,
-    instruction_filters,
-    knowledge_parse,
-    knowledge_qa,
-    lab_judges,
-    lab_parse,
-    multi_turn,
-    personas,
-    rewrite_parse,
-)
-from distill.recipes import self_instruct_parse as si
+from distill.recipes.alpaca import parse as alpaca_parse
+from distill.recipes.evol_instruct import elimination as evol_elimination
+from distill.recipes.knowledge_qa import parse as knowledge_parse
+from distill.recipes.knowledge_qa import recipe as knowledge_qa
+from distill.recipes.lab import judges as lab_judges
+from distill.recipes.lab import parse as lab_parse
+from distill.recipes.personas import recipe as personas
+from distill.recipes.self_instruct import parse as si
+from distill.recipes.shared import instruction_filters, numbered_list_parse, qa_pairs_parse, rewrite_parse
+from distill.run import multi_turn
 from distill.run.stage import Rejected
 from distill.text import math_answers as ma
 from distill.text import query_checks, reply_text
@@ -104,10 +101,10 @@ READERS: dict[str, Any] = {
     "replies.parse_score": _rejecting(lambda t: parse_score(t, (1, 10)), Unparseable),
     "replies.parse_winner": _rejecting(parse_winner, Unparseable),
     "reward.parse_reward_text": _rejecting(parse_reward_text, ValueError),
-    "knowledge.parse_pairs": knowledge_parse.parse_pairs,
+    "knowledge.parse_pairs": qa_pairs_parse.parse_pairs,
     "knowledge.CHECK.parse": _rejecting(knowledge_qa.CHECK.parse, Rejected),
     "knowledge.quotes_chunk": lambda t: knowledge_parse.quotes_chunk(t, t),
-    "self_instruct.parse_numbered": lambda t: si.parse_numbered(t, 9),
+    "self_instruct.parse_numbered": lambda t: numbered_list_parse.parse_numbered(t, 9),
     "self_instruct.parse_input_first": si.parse_input_first,
     "self_instruct.parse_output_first": si.parse_output_first,
     "alpaca.parse_alpaca": lambda t: alpaca_parse.parse_alpaca(t, 4),

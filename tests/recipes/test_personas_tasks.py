@@ -9,7 +9,7 @@ import json
 import pytest
 from helpers import distill, read_jsonl, write
 
-from distill.recipes.personas import task_problem
+from distill.recipes.personas.recipe import task_problem
 
 CODE_TASK = ("Here is a simple Python function to meet the given requirements:\n```python\nimport math\n"
              "def dose_per_hour(total, hours):\n    return total / hours\n")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from distill.prompts import render
-from distill.recipes.knowledge_parse import QAPair, parse_pairs
-from distill.recipes.lab_parse import parse_contexts
-from distill.recipes.personas import clean_task
+from distill.recipes.lab.parse import parse_contexts
+from distill.recipes.personas.recipe import clean_task
+from distill.recipes.shared.qa_pairs_parse import QAPair, parse_pairs
 
 _PLACEHOLDER = re.compile(r"Context N|\[kind\]|: question\b|: answer\b|\"(?:Q|A)1: \.\.\.\"")
 

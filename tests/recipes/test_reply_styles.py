@@ -15,16 +15,13 @@ import yaml
 from distill.providers.base import Choice
 from distill.providers.openai_reply import parse_reply
 from distill.quality.replies import UnreadableReply, parse_score, parse_winner
-from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
-from distill.recipes.knowledge_parse import parse_pairs
-from distill.recipes.lab_parse import parse_contexts, parse_questions
-from distill.recipes.rewrite_parse import parse_rewrite
-from distill.recipes.self_instruct_parse import (
-    parse_input_first,
-    parse_numbered,
-    parse_output_first,
-    read_verdict,
-)
+from distill.recipes.alpaca.parse import AlpacaItem, parse_alpaca
+from distill.recipes.lab.parse import parse_contexts, parse_questions
+from distill.recipes.self_instruct.parse import parse_input_first, parse_output_first
+from distill.recipes.shared.numbered_list_parse import parse_numbered
+from distill.recipes.shared.qa_pairs_parse import parse_pairs
+from distill.recipes.shared.rewrite_parse import parse_rewrite
+from distill.recipes.shared.yes_no_verdict import read_verdict
 from distill.text.math_answers import final_answers
 from distill.text.reply_text import clean_reply, split_reasoning
 
@@ -160,7 +157,7 @@ def test_content_is_kept_as_written() -> None:
 def test_qa_parsing_is_linear_in_runs_of_newlines() -> None:
     """Issue 15 item 4: the old pattern backtracked over every split of a newline run (about N^4): 500 newlines
     took 15 s. A subprocess with a generous limit, so a regression fails instead of hanging the suite."""
-    code = ("from distill.recipes.knowledge_parse import parse_pairs\n"
+    code = ("from distill.recipes.shared.qa_pairs_parse import parse_pairs\n"
             "assert parse_pairs('Q1 [fact]: What?' + '\\n' * 20000) == []\n"
             "assert len(parse_pairs(('Q1: What?' + '\\n' * 3000 + 'A1: That.\\n') * 50)) == 50\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parents[2])

@@ -10,15 +10,15 @@ import pytest
 from helpers import ROOT, distill, read_jsonl, write
 from scripted_replies import ALPACA_REPLY, SELF_INSTRUCT_RULES
 
-from distill.recipes.instruction_filters import clean_instruction, instruction_rejection
-from distill.recipes.self_instruct_parse import (
+from distill.recipes.self_instruct.parse import (
     RawInstance,
     conflicting,
     instance_rejection,
     parse_input_first,
-    parse_numbered,
     parse_output_first,
 )
+from distill.recipes.shared.instruction_filters import clean_instruction, instruction_rejection
+from distill.recipes.shared.numbered_list_parse import parse_numbered
 
 
 def test_numbered_continuations_parse_with_or_without_the_open_number():
@@ -184,7 +184,8 @@ def _alpaca_prompts(n: int, seed: int = 3) -> list[str]:
     """The first n generation prompts an Alpaca run with this seed sends."""
     from types import SimpleNamespace
 
-    from distill.recipes.alpaca import Alpaca, AlpacaOptions
+    from distill.recipes.alpaca.options import AlpacaOptions
+    from distill.recipes.alpaca.recipe import Alpaca
 
     recipe = Alpaca(None, AlpacaOptions(seeds=str(ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"),
                                         in_flight=n))

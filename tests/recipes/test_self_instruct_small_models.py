@@ -85,7 +85,7 @@ def test_a_labelled_verdict_is_read_and_a_cut_label_is_not():
     """SmolLM2 answers the classification question "Decision: Yes" (seen with 8 tokens): the label is read past.
     "Decision:" alone, cut at the token limit, stays unreadable, never a silent "no"."""
     from distill.quality.replies import UnreadableReply
-    from distill.recipes.self_instruct_parse import read_verdict
+    from distill.recipes.shared.yes_no_verdict import read_verdict
 
     assert read_verdict("Decision: Yes", "stop") is True and read_verdict("Answer: no.", "stop") is False
     for cut in ("Decision:", "The answer to", "Decision: Nothing"):
@@ -105,7 +105,7 @@ def test_a_labelled_verdict_is_read_and_a_cut_label_is_not():
 ])
 def test_verdict_replies_in_every_style_read_or_stay_unreadable(reply, verdict):
     from distill.quality.replies import UnreadableReply
-    from distill.recipes.self_instruct_parse import read_verdict
+    from distill.recipes.shared.yes_no_verdict import read_verdict
 
     if verdict is None:
         with pytest.raises(UnreadableReply):

@@ -198,9 +198,10 @@ def test_read_gives_the_same_answers_for_a_cached_reply(tmp_path):
 
 
 def test_the_reply_models_give_the_schemas_the_recipes_used_to_write_by_hand_byte_for_byte():
-    from distill.recipes import lab_judges
-    from distill.recipes.knowledge_parse import Checks
-    from distill.recipes.magpie import Tags
+    from distill.recipes.evol_instruct.stages import Difficulty, Equality
+    from distill.recipes.knowledge_qa.parse import Checks
+    from distill.recipes.lab import judges as lab_judges
+    from distill.recipes.magpie.recipe import Tags
 
     def obj(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
@@ -208,7 +209,7 @@ def test_the_reply_models_give_the_schemas_the_recipes_used_to_write_by_hand_byt
     binary = {"type": "integer", "minimum": 0, "maximum": 1}
     levels = {"difficulty": ["very easy", "easy", "medium", "hard", "very hard"],
               "quality": ["very poor", "poor", "average", "good", "excellent"]}
-    by_hand = {  # the dicts of magpie.py, knowledge_qa.py and lab_judges.py before #30
+    by_hand = {  # the dicts of magpie, knowledge_qa, lab_judges and evol_instruct before #30
         Tags: obj(["difficulty", "quality"], {k: {"type": "string", "enum": v} for k, v in levels.items()}),
         Checks: obj(["supported", "standalone", "answerable"], {k: {"type": "string", "enum": ["yes", "no"]}
                                                                  for k in ("supported", "standalone", "answerable")}),
@@ -218,6 +219,10 @@ def test_the_reply_models_give_the_schemas_the_recipes_used_to_write_by_hand_byt
                                                            "score": {"type": "integer", "minimum": 1, "maximum": 3}}),
         lab_judges.Verdict: obj(["verdict"], {"verdict": {"type": "string", "enum": ["YES", "NO"]}}),
         lab_judges.Relevancy: obj(["subject", "focus"], {"subject": binary, "focus": binary}),
+        Difficulty: obj(["rationale", "kind", "score"], {"rationale": {"type": "string"},
+                                                         "kind": {"type": "string", "enum": ["instruction", "answer"]},
+                                                         "score": {"type": "integer", "minimum": 1, "maximum": 10}}),
+        Equality: obj(["verdict"], {"verdict": {"type": "string", "enum": ["Equal", "Not Equal"]}}),
     }
     for model, schema in by_hand.items():
         assert json.dumps(reply_schema(model)) == json.dumps(schema), model.__name__  # key order too

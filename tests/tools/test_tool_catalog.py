@@ -9,7 +9,7 @@ import pytest
 from helpers import ROOT
 
 from distill.errors import InputError
-from distill.recipes.user_code import load_reference
+from distill.recipes.shared.user_code import load_reference
 from distill.tools.catalog import tools_from_json, tools_from_python
 
 EVERYDAY = ROOT / "recipes" / "tools" / "everyday.py"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from distill.recipes.self_instruct_parse import parse_numbered
+from distill.recipes.shared.numbered_list_parse import parse_numbered
 from distill.text.reply_text import clean_list_reply, plain_labels
 
 # what stands where a header's number goes: "Context 2", "Context #2", "Context Two", or the letter a model

@@ -3,7 +3,7 @@ reader returns the value or raises `Rejected` with the reason the choice is drop
 
 from __future__ import annotations
 
-from distill.recipes.rewrite_parse import parse_rewrite
+from distill.recipes.shared.rewrite_parse import parse_rewrite
 from distill.run.stage import Rejected
 from distill.text.math_answers import final_answers, is_math_answer, normalize
 

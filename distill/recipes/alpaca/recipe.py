@@ -7,7 +7,7 @@ last item dropped when a reply hits the length limit, self-instruct's filters pl
 audio, music, flowchart, diagram, and ROUGE-L > 0.7 novelty against the pool. Differences: a chat turn instead of
 a completion prompt, our own wording of the requirements, no logit bias against end-of-text (chat servers
 end turns themselves), and 5 prompts as a sliding window read in order instead of batches of 5 that wait for
-their slowest reply (`bootstrap_window.py`; the same prompts, so the same dataset, only sooner).
+their slowest reply (`shared/bootstrap_window.py`; the same prompts, so the same dataset, only sooner).
 """
 
 from __future__ import annotations
@@ -15,41 +15,26 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
-from distill.prompts import render
-from distill.providers.base import Choice, GenerationParams
-from distill.recipes.alpaca_parse import AlpacaItem, parse_alpaca
+from distill.providers.base import Choice
+from distill.recipes.alpaca.options import AlpacaOptions
+from distill.recipes.alpaca.parse import AlpacaItem, parse_alpaca
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.bootstrap_window import Window, bootstrap_window
-from distill.recipes.instruction_filters import (
-    ALPACA_EXTRA_BLACKLIST,
-    SELF_INSTRUCT_BLACKLIST,
+from distill.recipes.shared.bootstrap_window import Window, bootstrap_window
+from distill.recipes.shared.instruction_filters import (
     clean_instruction,
     instruction_rejection,
 )
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.stage import Stage
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.rouge_novelty import NoveltyFilter
 
-
-class AlpacaOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    seeds: str = "data/self_instruct_seeds.jsonl"
-    num_instructions: int = Field(100, ge=1)
-    demos: int = Field(3, ge=1)
-    tasks_per_prompt: int = Field(20, ge=2)
-    in_flight: int = Field(5, ge=1, description="generation prompts running at once (the released code sent 5 per "
-                                                "batch; prompts show seeds only, so raise it freely)")
-    patience: int = Field(50, ge=1, description="stop after this many prompts in a row add nothing")
-    pool_lag: int | None = Field(None, ge=1, description="prompts made ahead of the replies read (default 4 x "
-                                 "in_flight); Alpaca's prompts show seeds only, so this only bounds buffering")
-    rouge_threshold: float = Field(0.7, gt=0, le=1)
-    blacklist: list[str] = Field(default_factory=lambda: list(SELF_INSTRUCT_BLACKLIST + ALPACA_EXTRA_BLACKLIST))
-    generation: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=3072,
-                                                    stop=["\n20", "20."])
+# its calls are made by the bootstrap window (shared/bootstrap_window.py), which hands each reply to the recipe
+GENERATE: Stage[str] = Stage("generate", "alpaca/generate.j2")
 
 
 class Alpaca(Recipe):
@@ -63,8 +48,7 @@ class Alpaca(Recipe):
         rng = random.Random(f"{seed}:alpaca:{slot}")
         demos = [{"instruction": s.instruction, "input": s.instances[0].input, "output": s.instances[0].output}
                  for s in rng.sample(seeds, min(self.options.demos, len(seeds)))]
-        text = render("alpaca/generate.j2", demos=demos, num_tasks=self.options.tasks_per_prompt)
-        return [{"role": "user", "content": text}]
+        return GENERATE.messages(demos=demos, num_tasks=self.options.tasks_per_prompt)
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         seeds = load_seed_tasks(cfg.resolve(self.options.seeds))
@@ -108,7 +92,7 @@ class Alpaca(Recipe):
                     jobs.append(job)
             return jobs
 
-        params = ctx.teacher.params(**opts.generation.model_dump(exclude_none=True))
+        params = ctx.sampling(GENERATE, opts.generation)
         window = Window("generate", opts.in_flight, opts.pool_lag or 4 * opts.in_flight, opts.patience, target)
         prompts = await bootstrap_window(ctx, window, params, lambda slot: self._prompt(ctx.seed, seeds, slot),
                                          lambda: accepted, handle)

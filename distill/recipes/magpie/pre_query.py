@@ -7,7 +7,7 @@ template the GGUF metadata, the tokenizer config or the server holds is the one 
 
 A backend that cannot render the template (an OpenAI-compatible server with /v1/completions but neither
 /apply-template nor /tokenize) raises `NoChatTemplate`; the template the user named (`options.chat_template`,
-recipes/chat_templates.py) is rendered instead, and without one the run stops (exit 2) saying which forms the
+recipes/magpie/chat_templates.py) is rendered instead, and without one the run stops (exit 2) saying which forms the
 option takes. The backend's own template wins whenever it has one.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from distill.errors import InputError, TeacherError
 from distill.providers.base import NoChatTemplate
-from distill.recipes.chat_templates import KEY, ChatTemplate, families
+from distill.recipes.magpie.chat_templates import KEY, ChatTemplate, families
 
 SENTINEL = "DISTILLQUERYSENTINEL7F3A"
 

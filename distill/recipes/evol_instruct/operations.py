@@ -11,6 +11,7 @@ import yaml
 
 from distill.errors import InputError
 from distill.prompts import prompts_dir, render
+from distill.providers.base import Message
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class Operation:
 
     def prompt(self, instruction: str) -> str:
         return render(f"evol_instruct/{self.frame}.j2", prompt=instruction, method=self.method)
+
+    def messages(self, instruction: str) -> list[Message]:
+        """The evolution's request: the operation's prompt for `instruction` as the one user turn."""
+        return [{"role": "user", "content": self.prompt(instruction)}]
 
 
 @cache

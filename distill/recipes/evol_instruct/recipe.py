@@ -30,46 +30,24 @@ import re
 from itertools import islice
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.inputs import InputRow
-from distill.prompts import render
-from distill.providers.base import GenerationParams
-from distill.quality.judge import json_format, read_verdict
+from distill.quality.judge import read_verdict
 from distill.quality.replies import UnreadableReply, find_json_object, parse_score
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.evol_elimination import answer_rejection, evolution_rejection, parse_equality
-from distill.recipes.evol_operations import Operation, choose, directions, operations
-from distill.recipes.rewrite_parse import parse_rewrite
+from distill.recipes.evol_instruct.elimination import answer_rejection, evolution_rejection, parse_equality
+from distill.recipes.evol_instruct.operations import Operation, choose, directions, operations
+from distill.recipes.evol_instruct.options import EvolOptions
+from distill.recipes.evol_instruct.stages import ANSWER, DIFFICULTY, EQUALITY, EVOLVE
+from distill.recipes.shared.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.reply_guard import reading
+from distill.run.stage import model_for
 
-DIFFICULTY_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["rationale", "kind", "score"],
-                     "properties": {"rationale": {"type": "string"},
-                                    "kind": {"type": "string", "enum": ["instruction", "answer"]},
-                                    "score": {"type": "integer", "minimum": 1, "maximum": 10}}}
 HARDER_FRAMES = ("depth", "code")  # in-depth evolutions must come out harder; breadth and easier need not
 _KIND = re.compile(r"\bkind\W{0,4}(instruction|answer)\b", re.IGNORECASE)
-EQUALITY_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["verdict"],
-                   "properties": {"verdict": {"type": "string", "enum": ["Equal", "Not Equal"]}}}
-
-
-class EvolOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    rounds: int = Field(4, ge=1, le=20)
-    operation_set: str = "general"
-    operations: list[str] | None = None
-    evolve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
-    answer: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
-    equality_check: bool = True
-    difficulty: bool = Field(True, description="rate every instruction 1-10 with the judge (and, with "
-                             "require_harder, eliminate non-escalating rewrites)")
-    require_harder: bool = Field(True, description="while the difficulty judge runs: eliminate in-depth "
-                                 "evolutions not rated harder than their parent, and evolutions that answer the "
-                                 "instruction instead of rewriting it; false = the paper's eliminations only")
-    keep_roots: bool = Field(True, description="answer the root instructions and keep them as round-0 records, "
-                             "as WizardLM mixes its seeds into the released data")
 
 
 COUNTS = "evol_counts"  # per-round tallies (`ctx.tally`, so a replayed root counts again), folded into rows
@@ -103,8 +81,7 @@ class EvolInstruct(Recipe):
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         ops = operations(self.options.operation_set, self.options.operations)
-        return [[{"role": "user", "content": choose(ops, cfg.seed, r.index, 1).prompt(self._root_text(r))}]
-                for r in islice(rows, limit)]
+        return [choose(ops, cfg.seed, r.index, 1).messages(self._root_text(r)) for r in islice(rows, limit)]
 
     def estimate(self, cfg: Any, rows: int) -> Estimate:
         o = self.options
@@ -134,11 +111,9 @@ class EvolInstruct(Recipe):
 
     async def _rate(self, instruction: str) -> tuple[float | None, str | None, str]:
         """(difficulty 1-10, kind "instruction" / "answer", raw reply); None where the reply does not say."""
-        rater = self.ctx.judge or self.ctx.teacher
-        prompt = render("evol_instruct/difficulty.j2", instruction=instruction)
-        fmt = json_format(rater, DIFFICULTY_SCHEMA, "difficulty")
-        reply = await rater.complete([{"role": "user", "content": prompt}],
-                                     rater.params(temperature=0.0, max_tokens=200, n=1, response_format=fmt))
+        reply = await model_for(self.ctx, DIFFICULTY.role).complete(
+            DIFFICULTY.messages(instruction=instruction),
+            self.ctx.sampling(DIFFICULTY, temperature=0.0, max_tokens=200, n=1))
         raw = reply.choices[0].text
         with reading(raw):  # called inside a guard: what the reader raises rejects the item
             try:  # a rating cut off at max_tokens is no rating (quality/judge.py)
@@ -198,18 +173,16 @@ class EvolInstruct(Recipe):
     async def _root_record(self, row: InputRow, root_text: str, difficulty: float | None,
                            lineage: list[dict[str, Any]]) -> bool:
         """Answer the root and keep it as a round-0 record; False if the chain must stop (a failed call)."""
-        ctx, answerer = self.ctx, self.ctx.answerer
+        ctx = self.ctx
         item = {"root_index": row.index, "round": 0, "instruction": root_text}
         ctx.tally(COUNTS, "r0.attempts")
-        params = answerer.params(**self.options.answer.model_dump(exclude_none=True))
-        reply = await ctx.call(order_key(row.index, 0), "round_0", item,
-                               answerer.complete([{"role": "user", "content": root_text}], params))
-        if reply is None:
+        answers = await ctx.ask(ANSWER, order_key(row.index, 0), item,
+                                messages=[{"role": "user", "content": root_text}], params=self.options.answer)
+        if not answers:
             return False
-        choice = reply.choices[0]
-        answer = choice.text.strip()
+        choice, answer = answers[0].choice, answers[0].text
         with ctx.reading(order_key(row.index, 0), "round_0", item, choice.text) as read:
-            reason = answer_rejection(answer) or ("truncated_answer" if choice.finish_reason == "length" else None)
+            reason = answer_rejection(answer) or ("truncated_answer" if answers[0].cut else None)
         if read.stopped:
             return False
         if reason:
@@ -219,7 +192,7 @@ class EvolInstruct(Recipe):
         meta = {"recipe": self.name, "root_index": row.index, "root": root_text, "id": lineage[0]["id"],
                 "parent_id": None, "round": 0, "operation": None, "difficulty": difficulty,
                 "lineage": list(lineage), "teacher": ctx.teacher.spec.short_name(),
-                "answer_teacher": answerer.spec.short_name(), "stages": ["answer"], "scores": {},
+                "answer_teacher": ctx.answerer.spec.short_name(), "stages": ["answer"], "scores": {},
                 **self.reasoning_meta(choice)}
         await ctx.submit(order_key(row.index, 0), "round_0", make_record(instruction=root_text, output=answer,
                                                                          meta=meta))
@@ -232,8 +205,8 @@ class EvolInstruct(Recipe):
         ctx.tally(COUNTS, f"r{rnd}.attempts")
         # a new seed and sample index per round: an instruction evolved again after an elimination must not
         # get the cached (failed) evolution back
-        params = ctx.teacher.params(**opts.evolve.model_dump(exclude_none=True)).merged(seed=ctx.seed * 7919 + rnd)
-        reply = await ctx.teacher.complete([{"role": "user", "content": op.prompt(current)}], params, sample=rnd)
+        params = ctx.sampling(EVOLVE, opts.evolve, seed=ctx.seed * 7919 + rnd)
+        reply = await model_for(ctx, EVOLVE.role).complete(op.messages(current), params, sample=rnd)
         choice = reply.choices[0]
         with reading(choice.text):  # (inside the round's guard)
             evolved = parse_rewrite(choice.text)
@@ -246,11 +219,9 @@ class EvolInstruct(Recipe):
             self._eliminate(rnd, root, reason, item, choice.text)
             return None
         if opts.equality_check:
-            checker = ctx.judge or ctx.teacher
-            prompt = render("evol_instruct/equal.j2", first=current, second=evolved)
-            fmt = json_format(checker, EQUALITY_SCHEMA, "equality")
-            verdict = await checker.complete([{"role": "user", "content": prompt}],
-                                             checker.params(temperature=0.0, max_tokens=24, n=1, response_format=fmt))
+            verdict = await model_for(ctx, EQUALITY.role).complete(
+                EQUALITY.messages(first=current, second=evolved),
+                ctx.sampling(EQUALITY, temperature=0.0, max_tokens=24, n=1))
             with reading(verdict.choices[0].text):
                 equal = parse_equality(verdict.choices[0].text)
             if equal is None:
@@ -274,9 +245,8 @@ class EvolInstruct(Recipe):
                     self._eliminate(rnd, root, reason, {**item, "difficulty": difficulty,
                                                         "parent_difficulty": parent_difficulty}, raw)
                     return None
-        answerer = ctx.answerer
-        answer_reply = await answerer.complete([{"role": "user", "content": evolved}],
-                                               answerer.params(**opts.answer.model_dump(exclude_none=True)))
+        answer_reply = await model_for(ctx, ANSWER.role).complete([{"role": "user", "content": evolved}],
+                                                                  ctx.sampling(ANSWER, opts.answer))
         answer_choice = answer_reply.choices[0]
         answer = answer_choice.text.strip()
         with reading(answer_choice.text):

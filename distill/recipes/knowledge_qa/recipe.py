@@ -16,14 +16,15 @@ import asyncio
 import random
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.engine.in_order import InOrder
 from distill.errors import InputError
 from distill.io.documents import Chunk, chunk_words, read_documents
-from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.knowledge_parse import CHECKS, Checks, QAPair, parse_pairs, quotes_chunk
+from distill.recipes.knowledge_qa.options import KnowledgeOptions
+from distill.recipes.knowledge_qa.parse import CHECKS, Checks, quotes_chunk
+from distill.recipes.shared.qa_pairs_parse import QAPair, parse_pairs
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Answer, Stage
@@ -35,26 +36,6 @@ GENERATE = Stage("generate", "knowledge_qa/generate.j2", read=parse_pairs, trunc
 CHECK: Stage[Checks] = Stage("check", "knowledge_qa/check.j2", role="judge", reply=Checks, schema_name="checks",
                              truncated=None, invalid="judge_unparseable")
 FAILED_CHECK = {"supported": "unfaithful", "standalone": "not_standalone", "answerable": "not_answerable"}
-
-
-class RaftOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    p: float = Field(1.0, ge=0, le=1, description="probability that the oracle chunk is in the context")
-    distractors: int = Field(3, ge=0)
-
-
-class KnowledgeOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    documents: str
-    chunk_words: int = Field(300, ge=20)
-    overlap_words: int = Field(50, ge=0)
-    pairs_per_chunk: int = Field(4, ge=1, le=20)
-    kinds: list[str] = Field(default_factory=lambda: ["factual", "yes/no", "multi-step reasoning", "comparison"])
-    generation: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=768)
-    require_quote: bool = False
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
-    decontaminate: list[str] = Field(default_factory=list)
-    raft: RaftOptions | None = None
 
 
 class KnowledgeQA(Recipe):

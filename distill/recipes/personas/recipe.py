@@ -29,24 +29,23 @@ from __future__ import annotations
 import asyncio
 import re
 from itertools import islice
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.engine.in_order import InOrder
 from distill.io.inputs import InputRow
 from distill.prompts import render
-from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
+from distill.recipes.personas.options import Kind, PersonasOptions
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.stage import Rejected, Stage
 from distill.text.artefacts import text_artefact, unclosed_fence
 from distill.text.dedup import Deduplicator
 from distill.text.directions import directions_tail
 from distill.text.math_answers import equivalent, extract_boxed, normalize, trim_after_boxed
 
-Kind = Literal["instruction", "math", "code", "knowledge"]
-DEFAULT_TASKS: list[Kind] = ["instruction", "math", "code", "knowledge"]
 COUNTS = "personas_counts"  # tasks written toward the target (`ctx.tally`: a replayed persona counts again)
 _LABEL = re.compile(r"^\s*(?:\*+\s*)?(?:math problem|word problem|problem|task|question|request|instruction|"
                     r"[qa]\d{0,3})\s*(?:\*+\s*)?:\s*(?:\*+\s*)?", re.I)  # linear: no two `\s*` meet (issue 29)
@@ -56,17 +55,36 @@ _CODE_LINE = re.compile(r"^[ \t]*(?:def [A-Za-z_]\w*\(|class [A-Za-z_]\w*[(:]|im
 _FENCE_LINE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})", re.MULTILINE)
 
 
-class PersonasOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tasks: list[Kind] = Field(default_factory=lambda: list(DEFAULT_TASKS), min_length=1)
-    write: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=384)
-    answer: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=1024)
-    solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=768)
-    math_samples: int = Field(4, ge=1, le=64)
-    min_votes: int = Field(2, ge=1)
-    min_agreement: float = Field(0.5, gt=0, le=1)
-    require_code_block: bool = True
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+def written_task(text: str) -> str:
+    """The reader of a written task: `clean_task`, and at least four words of it."""
+    task = clean_task(text)
+    if len(task.split()) < 4:
+        raise Rejected("too_short")
+    return task
+
+
+def answer_text(text: str) -> str:
+    if not text:
+        raise Rejected("empty")
+    return text
+
+
+def code_answer(text: str) -> str:
+    """The reader of a coding task's answer when `require_code_block`: it holds a closed fenced block."""
+    if "```" not in answer_text(text) or unclosed_fence(text):
+        raise Rejected("no_code_block")
+    return text
+
+
+def whole_text(text: str) -> str:
+    return text
+
+
+WRITE = {kind: Stage("write", f"personas/{kind}.j2", read=written_task) for kind in get_args(Kind)}
+ANSWER = Stage("answer", role="answerer", read=answer_text)  # the prompt is the task alone
+CODE_ANSWER = Stage("answer", role="answerer", read=code_answer)
+# every sample comes back as it is (none rejected alone): the vote reads them together
+SOLVE = Stage("verify", "math_qa/solve.j2", role="answerer", read=whole_text, truncated=None)
 
 
 def clean_task(text: str) -> str:
@@ -103,7 +121,7 @@ class Personas(Recipe):
     options: PersonasOptions
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
-        return [[{"role": "user", "content": render(f"personas/{kind}.j2", persona=row.instruction)}]
+        return [WRITE[kind].messages(persona=row.instruction)
                 for row in islice(rows, limit) for kind in self.options.tasks][:limit]
 
     def estimate(self, cfg: Any, rows: int) -> Estimate:
@@ -145,23 +163,14 @@ class Personas(Recipe):
     async def _write(self, row: InputRow, k: int, kind: str) -> str | None:
         ctx = self.ctx
         order = order_key(row.index, k)
-        prompt = [{"role": "user", "content": render(f"personas/{kind}.j2", persona=row.instruction)}]
-        params = ctx.teacher.params(**self.options.write.model_dump(exclude_none=True)).merged(n=1)
-        reply = await ctx.call(order, "write", self._item(row, kind), ctx.teacher.complete(prompt, params))
-        if reply is None:
+        written = await ctx.ask(WRITE[kind], order, self._item(row, kind), variables={"persona": row.instruction},
+                                params=self.options.write, n=1)
+        if not written:  # failed, or rejected: cut off, too short, unreadable
             return None
-        choice = reply.choices[0]
-        with ctx.reading(order, "write", self._item(row, kind), choice.text) as read:
-            task = clean_task(choice.text)
-        if read.stopped:
-            return None
-        if choice.finish_reason == "length" or len(task.split()) < 4:
-            ctx.reject(order, "write", "truncated" if choice.finish_reason == "length" else "too_short",
-                       self._item(row, kind), raw=choice.text)
-            return None
+        task = written[0].value
         problem = task_problem(task, kind)
         if problem is not None:
-            ctx.reject(order, "write", problem, self._item(row, kind, task), raw=choice.text)
+            ctx.reject(order, "write", problem, self._item(row, kind, task), raw=written[0].choice.text)
             return None
         ctx.tally(COUNTS, "written")
         return task
@@ -177,37 +186,28 @@ class Personas(Recipe):
             meta["persona_id"] = row.source["id"]
         if kind == "math":
             return await self._solve(order, task, item, meta)
-        params = ctx.answerer.params(**opts.answer.model_dump(exclude_none=True)).merged(n=1)
-        reply = await ctx.call(order, "answer", item,
-                               ctx.answerer.complete([{"role": "user", "content": task}], params))
-        if reply is None:
+        stage = CODE_ANSWER if kind == "code" and opts.require_code_block else ANSWER
+        answers = await ctx.ask(stage, order, item, messages=[{"role": "user", "content": task}],
+                                params=opts.answer, n=1)
+        if not answers:  # failed, or rejected: cut off, empty, no code block
             return None
-        choice = reply.choices[0]
-        text = choice.text.strip()
-        reason = "truncated" if choice.finish_reason == "length" else "empty" if not text else None
-        if reason is None and kind == "code" and opts.require_code_block and ("```" not in text
-                                                                          or unclosed_fence(text)):
-            reason = "no_code_block"
-        if reason:
-            ctx.reject(order, "answer", reason, item, raw=choice.text)
-            return None
-        await ctx.submit(order, "answer", make_record(instruction=task, output=text,
-                                                      meta={**meta, **self.reasoning_meta(choice)}))
+        await ctx.submit(order, "answer", make_record(instruction=task, output=answers[0].text,
+                                                      meta={**meta, **self.reasoning_meta(answers[0].choice)}))
 
     async def _solve(self, order: str, problem: str, item: dict[str, Any], meta: dict[str, Any]) -> None:
         ctx, opts = self.ctx, self.options
-        prompt = [{"role": "user", "content": render("math_qa/solve.j2", problem=problem)}]
-        params = ctx.answerer.params(**opts.solve.model_dump(exclude_none=True)).merged(n=opts.math_samples)
-        reply = await ctx.call(order, "verify", item, ctx.answerer.complete(prompt, params))
-        if reply is None:
+        samples = await ctx.ask(SOLVE, order, item, variables={"problem": problem}, params=opts.solve,
+                                n=opts.math_samples)
+        if samples is None:
             return
+        raw = samples[0].choice.text
         readable = []  # (solution, answer) of the untruncated samples with one boxed answer
         clusters: list[list[tuple[str, str]]] = []
-        with ctx.reading(order, "verify", item, reply.choices[0].text) as read:  # one task: what raises rejects it
-            for choice in reply.choices:
-                boxed = extract_boxed(choice.text)
-                if choice.finish_reason != "length" and boxed and len({normalize(b) for b in boxed}) == 1:
-                    readable.append((choice.text, boxed[-1]))
+        with ctx.reading(order, "verify", item, raw) as read:  # one task: what raises rejects it
+            for sample in samples:
+                boxed = extract_boxed(sample.choice.text)
+                if not sample.cut and boxed and len({normalize(b) for b in boxed}) == 1:
+                    readable.append((sample.choice.text, boxed[-1]))
             for sol in readable:
                 home = next((c for c in clusters if equivalent(sol[1], c[0][1])), None)
                 home.append(sol) if home is not None else clusters.append([sol])
@@ -216,11 +216,11 @@ class Personas(Recipe):
         if read.stopped:
             return
         share = round(len(best) / len(readable), 3) if readable else 0.0
-        votes = {"samples": len(reply.choices), "readable": len(readable), "agreeing": len(best),
+        votes = {"samples": len(samples), "readable": len(readable), "agreeing": len(best),
                  "agreement": share}
         if len(best) < opts.min_votes or share < opts.min_agreement:
-            ctx.reject(order, "verify", "no_majority" if readable else "no_boxed_answer", item,
-                       raw=reply.choices[0].text, detail=votes)
+            ctx.reject(order, "verify", "no_majority" if readable else "no_boxed_answer", item, raw=raw,
+                       detail=votes)
             return
         meta.update({"answer": best[0][1], "votes": votes, "stages": ["write", "solve", "verify"]})
         await ctx.submit(order, "verify", make_record(instruction=problem, output=solution, meta=meta))

@@ -11,26 +11,18 @@ from functools import partial
 from itertools import islice
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.inputs import InputRow
 from distill.prompts import render
 from distill.recipes.base import Estimate, Recipe
+from distill.recipes.respond.options import RespondOptions
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Answer, Rejected, Stage
 
 STAGE = "respond"
 RESPOND: Stage[str] = Stage(STAGE, "respond/user.j2")  # its reader: `answer_of(options.min_words)`
-
-
-class RespondOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    system: bool = Field(False, description="send prompts/respond/system.j2 as a system turn")
-    system_prompt: str | None = Field(None, description="a system message of your own for every prompt "
-                                                         "(instead of prompts/respond/system.j2)")
-    samples: int = Field(1, ge=1, le=64, description="answers per instruction (the teacher's n)")
-    min_words: int = Field(1, ge=0, description="reject answers with fewer words")
 
 
 def answer_of(min_words: int) -> Callable[[str], str]:

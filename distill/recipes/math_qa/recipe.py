@@ -25,12 +25,12 @@ from collections.abc import Awaitable, Callable
 from itertools import islice
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.inputs import InputRow
-from distill.providers.base import GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.math_parse import new_problem, solution_answer, voted_answer
+from distill.recipes.math_qa.options import MathOptions
+from distill.recipes.math_qa.parse import new_problem, solution_answer, voted_answer
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Answer, Stage
@@ -40,23 +40,6 @@ from distill.text.math_answers import (
     reference_answer,
     trim_after_boxed,
 )
-
-
-class MathOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    answer_field: str = "answer"
-    samples: int = Field(8, ge=1, le=512)
-    solve: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=2048)
-    min_agreement: float = Field(0.5, gt=0, le=1, description="majority share of extracted answers needed")
-    min_votes: int = Field(2, ge=1)
-    min_solution_chars: int = Field(200, ge=0, description="OpenMathInstruct-2's minimum solution length")
-    max_solution_tokens: int = Field(1024, ge=1, description="longer solutions are dropped (characters / 4); "
-                                     "solve.max_tokens must exceed it for the limit to apply")
-    max_problem_tokens: int = 1024
-    augment: int = Field(0, ge=0, description="new problems written from each seed problem")
-    augment_generation: GenerationParams = GenerationParams(temperature=1.0, top_p=0.95, max_tokens=256)
-    decontaminate: list[str] = Field(default_factory=list, description="benchmark JSONL files of questions")
-
 
 AUGMENT = Stage("augment", "math_qa/augment.j2", read=new_problem, empty="empty_problem",
                 truncated="truncated_problem")

@@ -3,11 +3,11 @@ its chat template's pre-query prefix (the text up to where a user's message begi
 writes a user query itself; the query is filtered, tagged, deduplicated and then answered as a normal chat turn.
 
 The prefix comes from the model's own template (GGUF `tokenizer.chat_template`, the tokenizer config, or the
-server's rendering — see recipes/pre_query.py), so it needs a teacher with raw completions: the embedded model,
+server's rendering — see recipes/magpie/pre_query.py), so it needs a teacher with raw completions: the embedded model,
 `transformers`, or an OpenAI-compatible server with /v1/completions (vLLM, llama-server, llama-cpp-python's
 server). A server that cannot render its template (llama-cpp-python's `python -m llama_cpp.server` has no
 /apply-template) takes it from `chat_template`: a family name, a .jinja file or the model's .gguf
-(recipes/chat_templates.py); without it the run stops before any call saying so (exit 2). A teacher without raw
+(recipes/magpie/chat_templates.py); without it the run stops before any call saying so (exit 2). A teacher without raw
 completions stops the run with a message (exit 1) at its first query.
 
 Defaults follow the paper and its released code: queries at temperature 1.0, top_p 1.0; answers greedy
@@ -26,23 +26,22 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from functools import partial
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, field_validator
 
 from distill.engine.in_order import InOrder
-from distill.providers.base import Completion, GenerationParams
-from distill.recipes import chat_templates
+from distill.providers.base import Completion
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.pre_query import SENTINEL, PreQuery, pre_query
+from distill.recipes.magpie import chat_templates
+from distill.recipes.magpie.options import Difficulty, MagpieOptions, Quality
+from distill.recipes.magpie.pre_query import SENTINEL, PreQuery, pre_query
 from distill.run.folder import order_key
 from distill.run.records import make_record
 from distill.run.stage import Rejected, Stage
 from distill.text.dedup import Deduplicator
 from distill.text.query_checks import query_rejection
 
-Difficulty = Literal["very easy", "easy", "medium", "hard", "very hard"]
-Quality = Literal["very poor", "poor", "average", "good", "excellent"]
 DIFFICULTY: list[str] = list(get_args(Difficulty))
 QUALITY: list[str] = list(get_args(Quality))
 
@@ -63,39 +62,6 @@ QUERY: Stage[str] = Stage("query")  # a raw completion of the pre-query prefix; 
 TAG: Stage[Tags] = Stage("tag", "magpie/tag.j2", role="judge", reply=Tags, schema_name="magpie_tags",
                          truncated=None, invalid="tag_unparseable")
 ANSWER: Stage[str] = Stage("answer", role="answerer", empty="empty")  # the query itself is the prompt
-
-
-class MagpieOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    count: int = Field(1000, ge=1, description="queries to draw (--num overrides)")
-    system: str | None = Field(None, description="a system prompt in the pre-query prefix, to steer topics")
-    chat_template: str | None = Field(None, description=(
-        "the model's chat template, for a server that cannot show its own (no /apply-template or /tokenize, e.g. "
-        "`python -m llama_cpp.server`): a family name (chatml, llama3, qwen: distill's "
-        "prompts/chat_templates/NAME.jinja), a path to a .jinja file holding the template, or a path to the "
-        "model's .gguf file (its tokenizer.chat_template metadata is read with the gguf package); paths are "
-        "relative to the recipe file, inside files_root. Rendered in jinja2's sandbox. Unused when the teacher "
-        "renders its own template (llama-server, vLLM, local, transformers)"))
-    answer_with_system: bool = Field(True, description="send the system prompt with the answer call too")
-    keep_system: bool = Field(False, description="keep the system turn in the records' messages")
-    query: GenerationParams = GenerationParams(temperature=1.0, top_p=1.0, max_tokens=512)
-    answer: GenerationParams = GenerationParams(temperature=0.0, top_p=1.0, max_tokens=1024)
-    min_words: int = Field(3, ge=1)
-    max_words: int = Field(400, ge=1)
-    language: Literal["en"] | None = "en"
-    max_repetition: float = Field(0.3, ge=0, le=1, description="share of repeated word 3-grams allowed")
-    drop_incomplete: bool = True
-    dedup: Literal["near", "exact", "off"] = "near"
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1)
-    tags: bool = Field(True, description="judge each query's difficulty and quality")
-    min_quality: Quality | None = "good"
-    min_difficulty: Difficulty | None = None
-    tag_generation: GenerationParams = GenerationParams(temperature=0.0, max_tokens=64)
-
-    @field_validator("chat_template")
-    @classmethod
-    def _template_form(cls, value: str | None) -> str | None:
-        return None if value is None else chat_templates.check_form(value)
 
 
 class Magpie(Recipe):

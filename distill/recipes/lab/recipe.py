@@ -31,24 +31,24 @@ import asyncio
 import dataclasses
 import random
 from functools import partial
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.documents import chunk_words
-from distill.providers.base import GenerationParams
 from distill.quality.replies import UnreadableReply
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.knowledge_parse import parse_pairs
-from distill.recipes.lab_judges import (
+from distill.recipes.lab.judges import (
     faithful,
     pair_ok,
     question_ok,
     relevant,
     standalone,
 )
-from distill.recipes.lab_parse import parse_contexts, parse_questions
+from distill.recipes.lab.options import LabOptions
+from distill.recipes.lab.parse import parse_contexts, parse_questions
+from distill.recipes.shared.qa_pairs_parse import parse_pairs
 from distill.run.folder import order_key
 from distill.run.guard import settle
 from distill.run.records import make_record
@@ -79,25 +79,6 @@ CONTEXTS = Stage("contexts", "lab/grounded_contexts.j2", read=parse_contexts, tr
 GROUNDED = Stage("questions", "lab/grounded_questions.j2", read=parse_questions, truncated=None)
 KNOWLEDGE = Stage("knowledge", "lab/knowledge_generate.j2", read=parse_pairs, truncated=None)
 ANSWER: Stage[str] = Stage("answer", "lab/answer.j2", empty="empty_answer", truncated="truncated_answer")
-
-
-class LabOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    taxonomy: str = "taxonomy"
-    questions_per_seed: int = Field(30, ge=1)
-    contexts_per_seed: int = Field(10, ge=1)
-    questions_per_context: int = Field(3, ge=1)
-    max_seeds_per_leaf: int | None = Field(None, ge=1, description="use only a leaf's first N seed examples "
-                                           "(skills) or seed contexts (knowledge)")
-    knowledge_pairing: Literal["all", "rotate"] = Field(
-        "all", description="all: every chunk with every seed context, as InstructLab does; rotate: one seed "
-                           "context per chunk, in turn (1/N of the generation calls)")
-    chunk_words: int = Field(1000, ge=50)
-    pairs_per_chunk: int = Field(3, ge=1)
-    raft_p: float = Field(0.4, ge=0, le=1)
-    raft_distractors: int = Field(3, ge=0)
-    generation: GenerationParams = GenerationParams(temperature=0.7, top_p=0.95, max_tokens=1024)
-    answer: GenerationParams = GenerationParams(temperature=0.0, max_tokens=512)
 
 
 class Lab(Recipe):

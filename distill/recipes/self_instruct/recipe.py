@@ -8,13 +8,13 @@ by the length limit discarded, the same instruction filters and the ROUGE-L > 0.
 sequentially; classification identification at temperature 0 with 3 tokens; instances at temperature 0 with
 presence penalty 1.5, at most 5 per task. Deliberate differences, each switchable:
 * chat models, not GPT-3 completions: the list is sent as a user turn and the reply is read as its continuation;
-  a reply's lead-in, reasoning block, markdown and closing remarks are not tasks (`self_instruct_parse.py`), and a
+  a reply's lead-in, reasoning block, markdown and closing remarks are not tasks (`parse.py`), and a
   reply the "\\n\\n" stop cut down to its lead-in ("Sure! Here are more tasks:" and a blank line) is asked once
   more without that stop (counted in the manifest as `asked_again_without_blank_line_stop`);
 * our own, shorter few-shot demonstrations for stages 2 and 3 (10 and 4+3 worked tasks instead of 31, 11, 16),
   so the prompts fit small local teachers;
 * the 5 prompts run as a sliding window read in order, not as batches that wait for their slowest reply (see
-  `bootstrap_window.py`), so a prompt shows machine instructions from replies up to 20 prompts before it
+  `shared/bootstrap_window.py`), so a prompt shows machine instructions from replies up to 20 prompts before it
   (`pool_lag`, default 4 x `in_flight`) where a batch showed those up to 5 before; `pool_lag: 5` restores that;
 * str.capitalize() is not applied (it lower-cases "SQL", "Python"); `capitalize_quirk: true` restores it.
 """
@@ -26,25 +26,26 @@ import random
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from distill.io.seed_tasks import SeedTask, load_seed_tasks
-from distill.prompts import render
 from distill.providers.base import Choice, Completion, GenerationParams
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.bootstrap_window import Window, bootstrap_window
-from distill.recipes.instruction_filters import SELF_INSTRUCT_BLACKLIST, clean_instruction, instruction_rejection
-from distill.recipes.self_instruct_parse import (
+from distill.recipes.self_instruct.options import SelfInstructOptions
+from distill.recipes.self_instruct.parse import (
     RawInstance,
     conflicting,
     instance_rejection,
     parse_input_first,
-    parse_numbered,
     parse_output_first,
-    read_verdict,
 )
+from distill.recipes.shared.bootstrap_window import Window, bootstrap_window
+from distill.recipes.shared.instruction_filters import clean_instruction, instruction_rejection
+from distill.recipes.shared.numbered_list_parse import parse_numbered
+from distill.recipes.shared.yes_no_verdict import read_verdict
 from distill.run.folder import order_key
 from distill.run.records import make_record
+from distill.run.stage import Stage
 from distill.text.bounded_list import OVERFLOW_REASON, bounded
 from distill.text.rouge_novelty import NoveltyFilter
 
@@ -53,31 +54,14 @@ LIST_END = 16  # the paper's bootstrap list ends before task 16 (the default sto
 COUNTS = "self_instruct_counts"  # tallies (`ctx.tally`, so a replayed task counts again)
 COUNTS_BOOTSTRAP = "self_instruct_bootstrap"  # replies cut to a lead-in by the "\n\n" stop and asked again
 
-
-class SelfInstructOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    seeds: str = "data/self_instruct_seeds.jsonl"
-    num_instructions: int = Field(100, ge=1, description="machine instructions to generate (top-level num wins)")
-    human_demos: int = Field(6, ge=1)
-    machine_demos: int = Field(2, ge=0)
-    in_flight: int = Field(5, ge=1, description="bootstrap prompts running at once (the paper sent 5 per batch)")
-    pool_lag: int | None = Field(None, ge=1, description="a prompt shows the instructions of replies up to this many "
-                                 "prompts before it (default 4 x in_flight; in_flight reproduces batches' freshness)")
-    patience: int = Field(50, ge=1, description="stop after this many bootstrap prompts in a row add nothing")
-    classification_seeds_only: bool = False
-    rouge_threshold: float = Field(0.7, gt=0, le=1)
-    min_words: int = 3
-    max_words: int = 150
-    blacklist: list[str] = Field(default_factory=lambda: list(SELF_INSTRUCT_BLACKLIST))
-    capitalize_quirk: bool = False
-    max_instances: int = Field(5, ge=1)
-    bootstrap: GenerationParams = GenerationParams(temperature=0.7, top_p=0.5, max_tokens=1024,
-                                                   presence_penalty=2.0, frequency_penalty=0.0,
-                                                   stop=["\n\n", "\n16", "16.", "16 ."])
-    classify: GenerationParams = GenerationParams(temperature=0.0, max_tokens=3, stop=["\n", "Task"])
-    instances: GenerationParams = GenerationParams(temperature=0.0, presence_penalty=1.5, max_tokens=350,
-                                                   stop=["Example 6", "Task:"])
-    classification_max_tokens: int = 300
+# the bootstrap list's calls are made by the window (shared/bootstrap_window.py); classify and instances through
+# ctx.ask, their replies read by the recipe (a verdict's reading needs its finish reason; cut-off instances
+# lose their last one)
+GENERATE_TASKS: Stage[str] = Stage("bootstrap", "self_instruct/bootstrap.j2")
+CLASSIFY_TASK: Stage[str] = Stage("classify", "self_instruct/is_classification.j2", truncated=None)
+WRITE_INSTANCES: dict[bool, Stage[str]] = {  # by whether the task is a classification
+    False: Stage("instances", "self_instruct/instances_input_first.j2", truncated=None),
+    True: Stage("instances", "self_instruct/instances_output_first.j2", truncated=None)}
 
 
 class SelfInstruct(Recipe):
@@ -101,9 +85,7 @@ class SelfInstruct(Recipe):
         humans = rng.sample([s.instruction for s in seeds], min(total - len(picked), len(seeds)))
         demos = [clean_instruction(t, self.options.capitalize_quirk) for t in humans + picked]
         rng.shuffle(demos)
-        text = render("self_instruct/bootstrap.j2", instructions=demos,
-                      classification=self.options.classification_seeds_only)
-        return [{"role": "user", "content": text}]
+        return GENERATE_TASKS.messages(instructions=demos, classification=self.options.classification_seeds_only)
 
     def preview(self, cfg: Any, rows: Any, limit: int) -> list[list[dict[str, str]]]:
         seeds = self._seeds(cfg)
@@ -173,7 +155,7 @@ class SelfInstruct(Recipe):
             return []
 
         window = Window("bootstrap", opts.in_flight, opts.pool_lag or 4 * opts.in_flight, opts.patience, target)
-        params = ctx.teacher.params(**opts.bootstrap.model_dump(exclude_none=True))
+        params = ctx.sampling(GENERATE_TASKS, opts.bootstrap)
         relaxed = params.merged(stop=[s for s in params.stop or [] if s != "\n\n"])
 
         asked_again: set[str] = set()
@@ -219,31 +201,29 @@ class SelfInstruct(Recipe):
         ctx, opts = self.ctx, self.options
         instruction = task["instruction"]
         item = {"task": i, "instruction": instruction}
-        verdict = await ctx.call(order_key(i, 0, CLASSIFY), "classify", item, ctx.teacher.complete(
-            [{"role": "user", "content": render("self_instruct/is_classification.j2", instruction=instruction)}],
-            ctx.teacher.params(**opts.classify.model_dump(exclude_none=True))))
-        if verdict is None:
+        verdicts = await ctx.ask(CLASSIFY_TASK, order_key(i, 0, CLASSIFY), item, variables={"instruction": instruction},
+                                 params=opts.classify)
+        if not verdicts:
             return
-        with ctx.reading(order_key(i, 0, CLASSIFY), "classify", item, verdict.choices[0].text) as read:
-            is_clf = read_verdict(verdict.choices[0].text, verdict.choices[0].finish_reason)
+        verdict = verdicts[0].choice
+        with ctx.reading(order_key(i, 0, CLASSIFY), "classify", item, verdict.text) as read:
+            is_clf = read_verdict(verdict.text, verdict.finish_reason)
         if read.stopped:
             return
         ctx.passed("classify")
         if is_clf:
             ctx.tally(COUNTS, "classification")
-        template = "instances_output_first.j2" if is_clf else "instances_input_first.j2"
         params = opts.instances.merged(max_tokens=opts.classification_max_tokens) if is_clf else opts.instances
-        reply = await ctx.call(order_key(i, 0, INSTANCES), "instances", item, ctx.teacher.complete(
-            [{"role": "user", "content": render(f"self_instruct/{template}", instruction=instruction)}],
-            ctx.teacher.params(**params.model_dump(exclude_none=True))))
-        if reply is None:
+        replies = await ctx.ask(WRITE_INSTANCES[is_clf], order_key(i, 0, INSTANCES), item,
+                                variables={"instruction": instruction}, params=params)
+        if not replies:
             return
-        choice = reply.choices[0]
+        choice = replies[0].choice
         with ctx.reading(order_key(i, 0, INSTANCES), "instances", item, choice.text) as read:
             found = (parse_output_first if is_clf else parse_input_first)(choice.text)
         if read.stopped:
             return
-        if choice.finish_reason == "length" and found:
+        if replies[0].cut and found:
             found = found[:-1]  # the last instance was cut off
         kept = bounded(found, opts.max_instances)
         if kept.overflow():

@@ -1,0 +1,1 @@
+"""Respond: answer each input row with the teacher (recipe.py), with its options (options.py)."""
