@@ -36,14 +36,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from distill.engine.call_failure import CallFailed
 from distill.engine.teacher import Teacher
 from distill.errors import InputError
+from distill.eval.answers import answers
+from distill.eval.pass_rate import pass_rate
+from distill.eval.verifiers import Verifier, VerifierOptions
+from distill.eval.win_rate import win_rate
 from distill.io.inputs import InputRow, Inputs
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes import self_improve_pairs as pairs
 from distill.recipes.base import Estimate, Recipe
 from distill.recipes.rewrite_parse import parse_rewrite
-from distill.recipes.self_improve_eval import EvalOptions, answers, pass_rate, win_rate
-from distill.recipes.self_improve_verify import Verifier, VerifierOptions
+from distill.recipes.self_improve_eval import EvalOptions
 from distill.run.folder import order_key
 from distill.run.guard import settle
 from distill.run.records import acceptance_problem, make_record
