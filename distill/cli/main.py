@@ -27,6 +27,7 @@ OpenAI-compatible server with --teacher openai:MODEL@http://host:port/v1, or at 
 COMMANDS += ("report", "compare")  # the data report: distill/report/, cli/report_cmd.py, cli/compare_cmd.py
 COMMANDS += ("status",)  # batch mode: where a run's batches stand (cli/status_cmd.py)
 COMMANDS += ("train",)  # fine-tuning a student on a run's data: cli/train_cmd.py, distill/train/
+COMMANDS += ("eval",)  # measuring models on held-out questions: cli/eval_cmd.py, distill/eval/
 
 
 def build_parser() -> argparse.ArgumentParser:
