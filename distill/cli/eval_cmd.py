@@ -1,7 +1,9 @@
 """`distill eval MODEL... --on HELDOUT`: every model answers the held-out questions (greedy, cached in
 OUT/cache.sqlite: the same command again makes no call) and is measured as the data allows — a verifier's pass
 rate, the IFEval-style format constraints its rows name, a judge's win rate against a baseline in both orders —
-each figure with its 95% Wilson interval. Writes OUT/eval.json (default evals/<held-out file's name>)."""
+each figure with its 95% Wilson interval. Writes OUT/eval.json (default evals/<held-out file's name>), and for
+a model trained on a run (`distill train RUN` -> RUN/train-sft) RUN/evaluations/eval-<held-out>.json, shown in
+the run's card."""
 
 from __future__ import annotations
 
@@ -29,6 +31,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--on", dest="heldout", required=True, metavar="HELDOUT", help="the held-out JSONL file")
     p.add_argument("--out", type=Path, help="where eval.json and the answers' cache go "
                                             "(default evals/<HELDOUT's name>)")
+    add_measure_flags(p)
+    p.set_defaults(handler=handle)
+
+
+def add_measure_flags(p: Any) -> None:
+    """How answers are measured and asked for, shared with `distill compare --train`."""
     p.add_argument("--verifier", choices=["math", "exact", "regex", "function"], help="check each answer")
     p.add_argument("--pattern", help="--verifier regex: the pattern ({reference} stands for the reference)")
     p.add_argument("--function", help="--verifier function: module:attr or file.py:attr")
@@ -39,7 +47,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--answer-field", default="answer", help="the reference answer's column (default answer)")
     p.add_argument("--limit", type=int, help="use the first N held-out rows")
     p.add_argument("--max-tokens", type=int, default=256, help="tokens per answer (default 256)")
-    p.set_defaults(handler=handle)
 
 
 def settings(args: argparse.Namespace) -> Any:
@@ -65,7 +72,9 @@ def handle(args: argparse.Namespace) -> int:
     import asyncio
 
     from distill.eval.evaluate import Evaluation
-    from distill.eval.table import plain
+    from distill.eval.models import trained_run
+    from distill.eval.recording import record
+    from distill.publish.card_eval import plain
 
     opts = settings(args)
     out = args.out or Path("evals") / Path(args.heldout).stem
@@ -79,4 +88,13 @@ def handle(args: argparse.Namespace) -> int:
     for line in plain(result):
         print(line)
     print(f"wrote {out / 'eval.json'}")
+    for name in result_models(result):
+        run = trained_run(name)
+        if run is not None:  # a student trained on a run: the run's card shows the evaluation
+            path = record(run, f"eval-{Path(args.heldout).stem}", {**result, "trained": name})
+            print(f"wrote {path} and {run / 'README.md'}")
     return 0
+
+
+def result_models(result: dict[str, Any]) -> list[str]:
+    return [m["model"] for m in result["models"]]

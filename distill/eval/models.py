@@ -58,3 +58,16 @@ def model_spec(text: str) -> ProviderSpec:
         return provider_spec(text)
     except (ValidationError, ValueError) as exc:
         raise InputError(f"{text}: {exc}") from None
+
+
+def trained_run(text: str) -> Path | None:
+    """The run folder a `distill train` checkpoint was trained on (its marker names the data file), or None."""
+    path = Path(text)
+    if not path.is_dir():
+        return None
+    done = finished(checkpoint_folder(path))
+    data = (done or {}).get("data") or {}
+    if not isinstance(data, dict) or not isinstance(data.get("file"), str):
+        return None
+    run = Path(data["file"]).parent
+    return run if (run / "manifest.json").is_file() else None
