@@ -19,7 +19,7 @@ def add_parser(sub: Any) -> None:
         description="Build each run's report figures and write OUT/compare.html (a table of every run's "
                     "figures and overlaid distributions) and OUT/compare.json. With --train: fine-tune the same "
                     "student on each of two runs with the same budget of examples (or --tokens), evaluate both "
-                    "and the base student on --on HELDOUT, and report which data helped more (95%% intervals, "
+                    "and the base student on --on HELDOUT, and report which data helped more (95% intervals, "
                     "exact McNemar test) on the page, in OUT/train_compare.json and in each run's card.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  distill compare outputs/t07 outputs/t10 --reference real.jsonl --out compare-temps\n"

@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> None:
         "eval", help="measure models on held-out questions (pass rate, format constraints, win rate)",
         description="Answer the held-out questions with each MODEL and measure the answers: a verifier's pass rate "
                     "(--verifier), the format constraints the rows name (a `constraints` column), a judge's win "
-                    "rate against --baseline (--judge), every figure with its 95%% interval. Answers are cached "
+                    "rate against --baseline (--judge), every figure with its 95% interval. Answers are cached "
                     "in OUT/cache.sqlite, so the same command again makes no call. MODEL: a model folder, a "
                     "`distill train` output (RUN/train-sft), a .gguf file, `local` (the embedded SmolLM2), "
                     "transformers:PATH, openai:MODEL or openai:MODEL@http://host:port/v1.",

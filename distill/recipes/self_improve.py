@@ -18,7 +18,8 @@ fine-tuning), `spin` (SPIN, Chen et al. 2024). Differences from the papers:
 * the student trains on CPU/GPU in this process; LoRA (`train.lora`) is merged into each saved checkpoint.
 Every answer is cached under its checkpoint's identity (the sha256 of the saved files), so no answer from an
 old checkpoint is reused for a new one, and a re-run repeats no call and no finished training: a kill during
-training redoes only that checkpoint.
+training goes on from that checkpoint's last trainer checkpoint (`train.save_steps`). Training and evaluation are
+the code `distill train` and `distill eval` use (`distill/train/`, `distill/eval/`).
 """
 
 from __future__ import annotations
