@@ -1,13 +1,15 @@
-"""Does the data help? (run by hand, not a test): two runs made from the same 64 arithmetic word problems
-(recipes/data/arithmetic_train.jsonl) by the embedded SmolLM2-135M teacher — `math_qa`, which keeps only the
-solutions whose final answer matches the reference (the gate), and `respond`, which keeps every answer — then
+"""Does the data help? (run by hand, not a test): two runs made from the same arithmetic word problems
+(recipes/data/arithmetic_train.jsonl) by the embedded SmolLM2-135M teacher — `respond` with every answer kept
+(ungated), and the same run with the quality gate on (the teacher judges each answer against the reference
+answer, `quality: {rubric: overall, reference_field: answer}`, and keeps scores of at least --min-score) — then
 `distill compare --train`: SmolLM2-135M (the embedded GGUF, dequantized, through transformers on CPU) is
 fine-tuned on each run with the same number of examples, and the base student and both checkpoints answer the
-100 held-out problems (recipes/data/arithmetic_heldout.jsonl), graded by the math verifier. Prints the table with
-95% intervals, the paired McNemar test, and the wall time of each step.
+held-out problems (recipes/data/arithmetic_heldout.jsonl), graded by the math verifier. Prints the table with
+95% intervals, the paired McNemar test, and the wall time of each step. The gated run starts from the ungated
+run's cache (its answers are the same calls), so only the judge is asked.
 
     python bench/train_compare.py                       # a fresh folder under /tmp
-    python bench/train_compare.py --out DIR --limit 50 --epochs 2
+    python bench/train_compare.py --out DIR --num 64 --limit 100
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,8 +50,10 @@ def step(label: str, cmd: list[str]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--num", type=int, default=64, help="training problems (default all 64)")
-    ap.add_argument("--limit", type=int, default=100, help="held-out problems (default all 100)")
+    ap.add_argument("--num", type=int, default=32, help="training problems (default 32 of 64)")
+    ap.add_argument("--limit", type=int, default=50, help="held-out problems (default 50 of 100)")
+    ap.add_argument("--min-score", type=int, default=6, help="the gate's least judge score out of 10 (default 6)")
+    ap.add_argument("--max-tokens", type=int, default=160, help="tokens per held-out answer (default 160)")
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--threads", type=int, default=None)
@@ -56,20 +61,23 @@ def main() -> None:
     folder = args.out or Path(tempfile.mkdtemp(prefix="bench-train-compare-"))
     folder.mkdir(parents=True, exist_ok=True)
     distill = [sys.executable, "-m", "distill.cli.main"]
-    gated = recipe(folder, "gated", "recipe: math_qa\noptions:\n  samples: 4\n"
-                                    "  solve: {temperature: 0.7, top_p: 0.95, max_tokens: 256}\n"
-                                    "  min_solution_chars: 40\n")
-    ungated = recipe(folder, "ungated", "recipe: respond\n"
-                                        "generation: {temperature: 0.7, top_p: 0.95, max_tokens: 256}\n"
-                                        "options: {min_words: 3}\n")
+    respond = "recipe: respond\ngeneration: {temperature: 0.7, top_p: 0.95, max_tokens: 160}\noptions: {min_words: 3}\n"
+    ungated = recipe(folder, "ungated", respond)
+    gated = recipe(folder, "gated", respond + "quality: {rubric: overall, reference_field: answer}\n"
+                                    f"select: {{rules: [{{score: judge.overall, min: {args.min_score}}}]}}\n")
     load0 = os.getloadavg()
     times = {}
-    for name, path in (("gated", gated), ("ungated", ungated)):
-        times[name] = step(f"run {name}", [*distill, "run", str(path), "--out", str(folder / name), "--num",
-                                           str(args.num), "--no-progress"])
+    times["ungated"] = step("run ungated", [*distill, "run", str(ungated), "--out", str(folder / "ungated"),
+                                            "--num", str(args.num), "--no-progress"])
+    (folder / "gated").mkdir(exist_ok=True)
+    for name in (".distill-run", "cache.sqlite"):  # the same answers: only the judge is asked
+        if not (folder / "gated" / name).exists():
+            shutil.copy2(folder / "ungated" / name, folder / "gated" / name)
+    times["gated"] = step("run gated", [*distill, "run", str(gated), "--out", str(folder / "gated"), "--num",
+                                        str(args.num), "--no-progress"])
     compare = [*distill, "compare", str(folder / "gated"), str(folder / "ungated"), "--train",
                "--on", str(DATA / "arithmetic_heldout.jsonl"), "--field", "question", "--answer-field", "answer",
-               "--verifier", "math", "--limit", str(args.limit), "--max-tokens", "256", "--epochs",
+               "--verifier", "math", "--limit", str(args.limit), "--max-tokens", str(args.max_tokens), "--epochs",
                str(args.epochs), "--lr", str(args.lr), "--batch-size", "8", "--embeddings", "none",
                "--out", str(folder / "compare")]
     compare += ["--threads", str(args.threads)] if args.threads else []
@@ -77,7 +85,7 @@ def main() -> None:
     load1 = os.getloadavg()
     summary = json.loads((folder / "compare" / "train_compare.json").read_text())
     print(f"\nfolder {folder}; load average before {load0[0]:.2f}, after {load1[0]:.2f} on {os.cpu_count()} cores")
-    for name in ("gated", "ungated"):
+    for name in ("ungated", "gated"):
         m = json.loads((folder / name / "manifest.json").read_text())
         print(f"run {name}: {m['counts']['accepted']} records accepted, {m['counts']['rejected']} rejected")
     print(f"budget: {summary['budget']['examples']} examples each\n")
