@@ -57,3 +57,15 @@ def test_prompt_and_constraint_rates_count_what_was_met():
     assert r["prompt_ci95"][0] < 0.5 < r["prompt_ci95"][1]
     assert r["by_kind"] == {"lowercase": {"met": 1, "total": 1}, "no_commas": {"met": 0, "total": 1},
                             "words": {"met": 1, "total": 1}}
+
+
+def test_the_shipped_held_out_instructions_parse_and_name_their_constraints():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "recipes" / "data" / "instructions_heldout.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == 20
+    kinds = {c.type for row in rows for c in parse_constraints(row["constraints"])}
+    assert kinds == {"words", "bullets", "keywords", "forbidden", "no_commas", "lowercase", "uppercase", "json",
+                     "paragraphs", "ends_with", "starts_with", "title"}
