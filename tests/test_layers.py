@@ -25,8 +25,10 @@ of a module is that of the longest name in the table that is it or a package hol
    stage (`run.multi_turn`) the context runs for every recipe when `turns:` > 1.
 10 report, publish and train: read a finished run folder (the report), turn it into a card and a Hub upload, or
    fine-tune a student on its records; a failed training stops a run as a recipe's error does (run).
-11 recipes: the stages of each recipe, written against the run context; a recipe may build on taxonomy, train
-   and the card's own lines (self_improve).
+11 recipes and eval: the stages of each recipe, written against the run context; a recipe may build on taxonomy,
+   train and the card's own lines (self_improve). eval measures models on held-out questions (verifiers,
+   judges, format constraints); self_improve measures its iterations with it, and eval loads a function
+   verifier as a recipe loads user code.
 12 driving a run: `run.runner`, `run.dry_run` and `run.fingerprint` pick the recipe a config names, run it,
    then write the report and the card: above recipes, report and publish; `run.pilot` measures a pilot's run.
 13 cli: the commands.
@@ -55,7 +57,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("distill.config", "distill.overrides"),
     ("distill.run",),
     ("distill.report", "distill.publish", "distill.train"),
-    ("distill.recipes",),
+    ("distill.recipes", "distill.eval"),
     ("distill.run.runner", "distill.run.dry_run", "distill.run.fingerprint", "distill.run.pilot"),
     ("distill.cli",),
 ]

@@ -34,6 +34,7 @@ COMMANDS += ("report", "compare")  # the data report: distill/report/, cli/repor
 COMMANDS += ("status",)  # batch mode: where a run's batches stand (cli/status_cmd.py)
 COMMANDS += ("train",)  # fine-tuning a student on a run's data: cli/train_cmd.py, distill/train/
 COMMANDS += ("estimate",)  # a pilot of K items and the run's predicted cost and time: cli/estimate_cmd.py
+COMMANDS += ("eval",)  # measuring models on held-out questions: cli/eval_cmd.py, distill/eval/
 
 
 def commands() -> Registry:

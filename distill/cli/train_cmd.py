@@ -1,7 +1,8 @@
 """`distill train RUN_DIR`: fine-tune a student on a run's data (SFT on data.jsonl, DPO on pairs.jsonl) with the
 training code self_improve uses (`distill/train/`), writing `model/`, `curve.json` and the `model.done` marker
 into RUN_DIR/train-<method>/ (or --out). The same command again with the same data and settings does nothing;
-one killed mid-way trains again from the start. Everything is checked before anything is loaded or written."""
+one killed mid-way goes on from its last trainer checkpoint (every --save-steps steps). A training that fails
+leaves nothing behind, not even an empty folder. Everything is checked before anything is loaded or written."""
 
 from __future__ import annotations
 
@@ -28,9 +29,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--student", help="a transformers model folder, a .gguf file or a model id (default: the "
                                      "embedded SmolLM2-135M-Instruct)")
     p.add_argument("--method", choices=["sft", "dpo"], default="sft", help="sft (data.jsonl) or dpo (pairs.jsonl)")
-    p.add_argument("--lora", action="store_true", help="train LoRA adapters (needs peft), merged into the checkpoint")
     p.add_argument("--out", type=Path, help="where model/, model.done and curve.json go "
                                             "(default RUN_DIR/train-<method>)")
+    add_training_flags(p)
+    p.set_defaults(handler=handle)
+
+
+def add_training_flags(p: Any) -> None:
+    """The training knobs, shared with `distill compare --train`."""
+    p.add_argument("--lora", action="store_true", help="train LoRA adapters (needs peft), merged into the checkpoint")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     p.add_argument("--lr", type=float, default=1e-5)
@@ -39,7 +46,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--beta", type=float, default=0.1, help="DPO's beta")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
-    p.set_defaults(handler=handle)
+    p.add_argument("--save-steps", type=int, default=50, help="a resumable checkpoint every N steps (default 50): "
+                                                              "the same command after a kill goes on from it")
 
 
 def options(args: argparse.Namespace) -> Any:
@@ -49,9 +57,10 @@ def options(args: argparse.Namespace) -> Any:
     from distill.train.options import LoraOptions, TrainOptions
 
     try:
-        return TrainOptions(method=args.method, epochs=args.epochs, max_steps=args.max_steps, lr=args.lr,
-                            batch_size=args.batch_size, max_length=args.max_length, beta=args.beta,
-                            lora=LoraOptions() if args.lora else None, threads=args.threads)
+        return TrainOptions(method=getattr(args, "method", "sft"), epochs=args.epochs, max_steps=args.max_steps,
+                            lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, beta=args.beta,
+                            lora=LoraOptions() if args.lora else None, threads=args.threads,
+                            save_steps=args.save_steps)
     except ValidationError as exc:
         first = exc.errors()[0]
         flag = "--" + str(first["loc"][0]).replace("_", "-")
@@ -110,6 +119,8 @@ def handle(args: argparse.Namespace) -> int:
         print(f"train: {model} is already trained on this data with these settings (sha256 {done['sha256'][:12]});"
               " nothing to do")
         return 0
+    if report.get("resumed_from_step"):
+        print(f"train: resumed from step {report['resumed_from_step']} (the checkpoint a stopped training left)")
     print(f"train: {report['steps']} steps, loss {report['first_loss']} -> {report['last_loss']}, "
           f"{report['seconds']} s; checkpoint {model} (sha256 {done['sha256'][:12]}), curve {curve_path(model)}")
     return 0

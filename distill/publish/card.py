@@ -52,7 +52,7 @@ def _templates(manifest: dict[str, Any]) -> list[Path]:
 
 def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, split: str,
          report: dict[str, Any] | None = None, image: str | None = None, fmt: str | None = None,
-         thinking: dict[str, Any] | None = None) -> str:
+         thinking: dict[str, Any] | None = None, evaluations: list[dict[str, Any]] | None = None) -> str:
     cfg = manifest["config"]
     teacher = manifest["teacher"]
     lines = [f"# {manifest['name']}", "",
@@ -88,6 +88,10 @@ def body(manifest: dict[str, Any], *, repo_id: str | None, config_name: str, spl
         from distill.report.card_section import card_lines
 
         lines += card_lines(report, image)
+    if evaluations:  # students trained on this data, measured (distill eval, distill compare --train)
+        from distill.publish.card_eval import evaluation_lines
+
+        lines += evaluation_lines(evaluations)
     lines += ["", "## Known limitations", "",
               "This data was written by a language model and filtered automatically. It can contain factual "
               "errors, outdated or biased statements, and answers that sound confident but are wrong; filters "
@@ -244,7 +248,7 @@ def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: st
                 config_name: str = "default", split: str = "train",
                 configs: list[dict[str, Any]] | None = None, report: dict[str, Any] | None = None,
                 image: str | None = "report.png", fmt: str | None = None,
-                thinking: dict[str, Any] | None = None) -> str:
+                thinking: dict[str, Any] | None = None, evaluations: list[dict[str, Any]] | None = None) -> str:
     """The card's text, with every secret distill was given and every secret of the manifest's config masked by
     value wherever it is quoted ("Reproduce" command line, resolved recipe, report figures)."""
     from distill.secrets import mask, register_config
@@ -254,7 +258,8 @@ def render_card(manifest: dict[str, Any], *, license: str = "other", repo_id: st
         {"config_name": config_name, "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]}]
     meta = yaml.safe_dump(front_matter(manifest, license=license, configs=configs), sort_keys=False)
     return mask(f"---\n{meta}---\n\n" + body(manifest, repo_id=repo_id, config_name=config_name, split=split,
-                                              report=report, image=image, fmt=fmt, thinking=thinking))
+                                              report=report, image=image, fmt=fmt, thinking=thinking,
+                                              evaluations=evaluations))
 
 
 def parse_front_matter(text: str) -> dict[str, Any]:

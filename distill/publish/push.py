@@ -99,9 +99,11 @@ def push(run_dir: Path, repo_id: str, *, private: bool = False, config_name: str
         configs.append({"config_name": config_name,
                         "data_files": [{"split": split, "path": f"data/{config_name}/{split}-*"}]})
         report, image = _report(run_dir), f"distill/{config_name}/report.png"  # the data report, when written
+        from distill.publish.card_eval import run_evaluations
+
         card = render_card(manifest, license=license, repo_id=repo_id, config_name=config_name, split=split,
                            configs=sorted(configs, key=lambda c: c["config_name"]), report=report, image=image,
-                           fmt=fmt, thinking=thinking)
+                           fmt=fmt, thinking=thinking, evaluations=run_evaluations(run_dir))
         with tempfile.TemporaryDirectory() as tmp:
             parquet = Path(tmp) / "data.parquet"
             rows = write(run_dir, fmt, parquet)

@@ -18,7 +18,8 @@ fine-tuning), `spin` (SPIN, Chen et al. 2024). Differences from the papers:
 * the student trains on CPU/GPU in this process; LoRA (`train.lora`) is merged into each saved checkpoint.
 Every answer is cached under its checkpoint's identity (the sha256 of the saved files), so no answer from an
 old checkpoint is reused for a new one, and a re-run repeats no call and no finished training: a kill during
-training redoes only that checkpoint.
+training goes on from that checkpoint's last trainer checkpoint (`train.save_steps`). Training and evaluation are
+the code `distill train` and `distill eval` use (`distill/train/`, `distill/eval/`).
 """
 
 from __future__ import annotations
@@ -36,13 +37,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from distill.engine.call_failure import CallFailed
 from distill.engine.teacher import Teacher
 from distill.errors import InputError
+from distill.eval.answers import answers
+from distill.eval.pass_rate import pass_rate
+from distill.eval.verifiers import Verifier, VerifierOptions
+from distill.eval.win_rate import win_rate
 from distill.io.inputs import InputRow, Inputs
 from distill.prompts import render
 from distill.providers.base import GenerationParams
 from distill.recipes import self_improve_pairs as pairs
 from distill.recipes.base import Estimate, Recipe
-from distill.recipes.self_improve_eval import EvalOptions, answers, pass_rate, win_rate
-from distill.recipes.self_improve_verify import Verifier, VerifierOptions
+from distill.recipes.self_improve_eval import EvalOptions
 from distill.recipes.shared.rewrite_parse import parse_rewrite
 from distill.run.folder import order_key
 from distill.run.guard import settle

@@ -43,7 +43,8 @@ def _names(paths: list[Path]) -> list[str]:
     return names if len(set(names)) == len(names) else [str(p) for p in paths]
 
 
-def compare(paths: list[Path], opts: Options) -> tuple[dict[str, Any], str]:
+def compare(paths: list[Path], opts: Options, training: dict[str, Any] | None = None
+            ) -> tuple[dict[str, Any], str]:
     built = [build(p, opts) for p in paths]
     names = _names(paths)
     table: list[dict[str, Any]] = []
@@ -53,7 +54,10 @@ def compare(paths: list[Path], opts: Options) -> tuple[dict[str, Any], str]:
             row[name] = (f"{r['funnel']['accepted']} / {r['funnel']['inputs']}" if path is None else _get(r, path))
         table.append(row)
     runs = zip(names, paths, built, strict=True)
-    data = {"runs": [{"name": n, "path": str(p), "report": r} for n, p, (r, _) in runs], "table": table}
+    data: dict[str, Any] = {"runs": [{"name": n, "path": str(p), "report": r} for n, p, (r, _) in runs],
+                            "table": table}
+    if training is not None:
+        data["training"] = training
     return data, _page(data, names, built)
 
 
@@ -84,6 +88,25 @@ def _figures(names: list[str], built: list[Any]) -> list[str]:
     return out
 
 
+def _training(summary: dict[str, Any] | None) -> str:
+    """The `--train` section: each student's figures with their intervals, the paired test, the verdict."""
+    if not summary:
+        return ""
+    from distill.publish.card_eval import columns, paired_line
+    from distill.report.html import table
+
+    ev = summary["evaluation"]
+    cols = columns(ev)
+    rows = [{"model": m.get("label") or m["model"], **{c[0]: c[2](m.get(c[1])) for c in cols}} for m in ev["models"]]
+    budget = ", ".join(f"{k}: {v} examples" for k, v in summary["budget"]["examples"].items())
+    return (f'<section id="training"><h2>Does the data help?</h2><p>The student <code>{escape(summary["student"])}'
+            f'</code> trained on each run with the same budget ({escape(budget)}), measured on '
+            f'{ev["questions"]} held-out questions of <code>{escape(str(ev["heldout"]))}</code> (greedy answers, '
+            f'95% Wilson intervals).</p>{table(rows, ["model", *[c[0] for c in cols]])}'
+            f'<p class="verdict">{escape(summary["verdict"])}</p><p>Paired: {escape(paired_line(summary["paired"]))}'
+            f"</p></section>")
+
+
 def _page(data: dict[str, Any], names: list[str], built: list[Any]) -> str:
     from distill.report.html import CSS, table
 
@@ -94,11 +117,13 @@ def _page(data: dict[str, Any], names: list[str], built: list[Any]) -> str:
                        for n, (r, _) in zip(names, built, strict=True))
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>distill compare</title>'
             f"<style>{CSS}</style></head><body><h1>Runs side by side</h1><ul>{verdicts}</ul>"
+            f"{_training(data.get('training'))}"
             f"{table(data['table'], ['figure', *names])}{figs}</body></html>\n")
 
 
-def write(paths: list[Path], out: Path, opts: Options) -> dict[str, Any]:
-    data, page = compare(paths, opts)
+def write(paths: list[Path], out: Path, opts: Options, training: dict[str, Any] | None = None) -> dict[str, Any]:
+    """compare.json and compare.html; with `training` (`distill compare --train`), its section on the page."""
+    data, page = compare(paths, opts, training)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "compare.json", json.dumps(data, indent=1, ensure_ascii=False))
     write_atomic(out / "compare.html", page)

@@ -5,7 +5,14 @@ options, seed) and the training report.
 
 A finished checkpoint whose marker matches is reused as it is. Anything else — no marker (a kill mid-training or
 mid-save), or a marker for other data or settings — is deleted, marker first, and trained again. The student is
-loaded before anything is deleted, so a student that cannot be loaded leaves the folder as it was."""
+loaded before anything is deleted, so a student that cannot be loaded leaves the folder as it was.
+
+While it trains, the trainer saves a resumable checkpoint (weights, optimizer, scheduler, RNG states) every
+`save_steps` steps into `model.trainer/`, beside `identity.json` (what it is training). A training killed
+(SIGKILL, Ctrl+C, a power cut) and started again with the same identity goes on from the last complete one
+(`trainer_state.json` is written last) without training its steps again; `model.trainer/` is deleted once the
+marker is written. A training that fails (an exception) deletes everything it wrote, and its folder too when
+that leaves it empty, so no folder is left that looks like a result."""
 
 from __future__ import annotations
 
@@ -80,31 +87,75 @@ def train_checkpoint(source: str, examples: list[dict[str, Any]], options: Train
     if done is not None and done.get("identity") == identity:
         return {**done, "reused": True}
     check_trainable(options)
-    report, curve = _train(source, examples, options, model_dir, seed)
+    report, curve = _train(source, examples, options, model_dir, seed, identity)
     gc.collect()  # the trainer, its model copies and optimizer state hold cycles: free them before going on
     write_json_atomic(curve_path(model_dir), curve)
     marker = {"sha256": files_digest(model_dir), "identity": identity, "train": report, **(about or {})}
     write_json_atomic(marker_of(model_dir), marker)
+    shutil.rmtree(scratch_of(model_dir), ignore_errors=True)
     return {**marker, "reused": False}
 
 
-def _train(source: str, examples: list[dict[str, Any]], options: TrainOptions, model_dir: Path, seed: int
-           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def resumable(scratch: Path, identity: dict[str, Any]) -> Path | None:
+    """The last complete trainer checkpoint in `scratch` of a training with this identity, or None."""
+    try:
+        if orjson.loads((scratch / "identity.json").read_bytes()) != identity:
+            return None
+    except (OSError, ValueError):
+        return None
+    complete = []
+    for path in scratch.glob("checkpoint-*"):
+        step = path.name.rpartition("-")[2]
+        try:
+            orjson.loads((path / "trainer_state.json").read_bytes())  # written last: a complete checkpoint
+        except (OSError, ValueError):
+            continue
+        if step.isdigit():
+            complete.append((int(step), path))
+    return max(complete)[1] if complete else None
+
+
+def _forget_partial(model_dir: Path) -> None:
+    """Delete a checkpoint but keep its trainer checkpoints (a killed training resumes from them)."""
+    marker_of(model_dir).unlink(missing_ok=True)
+    curve_path(model_dir).unlink(missing_ok=True)
+    shutil.rmtree(model_dir, ignore_errors=True)
+
+
+def _train(source: str, examples: list[dict[str, Any]], options: TrainOptions, model_dir: Path, seed: int,
+           identity: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from distill.train.failure import training_failed
     from distill.train.trainer import fit, load_student
 
     model, tokenizer = load_student(source)  # InputError: the folder is untouched
-    forget(model_dir)
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    scratch = scratch_of(model_dir)
+    resume = resumable(scratch, identity)
+    if resume is None:
+        forget(model_dir)
+        scratch.mkdir(parents=True)
+        write_json_atomic(scratch / "identity.json", identity)
+    else:
+        _forget_partial(model_dir)
     try:
-        return fit(model, tokenizer, examples, options, model_dir, seed)
+        return fit(model, tokenizer, examples, options, model_dir, seed, resume)
     except BaseException as exc:
-        forget(model_dir)  # nothing half-saved stays behind
+        if isinstance(exc, Exception):  # a failure: nothing it wrote stays behind, not even an empty folder
+            forget(model_dir)
+            _remove_if_empty(model_dir.parent)
+        else:  # Ctrl+C or SIGTERM: the trainer checkpoints stay, the same command goes on from them
+            _forget_partial(model_dir)
         if isinstance(exc, DistillError) or not isinstance(exc, Exception) or _disk_full(exc):
             raise
         raise training_failed(options.method, source, exc) from exc
     finally:
         del model, tokenizer
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _disk_full(exc: BaseException) -> bool:

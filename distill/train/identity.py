@@ -13,7 +13,7 @@ import orjson
 
 from distill.train.options import TrainOptions
 
-NOT_RESULTS = {"threads"}  # how fast it trains, not what it learns
+NOT_RESULTS = {"threads", "save_steps"}  # how fast it trains and how often it saves, not what it learns
 
 
 def examples_digest(examples: list[dict[str, Any]]) -> str:

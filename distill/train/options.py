@@ -1,4 +1,5 @@
-"""The `train:` block of a self-improvement recipe: which trainer, and its few knobs."""
+"""How a student is trained (`train:` of a self-improvement recipe, `distill train`'s flags): which trainer, and
+its few knobs."""
 
 from __future__ import annotations
 
@@ -30,3 +31,5 @@ class TrainOptions(BaseModel):
     lora: LoraOptions | None = Field(None, description="train LoRA adapters (needs peft) and merge them into the "
                                                        "checkpoint, instead of every weight")
     threads: int | None = Field(None, ge=1, description="torch threads while training (default: torch's)")
+    save_steps: int = Field(50, ge=1, description="a resumable checkpoint (weights, optimizer, RNG) every this many "
+                                                  "steps: a killed training goes on from the last one")

@@ -10,7 +10,6 @@ instead, and no copy is made)."""
 from __future__ import annotations
 
 import copy
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -61,7 +60,8 @@ def _common_args(options: TrainOptions, scratch: Path, seed: int) -> dict[str, A
     return {"output_dir": str(scratch), "num_train_epochs": options.epochs, "max_steps": options.max_steps or -1,
             "learning_rate": options.lr, "per_device_train_batch_size": options.batch_size,
             "gradient_accumulation_steps": options.grad_accum, "max_length": options.max_length, "seed": seed,
-            "data_seed": seed, "report_to": "none", "save_strategy": "no", "logging_steps": 1,
+            "data_seed": seed, "report_to": "none", "save_strategy": "steps", "save_steps": options.save_steps,
+            "save_total_limit": 1, "logging_steps": 1,
             "disable_tqdm": True, "use_cpu": True, "bf16": False, "fp16": False, "dataloader_num_workers": 0,
             "lr_scheduler_type": "linear", "warmup_steps": 0}
 
@@ -88,9 +88,10 @@ def curve_of(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def fit(model: Any, tokenizer: Any, examples: list[dict[str, Any]], options: TrainOptions, out: Path,
-        seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Train the loaded student on `examples` and save it into `out`. Returns what happened (steps, losses,
-    seconds) and the curve (`curve_of`)."""
+        seed: int, resume: Path | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Train the loaded student on `examples` and save it into `out`, going on from the trainer checkpoint
+    `resume` when given (its steps are not trained again). Returns what happened (steps, losses, seconds,
+    the step it resumed from) and the curve (`curve_of`)."""
     import datasets
     import torch
     import transformers
@@ -115,17 +116,18 @@ def fit(model: Any, tokenizer: Any, examples: list[dict[str, Any]], options: Tra
             raise TrainingFailed(f"training ({options.method}): none of the {len(examples)} examples fits in "
                                  f"max_length {options.max_length} tokens (TRL drops those whose prompt alone "
                                  "fills it); raise max_length. No checkpoint was saved.")
-        result = trainer.train()
+        result = trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
     trained = trainer.model
     if options.lora is not None:
         trained = trained.merge_and_unload()
     trained.save_pretrained(out)
     tokenizer.save_pretrained(out)
     curve = curve_of(trainer.state.log_history)
-    shutil.rmtree(scratch, ignore_errors=True)
     losses = [round(float(e["loss"]), 4) for e in curve]
     report = {"method": options.method, "examples": len(examples), "steps": int(result.global_step),
               "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
               "train_loss": round(float(result.training_loss), 4), "seconds": round(time.monotonic() - started, 1),
               "lora": options.lora is not None}
+    if resume is not None:
+        report["resumed_from_step"] = int(resume.name.rpartition("-")[2])
     return report, curve

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from distill.recipes.self_improve_eval import winner
+from distill.eval.win_rate import winner
 
 
 @pytest.mark.parametrize(("reply", "expected"), [

@@ -119,4 +119,4 @@ def test_a_failed_training_is_one_line_exit_1_and_leaves_no_checkpoint(tiny_lm, 
     err = capsys.readouterr().err
     assert "error: training (dpo): none of the 1 examples fits in max_length 16 tokens" in err
     assert "Traceback" not in err
-    assert list((run / "train-dpo").iterdir()) == []  # no model, no marker, no scratch
+    assert not (run / "train-dpo").exists()  # no model, no marker, no scratch, no empty folder pretending
