@@ -12,19 +12,11 @@ from __future__ import annotations
 
 import time
 
-from distill.text.math_answers import equivalent
+from distill.text.math_answers import clusters, equivalent
 
 
 def vote(answers: list[str]) -> int:
-    clusters: list[list[str]] = []
-    for a in answers:
-        for c in clusters:
-            if equivalent(a, c[0]):
-                c.append(a)
-                break
-        else:
-            clusters.append([a])
-    return len(clusters)
+    return len(clusters(answers))
 
 
 def main() -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from distill.overrides import add_override_flags, parse_sets
+
+T = TypeVar("T")
 
 
 def add_parser(sub: Any) -> None:
@@ -84,8 +87,7 @@ def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
 
 def handle(args: argparse.Namespace) -> int:
     from distill.config import load_config
-    from distill.engine.budget import BudgetReached
-    from distill.run.runner import Interrupted, execute, interrupted_message
+    from distill.run.runner import execute
     from distill.yaml_source import YamlSource
 
     raw = YamlSource.load(args.recipe).data
@@ -108,15 +110,10 @@ def handle(args: argparse.Namespace) -> int:
 
     check_api_keys(cfg, src)  # before the run folder is touched: nothing is written
     command = "distill run " + " ".join(map(redact_text, sys.argv[2:])) if sys.argv[1:2] == ["run"] else None
-    try:
-        result = execute(cfg, src, progress=False if args.no_progress else None, command=command,
-                         overwrite=args.overwrite)
-    except Interrupted as exc:
-        print(interrupted_message(exc.folder), file=sys.stderr)
-        return 130
-    except BudgetReached as exc:
-        print(f"\n{exc.paragraph()}", file=sys.stderr)
-        return exc.exit_code
+    result = stopped_or(lambda: execute(cfg, src, progress=False if args.no_progress else None, command=command,
+                                        overwrite=args.overwrite))
+    if isinstance(result, int):
+        return result
     from distill.run.progress import summary_line
 
     print(summary_line(result.folder, result.counts, result.usage, result.manifest["wall_seconds"]))
@@ -157,13 +154,28 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
+def stopped_or(work: Callable[[], T]) -> T | int:
+    """`work()`'s result, or the exit code of a run that stopped cleanly (Ctrl+C: 130; the budget reached: 4)
+    after saying how to go on."""
+    from distill.engine.budget import BudgetReached
+    from distill.run.runner import Interrupted, interrupted_message
+
+    try:
+        return work()
+    except Interrupted as exc:
+        print(interrupted_message(exc.folder), file=sys.stderr)
+        return 130
+    except BudgetReached as exc:
+        print(f"\n{exc.paragraph()}", file=sys.stderr)
+        return exc.exit_code
+
+
 def run_pilot(args: argparse.Namespace, cfg: Any, src: Any) -> int:
     """A pilot of K items and its prediction (run/pilot.py): `run --dry-run --pilot K` and `distill estimate`."""
     from distill.config import check_api_keys
-    from distill.engine.budget import BudgetReached
     from distill.errors import InputError
     from distill.run.pilot import render
-    from distill.run.runner import Interrupted, estimate, interrupted_message, out_dir
+    from distill.run.runner import estimate, out_dir
 
     if args.pilot < 1:
         raise InputError(f"--pilot: give the number of items to run for real (1 or more), not {args.pilot}")
@@ -171,14 +183,9 @@ def run_pilot(args: argparse.Namespace, cfg: Any, src: Any) -> int:
         raise InputError(f"--pilot: give --target N (accepted records) or --num N (items) to predict for: how many "
                          f"items {cfg.recipe} makes otherwise is its own setting")
     check_api_keys(cfg, src)
-    try:
-        figures = estimate(cfg, src, args.pilot, progress=False if args.no_progress else None,
-                           overwrite=args.overwrite)
-    except Interrupted as exc:
-        print(interrupted_message(exc.folder), file=sys.stderr)
-        return 130
-    except BudgetReached as exc:
-        print(f"\n{exc.paragraph()}", file=sys.stderr)
-        return exc.exit_code
+    figures = stopped_or(lambda: estimate(cfg, src, args.pilot, progress=False if args.no_progress else None,
+                                          overwrite=args.overwrite))
+    if isinstance(figures, int):
+        return figures
     print(render(figures, cfg.recipe, out_dir(cfg)))
     return 0

@@ -280,3 +280,17 @@ def _as_float(value: Value) -> float | None:
         return float(value)
     except OverflowError:
         return None
+
+
+def clusters(answers: list[str]) -> list[list[str]]:
+    """The answers grouped by equivalence, each group in the order first seen (a majority vote's tally): every
+    answer is compared with the first of each group so far, so K distinct answers cost K^2/2 comparisons."""
+    groups: list[list[str]] = []
+    for a in answers:
+        for group in groups:
+            if equivalent(a, group[0]):
+                group.append(a)
+                break
+        else:
+            groups.append([a])
+    return groups

@@ -36,6 +36,7 @@ from distill.run.records import make_record
 from distill.run.stage import Answer, Stage
 from distill.text.decontam import Decontaminator
 from distill.text.math_answers import (
+    clusters,
     equivalent,
     reference_answer,
     trim_after_boxed,
@@ -175,17 +176,10 @@ class MathQA(Recipe):
                           reference=judged_against)
 
     def _majority(self, answers: list[str]) -> tuple[str | None, float | None]:
-        clusters: list[list[str]] = []
-        for a in answers:
-            for c in clusters:
-                if equivalent(a, c[0]):
-                    c.append(a)
-                    break
-            else:
-                clusters.append([a])
-        if not clusters:
+        groups = clusters(answers)
+        if not groups:
             return None, None
-        best = max(clusters, key=len)  # first-seen wins ties: deterministic
+        best = max(groups, key=len)  # first-seen wins ties: deterministic
         share = len(best) / len(answers)
         if len(best) < self.options.min_votes or share < self.options.min_agreement:
             return None, round(share, 3)
