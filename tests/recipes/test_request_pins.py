@@ -6,11 +6,7 @@ fails here with the recipe's name. A deliberate change of a prompt updates the p
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +14,7 @@ import pytest
 import scripted_replies as scripted
 from fake_teacher import FakeTeacher
 from helpers import ROOT, write
+from pinned_requests import digest, recorded_run
 
 TAG = {"match": "You are rating a request", "reply": '{"difficulty": "Medium ", "quality": "good"}'}
 MAGPIE_RULES = [{"match": r"^<\|im_start\|>system", "reply": "Which sorting algorithm suits dataset {h} best?"},
@@ -102,11 +99,6 @@ PINNED = {  # sha256 of the sorted key digests and the sorted request bodies; se
 }
 
 
-def _digest(keys: str, bodies: list[dict[str, Any]]) -> str:
-    sent = sorted(json.dumps(b, ensure_ascii=False) for b in bodies)  # arrival order varies; key order must not
-    return hashlib.sha256((keys + "\n".join(sent)).encode()).hexdigest()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_the_requests_of_each_converted_recipe_are_unchanged(tmp_path, recipe):
@@ -115,12 +107,10 @@ def test_the_requests_of_each_converted_recipe_are_unchanged(tmp_path, recipe):
         server.configure(rules=rules, raw=recipe == "magpie")
         cfg = write(tmp_path / "r.yaml", text + f"out: {tmp_path / 'run'}\n")
         log = tmp_path / "keys.txt"
-        res = subprocess.run([sys.executable, str(ROOT / "tests" / "key_recorder.py"), "run", str(cfg),
-                              "--no-progress"], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                             env={**os.environ, "DISTILL_KEY_LOG": str(log)})
+        res = recorded_run(cfg, log)
         assert res.returncode == 0, res.stderr
         bodies = server.bodies()
     keys = log.read_text()
     assert keys and bodies
-    assert _digest(keys, bodies) == PINNED.get(recipe), (
+    assert digest(keys, bodies) == PINNED.get(recipe), (
         f"{recipe}: the requests changed ({len(keys.split())} calls); a resumed run would call the teacher again")

@@ -7,11 +7,7 @@ move touched: cut-off and empty replies, eliminations, verdicts, unreadable rati
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ import pytest
 import scripted_replies as scripted
 from fake_teacher import FakeTeacher
 from helpers import ROOT, write
+from pinned_requests import digest, recorded_run
 
 SEEDS = ROOT / "recipes" / "data" / "self_instruct_seeds.jsonl"
 
@@ -111,11 +108,6 @@ PINNED = {  # sha256 of the key digests, the records and rejections, and the sor
 }
 
 
-def _digest(keys: str, bodies: list[dict[str, Any]]) -> str:
-    sent = sorted(json.dumps(b, ensure_ascii=False) for b in bodies)  # arrival order varies; key order must not
-    return hashlib.sha256((keys + "\n".join(sent)).encode()).hexdigest()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_the_requests_of_each_generator_recipe_are_unchanged(tmp_path, recipe):
@@ -124,16 +116,14 @@ def test_the_requests_of_each_generator_recipe_are_unchanged(tmp_path, recipe):
         server.configure(rules=rules)
         cfg = write(tmp_path / "r.yaml", text + f"out: {tmp_path / 'run'}\n")
         log = tmp_path / "keys.txt"
-        res = subprocess.run([sys.executable, str(ROOT / "tests" / "key_recorder.py"), "run", str(cfg),
-                              "--no-progress"], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                             env={**os.environ, "DISTILL_KEY_LOG": str(log)})
+        res = recorded_run(cfg, log)
         assert res.returncode in (0, 1), res.stderr  # 1: a recipe that stopped short of its target
         bodies = server.bodies()
         outcome = {name: _lines(tmp_path / "run" / name) for name in ("data.jsonl", "rejected.jsonl")}
     keys = log.read_text()
     assert keys and bodies
-    digest = _digest(keys + "".join(f"{k}\n{json.dumps(v, sort_keys=True)}" for k, v in outcome.items()), bodies)
-    assert digest == PINNED.get(recipe), (
+    pinned = digest(keys + "".join(f"{k}\n{json.dumps(v, sort_keys=True)}" for k, v in outcome.items()), bodies)
+    assert pinned == PINNED.get(recipe), (
         f"{recipe}: the requests changed ({len(keys.split())} calls); a resumed run would call the teacher again")
 
 
