@@ -16,8 +16,11 @@ reuses the seconds of the pilot before it). What it predicts, for `--target N` (
   of its interval, which give the interval of the items);
 * per role: cost = items x calls per item x tokens per call x the role's price, immediate and batch
   (engine/prices.py); an unknown price is said, never counted as 0;
-* time: per role, calls x seconds per call / max_concurrency; the run takes the longest role's time (each role
-  has its own `max_concurrency` slots, the judge on the teacher's model too, and they work side by side).
+* time: at the pilot's pace — the pilot's wall time per item x the items — which holds for a server that answers
+  one call at a time (the embedded model, llama-cpp-python's server) and for any pilot that filled
+  `max_concurrency`; and, when that is less, what the run takes if the server answers `max_concurrency` calls at
+  once: per role, calls x seconds per call / max_concurrency, the longest role's time (each role has its own
+  slots and they work side by side). A pilot read wholly from the cache reuses the pace of the pilot before it.
 The interval covers the uncertainty of the acceptance rate only, not that of the tokens per call. The figures
 are written to `pilot.json` in the run folder, and the manifest of the next run made with the same
 configuration there holds them as `pilot`.
@@ -124,10 +127,13 @@ def measure(session: Session, cfg: RunConfig, cls: type[Recipe], options: BaseMo
             "batch_factor": batch_factor(spec) if spec is not None else 1.0,
         }
     lo, hi = wilson(accepted, max(items * per_item, accepted))
+    sent = any(r.timed_calls for r in session.usage.roles.values())  # else every answer came from the cache
+    pace = session.wall / items if items and sent else (earlier or {}).get("seconds_per_item")
     return {"items": items, "accepted": accepted, "candidates_per_item": per_item,
             "rate_per_item": accepted / items if items else 0.0,
             "rate_interval": [lo * per_item, hi * per_item], "stages": stages, "roles": roles,
-            "pilot_seconds": round(session.wall, 3)}
+            "pilot_seconds": round(session.wall, 3),
+            "seconds_per_item": pace}
 
 
 def predict(figures: dict[str, Any], target: int | None, num: int | None, rows: int | None) -> dict[str, Any]:
@@ -161,11 +167,15 @@ def predict(figures: dict[str, Any], target: int | None, num: int | None, rows: 
     total = [sum(v["cost_usd"][i] for v in roles.values()) for i in range(3)] if known else None
     batch = [sum(v["batch_cost_usd"][i] for v in roles.values()) for i in range(3)] if known else None
     timed = [v["seconds"] for v in roles.values() if v["seconds"] is not None]
-    seconds = [max(t[i] for t in timed) for i in range(3)] if timed else None
+    parallel = [max(t[i] for t in timed) for i in range(3)] if timed else None
+    pace = figures.get("seconds_per_item")
+    seconds = [pace * n for n in items] if pace is not None else parallel
     records = [min(target, r * n) if target is not None else r * n
                for r, n in zip((low_rate, rate, high_rate), items, strict=True)]
     return {"goal": goal, "items": items, "records": records, "roles": roles, "cost_usd": total,
             "batch_cost_usd": batch, "seconds": seconds,
+            "seconds_if_parallel": parallel if parallel is not None and seconds is not None
+            and parallel[1] < 0.8 * seconds[1] else None,
             "short": cap is not None and target is not None and rate * cap < target}
 
 
@@ -205,8 +215,11 @@ def render(figures: dict[str, Any], recipe: str, folder: Path) -> str:
         lines.append("  total    unknown: a role's price is unknown")
     if p["seconds"] is not None:
         s = p["seconds"]
-        lines.append(f"  time     about {_duration(s[1])} ({_duration(s[0])}-{_duration(s[2])}) at each role's "
-                     "max_concurrency, if the server keeps up")
+        lines.append(f"  time     about {_duration(s[1])} ({_duration(s[0])}-{_duration(s[2])}) at the pilot's pace")
+        fast = p.get("seconds_if_parallel")
+        if fast is not None:
+            lines.append(f"           as little as {_duration(fast[1])} if the server answers max_concurrency calls "
+                         f"at once (the pilot's {f['items']} item(s) did not fill it)")
     lines.append(f"The pilot's answers are in {folder / 'cache.sqlite'}: the run reuses them at no cost. Figures in "
                  f"{folder / PILOT_FILE}; the run's manifest will hold them as `pilot`.")
     return "\n".join(lines)
