@@ -401,7 +401,7 @@ class Teacher:
         """`_sent`, with the seconds it took in its slot counted (for a pilot's time per request, run/pilot.py)."""
         begun = time.monotonic()
         completion = await self._sent(messages, params)
-        self.usage.timed(time.monotonic() - begun)
+        self.usage.timed(begun, time.monotonic())
         return completion
 
     async def _sent(self, messages: list[Message], params: GenerationParams) -> Completion:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from distill.providers.base import Completion
 from distill.providers.spec import Price
 
-PILOT_ONLY = ("cached_prompt_tokens", "cached_completion_tokens", "seconds", "timed_calls")
+PILOT_ONLY = ("cached_prompt_tokens", "cached_completion_tokens", "seconds", "timed_calls", "first_sent", "last_answer")
 
 
 @dataclass
@@ -35,6 +35,8 @@ class RoleUsage:
     cached_completion_tokens: int = 0
     seconds: float = 0.0
     timed_calls: int = 0
+    first_sent: float | None = None   # time.monotonic() when the first timed request was sent, and its last answer
+    last_answer: float | None = None
 
     def add_answer(self, completion: Completion, price: Price | None) -> None:
         self.answered += 1
@@ -50,9 +52,11 @@ class RoleUsage:
         self.cached_prompt_tokens += completion.usage.prompt_tokens
         self.cached_completion_tokens += completion.usage.completion_tokens
 
-    def timed(self, seconds: float) -> None:
-        self.seconds += seconds
+    def timed(self, begun: float, ended: float) -> None:
+        self.seconds += ended - begun
         self.timed_calls += 1
+        self.first_sent = begun if self.first_sent is None else min(self.first_sent, begun)
+        self.last_answer = ended if self.last_answer is None else max(self.last_answer, ended)
 
     @property
     def cost(self) -> float | None:

@@ -16,11 +16,12 @@ reuses the seconds of the pilot before it). What it predicts, for `--target N` (
   of its interval, which give the interval of the items);
 * per role: cost = items x calls per item x tokens per call x the role's price, immediate and batch
   (engine/prices.py); an unknown price is said, never counted as 0;
-* time: at the pilot's pace — the pilot's wall time per item x the items — which holds for a server that answers
-  one call at a time (the embedded model, llama-cpp-python's server) and for any pilot that filled
-  `max_concurrency`; and, when that is less, what the run takes if the server answers `max_concurrency` calls at
-  once: per role, calls x seconds per call / max_concurrency, the longest role's time (each role has its own
-  slots and they work side by side). A pilot read wholly from the cache reuses the pace of the pilot before it.
+* time: at the pilot's pace — its time from the first request sent to the last answer, per item, x the items —
+  which holds for a server that answers one call at a time (the embedded model, llama-cpp-python's server) and
+  for any pilot that filled `max_concurrency`; and, when that is less, what the run takes if the server answers
+  `max_concurrency` calls at once: per role, calls x seconds per call / max_concurrency, the longest role's time
+  (each role has its own slots and they work side by side). A pilot read wholly from the cache reuses the pace
+  of the pilot before it.
 The interval covers the uncertainty of the acceptance rate only, not that of the tokens per call. The figures
 are written to `pilot.json` in the run folder, and the manifest of the next run made with the same
 configuration there holds them as `pilot`.
@@ -127,8 +128,13 @@ def measure(session: Session, cfg: RunConfig, cls: type[Recipe], options: BaseMo
             "batch_factor": batch_factor(spec) if spec is not None else 1.0,
         }
     lo, hi = wilson(accepted, max(items * per_item, accepted))
-    sent = any(r.timed_calls for r in session.usage.roles.values())  # else every answer came from the cache
-    pace = session.wall / items if items and sent else (earlier or {}).get("seconds_per_item")
+    starts = [r.first_sent for r in session.usage.roles.values() if r.first_sent is not None]
+    ends = [r.last_answer for r in session.usage.roles.values() if r.last_answer is not None]
+    pace: float | None
+    if items and starts and ends:  # from the first request sent to the last answer: no start-up, no model loading
+        pace = (max(ends) - min(starts)) / items
+    else:  # every answer came from the cache
+        pace = (earlier or {}).get("seconds_per_item")
     return {"items": items, "accepted": accepted, "candidates_per_item": per_item,
             "rate_per_item": accepted / items if items else 0.0,
             "rate_interval": [lo * per_item, hi * per_item], "stages": stages, "roles": roles,
