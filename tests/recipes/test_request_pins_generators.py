@@ -3,7 +3,9 @@ test_request_pins.py pins the other recipes: a digest of every call's cache-key 
 of every request body the scripted server received, and here also of the records and rejections the run wrote
 (their reasons, raw replies and details). The pins were taken before these four recipes moved onto the stage
 helper (run/stage.py), so the move is shown to change no request and no outcome. The scripts reach the paths the
-move touched: cut-off and empty replies, eliminations, verdicts, unreadable ratings."""
+move touched: cut-off and empty replies, eliminations, verdicts, unreadable ratings. `math_qa_outcomes` pins
+math_qa's records and rejections the same way (test_request_pins.py pins only its requests), taken before its
+`_verified` was split into named steps: every verify and solve reason, majority and ground truth, augmentation."""
 
 from __future__ import annotations
 
@@ -97,9 +99,38 @@ options: {{seeds: {SEEDS}, in_flight: 1}}
 """
 
 
-RECIPES = {"evol_instruct": _evol, "personas": _personas, "self_instruct": _self_instruct,
-           "self_instruct_classification": _self_instruct_classification, "alpaca": _alpaca}
+def _math_outcomes(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
+    # math_qa's outcomes (test_request_pins.py pins its requests only): ground truth right, wrong, short, long and
+    # unboxed; majority vote agreed and split; augmentation, an empty new problem; a benchmark overlap; too long
+    rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"},
+            {"problem": "No truth?"}, {"problem": "Two boxes?", "answer": "1"}, {"problem": "Short?", "answer": "1"},
+            {"problem": "Wordy?", "answer": "9"}, {"problem": "Split votes?"}, {"problem": "Code votes?"},
+            {"problem": "GSM style?", "answer": "Natalia sold 48 clips.\n#### 72"},
+            {"problem": "Which benchmark question is this one here?", "answer": "2"},
+            {"problem": "Very long? " + "x " * 2100, "answer": "3"}, {"problem": "Nothing new?", "answer": "5"}]
+    inp = write(tmp / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    bench = write(tmp / "bench.jsonl", json.dumps({"question": "Which benchmark question is this one here?"}) + "\n")
+    work = scripted.WORKING
+    rules = [{"match": r"Write one new math word problem[\s\S]*Nothing new", "reply": "   "},
+             {"match": r"Problem:\nWordy\?\n+Solution:$", "reply": "Long." + work * 15 + " \\\\boxed{9}"},
+             {"match": r"Problem:\nSplit votes\?\n+Solution:$", "reply": "Split." + work + " \\\\boxed{{h}}"},
+             {"match": r"Problem:\nCode votes\?\n+Solution:$", "reply": "Code." + work + " \\\\boxed{print(1)}"},
+             {"match": r"Problem:\nGSM style\?\n+Solution:$", "reply": "Clips." + work + " \\\\boxed{72}"},
+             {"match": r"Problem:\nVery long", "reply": "Never asked."},
+             {"match": r"Problem:\nNothing new\?\n+Solution:$", "reply": "Five." + work},
+             *scripted.MATH_RULES]
+    return rules, f"""recipe: math_qa
+teacher: {{provider: openai, model: m, base_url: {url}}}
+input: {{path: {inp}, field: problem, input_field: null}}
+options: {{samples: 3, augment: 1, decontaminate: [{bench}]}}
+"""
+
+
+RECIPES = {"evol_instruct": _evol, "math_qa_outcomes": _math_outcomes, "personas": _personas,
+           "self_instruct": _self_instruct, "self_instruct_classification": _self_instruct_classification,
+           "alpaca": _alpaca}
 PINNED = {  # sha256 of the key digests, the records and rejections, and the sorted request bodies (see the doc)
+    "math_qa_outcomes": "509f619c7ec8102cb4bc5061b224894a7226b3aa734ca8a040e833809c4ab68e",
     "alpaca": "e826989097729514de5e681d2b71d423ede4100d2d16367a28637101034b48b8",
     "evol_instruct": "90187f68a9040d882ceec559af1ce60c2184140aacfd58dec8f72c15885404d5",
     "personas": "0b513d36b65bc1d516b054349ef70df965f0a7b7a0cbbb88d56555f5bc3f4452",

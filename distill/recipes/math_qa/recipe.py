@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cached_property, partial
 from itertools import islice
 from typing import Any, ClassVar
 
@@ -47,6 +49,23 @@ AUGMENT = Stage("augment", "math_qa/augment.j2", read=new_problem, empty="empty_
 SOLVE = Stage("solve", "math_qa/solve.j2", read=solution_answer)  # against a ground truth
 SOLVE_FOR_VOTES = Stage("solve", "math_qa/solve.j2", read=voted_answer)  # the majority decides: answers only
 Solutions = list[Answer[str]]  # each kept sample: its text, and its boxed answer as value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem to solve: `at(0)` orders its own outcomes, `at(j + 1)` those of sample j; `origin` goes into
+    its item and records' meta; `truth`: the ground-truth answer (None: the majority decides);
+    `grading_reference`: what the quality gate's judges grade against, when not the verified answer."""
+
+    at: Callable[[int], str]
+    text: str
+    origin: dict[str, Any]
+    truth: str | None = None
+    grading_reference: str | None = None
+
+    @cached_property
+    def item(self) -> dict[str, Any]:  # one dict, shared by all the problem's outcomes
+        return {**self.origin, "problem": self.text}
 
 
 class MathQA(Recipe):
@@ -77,15 +96,16 @@ class MathQA(Recipe):
 
     async def _problem(self, row: InputRow) -> None:
         truth = row.source.get(self.options.answer_field)
-        truth = reference_answer(str(truth)) if truth is not None else None  # GSM8K: "... #### 72" -> "72"
         item = {"index": row.index, "problem": row.instruction}
-        field = self.reference_field
-        reference = row.source.get(field) if field else None
-        jobs = [self._solve(lambda j: order_key(row.index, j), row.instruction, truth,
-                            {"index": row.index, "source": "seed"}, str(reference) if reference is not None else None)]
-        for a in range(self.options.augment):
-            jobs.append(self._augmented(row, a, item))
-        await asyncio.gather(*jobs)
+        seed = Problem(partial(order_key, row.index), row.instruction, {"index": row.index, "source": "seed"},
+                       reference_answer(str(truth)) if truth is not None else None,  # GSM8K: "... #### 72" -> "72"
+                       self._grading_reference(row))
+        await asyncio.gather(self._solve(seed), *(self._augmented(row, a, item) for a in range(self.options.augment)))
+
+    def _grading_reference(self, row: InputRow) -> str | None:
+        """The row's `quality.reference_field` value, for the quality gate's judges (None: they grade without)."""
+        reference = row.source.get(self.reference_field) if self.reference_field else None
+        return str(reference) if reference is not None else None
 
     async def _augmented(self, row: InputRow, a: int, item: dict[str, Any]) -> None:
         order = order_key((row.index, a), 0, stage=1)
@@ -93,87 +113,106 @@ class MathQA(Recipe):
                                      params=self.options.augment_generation, sample=a)
         if not answers:
             return
-        await self._solve(lambda j: order_key((row.index, a), j, stage=1), answers[0].value, None,
-                          {"index": row.index, "source": "augmented", "augment": a, "seed_problem": row.instruction})
+        origin = {"index": row.index, "source": "augmented", "augment": a, "seed_problem": row.instruction}
+        await self._solve(Problem(lambda j: order_key((row.index, a), j, stage=1), answers[0].value, origin))
 
-    async def _solve(self, at: Callable[[int], str], problem: str, truth: str | None, origin: dict[str, Any],
-                     grading_reference: str | None = None) -> None:
-        """Solve one problem; `at(0)` orders the problem's own outcomes, `at(j + 1)` those of sample j."""
-        item = {**origin, "problem": problem}
-        if not self._admitted(at(0), problem, item):
+    async def _solve(self, problem: Problem) -> None:
+        """Solve one problem: admit it, sample its solutions, find the answer they must match, keep the ones that
+        do."""
+        if not self._admitted(problem):
             return
         self.ctx.tally("math", "problems")
-        solutions = await self.ctx.ask(SOLVE if truth is not None else SOLVE_FOR_VOTES, at(0), item,
-                                       variables={"problem": problem}, params=self.options.solve,
-                                       n=self.options.samples, at=lambda j: at(j + 1))
+        solutions = await self._sampled(problem)
         if solutions is None:
             return
-        reference, agreement = self._reference(at, item, truth, solutions)
-        if reference is None:
-            return
-        jobs = [self._verified(at(s.index + 1), item, s, reference, origin, truth, agreement, grading_reference)
-                for s in solutions]
-        kept = [job for job in jobs if job is not None]
-        if kept:
-            self.ctx.tally("math", "with_a_kept_solution")
-        await asyncio.gather(*kept)
+        reference, agreement = self._reference(problem, solutions)
+        if reference is not None:
+            await self._keep(problem, solutions, reference, agreement)
 
-    def _admitted(self, base: str, problem: str, item: dict[str, Any]) -> bool:
+    def _admitted(self, problem: Problem) -> bool:
         """Whether the problem is solved at all: not in a benchmark, not too long."""
-        ctx = self.ctx
+        ctx, base, item = self.ctx, problem.at(0), problem.item
         if self.decontam is not None:
             ctx.tally("decontamination", "checked")
-            if self.decontam.contaminated(problem):
+            if self.decontam.contaminated(problem.text):
                 ctx.tally("decontamination", "removed")
                 ctx.reject(base, "decontaminate", "benchmark_overlap", item)
                 return False
-        if len(problem) / 4 > self.options.max_problem_tokens:
+        if len(problem.text) / 4 > self.options.max_problem_tokens:
             ctx.reject(base, "solve", "problem_too_long", item)
             return False
         return True
 
-    def _reference(self, at: Callable[[int], str], item: dict[str, Any], truth: str | None, solutions: Solutions
-                   ) -> tuple[str | None, float | None]:
+    async def _sampled(self, problem: Problem) -> Solutions | None:
+        """The `samples` solutions whose boxed answer was read (the others rejected); None: the call failed."""
+        at = problem.at
+        return await self.ctx.ask(SOLVE if problem.truth is not None else SOLVE_FOR_VOTES, at(0), problem.item,
+                                  variables={"problem": problem.text}, params=self.options.solve,
+                                  n=self.options.samples, at=lambda j: at(j + 1))
+
+    def _reference(self, problem: Problem, solutions: Solutions) -> tuple[str | None, float | None]:
         """The answer the solutions must match: the ground truth, else the majority's answer (the vote reads
         every answer: what it raises rejects the problem); without one, every solution is rejected."""
-        if truth is not None:
-            return truth, None
+        if problem.truth is not None:
+            return problem.truth, None
         reference: str | None = None
         agreement: float | None = None
-        with self.ctx.reading(at(0), "verify", item, solutions[0].choice.text if solutions else "") as read:
+        with self.ctx.reading(problem.at(0), "verify", problem.item,
+                              solutions[0].choice.text if solutions else "") as read:
             reference, agreement = self._majority([s.value for s in solutions])
         if read.stopped:
             return None, None
         if reference is None:
             for s in solutions:
-                self.ctx.reject(at(s.index + 1), "verify", "no_majority", item, raw=s.choice.text,
+                self.ctx.reject(problem.at(s.index + 1), "verify", "no_majority", problem.item, raw=s.choice.text,
                                 detail={"answer": s.value})
         return reference, agreement
 
-    def _verified(self, order: str, item: dict[str, Any], solution: Answer[str], reference: str,
-                  origin: dict[str, Any], truth: str | None, agreement: float | None, grading_reference: str | None
+    async def _keep(self, problem: Problem, solutions: Solutions, reference: str, agreement: float | None) -> None:
+        """Each solution that matches `reference` through the quality gate; the problem counts as having a kept
+        solution when one got that far."""
+        jobs = [self._verified(problem, s, reference, agreement) for s in solutions]
+        kept = [job for job in jobs if job is not None]
+        if kept:
+            self.ctx.tally("math", "with_a_kept_solution")
+        await asyncio.gather(*kept)
+
+    def _verified(self, problem: Problem, solution: Answer[str], reference: str, agreement: float | None
                   ) -> Awaitable[None] | None:
         """The record of a solution whose answer matches `reference` and whose length is in bounds, on its way
         through the quality gate; else None, the solution rejected."""
-        ctx, opts, text, answer = self.ctx, self.options, solution.choice.text, solution.value
-        with ctx.reading(order, "verify", item, text) as read:
+        ctx, order, text, answer = self.ctx, problem.at(solution.index + 1), solution.choice.text, solution.value
+        with ctx.reading(order, "verify", problem.item, text) as read:
             same = equivalent(answer, reference)
             trimmed = trim_after_boxed(text.strip())
         if read.stopped:
             return None
-        reason = ("wrong_answer" if not same else "solution_too_short" if len(trimmed) < opts.min_solution_chars
-                  else "solution_too_long" if len(trimmed) / 4 > opts.max_solution_tokens else None)
+        reason = self._rejection(same, trimmed)
         if reason:
             detail = {"answer": answer, "expected": reference} if reason == "wrong_answer" else None
-            ctx.reject(order, "verify", reason, item, raw=text, detail=detail)
+            ctx.reject(order, "verify", reason, problem.item, raw=text, detail=detail)
             return None
-        meta = {"recipe": self.name, **origin, "sample": solution.index, "answer": answer, "expected": reference,
-                "expected_source": "ground_truth" if truth is not None else "majority",
-                "agreement": agreement, "teacher": ctx.teacher.spec.short_name(),
+        record = make_record(instruction=problem.text, output=trimmed,
+                             meta=self._meta(problem, solution, reference, agreement))
+        judged_against = (problem.grading_reference or reference) if self.reference_field else None
+        return ctx.submit(order, "verify", record, reference=judged_against)
+
+    def _rejection(self, same: bool, trimmed: str) -> str | None:
+        """Why a solution (trimmed after its boxed answer) is not kept: a wrong answer or its length; None: kept."""
+        if not same:
+            return "wrong_answer"
+        if len(trimmed) < self.options.min_solution_chars:
+            return "solution_too_short"
+        if len(trimmed) / 4 > self.options.max_solution_tokens:
+            return "solution_too_long"
+        return None
+
+    def _meta(self, problem: Problem, solution: Answer[str], reference: str, agreement: float | None
+              ) -> dict[str, Any]:
+        return {"recipe": self.name, **problem.origin, "sample": solution.index, "answer": solution.value,
+                "expected": reference, "expected_source": "ground_truth" if problem.truth is not None else "majority",
+                "agreement": agreement, "teacher": self.ctx.teacher.spec.short_name(),
                 "stages": ["solve", "verify"], "scores": {}, **self.reasoning_meta(solution.choice)}
-        judged_against = (grading_reference or reference) if self.reference_field else None
-        return ctx.submit(order, "verify", make_record(instruction=item["problem"], output=trimmed, meta=meta),
-                          reference=judged_against)
 
     def _majority(self, answers: list[str]) -> tuple[str | None, float | None]:
         groups = clusters(answers)
