@@ -12,6 +12,12 @@ from distill.overrides import add_override_flags, parse_sets
 
 T = TypeVar("T")
 
+# Any executor the registry knows (distill/plugins.py: `local`, `ray`, or a `distill.executors` plugin): the name is
+# checked when the config is loaded, like the YAML's `executor:` (exit 2 naming the known ones), so that building
+# the parser (`--help`) scans no installed package.
+EXECUTOR_HELP = ("where calls run: local, ray, or an executor a plugin registers (`distill.executors` entry points); "
+                 "overrides executor.kind")
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -45,7 +51,7 @@ def add_parser(sub: Any) -> None:
                         "keep the first N in order (overrides `target:`; --num then caps the items drawn)")
     p.add_argument("--out", help="run folder (default outputs/<name>)")
     p.add_argument("--seed", type=int, help="random seed (default from the recipe, else 0)")
-    p.add_argument("--executor", choices=["local", "ray"], help="where calls run (overrides executor.kind)")
+    p.add_argument("--executor", metavar="NAME", help=EXECUTOR_HELP)
     p.add_argument("--dry-run", action="store_true",
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
     p.add_argument("--pilot", type=int, metavar="K",
@@ -72,8 +78,8 @@ def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
         current: dict[str, Any] = given if isinstance(given, dict) else {}
         out["input"] = {**current, **({"path": args.input} if args.input else {}),
                         **({"field": args.field} if args.field else {})}
-    if args.executor:  # --executor ray keeps the YAML's ray settings; local needs none
-        given = data.get("executor") if args.executor == "ray" else None
+    if args.executor:  # keeps the YAML's settings for any executor but local, which takes none
+        given = data.get("executor") if args.executor != "local" else None
         out["executor"] = {**(given if isinstance(given, dict) else {}), "kind": args.executor}
     if args.no_report:
         out["report"] = False
