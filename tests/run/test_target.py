@@ -216,3 +216,39 @@ def test_a_target_run_stopped_by_its_budget_continues_to_the_same_records_for_th
     assert spent == {role: u["cost_usd"] for role, u in whole["usage"].items()}  # each answer paid once
     teacher = manifest["usage"]["teacher"]
     assert teacher["answered"] + teacher["cache_hits"] == manifest["records_target"]["items"]  # hits counted once
+
+
+# pairwise: sample 0 is better wherever it is shown (both orders agree, so every row gives a pair)
+PAIRWISE = [{"match": r"# Response A\n+Answer \w+-0", "reply": '{"rationale": "first", "winner": "A"}'},
+            {"match": r"# Response B\n+Answer \w+-0", "reply": '{"rationale": "second", "winner": "B"}'}]
+
+
+def test_pairs_follow_the_cut_pairs_of_items_beyond_the_target_are_kept_aside(tmp_path, teacher_server):
+    """A pairwise gate writes a preference pair per row (pairs.jsonl). A target keeps the pairs of the rows up to
+    the last record kept and moves the others to rejected.jsonl as beyond_target (detail pairs.jsonl): the pairs
+    are those of a run over exactly those rows, whatever the rounds drew."""
+    teacher_server.configure(rules=JUDGE + PAIRWISE)
+    inp, kept = rows(tmp_path, 120)
+    base = recipe(teacher_server.url, inp, tmp_path / "run", target=9,
+                  quality={"rubric": "overall", "pairwise": True}, options={"samples": 2})
+    manifest = run_in_process(base)
+    out = tmp_path / "run"
+    data = read_jsonl(out / "data.jsonl")
+    assert len(data) == 9 and [r["meta"]["index"] for r in data][::2] == kept[:5]  # 2 records per kept row
+    last = data[-1]["meta"]["index"]
+    target = manifest["records_target"]
+    pairs = [p["meta"]["index"] for p in read_jsonl(out / "pairs.jsonl")]
+    assert pairs == list(range(last + 1))  # every row up to the last record kept, none beyond
+    aside = [r for r in read_jsonl(out / "rejected.jsonl") if r["reason"] == "beyond_target"]
+    moved = [r["item"]["meta"]["index"] for r in aside if r.get("detail") == "pairs.jsonl"]
+    assert moved == list(range(last + 1, target["items"])) and moved  # the rows the last round drew beyond
+    assert all("chosen" in r["item"] for r in aside if r.get("detail") == "pairs.jsonl")
+    assert target["pairs_beyond_target"] == len(moved)
+    from distill.run.target import target_summary
+
+    assert f"; {len(moved)} preference pair(s) beyond the target likewise" in target_summary(manifest)
+    assert manifest["stages"]["target"]["rejected"]["beyond_target"] == len(aside)
+
+    plain = run_in_process({**base, "target": None, "num": last + 1, "out": str(tmp_path / "plain")})
+    assert read_jsonl(tmp_path / "plain" / "pairs.jsonl") == read_jsonl(out / "pairs.jsonl")
+    assert "records_target" not in plain
