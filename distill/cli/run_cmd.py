@@ -35,7 +35,8 @@ def add_parser(sub: Any) -> None:
                "  distill run recipes/respond.yaml --target 500   # draw inputs until 500 records are accepted\n"
                "  distill run recipes/respond.yaml --dry-run --pilot 20 --target 500   # = distill estimate\n"
                "\n"
-               "exit codes: 0 done; 1 the teacher failed, nothing was made, or --target was not reached;\n"
+               "exit codes: 0 done; 1 the teacher failed, nothing was made, or --target was not reached (the records\n"
+               "accepted are kept; the message and `distill show` say which);\n"
                "2 bad input (config, files, options); 3 the disk filled up; 4 the budget was reached (--max-cost,\n"
                "--max-tokens-total, `budget:`): every answer is kept, raise the budget and run the same command again\n"
                "to continue; 130 interrupted (Ctrl+C): run the same command again to resume.")
@@ -131,14 +132,19 @@ def handle(args: argparse.Namespace) -> int:
     short = shortfall_line(result.manifest)
     if short is not None:
         print(short, file=sys.stderr)
-    if made_nothing(result.manifest):
-        print(f"nothing was made; the run folder {result.folder} is kept with its rejections.", file=sys.stderr)
-        return 1
     from distill.run.target import target_line, target_summary
 
     missed = target_line(result.manifest)
-    if missed is not None:
-        print(f"{missed}. The run folder {result.folder} holds the records accepted so far.", file=sys.stderr)
+    if made_nothing(result.manifest):
+        if missed is not None:
+            print(missed, file=sys.stderr)
+        print(f"nothing was made; the run folder {result.folder} is kept with its rejections.", file=sys.stderr)
+        return 1
+    if missed is not None:  # exit 1 as well, but records were made: say so
+        accepted = result.manifest["records_target"]["accepted"]
+        print(f"{missed}.\nThe run finished short of its target, not empty: {result.folder / 'data.jsonl'} holds the "
+              f"{accepted} record(s) accepted (exit 1 for the shortfall; `distill show {result.folder}` says so).",
+              file=sys.stderr)
         return 1
     reached = target_summary(result.manifest)
     if reached is not None:

@@ -24,7 +24,9 @@ round's end may then be built with more instructions in view and paid for again 
 The rounds stop short of N when the items run out — every input row drawn, `num` (then a cap on the items) reached,
 or a round that drew more made nothing more (a generator out of patience) — when a round has failed items (their
 outcome is unknown; the next run retries them), or when three rounds in a row accept nothing. The manifest's
-`records_target` says how far the run got; `distill run` prints it and exits 1.
+`records_target` says how far the run got; `distill run` prints it and exits 1 — the code of a run that made
+nothing, so the console line, `distill show` and the card say which it was (`target_summary`): the records accepted
+short of the target are a finished dataset in data.jsonl.
 """
 
 from __future__ import annotations
@@ -214,7 +216,9 @@ def target_line(manifest: dict[str, Any]) -> str | None:
 
 
 def target_summary(manifest: dict[str, Any]) -> str | None:
-    """`Target: 50 of 50 accepted records (2 rounds, 160 items; 3 beyond the target in rejected.jsonl)`."""
+    """`Target: 50 of 50 accepted records (2 rounds, 160 items; 3 beyond the target in rejected.jsonl)`, or
+    `Target not reached: 37 of 50 accepted records (...): why; ...` — the shortfall told apart from a run that made
+    nothing, though `distill run` exits 1 for both (`distill show`, the card, the console)."""
     t = manifest.get("records_target")
     if not isinstance(t, dict):
         return None
@@ -222,6 +226,10 @@ def target_summary(manifest: dict[str, Any]) -> str | None:
               if t.get("beyond_target") else "")
     if t.get("pairs_beyond_target"):
         beyond += f"; {t['pairs_beyond_target']} preference pair(s) beyond the target likewise"
-    short = f"; short: {t['stopped']}" if t.get("stopped") else ""
-    return (f"Target: {t['accepted']} of {t['target']} accepted records ({len(t['rounds'])} round(s), "
-            f"{t['items']} items{beyond}){short}")
+    head = (f"{t['accepted']} of {t['target']} accepted records ({len(t['rounds'])} round(s), {t['items']} "
+            f"items{beyond})")
+    if t["accepted"] >= t["target"]:
+        return f"Target: {head}"
+    kept = (f"data.jsonl holds the {t['accepted']} accepted, a finished dataset short of the target" if t["accepted"]
+            else "nothing was accepted, so nothing was made")
+    return f"Target not reached: {head}: {t.get('stopped') or 'stopped'}; {kept} (`distill run` exits 1)"
