@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from distill.cli.run_cmd import EXECUTOR_HELP
 from distill.overrides import add_override_flags, parse_sets
 
 
@@ -33,7 +34,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--field", help="override input.field: the column holding the instruction")
     p.add_argument("--out", help="run folder (default outputs/<name>): the one the run will use")
     p.add_argument("--seed", type=int, help="random seed (default from the recipe, else 0)")
-    p.add_argument("--executor", choices=["local", "ray"], help="where calls run (overrides executor.kind)")
+    p.add_argument("--executor", metavar="NAME", help=EXECUTOR_HELP)
     p.add_argument("--max-cost", type=float, metavar="USD", help="the budget, as for `distill run`")
     p.add_argument("--max-tokens-total", type=int, metavar="N", help="the tokens budget, as for `distill run`")
     p.add_argument("--overwrite", action="store_true", help="as for `distill run`")

@@ -1,7 +1,9 @@
 """`distill` entry point: builds the argument parser from the command modules and maps errors to exit codes.
 
-Exit codes: 0 done, 1 the teacher failed (key, model, context), 2 bad input (config, files, options), 3 the disk
-filled up (answers kept; free space and re-run), 4 the budget was reached (answers kept; raise `budget:` or
+Exit codes: 0 done, 1 the teacher failed (key, model, context), or the run made nothing (no record accepted), or
+it fell short of `target:` / `--target` (the records accepted are a finished dataset; the message, `distill show`
+and the card say "target not reached: K of N", not "nothing was made"), 2 bad input (config, files, options), 3 the
+disk filled up (answers kept; free space and re-run), 4 the budget was reached (answers kept; raise `budget:` or
 `--max-cost` and re-run), 130 interrupted (resume with the same command).
 
 Commands are named in the generic registry (`distill/plugins.py`): each built-in in `COMMANDS` is the

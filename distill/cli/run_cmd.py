@@ -12,6 +12,12 @@ from distill.overrides import add_override_flags, parse_sets
 
 T = TypeVar("T")
 
+# Any executor the registry knows (distill/plugins.py: `local`, `ray`, or a `distill.executors` plugin): the name is
+# checked when the config is loaded, like the YAML's `executor:` (exit 2 naming the known ones), so that building
+# the parser (`--help`) scans no installed package.
+EXECUTOR_HELP = ("where calls run: local, ray, or an executor a plugin registers (`distill.executors` entry points); "
+                 "overrides executor.kind")
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -29,7 +35,8 @@ def add_parser(sub: Any) -> None:
                "  distill run recipes/respond.yaml --target 500   # draw inputs until 500 records are accepted\n"
                "  distill run recipes/respond.yaml --dry-run --pilot 20 --target 500   # = distill estimate\n"
                "\n"
-               "exit codes: 0 done; 1 the teacher failed, nothing was made, or --target was not reached;\n"
+               "exit codes: 0 done; 1 the teacher failed, nothing was made, or --target was not reached (the records\n"
+               "accepted are kept; the message and `distill show` say which);\n"
                "2 bad input (config, files, options); 3 the disk filled up; 4 the budget was reached (--max-cost,\n"
                "--max-tokens-total, `budget:`): every answer is kept, raise the budget and run the same command again\n"
                "to continue; 130 interrupted (Ctrl+C): run the same command again to resume.")
@@ -45,7 +52,7 @@ def add_parser(sub: Any) -> None:
                         "keep the first N in order (overrides `target:`; --num then caps the items drawn)")
     p.add_argument("--out", help="run folder (default outputs/<name>)")
     p.add_argument("--seed", type=int, help="random seed (default from the recipe, else 0)")
-    p.add_argument("--executor", choices=["local", "ray"], help="where calls run (overrides executor.kind)")
+    p.add_argument("--executor", metavar="NAME", help=EXECUTOR_HELP)
     p.add_argument("--dry-run", action="store_true",
                    help="render the first prompts and estimate calls and tokens; call nobody, write nothing")
     p.add_argument("--pilot", type=int, metavar="K",
@@ -72,8 +79,8 @@ def overrides(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
         current: dict[str, Any] = given if isinstance(given, dict) else {}
         out["input"] = {**current, **({"path": args.input} if args.input else {}),
                         **({"field": args.field} if args.field else {})}
-    if args.executor:  # --executor ray keeps the YAML's ray settings; local needs none
-        given = data.get("executor") if args.executor == "ray" else None
+    if args.executor:  # keeps the YAML's settings for any executor but local, which takes none
+        given = data.get("executor") if args.executor != "local" else None
         out["executor"] = {**(given if isinstance(given, dict) else {}), "kind": args.executor}
     if args.no_report:
         out["report"] = False
@@ -125,14 +132,19 @@ def handle(args: argparse.Namespace) -> int:
     short = shortfall_line(result.manifest)
     if short is not None:
         print(short, file=sys.stderr)
-    if made_nothing(result.manifest):
-        print(f"nothing was made; the run folder {result.folder} is kept with its rejections.", file=sys.stderr)
-        return 1
     from distill.run.target import target_line, target_summary
 
     missed = target_line(result.manifest)
-    if missed is not None:
-        print(f"{missed}. The run folder {result.folder} holds the records accepted so far.", file=sys.stderr)
+    if made_nothing(result.manifest):
+        if missed is not None:
+            print(missed, file=sys.stderr)
+        print(f"nothing was made; the run folder {result.folder} is kept with its rejections.", file=sys.stderr)
+        return 1
+    if missed is not None:  # exit 1 as well, but records were made: say so
+        accepted = result.manifest["records_target"]["accepted"]
+        print(f"{missed}.\nThe run finished short of its target, not empty: {result.folder / 'data.jsonl'} holds the "
+              f"{accepted} record(s) accepted (exit 1 for the shortfall; `distill show {result.folder}` says so).",
+              file=sys.stderr)
         return 1
     reached = target_summary(result.manifest)
     if reached is not None:

@@ -110,12 +110,18 @@ def _budget(console: Any, m: dict[str, Any]) -> None:
 
 
 def _target(console: Any, m: dict[str, Any]) -> None:
-    """Accepted records against the run's `target:` (run/target.py), and the pilot's prediction if one was made."""
+    """Accepted records against the run's `target:` (run/target.py), whether the run made nothing, and the pilot's
+    prediction if one was made."""
+    from distill.run.shortfall import made_nothing, shortfall_line
     from distill.run.target import target_summary
 
     line = target_summary(m)
     if line is not None:
         console.print(line)
+    if made_nothing(m):  # exit 1 too, like a target not reached; said in words so the two are not confused
+        short = shortfall_line(m)
+        console.print("Nothing was made: not one record was accepted (see --rejected); `distill run` exited 1"
+                      + (f". {short}" if short else ""))
     pilot = m.get("pilot")
     if isinstance(pilot, dict) and isinstance(pilot.get("prediction"), dict):
         p = pilot["prediction"]

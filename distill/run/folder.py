@@ -220,10 +220,12 @@ class RunFolder:
             if not s.fh.closed:
                 s.fh.flush()
 
-    def finish(self, manifest: dict[str, Any], keep_data: list[bool] | None = None) -> dict[str, int]:
-        """Write the final files (data filtered by `keep_data` when a selection ran), then the manifest."""
-        counts = {name: s.finish(self.path / f"{name}.jsonl", keep_data if name == "data" else None)
-                  for name, s in self.streams.items()}
+    def finish(self, manifest: dict[str, Any], keep_data: list[bool] | None = None,
+               keep_pairs: list[bool] | None = None) -> dict[str, int]:
+        """Write the final files (data filtered by `keep_data` when a selection or a target ran, pairs by
+        `keep_pairs` when a target ran), then the manifest."""
+        keep = {"data": keep_data, "pairs": keep_pairs}
+        counts = {name: s.finish(self.path / f"{name}.jsonl", keep.get(name)) for name, s in self.streams.items()}
         write_json_atomic(self.path / "manifest.json", manifest)
         self.removed_exports = [p.name for p in map(self.path.joinpath, EXPORTS) if p.exists()]
         for name in self.removed_exports:  # made by `distill export` from the records just replaced

@@ -308,6 +308,7 @@ class Session:
     started: float
     wall: float
     rounds: Rounds | None = None
+    keep_pairs: list[bool] | None = None  # over pairs.jsonl: a target's cut (run/target.py)
 
 
 async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: RunFolder, rows: int | None,
@@ -322,7 +323,7 @@ async def _run(cfg: RunConfig, cls: type[Recipe], options: BaseModel, folder: Ru
     pilot = pilot_section(folder.path, ctx.fingerprint)
     if pilot is not None:
         manifest["pilot"] = pilot
-    counts = folder.finish(manifest, s.keep)
+    counts = folder.finish(manifest, s.keep, s.keep_pairs)
     from distill.publish.card import render_card
     from distill.report.run_end import run_end_report
 
@@ -347,6 +348,7 @@ async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, fold
     bar = Progress(rows if num is None else min(num, rows or num), f"{cfg.recipe} -> {folder.path}",
                    enabled=progress, usage=usage)
     models = None
+    keep_pairs: list[bool] | None = None
     earlier: dict[str, tuple[int, int]] = {}  # per role (cache hits, answered) before the last round
     try:
         await executor.start()
@@ -376,7 +378,7 @@ async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, fold
             if rounds is None or rounds.finished(ctx.outcomes, keep):
                 break
         if rounds is not None:
-            keep = rounds.cut(ctx.outcomes, keep)
+            keep, keep_pairs = rounds.cut(ctx.outcomes, keep)
             _count_hits_once(usage, earlier)
         ctx.extra_manifest["executor"] = executor.describe()  # where the calls ran, how many each actor answered
     except BaseException:
@@ -392,7 +394,7 @@ async def run_rounds(cfg: RunConfig, cls: type[Recipe], options: BaseModel, fold
         if models is not None:
             await models.close()
         await executor.close()
-    return Session(ctx, keep, usage, ledger, cache, started, time.monotonic() - t0, rounds)
+    return Session(ctx, keep, usage, ledger, cache, started, time.monotonic() - t0, rounds, keep_pairs)
 
 
 def _count_hits_once(usage: Usage, earlier: dict[str, tuple[int, int]]) -> None:

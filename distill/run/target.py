@@ -9,7 +9,12 @@ same rounds under every executor, and a resumed (or repeated) run replays the sa
 
 When a round reaches N, the run keeps the first N accepted records in the order of the final files (the order
 key: input order); the others accepted are moved to `rejected.jsonl` with stage `target` and reason
-`beyond_target` (the whole record as `item`), nothing lost. For recipes whose items do not depend on each other
+`beyond_target` (the whole record as `item`), nothing lost. Preference pairs (`pairs.jsonl`, a pairwise gate's)
+follow the same cut: a pair belongs to an item, not to an accepted record (it is made whether or not that item's
+records pass the other checks), so the pairs kept are those whose order key sorts up to the last record kept —
+the pairs a run over exactly the items up to that record writes — and the ones after it are moved to
+`rejected.jsonl` as `beyond_target` with detail `pairs.jsonl` (manifest `records_target.pairs_beyond_target`).
+A target not reached cuts nothing: every pair stays. For recipes whose items do not depend on each other
 (respond, math_qa, evol_instruct, ...) the N kept do not depend on how the rounds were sized either: they are the
 first N a run over every input would accept. Where items depend on the ones before (self_instruct's and alpaca's
 bootstrap reads its own earlier replies) or a `select:` rule ranks the whole set (top_quantile, top_k), the N kept
@@ -19,7 +24,9 @@ round's end may then be built with more instructions in view and paid for again 
 The rounds stop short of N when the items run out — every input row drawn, `num` (then a cap on the items) reached,
 or a round that drew more made nothing more (a generator out of patience) — when a round has failed items (their
 outcome is unknown; the next run retries them), or when three rounds in a row accept nothing. The manifest's
-`records_target` says how far the run got; `distill run` prints it and exits 1.
+`records_target` says how far the run got; `distill run` prints it and exits 1 — the code of a run that made
+nothing, so the console line, `distill show` and the card say which it was (`target_summary`): the records accepted
+short of the target are a finished dataset in data.jsonl.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ MARGIN = 1.1  # a round draws 10% more than the acceptance rate so far says it n
 MAX_GROWTH = 8  # a round draws at most this many times the items of the one before
 BARREN_ROUNDS = 3  # rounds in a row that accept nothing before the run gives up
 STAGE, REASON = "target", "beyond_target"
+PAIRS_DETAIL = "pairs.jsonl"  # the `detail` of a preference pair moved aside (a record's has none)
 
 
 def check_target(cfg: RunConfig, cls: type[Recipe], src: YamlSource | None) -> None:
@@ -95,6 +103,7 @@ class Rounds:
     history: list[dict[str, int]] = field(default_factory=list)
     stopped: str | None = None
     beyond: int = 0
+    pairs_beyond: int = 0  # preference pairs of the items beyond the target, moved to rejected.jsonl
     accepted: int = 0
     num_caps: bool = False  # `num` (not the input's length) bounds the items
 
@@ -139,9 +148,10 @@ class Rounds:
         self.items = next_round(self.items, accepted, self.target, self.cap)
         return False
 
-    def cut(self, outcomes: Outcomes, keep: list[bool] | None) -> list[bool]:
+    def cut(self, outcomes: Outcomes, keep: list[bool] | None) -> tuple[list[bool], list[bool] | None]:
         """Keep the first `target` accepted records in the final order; move the others to rejected.jsonl as
-        `beyond_target`. Returns the keep mask over the data stream (after any `select:`)."""
+        `beyond_target`, and likewise the preference pairs that sort after the last record kept. Returns the keep
+        masks over the data stream (after any `select:`) and over the pairs stream (None: keep every pair)."""
         data = outcomes.folder.streams["data"]
         mask = list(keep) if keep is not None else [True] * len(data.orders)
         kept = sorted((i for i, ok in enumerate(mask) if ok), key=data.orders.__getitem__)
@@ -157,11 +167,29 @@ class Rounds:
             outcomes.progress.counts["accepted"] -= self.beyond
             outcomes.progress.counts["rejected"] += self.beyond
         self.accepted = len(kept) - self.beyond
+        if len(kept) < self.target:
+            return mask, None  # not reached: no cut, every pair stays
+        return mask, self._cut_pairs(outcomes, data.orders[kept[self.target - 1]])
+
+    def _cut_pairs(self, outcomes: Outcomes, last: str) -> list[bool]:
+        """Pairs whose order sorts after `last` (the order of the last record kept) came from items beyond the
+        target: moved to rejected.jsonl as `beyond_target` (detail `pairs.jsonl`, the whole pair as `item`)."""
+        pairs = outcomes.folder.streams["pairs"]
+        mask = [order <= last for order in pairs.orders]
+        for i, ok in enumerate(mask):
+            if not ok:
+                outcomes.folder.write("rejected", pairs.orders[i], make_rejection(
+                    stage=STAGE, reason=REASON, item=pairs.read(i), detail=PAIRS_DETAIL))
+        self.pairs_beyond = mask.count(False)
+        if self.pairs_beyond:
+            counts = outcomes.stage(STAGE).rejected
+            counts[REASON] = counts.get(REASON, 0) + self.pairs_beyond
         return mask
 
     def manifest(self) -> dict[str, Any]:
+        pairs = {"pairs_beyond_target": self.pairs_beyond} if self.pairs_beyond else {}
         return {"target": self.target, "accepted": self.accepted, "items": self.items, "beyond_target": self.beyond,
-                "rounds": self.history, **({"stopped": self.stopped} if self.accepted < self.target else {})}
+                **pairs, "rounds": self.history, **({"stopped": self.stopped} if self.accepted < self.target else {})}
 
 
 def _stage_total(stage: Any, kind: str) -> int:
@@ -188,12 +216,20 @@ def target_line(manifest: dict[str, Any]) -> str | None:
 
 
 def target_summary(manifest: dict[str, Any]) -> str | None:
-    """`Target: 50 of 50 accepted records (2 rounds, 160 items; 3 beyond the target in rejected.jsonl)`."""
+    """`Target: 50 of 50 accepted records (2 rounds, 160 items; 3 beyond the target in rejected.jsonl)`, or
+    `Target not reached: 37 of 50 accepted records (...): why; ...` — the shortfall told apart from a run that made
+    nothing, though `distill run` exits 1 for both (`distill show`, the card, the console)."""
     t = manifest.get("records_target")
     if not isinstance(t, dict):
         return None
     beyond = (f"; {t['beyond_target']} more accepted, kept in rejected.jsonl as beyond_target"
               if t.get("beyond_target") else "")
-    short = f"; short: {t['stopped']}" if t.get("stopped") else ""
-    return (f"Target: {t['accepted']} of {t['target']} accepted records ({len(t['rounds'])} round(s), "
-            f"{t['items']} items{beyond}){short}")
+    if t.get("pairs_beyond_target"):
+        beyond += f"; {t['pairs_beyond_target']} preference pair(s) beyond the target likewise"
+    head = (f"{t['accepted']} of {t['target']} accepted records ({len(t['rounds'])} round(s), {t['items']} "
+            f"items{beyond})")
+    if t["accepted"] >= t["target"]:
+        return f"Target: {head}"
+    kept = (f"data.jsonl holds the {t['accepted']} accepted, a finished dataset short of the target" if t["accepted"]
+            else "nothing was accepted, so nothing was made")
+    return f"Target not reached: {head}: {t.get('stopped') or 'stopped'}; {kept} (`distill run` exits 1)"

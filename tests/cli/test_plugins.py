@@ -90,6 +90,16 @@ class Shout(Recipe):
             meta={"recipe": "shout", "teacher": self.ctx.teacher.spec.short_name()}))
 
 
+from distill.executors.local import LocalExecutor
+
+
+class Nearby(LocalExecutor):
+    """An executor a plugin registers: the local one under another name."""
+
+    def describe(self):
+        return {"kind": self.spec.kind, "plugin": True}
+
+
 def add_parser(sub):
     p = sub.add_parser("squawk", help="a plugin command")
     p.add_argument("word")
@@ -106,6 +116,9 @@ shout = parrot_plugin:Shout
 
 [distill.commands]
 squawk = parrot_plugin:add_parser
+
+[distill.executors]
+nearby = parrot_plugin:Nearby
 """
 
 
@@ -181,6 +194,23 @@ def test_a_plugin_provider_and_recipe_dry_run_and_run_like_built_ins(tmp_path, p
     again = distill("run", cfg, "--no-progress", env=plugin)  # resumed from the cache: no call made again
     assert again.returncode == 0, again.stderr
     assert _calls(tmp_path) == 3 and len(read_jsonl(out / "data.jsonl")) == 3
+
+
+def test_executor_flag_takes_a_plugin_executor_and_refuses_unknown_names_at_config_time(tmp_path, plugin):
+    """`--executor NAME` of run and estimate: any registered executor, checked like the YAML's `executor:`."""
+    cfg = _config(tmp_path, "'parrot:loud'")
+    ran = distill("run", cfg, "--no-progress", "--executor", "nearby", env=plugin)
+    assert ran.returncode == 0, ran.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["executor"] == {"kind": "nearby", "plugin": True}
+    assert manifest["config"]["executor"]["kind"] == "nearby"
+    for command in (("run", cfg, "--no-progress"), ("estimate", cfg, "--pilot", "1", "--num", "3")):
+        wrong = distill(*command, "--executor", "naerby", env=plugin)
+        assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+        assert "unknown executor 'naerby' (known: local, nearby, ray)" in wrong.stderr, wrong.stderr
+        assert "invalid choice" not in wrong.stderr
+    estimated = distill("estimate", cfg, "--pilot", "1", "--num", "3", "--executor", "nearby", env=plugin)
+    assert estimated.returncode == 0, estimated.stderr
 
 
 def test_a_plugin_command_runs_without_slowing_help(tmp_path, plugin):

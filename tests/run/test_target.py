@@ -99,9 +99,35 @@ def test_inputs_that_run_out_say_how_far_the_run_got_and_exit_1(tmp_path, teache
             and "all 60 items were drawn (the input has no more rows)" in res.stderr), res.stderr
     assert [r["meta"]["index"] for r in read_jsonl(tmp_path / "run" / "data.jsonl")] == kept
     assert teacher_server.stats()["answered"] == 120  # every row once, whatever the rounds
+    # exit 1, as a run that made nothing, but the console and `distill show` say which it was
+    assert (f"The run finished short of its target, not empty: {tmp_path / 'run' / 'data.jsonl'} holds the "
+            f"{len(kept)} record(s) accepted" in res.stderr and "nothing was made" not in res.stderr), res.stderr
+    shown = distill("show", str(tmp_path / "run"), "-n", "0")
+    assert shown.returncode == 0, shown.stderr
+    said = " ".join(shown.stdout.split())
+    assert (f"Target not reached: {len(kept)} of 50 accepted records (" in said and f"data.jsonl holds the "
+            f"{len(kept)} accepted, a finished dataset short of the target (`distill run` exits 1)" in said), said
+    assert "Nothing was made" not in said
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert f"Target not reached: {len(kept)} of 50 accepted records (" in card
     # --num caps the items drawn, and says so
     res = distill("run", str(cfg), "--no-progress", "--target", "50", "--num", "30", "--out", str(tmp_path / "n"))
     assert res.returncode == 1 and "all 30 items were drawn (`num` caps them)" in res.stderr, res.stderr
+
+
+def test_a_target_that_accepts_nothing_says_nothing_was_made_and_show_says_so(tmp_path, teacher_server):
+    teacher_server.configure(rules=JUDGE)
+    inp, kept = rows(tmp_path, 12, keep=0)
+    assert kept == []
+    cfg = yaml_file(tmp_path, "r", recipe(teacher_server.url, inp, tmp_path / "run", target=5))
+    res = distill("run", str(cfg), "--no-progress")
+    assert res.returncode == 1, res.stderr
+    assert "target not reached: 0 of 5 accepted records after 12 items" in res.stderr, res.stderr
+    assert "nothing was made" in res.stderr and "short of its target, not empty" not in res.stderr, res.stderr
+    said = " ".join(distill("show", str(tmp_path / "run"), "-n", "0").stdout.split())
+    assert "Target not reached: 0 of 5 accepted records (" in said, said
+    assert "nothing was accepted, so nothing was made" in said, said
+    assert "Nothing was made: not one record was accepted" in said, said
 
 
 def test_a_target_is_refused_by_a_recipe_that_cannot_aim_at_one(tmp_path, teacher_server):
@@ -216,3 +242,39 @@ def test_a_target_run_stopped_by_its_budget_continues_to_the_same_records_for_th
     assert spent == {role: u["cost_usd"] for role, u in whole["usage"].items()}  # each answer paid once
     teacher = manifest["usage"]["teacher"]
     assert teacher["answered"] + teacher["cache_hits"] == manifest["records_target"]["items"]  # hits counted once
+
+
+# pairwise: sample 0 is better wherever it is shown (both orders agree, so every row gives a pair)
+PAIRWISE = [{"match": r"# Response A\n+Answer \w+-0", "reply": '{"rationale": "first", "winner": "A"}'},
+            {"match": r"# Response B\n+Answer \w+-0", "reply": '{"rationale": "second", "winner": "B"}'}]
+
+
+def test_pairs_follow_the_cut_pairs_of_items_beyond_the_target_are_kept_aside(tmp_path, teacher_server):
+    """A pairwise gate writes a preference pair per row (pairs.jsonl). A target keeps the pairs of the rows up to
+    the last record kept and moves the others to rejected.jsonl as beyond_target (detail pairs.jsonl): the pairs
+    are those of a run over exactly those rows, whatever the rounds drew."""
+    teacher_server.configure(rules=JUDGE + PAIRWISE)
+    inp, kept = rows(tmp_path, 120)
+    base = recipe(teacher_server.url, inp, tmp_path / "run", target=9,
+                  quality={"rubric": "overall", "pairwise": True}, options={"samples": 2})
+    manifest = run_in_process(base)
+    out = tmp_path / "run"
+    data = read_jsonl(out / "data.jsonl")
+    assert len(data) == 9 and [r["meta"]["index"] for r in data][::2] == kept[:5]  # 2 records per kept row
+    last = data[-1]["meta"]["index"]
+    target = manifest["records_target"]
+    pairs = [p["meta"]["index"] for p in read_jsonl(out / "pairs.jsonl")]
+    assert pairs == list(range(last + 1))  # every row up to the last record kept, none beyond
+    aside = [r for r in read_jsonl(out / "rejected.jsonl") if r["reason"] == "beyond_target"]
+    moved = [r["item"]["meta"]["index"] for r in aside if r.get("detail") == "pairs.jsonl"]
+    assert moved == list(range(last + 1, target["items"])) and moved  # the rows the last round drew beyond
+    assert all("chosen" in r["item"] for r in aside if r.get("detail") == "pairs.jsonl")
+    assert target["pairs_beyond_target"] == len(moved)
+    from distill.run.target import target_summary
+
+    assert f"; {len(moved)} preference pair(s) beyond the target likewise" in target_summary(manifest)
+    assert manifest["stages"]["target"]["rejected"]["beyond_target"] == len(aside)
+
+    plain = run_in_process({**base, "target": None, "num": last + 1, "out": str(tmp_path / "plain")})
+    assert read_jsonl(tmp_path / "plain" / "pairs.jsonl") == read_jsonl(out / "pairs.jsonl")
+    assert "records_target" not in plain
