@@ -207,9 +207,11 @@ def test_a_target_run_killed_and_resumed_keeps_the_same_50_records(tmp_path, tea
     cfg = yaml_file(tmp_path, "k", recipe(teacher_server.url, inp, tmp_path / "killed", target=50))
     cmd = [sys.executable, "-m", "distill.cli.main", "run", str(cfg), "--no-progress"]
     rng, kills = random.Random(5), 0
-    for _ in range(4):
+    for _ in range(3):  # killed each time some 40-80 more answers came back (the whole run takes about 300)
+        goal = teacher_server.stats()["answered"] + rng.randint(40, 80)
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(1.0, 2.0))  # start-up ~0.5 s; an uninterrupted run ~6 s at this latency
+        while proc.poll() is None and teacher_server.stats()["answered"] < goal:
+            time.sleep(0.02)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
