@@ -12,7 +12,9 @@ Run `python tests/reasoning_server.py --config '{...}'` (prints its port) or use
 from __future__ import annotations
 
 import re
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from fake_teacher import FakeTeacher, serve_from_args
@@ -72,3 +74,21 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def run_reasoning(folder: Path, url: str, questions: list[dict[str, Any]], samples: int, model: str = "m"
+                  ) -> subprocess.CompletedProcess[str]:
+    """`distill run` of the reasoning recipe over `questions` (folder/q.jsonl) against the OpenAI-compatible
+    server at `url`, `samples` traces each, no report; the run folder is folder/run."""
+    import json
+
+    from helpers import distill, write
+
+    inp = write(folder / "q.jsonl", "".join(json.dumps(q) + "\n" for q in questions))
+    cfg = write(folder / "r.yaml", f"""recipe: reasoning
+teacher: {{provider: openai, model: {model}, base_url: {url}}}
+input: {{path: {inp}, field: question, input_field: null}}
+out: {folder / 'run'}
+options: {{samples: {samples}}}
+""")
+    return distill("run", str(cfg), "--no-progress", "--no-report")

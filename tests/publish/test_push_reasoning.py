@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from fake_hub import FakeHub
 from helpers import distill, read_jsonl, write
-from reasoning_server import ReasoningServer
+from reasoning_server import ReasoningServer, run_reasoning
 
 TOKEN = "hf_test_token_write"
 WORD = re.compile(r"\w+|[^\w\s]")
@@ -25,15 +25,8 @@ SAMPLES = [{"reasoning_content": THINK[0], "content": "The answer is 42."},
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("push_reasoning")
-    inp = write(tmp / "q.jsonl", json.dumps({"question": "What is half of 84?"}) + "\n")
     with ReasoningServer(rules=[{"match": "half of 84", "samples": SAMPLES}]) as server:
-        cfg = write(tmp / "r.yaml", f"""recipe: reasoning
-teacher: {{provider: openai, model: r1-like, base_url: {server.url}}}
-input: {{path: {inp}, field: question, input_field: null}}
-out: {tmp / 'run'}
-options: {{samples: 2}}
-""")
-        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        res = run_reasoning(tmp, server.url, [{"question": "What is half of 84?"}], samples=2, model="r1-like")
     assert res.returncode == 0, res.stderr
     return tmp / "run"
 

@@ -9,7 +9,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from helpers import distill, read_jsonl, write
-from reasoning_server import ReasoningServer
+from reasoning_server import ReasoningServer, run_reasoning
 
 from distill.errors import InputError
 from distill.publish import formats
@@ -78,15 +78,8 @@ def test_run_then_export_with_the_cli(tmp_path):
     """A real run against a scripted reasoning server, then `distill export --format` in each form."""
     samples = [{"reasoning_content": THINKING, "content": ANSWER},
                {"content": f"<think>{THINKING} Double-checked.</think>\n\n{ANSWER}"}]
-    inp = write(tmp_path / "q.jsonl", json.dumps({"question": QUESTION, "domain": "math"}) + "\n")
     with ReasoningServer(rules=[{"match": "Which is larger", "samples": samples}]) as server:
-        cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
-teacher: {{provider: openai, model: m, base_url: {server.url}}}
-input: {{path: {inp}, field: question, input_field: null}}
-out: {tmp_path / 'run'}
-options: {{samples: 2}}
-""")
-        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        res = run_reasoning(tmp_path, server.url, [{"question": QUESTION, "domain": "math"}], samples=2)
     assert res.returncode == 0, res.stderr
     run = tmp_path / "run"
     res = distill("export", str(run), "--format", "think_inline", "--to", str(tmp_path / "inline.jsonl"))

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 from helpers import ROOT, distill, read_jsonl, write
-from reasoning_server import ReasoningServer
+from reasoning_server import ReasoningServer, run_reasoning
 
 GOOD_THINKING = ("17 + 25: the tens give 10 + 20 = 30 and the units 7 + 5 = 12, so 30 + 12 = 42. "
                  "Check: 42 - 25 = 17, which is right.")
@@ -197,14 +197,8 @@ def test_keep_k_and_recording_wrong_answers(tmp_path, server):
 
 
 def test_a_run_with_nothing_kept_exits_1_with_the_reasons(tmp_path, server):
-    inp = write(tmp_path / "q.jsonl", json.dumps({"question": "Name a prime above 100."}) + "\n")
-    cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
-teacher: {{provider: openai, model: m, base_url: {server.url}}}
-input: {{path: {inp}, field: question, input_field: null}}
-out: {tmp_path / 'run'}
-options: {{samples: 2}}
-""")
-    res = distill("run", str(cfg), "--no-progress", "--no-report")  # no rule: "I cannot say." without thinking
+    # no rule: "I cannot say." without thinking
+    res = run_reasoning(tmp_path, server.url, [{"question": "Name a prime above 100."}], samples=2)
     assert res.returncode == 1
     assert "0 of 1 questions with a kept trace" in res.stdout + res.stderr
     assert "empty_reasoning" in res.stdout + res.stderr
@@ -238,14 +232,7 @@ def test_a_trace_with_a_chat_template_token_is_refused_at_acceptance(tmp_path):
                # two inline blocks: the provider joins them into the thinking, which is fine
                {"content": f"<think>{GOOD_THINKING}</think>\n<think>Once more.</think>\nSo \\boxed{{42}}."}]
     with ReasoningServer(rules=[{"match": "17", "samples": samples}]) as server:
-        inp = write(tmp_path / "q.jsonl", json.dumps(QUESTIONS[0]) + "\n")
-        cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
-teacher: {{provider: openai, model: m, base_url: {server.url}}}
-input: {{path: {inp}, field: question, input_field: null}}
-out: {tmp_path / 'run'}
-options: {{samples: 4}}
-""")
-        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        res = run_reasoning(tmp_path, server.url, [QUESTIONS[0]], samples=4)
     assert res.returncode == 0, res.stderr
     data = read_jsonl(tmp_path / "run" / "data.jsonl")
     assert [r["meta"]["sample"] for r in data] == [1, 3]
@@ -308,14 +295,7 @@ options:
 
 
 def test_a_think_block_closed_only_or_with_crlf_is_still_the_thinking(tmp_path, server):
-    inp = write(tmp_path / "q.jsonl", json.dumps({"question": "Name the largest planet."}) + "\n")
-    cfg = write(tmp_path / "r.yaml", f"""recipe: reasoning
-teacher: {{provider: openai, model: m, base_url: {server.url}}}
-input: {{path: {inp}, field: question, input_field: null}}
-out: {tmp_path / 'run'}
-options: {{samples: 2}}
-""")
-    res = distill("run", str(cfg), "--no-progress", "--no-report")
+    res = run_reasoning(tmp_path, server.url, [{"question": "Name the largest planet."}], samples=2)
     assert res.returncode == 0, res.stderr
     data = read_jsonl(tmp_path / "run" / "data.jsonl")
     assert [r["output"] for r in data] == ["Jupiter.", "Jupiter."]

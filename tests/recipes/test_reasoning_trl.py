@@ -5,12 +5,11 @@ the thinking tokens are inside the trained span (assistant_only_loss: the labels
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from helpers import distill, write
-from reasoning_server import ReasoningServer
+from helpers import distill
+from reasoning_server import ReasoningServer, run_reasoning
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "reasoning_chat_template.jinja"
 QUESTION = "Which is larger, 2^30 or 10^9?"
@@ -23,15 +22,8 @@ SAMPLES = [{"reasoning_content": THINKING, "content": ANSWER},  # the server's r
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reasoning_trl")
-    inp = write(tmp / "q.jsonl", json.dumps({"question": QUESTION}) + "\n")
     with ReasoningServer(rules=[{"match": "Which is larger", "samples": SAMPLES}]) as server:
-        cfg = write(tmp / "r.yaml", f"""recipe: reasoning
-teacher: {{provider: openai, model: m, base_url: {server.url}}}
-input: {{path: {inp}, field: question, input_field: null}}
-out: {tmp / 'run'}
-options: {{samples: 2}}
-""")
-        res = distill("run", str(cfg), "--no-progress", "--no-report")
+        res = run_reasoning(tmp, server.url, [{"question": QUESTION}], samples=2)
     assert res.returncode == 0, res.stderr
     return tmp / "run"
 
