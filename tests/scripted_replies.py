@@ -4,6 +4,7 @@ recipe, the Ray executor, the server families, the ROUGE cache."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -150,3 +151,33 @@ KNOWLEDGE_RULES = [
      "reply": '{"supported": "yes", "standalone": "yes", "answerable": "yes"}'},
     {"match": r"Read the passage and write", "reply": KNOWLEDGE_GEN},
 ]
+
+
+# --- recipe configs the scripts above answer (a YAML text without `out:`; `url` is the scripted server's) ---------
+
+def math_config(tmp_path: Path, url: str, rows: list[dict[str, str]], samples: int) -> str:
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return f"""recipe: math_qa
+teacher: {{provider: openai, model: m, base_url: {url}}}
+input: {{path: {inp}, field: problem, input_field: null}}
+options: {{samples: {samples}, augment: 1}}
+"""
+
+
+def knowledge_config(url: str, num: int | None = None) -> str:
+    return f"""recipe: knowledge_qa
+teacher: {{provider: openai, model: m, base_url: {url}}}
+{f"num: {num}" if num is not None else ""}
+options: {{documents: {ROOT / 'recipes' / 'data' / 'docs'}, chunk_words: 60, overlap_words: 10}}
+files_root: {ROOT / 'recipes'}
+"""
+
+
+def lab_config(tmp_path: Path, url: str, questions_per_seed: int, contexts_per_seed: int) -> str:
+    return f"""recipe: lab
+teacher: {{provider: openai, model: m, base_url: {url}}}
+seed: 3
+options: {{taxonomy: {copy_taxonomy(tmp_path)}, questions_per_seed: {questions_per_seed},
+           contexts_per_seed: {contexts_per_seed}, questions_per_context: 2, chunk_words: 60, raft_p: 0.4}}
+"""

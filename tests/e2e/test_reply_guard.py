@@ -31,31 +31,15 @@ setattr(importlib.import_module(module), attr, _raise)
 
 def _math(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
     rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "No truth?"}]
-    inp = write(tmp / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    return scripted.MATH_RULES, f"""recipe: math_qa
-teacher: {{provider: openai, model: m, base_url: {url}}}
-input: {{path: {inp}, field: problem, input_field: null}}
-options: {{samples: 3, augment: 1}}
-"""
+    return scripted.MATH_RULES, scripted.math_config(tmp, url, rows, samples=3)
 
 
 def _knowledge(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    return scripted.KNOWLEDGE_RULES, f"""recipe: knowledge_qa
-teacher: {{provider: openai, model: m, base_url: {url}}}
-num: 2
-files_root: {ROOT / 'recipes'}
-options: {{documents: {ROOT / 'recipes' / 'data' / 'docs'}, chunk_words: 60, overlap_words: 10}}
-"""
+    return scripted.KNOWLEDGE_RULES, scripted.knowledge_config(url, num=2)
 
 
 def _lab(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    root = scripted.copy_taxonomy(tmp)
-    return scripted.LAB_RULES, f"""recipe: lab
-teacher: {{provider: openai, model: m, base_url: {url}}}
-seed: 3
-options: {{taxonomy: {root}, questions_per_seed: 2, contexts_per_seed: 1, questions_per_context: 2,
-           chunk_words: 60, raft_p: 0.4}}
-"""
+    return scripted.LAB_RULES, scripted.lab_config(tmp, url, questions_per_seed=2, contexts_per_seed=1)
 
 
 def _evol(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:

@@ -59,32 +59,17 @@ seed: 5
 
 
 def _lab(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    root = scripted.copy_taxonomy(tmp)
-    return scripted.LAB_RULES, f"""recipe: lab
-teacher: {{provider: openai, model: m, base_url: {url}}}
-seed: 3
-options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questions_per_context: 2,
-           chunk_words: 60, raft_p: 0.4}}
-"""
+    return scripted.LAB_RULES, scripted.lab_config(tmp, url, questions_per_seed=3, contexts_per_seed=2)
 
 
 def _math(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
     rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"},
             {"problem": "No truth?"}]
-    inp = write(tmp / "in.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    return scripted.MATH_RULES, f"""recipe: math_qa
-teacher: {{provider: openai, model: m, base_url: {url}}}
-input: {{path: {inp}, field: problem, input_field: null}}
-options: {{samples: 4, augment: 1}}
-"""
+    return scripted.MATH_RULES, scripted.math_config(tmp, url, rows, samples=4)
 
 
 def _knowledge(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    return scripted.KNOWLEDGE_RULES, f"""recipe: knowledge_qa
-teacher: {{provider: openai, model: m, base_url: {url}}}
-options: {{documents: {ROOT / 'recipes' / 'data' / 'docs'}, chunk_words: 60, overlap_words: 10}}
-files_root: {ROOT / 'recipes'}
-"""
+    return scripted.KNOWLEDGE_RULES, scripted.knowledge_config(url)
 
 
 RECIPES = {"respond": _respond, "self_instruct": _self_instruct, "alpaca": _alpaca, "evol_instruct": _evol,

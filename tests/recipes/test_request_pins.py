@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import scripted_replies as scripted
 from fake_teacher import FakeTeacher
-from helpers import ROOT, write
+from helpers import write
 from pinned_requests import digest, recorded_run
 
 TAG = {"match": "You are rating a request", "reply": '{"difficulty": "Medium ", "quality": "good"}'}
@@ -50,31 +50,17 @@ quality: {{rubric: overall}}
 
 
 def _math(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    inp = _rows(tmp, [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"},
-                      {"problem": "No truth?"}, {"problem": "Two boxes?", "answer": "1"}])
-    return scripted.MATH_RULES, f"""recipe: math_qa
-teacher: {{provider: openai, model: m, base_url: {url}}}
-input: {{path: {inp}, field: problem, input_field: null}}
-options: {{samples: 4, augment: 1}}
-"""
+    rows = [{"problem": "What is 2 + 2?", "answer": "4"}, {"problem": "What is 3 + 3?", "answer": "6"},
+            {"problem": "No truth?"}, {"problem": "Two boxes?", "answer": "1"}]
+    return scripted.MATH_RULES, scripted.math_config(tmp, url, rows, samples=4)
 
 
 def _knowledge(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    return scripted.KNOWLEDGE_RULES, f"""recipe: knowledge_qa
-teacher: {{provider: openai, model: m, base_url: {url}}}
-options: {{documents: {ROOT / 'recipes' / 'data' / 'docs'}, chunk_words: 60, overlap_words: 10}}
-files_root: {ROOT / 'recipes'}
-"""
+    return scripted.KNOWLEDGE_RULES, scripted.knowledge_config(url)
 
 
 def _lab(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
-    root = scripted.copy_taxonomy(tmp)
-    return scripted.LAB_RULES, f"""recipe: lab
-teacher: {{provider: openai, model: m, base_url: {url}}}
-seed: 3
-options: {{taxonomy: {root}, questions_per_seed: 3, contexts_per_seed: 2, questions_per_context: 2,
-           chunk_words: 60, raft_p: 0.4}}
-"""
+    return scripted.LAB_RULES, scripted.lab_config(tmp, url, questions_per_seed=3, contexts_per_seed=2)
 
 
 def _magpie(tmp: Path, url: str) -> tuple[list[dict[str, Any]], str]:
