@@ -30,7 +30,10 @@ __all__ = ["MASK", "clean_text", "is_secret_name", "looks_like_key", "redact_man
            "redact_tree", "redact_url", "strip_controls"]
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}"
                      r"|\b(basic)(\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
-_NAMED = re.compile(r"""(?x)(["']?)([A-Za-z][A-Za-z0-9_\-]*)\1(\s*[:=]\s*)(["']?)([^"'\s,;&}\]]*[^"'\s,;&}\]:])""")
+# a name starts after no letter, `_` or `-`: a start inside a name could only match where the name's own start
+# did (the same text must follow), and trying each made a long run of letters quadratic
+_NAMED = re.compile(r"""(?x)(["']?)(?<![A-Za-z_\-])([A-Za-z][A-Za-z0-9_\-]*)\1(\s*[:=]\s*)(["']?)"""
+                    r"""([^"'\s,;&}\]]*[^"'\s,;&}\]:])""")
 _KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_\-]{12,}|hf_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{20,}"
                          r"|github_pat_[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}"
                          r"|AIza[0-9A-Za-z_\-]{30,}|eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+)")

@@ -19,7 +19,18 @@ from dataclasses import dataclass
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 _TABLE_ROW = re.compile(r"^\s*\|")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_RULE_CELL = re.compile(r":?-{2,}:?")
+
+
+def _table_rule(line: str) -> bool:
+    """A markdown table's rule (`|---|:--:|`): cells of two or more dashes, optional colons and outer bars. Cell by
+    cell, not one regex over the line (that one was quadratic on a line of spaces)."""
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") else body
+    return all(_RULE_CELL.fullmatch(cell.strip()) for cell in body.split("|"))
+
+
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+(?=\S)")
 _WORD = re.compile(r"\S+")
@@ -104,7 +115,7 @@ def _units_of(text: str, kind: str, lines: list[tuple[int, int, str]], size: int
     if kind == "paragraph":
         return _sentences(text, start, end, size)
     if kind == "table":  # rows, each piece after the first repeating the header (and its rule line)
-        head = 2 if len(lines) > 2 and _TABLE_RULE.match(lines[1][2]) else 1
+        head = 2 if len(lines) > 2 and _table_rule(lines[1][2]) else 1
         prefix = text[lines[0][0]:lines[head - 1][1]]
         units = [Unit(start, lines[head - 1][1], _count(text, start, lines[head - 1][1]))]
         for a, b, _ in lines[head:]:
